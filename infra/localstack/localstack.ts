@@ -1,0 +1,278 @@
+/**
+ * LocalStack in host mode: the pinned Python venv, the offline settings, and start/stop by pid.
+ *
+ * LocalStack runs here as a plain host process (no Docker engine), with fnmesh's plugin
+ * (`infra/localstack/plugin`) providing the `process` Lambda executor and DynamoDB on moto.
+ * Used by `npm run local:*`, by the test setup and, later, by the `fnmesh` CLI.
+ */
+import { spawn, spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { dirname, join, relative, resolve } from 'node:path';
+import { createInterface } from 'node:readline';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { fileURLToPath } from 'node:url';
+
+const here = dirname(fileURLToPath(import.meta.url));
+export const projectRoot = resolve(here, '..', '..');
+const pluginDir = join(here, 'plugin');
+const stateDir = join(projectRoot, '.localstack');
+export const pidFile = join(stateDir, 'localstack.pid');
+export const logFile = join(stateDir, 'localstack.log');
+
+export const LOCALSTACK_PORT = 4566;
+export const LOCALSTACK_ENDPOINT = `http://127.0.0.1:${LOCALSTACK_PORT}`;
+
+/** Services started (plus LocalStack's own dependencies of these). */
+const SERVICES = 'sqs,lambda,dynamodb,cloudformation,s3,iam,sts,logs,events,ssm,cloudwatch';
+
+/**
+ * Lines in LocalStack's log that mean it silently fell back to something that needs Docker or a
+ * download. Start-up fails on any of them.
+ */
+export const FORBIDDEN_FALLBACKS: readonly RegExp[] = [
+  /Falling back to "docker" runtime executor/,
+  /Configured provider \(\S+\) does not exist/,
+  /dynamodb-local|DynamoDBLocal/i,
+  /Docker not available/,
+];
+
+/** Everything LocalStack needs to run offline on a host; see docs in infra/localstack/README.md. */
+export function localstackEnvironment(): Record<string, string> {
+  return {
+    GATEWAY_LISTEN: `127.0.0.1:${LOCALSTACK_PORT}`,
+    LOCALSTACK_HOST: `127.0.0.1:${LOCALSTACK_PORT}`,
+    SQS_ENDPOINT_STRATEGY: 'path',
+    OVERRIDE_IN_DOCKER: '0',
+    FILESYSTEM_ROOT: stateDir,
+    DNS_ADDRESS: '0',
+    SKIP_SSL_CERT_DOWNLOAD: '1',
+    DISABLE_EVENTS: '1',
+    API_ENDPOINT: 'http://127.0.0.1:1',
+    SERVICES,
+    EAGER_SERVICE_LOADING: '1',
+    LAMBDA_RUNTIME_EXECUTOR: 'process',
+    PROVIDER_OVERRIDE_DYNAMODB: 'moto',
+    LAMBDA_EVENT_SOURCE_MAPPING_MAX_BACKOFF_ON_EMPTY_POLL_SEC: '1',
+  };
+}
+
+// --- the Python venv ------------------------------------------------------------------------------
+
+function cacheRoot(): string {
+  return join(process.env.XDG_CACHE_HOME || join(homedir(), '.cache'), 'fnmesh', 'localstack');
+}
+
+/**
+ * A CPython >= 3.12 to build the venv from. LocalStack 2026.3.0 declares >= 3.10 but its code uses
+ * 3.12 syntax (PEP 695 generics), so 3.11 fails at start-up. pyenv installs are searched too,
+ * since pyenv shims hide versions that are not selected.
+ */
+function findPython(): string {
+  const pyenvRoot = process.env.PYENV_ROOT || join(homedir(), '.pyenv');
+  const pyenvVersions = existsSync(join(pyenvRoot, 'versions'))
+    ? readdirSync(join(pyenvRoot, 'versions'))
+        .filter((name) => /^3\.1[2-9]\.\d+$/.test(name))
+        .sort((a, b) => b.localeCompare(a, undefined, { numeric: true }))
+        .map((name) => join(pyenvRoot, 'versions', name, 'bin', 'python3'))
+    : [];
+  const candidates = [process.env.FNMESH_PYTHON, 'python3.13', 'python3.12', ...pyenvVersions, 'python3'].filter(Boolean) as string[];
+  for (const candidate of candidates) {
+    const probe = spawnSync(candidate, ['-c', 'import sys, venv; print("%d.%d" % sys.version_info[:2])'], { encoding: 'utf8' });
+    if (probe.status !== 0) continue;
+    const [major, minor] = probe.stdout.trim().split('.').map(Number);
+    if (major === 3 && minor! >= 12) return candidate;
+  }
+  throw new Error(
+    'LocalStack 2026.3.0 needs CPython >= 3.12 with the venv module; none found among ' +
+      `${candidates.join(', ')} (set FNMESH_PYTHON to the interpreter to use)`,
+  );
+}
+
+function hashFiles(files: string[], extra = ''): string {
+  const hash = createHash('sha256').update(extra);
+  for (const file of files) hash.update(relative(here, file)).update(readFileSync(file));
+  return hash.digest('hex').slice(0, 16);
+}
+
+function pluginFiles(dir = pluginDir): string[] {
+  return readdirSync(dir, { withFileTypes: true })
+    .filter((entry) => !['build', '__pycache__', 'tests'].includes(entry.name) && !entry.name.endsWith('.egg-info'))
+    .flatMap((entry) => (entry.isDirectory() ? pluginFiles(join(dir, entry.name)) : [join(dir, entry.name)]))
+    .sort();
+}
+
+function run(command: string, args: string[], what: string): void {
+  const result = spawnSync(command, args, { stdio: 'inherit' });
+  if (result.status !== 0) throw new Error(`${what} failed (${command} ${args.join(' ')} exited with ${result.status ?? result.signal})`);
+}
+
+/** Runs pip, showing one short line per package instead of pip's full output. */
+async function pipInstall(python: string, args: string[], log: (line: string) => void): Promise<void> {
+  const child = spawn(python, ['-m', 'pip', 'install', '--disable-pip-version-check', '--progress-bar', 'off', ...args], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const output: string[] = [];
+  let collected = 0;
+  const lines = createInterface({ input: child.stdout });
+  lines.on('line', (line) => {
+    output.push(line);
+    const name = /^Collecting (\S+)/.exec(line)?.[1];
+    if (name) log(`  [${++collected}] ${name}`);
+    else if (line.startsWith('Installing collected packages')) log(`  installing ${collected} packages...`);
+  });
+  child.stderr.on('data', (chunk: Buffer) => output.push(chunk.toString()));
+  const code = await new Promise<number | null>((done) => child.on('close', done));
+  if (code !== 0) throw new Error(`pip install failed (exit ${code}):\n${output.slice(-30).join('\n')}`);
+}
+
+/**
+ * The venv with pinned LocalStack and fnmesh's plugin, created on first use in a per-user cache
+ * directory keyed by the hash of the requirements, so later runs and other clones reuse it.
+ * @returns the venv's python executable
+ */
+export async function ensureVenv(log: (line: string) => void = console.error): Promise<string> {
+  const python = findPython();
+  const version = spawnSync(python, ['-c', 'import sys; print(sys.version)'], { encoding: 'utf8' }).stdout.trim();
+  const requirements = join(here, 'requirements.txt');
+  const constraints = join(here, 'constraints.txt');
+  const key = hashFiles([requirements, constraints], version);
+  const venv = join(cacheRoot(), `venv-${key}`);
+  const venvPython = join(venv, 'bin', 'python');
+
+  if (!existsSync(venvPython)) {
+    mkdirSync(cacheRoot(), { recursive: true });
+    const partial = `${venv}.partial-${process.pid}`;
+    rmSync(partial, { recursive: true, force: true });
+    log(`fnmesh: creating the LocalStack venv (first run only, a minute or two) in ${venv}`);
+    const started = Date.now();
+    run(python, ['-m', 'venv', partial], 'creating the venv');
+    await pipInstall(join(partial, 'bin', 'python'), ['-c', constraints, '-r', requirements], log);
+    // Another clone may have finished the same venv meanwhile: theirs is as good as ours.
+    if (existsSync(venvPython)) rmSync(partial, { recursive: true, force: true });
+    else renameSync(partial, venv);
+    log(`fnmesh: LocalStack venv ready in ${((Date.now() - started) / 1000).toFixed(0)} s`);
+  }
+
+  // The plugin is reinstalled whenever its source changes (a second, cheap, layer).
+  const stamp = join(venv, `.fnmesh-plugin-${hashFiles(pluginFiles())}`);
+  if (!existsSync(stamp)) {
+    log('fnmesh: installing the fnmesh LocalStack plugin into the venv');
+    for (const old of readdirSync(venv).filter((name) => name.startsWith('.fnmesh-plugin-'))) rmSync(join(venv, old));
+    await pipInstall(venvPython, ['--quiet', '--no-deps', '--no-build-isolation', '--force-reinstall', pluginDir], log);
+    rmSync(join(pluginDir, 'build'), { recursive: true, force: true });
+    writeFileSync(stamp, new Date().toISOString());
+  }
+  return venvPython;
+}
+
+// --- start, stop, status ----------------------------------------------------------------------------
+
+export interface Health {
+  services: Record<string, string>;
+  version?: string;
+}
+
+export async function health(endpoint = LOCALSTACK_ENDPOINT): Promise<Health | undefined> {
+  try {
+    const response = await fetch(`${endpoint}/_localstack/health`, { signal: AbortSignal.timeout(2000) });
+    return response.ok ? ((await response.json()) as Health) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+function isLocalStackProcess(pid: number): boolean {
+  try {
+    return readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes('localstack.runtime.main');
+  } catch {
+    return false;
+  }
+}
+
+/** The pid of the LocalStack this project started, if it is still running. */
+export function runningPid(): number | undefined {
+  if (!existsSync(pidFile)) return undefined;
+  const pid = Number(readFileSync(pidFile, 'utf8').trim());
+  return Number.isInteger(pid) && isLocalStackProcess(pid) ? pid : undefined;
+}
+
+export function logTail(lines = 40): string {
+  if (!existsSync(logFile)) return '(no log)';
+  return readFileSync(logFile, 'utf8').split('\n').slice(-lines).join('\n');
+}
+
+export class LocalStackStartError extends Error {
+  override name = 'LocalStackStartError';
+}
+
+export interface UpResult {
+  started: boolean;
+  pid: number | undefined;
+  endpoint: string;
+  seconds: number;
+}
+
+/**
+ * Starts LocalStack on 127.0.0.1:4566 and waits until it is ready. Idempotent: if a LocalStack
+ * already answers there (ours or one the user runs), it is reused.
+ * @throws LocalStackStartError with the log tail when it does not come up cleanly
+ */
+export async function up(options: { timeoutMs?: number; log?: (line: string) => void } = {}): Promise<UpResult> {
+  const log = options.log ?? console.error;
+  const startedAt = Date.now();
+  if (await health()) return { started: false, pid: runningPid(), endpoint: LOCALSTACK_ENDPOINT, seconds: 0 };
+
+  const python = await ensureVenv(log);
+  mkdirSync(stateDir, { recursive: true });
+  const out = openSync(logFile, 'w');
+  const child = spawn(python, ['-m', 'localstack.runtime.main'], {
+    cwd: projectRoot,
+    env: { ...process.env, ...localstackEnvironment() },
+    detached: true,
+    stdio: ['ignore', out, out],
+  });
+  closeSync(out);
+  child.unref();
+  writeFileSync(pidFile, String(child.pid));
+  log(`fnmesh: starting LocalStack (pid ${child.pid}), log in ${relative(process.cwd(), logFile)}`);
+
+  const deadline = Date.now() + (options.timeoutMs ?? 120_000);
+  const fail = async (reason: string): Promise<never> => {
+    await down({ quiet: true });
+    throw new LocalStackStartError(`LocalStack did not start: ${reason}\n--- last lines of ${logFile} ---\n${logTail()}`);
+  };
+  while (Date.now() < deadline) {
+    const text = existsSync(logFile) ? readFileSync(logFile, 'utf8') : '';
+    const fallback = FORBIDDEN_FALLBACKS.find((pattern) => pattern.test(text));
+    if (fallback) return fail(`it fell back to a component that needs Docker or a download (${fallback})`);
+    if (child.exitCode !== null || !isLocalStackProcess(child.pid!)) return fail(`the process exited (code ${child.exitCode})`);
+    if (/^Ready\.$/m.test(text) && (await health())) {
+      return { started: true, pid: child.pid, endpoint: LOCALSTACK_ENDPOINT, seconds: (Date.now() - startedAt) / 1000 };
+    }
+    await sleep(250);
+  }
+  return fail(`not ready after ${(options.timeoutMs ?? 120_000) / 1000} s`);
+}
+
+/** Stops the LocalStack this project started, by its recorded pid (never by process name). */
+export async function down(options: { quiet?: boolean; log?: (line: string) => void } = {}): Promise<boolean> {
+  const log = options.log ?? console.error;
+  const pid = runningPid();
+  if (pid === undefined) {
+    rmSync(pidFile, { force: true });
+    if (!options.quiet) log('fnmesh: no LocalStack started by this project is running');
+    return false;
+  }
+  process.kill(pid, 'SIGTERM');
+  const deadline = Date.now() + 20_000;
+  while (isLocalStackProcess(pid) && Date.now() < deadline) await sleep(200);
+  if (isLocalStackProcess(pid)) {
+    log(`fnmesh: LocalStack (pid ${pid}) did not stop within 20 s, killing it`);
+    process.kill(pid, 'SIGKILL');
+  }
+  rmSync(pidFile, { force: true });
+  if (!options.quiet) log(`fnmesh: LocalStack (pid ${pid}) stopped`);
+  return true;
+}

@@ -1,0 +1,9 @@
+"""fnmesh's LocalStack plugin.
+
+Two plugins that let LocalStack run fnmesh's stack on a machine without Docker:
+
+* ``process``: a Lambda runtime executor that runs each execution environment as a host
+  Node.js process (``LAMBDA_RUNTIME_EXECUTOR=process``);
+* ``dynamodb:moto``: a DynamoDB provider served by moto, every operation serialized
+  (``PROVIDER_OVERRIDE_DYNAMODB=moto``).
+"""

@@ -1,0 +1,42 @@
+"""DynamoDB served by moto instead of DynamoDB Local.
+
+LocalStack's own DynamoDB providers proxy to DynamoDB Local (Amazon's jar, not open source, and a
+download). This provider answers every operation from moto, in-process.
+
+Moto is not thread-safe: ``Table.put_item`` reads, evaluates the condition and writes without a
+lock, and LocalStack's gateway serves requests on a thread pool. Without serialization two
+concurrent conditional writes on one key can both succeed, which would grant a lock twice. So
+every operation runs under one process-wide lock.
+"""
+
+import functools
+import threading
+
+from localstack.aws.api.dynamodb import DynamodbApi
+from localstack.services.moto import MotoFallbackDispatcher
+from localstack.services.plugins import Service, aws_provider
+
+# Re-entrant so that an operation that dispatches another (none do today) cannot deadlock.
+MOTO_DYNAMODB_LOCK = threading.RLock()
+
+
+class MotoDynamoDBProvider(DynamodbApi):
+    """Implements nothing itself: every operation falls through to moto."""
+
+
+def serialized(handler):
+    @functools.wraps(handler)
+    def run_serialized(*args, **kwargs):
+        with MOTO_DYNAMODB_LOCK:
+            return handler(*args, **kwargs)
+
+    return run_serialized
+
+
+def serialized_dispatch_table(provider):
+    return {operation: serialized(handler) for operation, handler in MotoFallbackDispatcher(provider).items()}
+
+
+@aws_provider(api="dynamodb", name="moto")
+def dynamodb_moto():
+    return Service.for_provider(MotoDynamoDBProvider(), dispatch_table_factory=serialized_dispatch_table)

@@ -1,0 +1,46 @@
+'use strict';
+// Serverless Framework plugin: keeps the `local` stage on LocalStack, and only there.
+//
+// For stage `local` it points the AWS SDK inside the CLI at LocalStack (AWS_ENDPOINT_URL,
+// default http://127.0.0.1:4566, which osls honours by itself) with LocalStack's dummy
+// credentials, and refuses to run if the endpoint is anything but a loopback address: a `local`
+// deploy can never reach real AWS by accident. Any other stage is left untouched.
+
+const LOCAL_STAGE = 'local';
+const DEFAULT_ENDPOINT = 'http://127.0.0.1:4566';
+const LOOPBACK_HOSTS = new Set(['127.0.0.1', 'localhost', '[::1]', '::1']);
+
+function isLoopback(endpoint) {
+  let url;
+  try {
+    url = new URL(endpoint);
+  } catch {
+    return false;
+  }
+  return LOOPBACK_HOSTS.has(url.hostname) || /^127\.\d+\.\d+\.\d+$/.test(url.hostname);
+}
+
+class StageGuard {
+  constructor(serverless, options) {
+    const stage = options.stage || serverless.service.provider.stage || LOCAL_STAGE;
+    if (stage !== LOCAL_STAGE) return;
+    const env = process.env;
+    if (!env.AWS_ENDPOINT_URL) env.AWS_ENDPOINT_URL = env.FNMESH_LOCALSTACK_ENDPOINT || DEFAULT_ENDPOINT;
+    if (!isLoopback(env.AWS_ENDPOINT_URL)) {
+      throw new serverless.classes.Error(
+        `Stage "local" deploys only to LocalStack on this machine, but AWS_ENDPOINT_URL is ${env.AWS_ENDPOINT_URL}. ` +
+          'Use a loopback endpoint (http://127.0.0.1:4566) or another stage for real AWS.',
+        'FNMESH_LOCAL_STAGE_NOT_LOOPBACK',
+      );
+    }
+    // LocalStack accepts any credentials; never send real ones to it.
+    env.AWS_ACCESS_KEY_ID = 'test';
+    env.AWS_SECRET_ACCESS_KEY = 'test';
+    delete env.AWS_SESSION_TOKEN;
+    delete env.AWS_PROFILE;
+    env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true';
+  }
+}
+
+StageGuard.isLoopback = isLoopback;
+module.exports = StageGuard;

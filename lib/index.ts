@@ -1,0 +1,1 @@
+export { InvalidInputError, MeshConfigError, MeshError } from './errors.ts';
