@@ -1,17 +1,18 @@
 /**
  * fnmesh's error hierarchy: every error the library or its functions raise on purpose is a
  * `MeshError`, with a stable `name` and the data a caller needs to act on it.
+ *
+ * Names are spelled out rather than taken from the constructor, so they survive minifiers and
+ * travel intact in Lambda error payloads (`errorType`).
  */
 export class MeshError extends Error {
-  constructor(message: string, options?: ErrorOptions) {
-    super(message, options);
-    this.name = new.target.name;
-  }
+  override name: string = 'MeshError';
 }
 
 /** An event or message that does not have the shape a function expects. */
 export class InvalidInputError extends MeshError {
-  /** Where in the input the problem is, e.g. `body.id`. */
+  override name = 'InvalidInputError';
+  /** Where in the input the problem is, e.g. `event.message`. */
   readonly path: string;
 
   constructor(path: string, problem: string, options?: ErrorOptions) {
@@ -21,4 +22,6 @@ export class InvalidInputError extends MeshError {
 }
 
 /** A configuration value (option, environment variable) that is missing or wrong. */
-export class MeshConfigError extends MeshError {}
+export class MeshConfigError extends MeshError {
+  override name = 'MeshConfigError';
+}

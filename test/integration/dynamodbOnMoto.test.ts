@@ -1,0 +1,73 @@
+/**
+ * DynamoDB served by moto through fnmesh's provider: the properties the coordination
+ * primitives stand on.
+ */
+import {
+  ConditionalCheckFailedException,
+  CreateTableCommand,
+  DeleteTableCommand,
+  PutItemCommand,
+} from '@aws-sdk/client-dynamodb';
+import { readFileSync } from 'node:fs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { logFile } from '../../infra/localstack/localstack.ts';
+import { dynamodb, uniqueSuffix } from '../helpers/aws.ts';
+
+const table = `fnmesh-test-moto-${uniqueSuffix()}`;
+
+beforeAll(async () => {
+  await dynamodb.send(
+    new CreateTableCommand({
+      TableName: table,
+      BillingMode: 'PAY_PER_REQUEST',
+      AttributeDefinitions: [{ AttributeName: 'pk', AttributeType: 'S' }],
+      KeySchema: [{ AttributeName: 'pk', KeyType: 'HASH' }],
+    }),
+  );
+});
+
+afterAll(async () => {
+  await dynamodb.send(new DeleteTableCommand({ TableName: table }));
+});
+
+function claim(key: string, owner: number) {
+  return dynamodb.send(
+    new PutItemCommand({
+      TableName: table,
+      Item: { pk: { S: key }, owner: { N: String(owner) } },
+      ConditionExpression: 'attribute_not_exists(pk)',
+      ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+    }),
+  );
+}
+
+describe('DynamoDB on moto', () => {
+  it('grants exactly one of 50 parallel conditional puts on one key', async () => {
+    const key = `race-${uniqueSuffix()}`;
+
+    const outcomes = await Promise.allSettled(Array.from({ length: 50 }, (_, owner) => claim(key, owner)));
+
+    const granted = outcomes.filter((outcome) => outcome.status === 'fulfilled');
+    const refused = outcomes.filter((outcome) => outcome.status === 'rejected');
+    expect(granted).toHaveLength(1);
+    expect(refused).toHaveLength(49);
+    for (const outcome of refused) expect(outcome.reason).toBeInstanceOf(ConditionalCheckFailedException);
+  });
+
+  it('returns the current item to the loser of a conditional write (ReturnValuesOnConditionCheckFailure)', async () => {
+    const key = `holder-${uniqueSuffix()}`;
+    await claim(key, 7);
+
+    const error = await claim(key, 8).catch((err: unknown) => err);
+
+    expect(error).toBeInstanceOf(ConditionalCheckFailedException);
+    expect((error as ConditionalCheckFailedException).Item).toEqual({ pk: { S: key }, owner: { N: '7' } });
+  });
+
+  it('is served by moto, not DynamoDB Local', () => {
+    const log = readFileSync(logFile, 'utf8');
+
+    expect(log).not.toMatch(/dynamodb-local|DynamoDBLocal/i);
+    expect(log).not.toMatch(/Configured provider \(moto\) does not exist/);
+  });
+});

@@ -1,0 +1,37 @@
+/**
+ * Integration setup: a `docker` that fails (and records the call) first on PATH, LocalStack up
+ * (started here only if nothing answers yet, and then stopped again at the end), and the smoke
+ * stack deployed with `serverless deploy --stage local`.
+ */
+import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { down, up } from '../../infra/localstack/localstack.ts';
+import { serverless } from '../helpers/serverless.ts';
+
+export default async function setup() {
+  const fakeBin = mkdtempSync(join(tmpdir(), 'fnmesh-no-docker-'));
+  const calls = join(fakeBin, 'docker-calls.log');
+  writeFileSync(
+    join(fakeBin, 'docker'),
+    `#!/bin/sh\necho "docker $*" >> "${calls}"\necho "fnmesh tests: docker must never be called" >&2\nexit 97\n`,
+  );
+  chmodSync(join(fakeBin, 'docker'), 0o755);
+  process.env.PATH = `${fakeBin}:${process.env.PATH}`;
+  process.env.FNMESH_DOCKER_CALLS = calls;
+
+  const localstack = await up({ log: (line) => console.log(line) });
+  console.log(localstack.started ? `LocalStack started in ${localstack.seconds.toFixed(1)} s` : 'LocalStack already running: reusing it');
+
+  const started = Date.now();
+  const deploy = await serverless(['deploy', '--stage', 'local']);
+  if (deploy.code !== 0) throw new Error(`serverless deploy --stage local failed:\n${deploy.stdout}\n${deploy.stderr}`);
+  console.log(`smoke stack deployed in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+
+  return async () => {
+    if (localstack.started) await down({ log: (line) => console.log(line) });
+    const dockerCalls = existsSync(calls) ? readFileSync(calls, 'utf8') : '';
+    rmSync(fakeBin, { recursive: true, force: true });
+    if (dockerCalls) throw new Error(`docker was called during the test run:\n${dockerCalls}`);
+  };
+}
