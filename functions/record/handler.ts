@@ -8,34 +8,13 @@
 import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-powertools/batch';
 import { DynamoDBClient, PutItemCommand } from '@aws-sdk/client-dynamodb';
 import type { Context, SQSEvent, SQSRecord } from 'aws-lambda';
-import { InvalidInputError } from '../../lib/errors.ts';
 import { requireEnv } from '../shared/env.ts';
 import { logger, withMesh } from '../shared/withMesh.ts';
+import { parseRecordMessage } from './message.ts';
 
 const dynamodb = new DynamoDBClient({});
 const tableName = requireEnv('MESH_TABLE');
 const processor = new BatchProcessor(EventType.SQS);
-
-export interface RecordMessage {
-  id: string;
-  value: string;
-  fail?: boolean;
-}
-
-export function parseRecordMessage(body: string): RecordMessage {
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(body);
-  } catch (err) {
-    throw new InvalidInputError('body', 'not JSON', { cause: err });
-  }
-  if (parsed === null || typeof parsed !== 'object') throw new InvalidInputError('body', 'expected an object');
-  const { id, value, fail } = parsed as Record<string, unknown>;
-  if (typeof id !== 'string' || id === '') throw new InvalidInputError('body.id', 'expected a non-empty string');
-  if (typeof value !== 'string') throw new InvalidInputError('body.value', 'expected a string');
-  if (fail !== undefined && typeof fail !== 'boolean') throw new InvalidInputError('body.fail', 'expected a boolean');
-  return fail === undefined ? { id, value } : { id, value, fail };
-}
 
 async function recordOne(record: SQSRecord): Promise<void> {
   try {

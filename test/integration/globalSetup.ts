@@ -7,7 +7,7 @@ import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { down, up } from '../../infra/localstack/localstack.ts';
-import { serverless } from '../helpers/serverless.ts';
+import { serverless } from '../../infra/serverless/cli.ts';
 
 export default async function setup() {
   const fakeBin = mkdtempSync(join(tmpdir(), 'fnmesh-no-docker-'));

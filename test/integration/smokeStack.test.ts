@@ -7,7 +7,7 @@ import { GetItemCommand } from '@aws-sdk/client-dynamodb';
 import { GetQueueAttributesCommand, GetQueueUrlCommand, ReceiveMessageCommand, SendMessageCommand } from '@aws-sdk/client-sqs';
 import { describe, expect, it } from 'vitest';
 import { dynamodb, eventually, smokeStack, sqs, uniqueSuffix } from '../helpers/aws.ts';
-import { serverless } from '../helpers/serverless.ts';
+import { serverless } from '../../infra/serverless/cli.ts';
 
 async function queueUrl(name: string): Promise<string> {
   const { QueueUrl } = await sqs.send(new GetQueueUrlCommand({ QueueName: name }));
