@@ -1,9 +1,9 @@
 /**
- * `npm run local:up | local:down | local:logs [-- --follow]`: LocalStack in host mode.
+ * `npm run local:up | local:down | local:logs [-- --follow] | local:venv`: LocalStack in host mode.
  */
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { down, logFile, logTail, up } from './localstack.ts';
+import { down, ensureVenv, logFile, logTail, up } from './localstack.ts';
 
 async function main(command: string | undefined, args: string[]): Promise<number> {
   switch (command) {
@@ -16,6 +16,9 @@ async function main(command: string | undefined, args: string[]): Promise<number
       );
       return 0;
     }
+    case 'venv':
+      console.log(await ensureVenv());
+      return 0;
     case 'down':
       await down();
       return 0;
@@ -31,7 +34,7 @@ async function main(command: string | undefined, args: string[]): Promise<number
       console.log(logTail(200));
       return 0;
     default:
-      console.error('usage: localstack up | down | logs [--follow]');
+      console.error('usage: localstack up | down | logs [--follow] | venv');
       return 2;
   }
 }
