@@ -17,35 +17,55 @@ import { fileURLToPath } from 'node:url';
 const here = dirname(fileURLToPath(import.meta.url));
 export const projectRoot = resolve(here, '..', '..');
 const pluginDir = join(here, 'plugin');
-const stateDir = join(projectRoot, '.localstack');
-export const pidFile = join(stateDir, 'localstack.pid');
-export const logFile = join(stateDir, 'localstack.log');
+
+/** Where one LocalStack listens and keeps its state (log, pid, LocalStack's files). */
+export interface LocalStackInstance {
+  port: number;
+  stateDir: string;
+}
 
 export const LOCALSTACK_PORT = 4566;
 export const LOCALSTACK_ENDPOINT = `http://127.0.0.1:${LOCALSTACK_PORT}`;
+/** The project's LocalStack: what `npm run local:*`, `npm start` and the tests use. */
+export const defaultInstance: LocalStackInstance = { port: LOCALSTACK_PORT, stateDir: join(projectRoot, '.localstack') };
+
+export const endpointOf = (instance: LocalStackInstance) => `http://127.0.0.1:${instance.port}`;
+export const logFileOf = (instance: LocalStackInstance) => join(instance.stateDir, 'localstack.log');
+const pidFileOf = (instance: LocalStackInstance) => join(instance.stateDir, 'localstack.pid');
+export const logFile = logFileOf(defaultInstance);
 
 /** Services started (plus LocalStack's own dependencies of these). */
 const SERVICES = 'sqs,lambda,dynamodb,cloudformation,s3,iam,sts,logs,events,ssm,cloudwatch';
 
 /**
- * Lines in LocalStack's log that mean it silently fell back to something that needs Docker or a
- * download. Start-up fails on any of them.
+ * Lines in LocalStack's log that mean a service failed to load, or that LocalStack silently fell
+ * back to something that needs Docker or a download. Start-up fails on any of them.
  */
 export const FORBIDDEN_FALLBACKS: readonly RegExp[] = [
   /Falling back to "docker" runtime executor/,
   /Configured provider \(\S+\) does not exist/,
+  /could not load service plugin/,
   /dynamodb-local|DynamoDBLocal/i,
   /Docker not available/,
 ];
 
+/**
+ * Lines fnmesh's plugin logs when it is in use (see plugin/fnmesh_localstack/plugins.py). Ready
+ * means both were seen: a LocalStack that quietly runs something else never counts as ready.
+ */
+export const PLUGIN_MARKERS: readonly string[] = [
+  'fnmesh: Lambda functions run as host processes (process executor)',
+  'fnmesh: DynamoDB is served by moto, operations serialized',
+];
+
 /** Everything LocalStack needs to run offline on a host; see docs in infra/localstack/README.md. */
-export function localstackEnvironment(): Record<string, string> {
+export function localstackEnvironment(instance: LocalStackInstance = defaultInstance): Record<string, string> {
   return {
-    GATEWAY_LISTEN: `127.0.0.1:${LOCALSTACK_PORT}`,
-    LOCALSTACK_HOST: `127.0.0.1:${LOCALSTACK_PORT}`,
+    GATEWAY_LISTEN: `127.0.0.1:${instance.port}`,
+    LOCALSTACK_HOST: `127.0.0.1:${instance.port}`,
     SQS_ENDPOINT_STRATEGY: 'path',
     OVERRIDE_IN_DOCKER: '0',
-    FILESYSTEM_ROOT: stateDir,
+    FILESYSTEM_ROOT: instance.stateDir,
     DNS_ADDRESS: '0',
     SKIP_SSL_CERT_DOWNLOAD: '1',
     DISABLE_EVENTS: '1',
@@ -192,15 +212,17 @@ function isLocalStackProcess(pid: number): boolean {
 }
 
 /** The pid of the LocalStack this project started, if it is still running. */
-export function runningPid(): number | undefined {
+export function runningPid(instance: LocalStackInstance = defaultInstance): number | undefined {
+  const pidFile = pidFileOf(instance);
   if (!existsSync(pidFile)) return undefined;
   const pid = Number(readFileSync(pidFile, 'utf8').trim());
   return Number.isInteger(pid) && isLocalStackProcess(pid) ? pid : undefined;
 }
 
-export function logTail(lines = 40): string {
-  if (!existsSync(logFile)) return '(no log)';
-  return readFileSync(logFile, 'utf8').split('\n').slice(-lines).join('\n');
+export function logTail(lines = 40, instance: LocalStackInstance = defaultInstance): string {
+  const file = logFileOf(instance);
+  if (!existsSync(file)) return '(no log)';
+  return readFileSync(file, 'utf8').split('\n').slice(-lines).join('\n');
 }
 
 export class LocalStackStartError extends Error {
@@ -214,65 +236,86 @@ export interface UpResult {
   seconds: number;
 }
 
+export interface UpOptions {
+  timeoutMs?: number;
+  log?: (line: string) => void;
+  instance?: LocalStackInstance;
+  /** Extra settings on top of `localstackEnvironment()` (tests use it to provoke failures). */
+  environment?: Record<string, string>;
+}
+
 /**
- * Starts LocalStack on 127.0.0.1:4566 and waits until it is ready. Idempotent: if a LocalStack
- * already answers there (ours or one the user runs), it is reused.
+ * Starts LocalStack (by default on 127.0.0.1:4566) and waits until it is ready. Idempotent: if a
+ * LocalStack already answers there (ours or one the user runs), it is reused.
  * @throws LocalStackStartError with the log tail when it does not come up cleanly
  */
-export async function up(options: { timeoutMs?: number; log?: (line: string) => void } = {}): Promise<UpResult> {
-  const log = options.log ?? console.error;
+export async function up(options: UpOptions = {}): Promise<UpResult> {
+  const { log = console.error, instance = defaultInstance, timeoutMs = 120_000 } = options;
+  const endpoint = endpointOf(instance);
+  const logFile = logFileOf(instance);
   const startedAt = Date.now();
-  if (await health()) return { started: false, pid: runningPid(), endpoint: LOCALSTACK_ENDPOINT, seconds: 0 };
+  if (await health(endpoint)) return { started: false, pid: runningPid(instance), endpoint, seconds: 0 };
 
   const python = await ensureVenv(log);
-  mkdirSync(stateDir, { recursive: true });
+  mkdirSync(instance.stateDir, { recursive: true });
   const out = openSync(logFile, 'w');
   const child = spawn(python, ['-m', 'localstack.runtime.main'], {
     cwd: projectRoot,
-    env: { ...process.env, ...localstackEnvironment() },
+    env: { ...process.env, ...localstackEnvironment(instance), ...options.environment },
     detached: true,
     stdio: ['ignore', out, out],
   });
   closeSync(out);
   child.unref();
-  writeFileSync(pidFile, String(child.pid));
+  writeFileSync(pidFileOf(instance), String(child.pid));
   log(`fnmesh: starting LocalStack (pid ${child.pid}), log in ${relative(process.cwd(), logFile)}`);
 
-  const deadline = Date.now() + (options.timeoutMs ?? 120_000);
+  const deadline = Date.now() + timeoutMs;
   const fail = async (reason: string): Promise<never> => {
-    await down({ quiet: true });
-    throw new LocalStackStartError(`LocalStack did not start: ${reason}\n--- last lines of ${logFile} ---\n${logTail()}`);
+    // A LocalStack that fails mid-start often ignores SIGTERM: a short grace, then SIGKILL.
+    await down({ quiet: true, instance, graceMs: 3000 });
+    throw new LocalStackStartError(`LocalStack did not start: ${reason}\n--- last lines of ${logFile} ---\n${logTail(40, instance)}`);
   };
   while (Date.now() < deadline) {
     const text = existsSync(logFile) ? readFileSync(logFile, 'utf8') : '';
     const fallback = FORBIDDEN_FALLBACKS.find((pattern) => pattern.test(text));
-    if (fallback) return fail(`it fell back to a component that needs Docker or a download (${fallback})`);
+    if (fallback) return fail(`a service failed to load or fell back to something that needs Docker or a download (log matched ${fallback})`);
     if (child.exitCode !== null || !isLocalStackProcess(child.pid!)) return fail(`the process exited (code ${child.exitCode})`);
-    if (/^Ready\.$/m.test(text) && (await health())) {
-      return { started: true, pid: child.pid, endpoint: LOCALSTACK_ENDPOINT, seconds: (Date.now() - startedAt) / 1000 };
+    if (/^Ready\.$/m.test(text) && (await health(endpoint))) {
+      const missing = PLUGIN_MARKERS.filter((marker) => !text.includes(marker));
+      if (missing.length) return fail(`fnmesh's LocalStack plugin is not in use (no "${missing.join('", "')}" in the log)`);
+      return { started: true, pid: child.pid, endpoint, seconds: (Date.now() - startedAt) / 1000 };
     }
     await sleep(250);
   }
-  return fail(`not ready after ${(options.timeoutMs ?? 120_000) / 1000} s`);
+  return fail(`not ready after ${timeoutMs / 1000} s`);
+}
+
+export interface DownOptions {
+  quiet?: boolean;
+  log?: (line: string) => void;
+  instance?: LocalStackInstance;
+  /** How long to wait after SIGTERM before SIGKILL. */
+  graceMs?: number;
 }
 
 /** Stops the LocalStack this project started, by its recorded pid (never by process name). */
-export async function down(options: { quiet?: boolean; log?: (line: string) => void } = {}): Promise<boolean> {
-  const log = options.log ?? console.error;
-  const pid = runningPid();
+export async function down(options: DownOptions = {}): Promise<boolean> {
+  const { log = console.error, instance = defaultInstance, graceMs = 20_000 } = options;
+  const pid = runningPid(instance);
   if (pid === undefined) {
-    rmSync(pidFile, { force: true });
+    rmSync(pidFileOf(instance), { force: true });
     if (!options.quiet) log('fnmesh: no LocalStack started by this project is running');
     return false;
   }
   process.kill(pid, 'SIGTERM');
-  const deadline = Date.now() + 20_000;
+  const deadline = Date.now() + graceMs;
   while (isLocalStackProcess(pid) && Date.now() < deadline) await sleep(200);
   if (isLocalStackProcess(pid)) {
-    log(`fnmesh: LocalStack (pid ${pid}) did not stop within 20 s, killing it`);
+    log(`fnmesh: LocalStack (pid ${pid}) did not stop within ${graceMs / 1000} s, killing it`);
     process.kill(pid, 'SIGKILL');
   }
-  rmSync(pidFile, { force: true });
+  rmSync(pidFileOf(instance), { force: true });
   if (!options.quiet) log(`fnmesh: LocalStack (pid ${pid}) stopped`);
   return true;
 }

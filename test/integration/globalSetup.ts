@@ -14,7 +14,7 @@ export default async function setup() {
   const calls = join(fakeBin, 'docker-calls.log');
   writeFileSync(
     join(fakeBin, 'docker'),
-    `#!/bin/sh\necho "docker $*" >> "${calls}"\necho "fnmesh tests: docker must never be called" >&2\nexit 97\n`,
+    `#!/bin/sh\necho "docker $*" >> "\${FNMESH_DOCKER_CALLS:-${calls}}"\necho "fnmesh tests: docker must never be called" >&2\nexit 97\n`,
   );
   chmodSync(join(fakeBin, 'docker'), 0o755);
   process.env.PATH = `${fakeBin}:${process.env.PATH}`;

@@ -10,10 +10,11 @@ import {
   type Runtime,
   waitUntilFunctionActiveV2,
 } from '@aws-sdk/client-lambda';
+import { FilterLogEventsCommand } from '@aws-sdk/client-cloudwatch-logs';
 import { strToU8, zipSync } from 'fflate';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { health } from '../../infra/localstack/localstack.ts';
-import { eventually, lambda, uniqueSuffix } from '../helpers/aws.ts';
+import { eventually, lambda, logs as cloudWatchLogs, uniqueSuffix } from '../helpers/aws.ts';
 
 const HANDLERS = {
   'index.js': `
@@ -137,6 +138,20 @@ describe('process executor', () => {
       expect(logs).toMatch(new RegExp(`\\t${body.requestId}\\tINFO\\thello from the handler \\{ n: 1 \\}`));
       expect(logs).toContain(`END RequestId: ${body.requestId}`);
       expect(logs).toMatch(/REPORT RequestId: \S+\tDuration: [\d.]+ ms\tBilled Duration: \d+ ms\tMemory Size: 128 MB/);
+    });
+
+    it("streams the function's output to CloudWatch Logs", async () => {
+      const { body } = await invoke('echo', { to: 'cloudwatch' });
+
+      const lines = await eventually(async () => {
+        const { events = [] } = await cloudWatchLogs
+          .send(new FilterLogEventsCommand({ logGroupName: `/aws/lambda/${nameOf('echo')}` }))
+          .catch(() => ({ events: [] }));
+        const mine = events.map((event) => event.message ?? '').filter((message) => message.includes(body.requestId));
+        return mine.some((message) => message.startsWith('REPORT')) ? mine : undefined;
+      }, 'the invocation in CloudWatch Logs');
+      expect(lines.some((line) => /\tINFO\thello from the handler/.test(line))).toBe(true);
+      expect(lines[0]).toMatch(/^START RequestId: /);
     });
 
     it('supports callback-style handlers', async () => {

@@ -1,5 +1,6 @@
+import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { FORBIDDEN_FALLBACKS, localstackEnvironment } from '../../infra/localstack/localstack.ts';
+import { FORBIDDEN_FALLBACKS, localstackEnvironment, PLUGIN_MARKERS, projectRoot } from '../../infra/localstack/localstack.ts';
 
 describe('LocalStack settings', () => {
   it('selects fnmesh plugins and keeps everything on loopback and offline', () => {
@@ -22,6 +23,7 @@ describe('LocalStack settings', () => {
   it.each([
     ['the docker executor', 'WARN --- [ MainThread] l.s.l.i.runtime_executor : Invalid specified plugin name process. Falling back to "docker" runtime executor'],
     ['DynamoDB Local', 'WARN --- [ MainThread] l.services.plugins : Configured provider (moto) does not exist for service (dynamodb). Available options are: default, v2.'],
+    ['a service that failed to load', 'ERROR --- [ MainThread] l.services.plugins : could not load service plugin dynamodb'],
     ['a DynamoDB Local install', 'INFO --- [ Thread-3 ] l.p.api : Installation of dynamodb-local started.'],
   ])('recognises a fallback to %s', (_, line) => {
     expect(FORBIDDEN_FALLBACKS.some((pattern) => pattern.test(line))).toBe(true);
@@ -31,5 +33,13 @@ describe('LocalStack settings', () => {
     const clean = ['LocalStack version: 2026.3.0', 'Execution of "require" took 530.79ms', 'Ready.'].join('\n');
 
     expect(FORBIDDEN_FALLBACKS.some((pattern) => pattern.test(clean))).toBe(false);
+  });
+});
+
+describe('plugin markers', () => {
+  it('are the lines the Python plugin logs', () => {
+    const plugin = readFileSync(`${projectRoot}/infra/localstack/plugin/fnmesh_localstack/plugins.py`, 'utf8');
+
+    for (const marker of PLUGIN_MARKERS) expect(plugin).toContain(`"${marker}"`);
   });
 });

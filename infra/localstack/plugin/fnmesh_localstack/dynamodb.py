@@ -10,11 +10,16 @@ every operation runs under one process-wide lock.
 """
 
 import functools
+import logging
 import threading
 
 from localstack.aws.api.dynamodb import DynamodbApi
 from localstack.services.moto import MotoFallbackDispatcher
 from localstack.services.plugins import Service, aws_provider
+
+from fnmesh_localstack.plugins import DYNAMODB_MARKER
+
+LOG = logging.getLogger(__name__)
 
 # Re-entrant so that an operation that dispatches another (none do today) cannot deadlock.
 MOTO_DYNAMODB_LOCK = threading.RLock()
@@ -39,4 +44,5 @@ def serialized_dispatch_table(provider):
 
 @aws_provider(api="dynamodb", name="moto")
 def dynamodb_moto():
+    LOG.info(DYNAMODB_MARKER)
     return Service.for_provider(MotoDynamoDBProvider(), dispatch_table_factory=serialized_dispatch_table)

@@ -1,6 +1,15 @@
 """Plux entry points. Kept free of heavy imports: plux loads this module while scanning."""
 
+import logging
+
 from localstack.services.lambda_.invocation.plugins import RuntimeExecutorPlugin
+
+LOG = logging.getLogger(__name__)
+
+# Logged when the plugin is actually in use; `npm run local:up` waits for both markers, so a
+# LocalStack that quietly runs something else never counts as ready.
+EXECUTOR_MARKER = "fnmesh: Lambda functions run as host processes (process executor)"
+DYNAMODB_MARKER = "fnmesh: DynamoDB is served by moto, operations serialized"
 
 
 class ProcessRuntimeExecutorPlugin(RuntimeExecutorPlugin):
@@ -11,4 +20,5 @@ class ProcessRuntimeExecutorPlugin(RuntimeExecutorPlugin):
     def load(self, *args, **kwargs):
         from fnmesh_localstack.process_executor import ProcessRuntimeExecutor
 
+        LOG.info(EXECUTOR_MARKER)
         return ProcessRuntimeExecutor

@@ -1,0 +1,56 @@
+/**
+ * Starting LocalStack: reuse when it is up, and a loud, fast failure (with the log tail, and
+ * nothing left running) when it silently falls back to Docker or DynamoDB Local. The failures
+ * are provoked on a second instance, on a free port with its own state directory.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { LocalStackStartError, runningPid, up, type LocalStackInstance } from '../../infra/localstack/localstack.ts';
+
+const stateDirs: string[] = [];
+
+async function spareInstance(): Promise<LocalStackInstance> {
+  const port = await new Promise<number>((resolve) => {
+    const server = createServer().listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as { port: number };
+      server.close(() => resolve(port));
+    });
+  });
+  const stateDir = mkdtempSync(join(tmpdir(), 'fnmesh-localstack-'));
+  stateDirs.push(stateDir);
+  return { port, stateDir };
+}
+
+afterAll(() => {
+  for (const dir of stateDirs) rmSync(dir, { recursive: true, force: true });
+});
+
+describe('LocalStack start-up', () => {
+  it('reuses the LocalStack that is already up', async () => {
+    const result = await up({ log: () => {} });
+
+    expect(result.started).toBe(false);
+    expect(result.endpoint).toBe('http://127.0.0.1:4566');
+  });
+
+  it.each([
+    ['the Docker Lambda executor', { LAMBDA_RUNTIME_EXECUTOR: 'no-such-executor' }, /Falling back to "docker" runtime executor/],
+    ['DynamoDB Local', { PROVIDER_OVERRIDE_DYNAMODB: 'no-such-provider' }, /could not load service plugin dynamodb|Configured provider \(no-such-provider\)/],
+  ])('fails fast, with the log tail, when LocalStack falls back to %s', async (_, environment, logLine) => {
+    const instance = await spareInstance();
+    // This instance is meant to misbehave: its docker calls (if any) are its own, not the run's.
+    const dockerCalls = { FNMESH_DOCKER_CALLS: join(instance.stateDir, 'docker-calls.log') };
+
+    const startedAt = Date.now();
+    const failure = await up({ instance, environment: { ...environment, ...dockerCalls }, log: () => {} }).catch((err: unknown) => err);
+
+    expect(failure).toBeInstanceOf(LocalStackStartError);
+    expect((failure as Error).message).toMatch(/failed to load or fell back to something that needs Docker or a download/);
+    expect((failure as Error).message).toMatch(logLine);
+    expect(runningPid(instance)).toBeUndefined();
+    console.log(`fallback to ${_} detected in ${((Date.now() - startedAt) / 1000).toFixed(1)} s`);
+  });
+});
