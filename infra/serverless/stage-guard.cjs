@@ -5,6 +5,10 @@
 // default http://127.0.0.1:4566, which osls honours by itself) with LocalStack's dummy
 // credentials, and refuses to run if the endpoint is anything but a loopback address: a `local`
 // deploy can never reach real AWS by accident. Any other stage is left untouched.
+//
+// `serverless remove` probes ECR for the service's image repository; LocalStack's open-source
+// build has no ECR (and fnmesh's process executor runs no images), so on stage `local` the probe
+// answers "no repository" instead of failing the removal.
 
 const LOCAL_STAGE = 'local';
 const DEFAULT_ENDPOINT = 'http://127.0.0.1:4566';
@@ -39,6 +43,13 @@ class StageGuard {
     delete env.AWS_SESSION_TOKEN;
     delete env.AWS_PROFILE;
     env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true';
+
+    this.hooks = {
+      'before:remove:remove': () => {
+        const remover = serverless.pluginManager.plugins.find((plugin) => typeof plugin.checkIfEcrRepositoryExists === 'function');
+        if (remover) remover.checkIfEcrRepositoryExists = async () => false;
+      },
+    };
   }
 }
 

@@ -1,4 +1,5 @@
 /** SDK clients for LocalStack, as the tests use them: real clients, loopback endpoint. */
+import { CloudFormationClient } from '@aws-sdk/client-cloudformation';
 import { CloudWatchLogsClient } from '@aws-sdk/client-cloudwatch-logs';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { LambdaClient } from '@aws-sdk/client-lambda';
@@ -15,6 +16,7 @@ export const lambda = new LambdaClient({ ...localConfig, maxAttempts: 1 });
 export const dynamodb = new DynamoDBClient({ ...localConfig, maxAttempts: 1 });
 export const sqs = new SQSClient(localConfig);
 export const logs = new CloudWatchLogsClient(localConfig);
+export const cloudformation = new CloudFormationClient(localConfig);
 
 /** The smoke stack's resource names for stage `local` (see serverless.yml). */
 export const smokeStack = {

@@ -3,10 +3,12 @@
  * --stage local`: every function invoked through the CLI with its sample event, and the SQS
  * path end to end (queue → event source mapping → function → DynamoDB, and the DLQ).
  */
-import { GetItemCommand } from '@aws-sdk/client-dynamodb';
+import { DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
+import { DescribeTableCommand, GetItemCommand } from '@aws-sdk/client-dynamodb';
+import { GetFunctionCommand } from '@aws-sdk/client-lambda';
 import { GetQueueAttributesCommand, GetQueueUrlCommand, ReceiveMessageCommand, SendMessageCommand } from '@aws-sdk/client-sqs';
 import { describe, expect, it } from 'vitest';
-import { dynamodb, eventually, smokeStack, sqs, uniqueSuffix } from '../helpers/aws.ts';
+import { cloudformation, dynamodb, eventually, lambda, smokeStack, sqs, uniqueSuffix } from '../helpers/aws.ts';
 import { serverless } from '../../infra/serverless/cli.ts';
 
 async function queueUrl(name: string): Promise<string> {
@@ -85,6 +87,19 @@ describe('smoke stack', () => {
       expect(maxReceiveCount).toBe(3);
       expect(await smokeItem(bad)).toBeUndefined();
       expect((await smokeItem(good))?.value).toEqual({ S: 'fine' });
+    });
+  });
+
+  // Last, since it takes the stack away (the global setup deploys it again on the next run).
+  describe('serverless remove --stage local', () => {
+    it('removes the stack and everything in it', async () => {
+      const result = await serverless(['remove', '--stage', 'local']);
+
+      expect(result.code, result.stdout + result.stderr).toBe(0);
+      await expect(cloudformation.send(new DescribeStacksCommand({ StackName: 'fnmesh-local' }))).rejects.toThrow(/does not exist/);
+      await expect(lambda.send(new GetFunctionCommand({ FunctionName: smokeStack.ping }))).rejects.toMatchObject({ name: 'ResourceNotFoundException' });
+      await expect(sqs.send(new GetQueueUrlCommand({ QueueName: smokeStack.queue }))).rejects.toMatchObject({ name: 'QueueDoesNotExist' });
+      await expect(dynamodb.send(new DescribeTableCommand({ TableName: smokeStack.table }))).rejects.toMatchObject({ name: 'ResourceNotFoundException' });
     });
   });
 });
