@@ -8,9 +8,9 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { LocalStackStartError, runningPid, up, type LocalStackInstance } from '../../infra/localstack/localstack.ts';
+import { down, LocalStackStartError, runningPid, up, type LocalStackInstance } from '../../infra/localstack/localstack.ts';
 
-const stateDirs: string[] = [];
+const spares: LocalStackInstance[] = [];
 
 async function spareInstance(): Promise<LocalStackInstance> {
   const port = await new Promise<number>((resolve) => {
@@ -19,13 +19,17 @@ async function spareInstance(): Promise<LocalStackInstance> {
       server.close(() => resolve(port));
     });
   });
-  const stateDir = mkdtempSync(join(tmpdir(), 'fnmesh-localstack-'));
-  stateDirs.push(stateDir);
-  return { port, stateDir };
+  const instance = { port, stateDir: mkdtempSync(join(tmpdir(), 'fnmesh-localstack-')) };
+  spares.push(instance);
+  return instance;
 }
 
-afterAll(() => {
-  for (const dir of stateDirs) rmSync(dir, { recursive: true, force: true });
+afterAll(async () => {
+  // Should a spare instance have come up after all, it must not outlive the test.
+  for (const instance of spares) {
+    await down({ instance, quiet: true, graceMs: 3000 });
+    rmSync(instance.stateDir, { recursive: true, force: true });
+  }
 });
 
 describe('LocalStack start-up', () => {
