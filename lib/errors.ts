@@ -1,6 +1,7 @@
 /**
  * fnmesh's error hierarchy: every error the library or its functions raise on purpose is a
- * `MeshError`, with a stable `name` and the data a caller needs to act on it.
+ * `MeshError`, with a stable `name` and the data a caller needs to act on it. Where Go panics
+ * (unlocking an unlocked mutex, a negative WaitGroup counter), fnmesh throws one of these.
  *
  * Names are spelled out rather than taken from the constructor, so they survive minifiers and
  * travel intact in Lambda error payloads (`errorType`).
@@ -24,4 +25,122 @@ export class InvalidInputError extends MeshError {
 /** A configuration value (option, environment variable) that is missing or wrong. */
 export class MeshConfigError extends MeshError {
   override name = 'MeshConfigError';
+}
+
+/** The caller's `signal` aborted the operation; `cause` is the signal's reason. */
+export class MeshAbortError extends MeshError {
+  override name = 'MeshAbortError';
+}
+
+/** Who holds a lock, as the failed conditional write reported it. */
+export interface LockHolder {
+  owner: string;
+  fence: number;
+  /** Epoch milliseconds at which the holder's lease ends unless it is renewed. */
+  leaseUntil: number;
+}
+
+/** `unlock()` of a lock this owner does not hold (Go: "unlock of unlocked mutex"). */
+export class LockNotHeldError extends MeshError {
+  override name = 'LockNotHeldError';
+  readonly lockName: string;
+  /** The current holder, if someone else holds it. */
+  readonly holder: LockHolder | undefined;
+
+  constructor(lockName: string, holder: LockHolder | undefined, message?: string) {
+    super(message ?? `lock ${lockName} is not held by this owner${holder ? ` (held by ${holder.owner}, fence ${holder.fence})` : ''}`);
+    this.lockName = lockName;
+    this.holder = holder;
+  }
+}
+
+/** A held lock's lease ended (heartbeat refused, or not renewed in time): it may be taken over. */
+export class LockLostError extends MeshError {
+  override name = 'LockLostError';
+  readonly lockName: string;
+  readonly fence: number;
+
+  constructor(lockName: string, fence: number, reason: string, options?: ErrorOptions) {
+    super(`lock ${lockName} (fence ${fence}) was lost: ${reason}`, options);
+    this.lockName = lockName;
+    this.fence = fence;
+  }
+}
+
+/** A write guarded by a fencing token was refused: a newer holder has written already. */
+export class StaleFenceError extends MeshError {
+  override name = 'StaleFenceError';
+  readonly fence: number;
+  readonly latestFence: number;
+
+  constructor(fence: number, latestFence: number) {
+    super(`fence ${fence} is stale: the item was already written with fence ${latestFence}`);
+    this.fence = fence;
+    this.latestFence = latestFence;
+  }
+}
+
+/** A WaitGroup counter would go below zero (Go: "sync: negative WaitGroup counter"). */
+export class WaitGroupNegativeCounterError extends MeshError {
+  override name = 'WaitGroupNegativeCounterError';
+  readonly groupName: string;
+
+  constructor(groupName: string, delta: number) {
+    super(`wait group ${groupName}: negative counter (adding ${delta})`);
+    this.groupName = groupName;
+  }
+}
+
+/** A payload over what the target accepts, refused before any call. */
+export class PayloadTooLargeError extends MeshError {
+  override name = 'PayloadTooLargeError';
+  readonly bytes: number;
+  readonly limit: number;
+
+  constructor(what: string, bytes: number, limit: number) {
+    super(`${what} is ${bytes} bytes, over the ${limit}-byte limit`);
+    this.bytes = bytes;
+    this.limit = limit;
+  }
+}
+
+/** What a failed task reported: where it ran, and its error's type and message. */
+export interface TaskFailure {
+  taskId: string;
+  functionName: string;
+  errorType: string;
+  errorMessage: string;
+}
+
+/** `Group.wait()`: the first task that failed (Go's errgroup returns the first error). */
+export class GroupTaskError extends MeshError {
+  override name = 'GroupTaskError';
+  readonly failure: TaskFailure;
+  readonly failed: number;
+
+  constructor(groupId: string, failure: TaskFailure, failed: number) {
+    super(`group ${groupId}: task ${failure.taskId} (${failure.functionName}) failed with ${failure.errorType}: ${failure.errorMessage}` + (failed > 1 ? ` (and ${failed - 1} more)` : ''));
+    this.failure = failure;
+    this.failed = failed;
+  }
+}
+
+/** `Once.do()`: the one run of the function threw; every caller gets this, like the first. */
+export class OnceFailedError extends MeshError {
+  override name = 'OnceFailedError';
+  readonly key: string;
+  readonly errorType: string;
+  readonly errorMessage: string;
+
+  constructor(key: string, errorType: string, errorMessage: string) {
+    super(`once ${key}: the function failed with ${errorType}: ${errorMessage}`);
+    this.key = key;
+    this.errorType = errorType;
+    this.errorMessage = errorMessage;
+  }
+}
+
+/** An item in the mesh table that does not follow the documented format (or a newer version). */
+export class ItemFormatError extends MeshError {
+  override name = 'ItemFormatError';
 }

@@ -1,13 +1,12 @@
 /**
- * Integration setup: a `docker` that fails (and records the call) first on PATH, LocalStack up
- * (started here only if nothing answers yet, and then stopped again at the end), and the smoke
- * stack deployed with `serverless deploy --stage local`.
+ * Integration setup: a `docker` that fails (and records the call) first on PATH, and LocalStack
+ * up (started here only if nothing answers yet, and then stopped again at the end). Each test
+ * file creates what it needs (the smoke stack file deploys the stack).
  */
 import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { down, up } from '../../infra/localstack/localstack.ts';
-import { serverless } from '../../infra/serverless/cli.ts';
 
 export default async function setup() {
   const fakeBin = mkdtempSync(join(tmpdir(), 'fnmesh-no-docker-'));
@@ -22,11 +21,6 @@ export default async function setup() {
 
   const localstack = await up({ log: (line) => console.log(line) });
   console.log(localstack.started ? `LocalStack started in ${localstack.seconds.toFixed(1)} s` : 'LocalStack already running: reusing it');
-
-  const started = Date.now();
-  const deploy = await serverless(['deploy', '--stage', 'local']);
-  if (deploy.code !== 0) throw new Error(`serverless deploy --stage local failed:\n${deploy.stdout}\n${deploy.stderr}`);
-  console.log(`smoke stack deployed in ${((Date.now() - started) / 1000).toFixed(1)} s`);
 
   return async () => {
     if (localstack.started) await down({ log: (line) => console.log(line) });

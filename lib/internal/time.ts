@@ -1,0 +1,49 @@
+/** Waiting, backoff and the clock: the timing pieces every primitive shares. */
+import { MeshAbortError } from '../errors.ts';
+
+export type Now = () => number;
+
+/** Throws MeshAbortError if the signal has aborted. */
+export function throwIfAborted(signal: AbortSignal | undefined): void {
+  if (signal?.aborted) throw new MeshAbortError('the operation was aborted', { cause: signal.reason });
+}
+
+/**
+ * Waits `ms`, or rejects with MeshAbortError as soon as `signal` aborts. The timer keeps the
+ * process alive: the caller is awaiting it (background timers, like heartbeats, are unref'd).
+ */
+export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+  throwIfAborted(signal);
+  return new Promise((resolve, reject) => {
+    const onAbort = () => {
+      clearTimeout(timer);
+      reject(new MeshAbortError('the operation was aborted', { cause: signal!.reason }));
+    };
+    const timer = setTimeout(() => {
+      signal?.removeEventListener('abort', onAbort);
+      resolve();
+    }, Math.max(0, ms));
+    signal?.addEventListener('abort', onAbort, { once: true });
+  });
+}
+
+export interface BackoffOptions {
+  /** First wait, in ms. @default 25 */
+  baseMs?: number;
+  /** Longest wait, in ms. @default 1000 */
+  maxMs?: number;
+}
+
+/**
+ * "Full jitter" exponential backoff: a uniformly random wait in [0, min(max, base·2^attempt)],
+ * which spreads contenders out instead of having them retry in lockstep.
+ */
+export function backoffMs(attempt: number, { baseMs = 25, maxMs = 1000 }: BackoffOptions = {}, random: () => number = Math.random): number {
+  const ceiling = Math.min(maxMs, baseMs * 2 ** Math.min(attempt, 30));
+  return Math.floor(random() * ceiling);
+}
+
+/** The SDK's per-call options carrying the caller's signal, if any. */
+export function callOptions(signal: AbortSignal | undefined): { abortSignal?: AbortSignal } {
+  return signal ? { abortSignal: signal } : {};
+}

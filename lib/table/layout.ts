@@ -1,0 +1,69 @@
+/**
+ * The mesh table's item layout, format version 1 (see docs/item-format.md). One DynamoDB table,
+ * keys `pk` (S) and `sk` (S); every primitive's items are named here and nowhere else, so another
+ * language can take the same lock or join the same group by following this file.
+ */
+import type { AttributeValue } from '@aws-sdk/client-dynamodb';
+import { ItemFormatError, MeshConfigError } from '../errors.ts';
+
+export const FORMAT_VERSION = 1;
+
+export type Key = Record<'pk' | 'sk', AttributeValue>;
+export type Item = Record<string, AttributeValue>;
+
+const MAX_NAME_BYTES = 512;
+
+/** A primitive's name: non-empty, at most 512 bytes of UTF-8, no control characters. */
+export function checkName(kind: string, name: string): string {
+  if (typeof name !== 'string' || name.length === 0) throw new MeshConfigError(`${kind} name must be a non-empty string`);
+  if (Buffer.byteLength(name) > MAX_NAME_BYTES) throw new MeshConfigError(`${kind} name is over ${MAX_NAME_BYTES} bytes`);
+  if (/[\u0000-\u001f\u007f]/.test(name)) throw new MeshConfigError(`${kind} name must not contain control characters`);
+  return name;
+}
+
+function key(pk: string, sk: string): Key {
+  return { pk: { S: pk }, sk: { S: sk } };
+}
+
+/** Every item kind of format version 1: partition `<kind>#<name>`, sort key as listed. */
+export const keys = {
+  mutex: (name: string) => key(`mutex#${name}`, 'lock'),
+  rwMutex: (name: string) => key(`rwmutex#${name}`, 'lock'),
+  semaphore: (name: string) => key(`semaphore#${name}`, 'sem'),
+  waitGroup: (name: string) => key(`waitgroup#${name}`, 'counter'),
+  waitGroupTask: (name: string, taskId: string) => key(`waitgroup#${name}`, `done#${taskId}`),
+  group: (id: string) => key(`group#${id}`, 'group'),
+  groupTask: (id: string, taskId: string) => key(`group#${id}`, `task#${taskId}`),
+  once: (name: string) => key(`once#${name}`, 'once'),
+  fence: (pk: string, sk: string) => key(pk, sk),
+};
+
+/** Epoch seconds for the TTL attribute `expiresAt` (housekeeping on AWS only; never relied on). */
+export function ttlSeconds(epochMs: number): AttributeValue {
+  return { N: String(Math.ceil(epochMs / 1000)) };
+}
+
+export const n = (value: number): AttributeValue => ({ N: String(value) });
+export const s = (value: string): AttributeValue => ({ S: value });
+
+export function readNumber(item: Item | undefined, attribute: string): number | undefined {
+  const value = item?.[attribute];
+  if (value === undefined || value.NULL) return undefined;
+  if (value.N === undefined) throw new ItemFormatError(`attribute ${attribute} is not a number`);
+  return Number(value.N);
+}
+
+export function readString(item: Item | undefined, attribute: string): string | undefined {
+  const value = item?.[attribute];
+  if (value === undefined || value.NULL) return undefined;
+  if (value.S === undefined) throw new ItemFormatError(`attribute ${attribute} is not a string`);
+  return value.S;
+}
+
+/** Refuses items written by a newer format than this library understands. */
+export function checkVersion(item: Item | undefined): void {
+  const version = readNumber(item, 'v');
+  if (version !== undefined && version > FORMAT_VERSION) {
+    throw new ItemFormatError(`item format version ${version} is newer than this fnmesh (${FORMAT_VERSION})`);
+  }
+}
