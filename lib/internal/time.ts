@@ -47,3 +47,12 @@ export function backoffMs(attempt: number, { baseMs = 25, maxMs = 1000 }: Backof
 export function callOptions(signal: AbortSignal | undefined): { abortSignal?: AbortSignal } {
   return signal ? { abortSignal: signal } : {};
 }
+
+/**
+ * A polling delay: grows like the backoff but never drops below half its ceiling ("equal
+ * jitter"), so a poller backs off to about one call per `maxMs` without bunching up.
+ */
+export function pollDelayMs(attempt: number, { baseMs = 50, maxMs = 1000 }: BackoffOptions = {}, random: () => number = Math.random): number {
+  const ceiling = Math.min(maxMs, baseMs * 2 ** Math.min(attempt, 30));
+  return Math.floor(ceiling / 2 + (random() * ceiling) / 2);
+}

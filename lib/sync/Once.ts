@@ -1,0 +1,187 @@
+/**
+ * Once: Go's `sync.Once` (more exactly `sync.OnceValues`) across processes. `once.do(key, fn)`
+ * runs `fn` once for `key` among everyone using the mesh table; every caller gets its result.
+ *
+ *   claim    UpdateItem SET state = running, owner, leaseUntil ADD fence 1
+ *              if absent, or running with an expired lease (the runner crashed)
+ *   winner   runs fn, renewing its lease; then UpdateItem state = done + result (or failed + error)
+ *   others   see the item in the failed claim (ALL_OLD): done → its result; failed → OnceFailedError;
+ *            running → poll the claim until it ends (or its lease expires and they take over)
+ *
+ * A runner that crashes mid-`fn` does not wedge the key: its lease runs out and the next caller
+ * runs `fn` again. So "once" holds for runs that finish; an `fn` whose effect must not repeat
+ * even after a crash should make the effect itself idempotent or fenced (it receives a fence).
+ */
+import {
+  ConditionalCheckFailedException,
+  type DynamoDBClient,
+  PutItemCommand,
+  UpdateItemCommand,
+} from '@aws-sdk/client-dynamodb';
+import { randomUUID } from 'node:crypto';
+import { InvalidInputError, ItemFormatError, MeshConfigError, OnceFailedError } from '../errors.ts';
+import { type BackoffOptions, backoffMs, callOptions, sleep, throwIfAborted } from '../internal/time.ts';
+import { checkName, checkVersion, FORMAT_VERSION, type Item, keys, n, readNumber, readString, s } from '../table/layout.ts';
+import { expiredBefore, leaseEnd, type LeaseOptions, type LeaseSettings, leaseSettings, msUntilTakeover } from './lease.ts';
+
+export interface OnceOptions extends LeaseOptions {
+  client: DynamoDBClient;
+  tableName: string;
+  /** A label recorded as the runner. @default a random UUID */
+  owner?: string;
+  /** How waiting callers poll. @default { baseMs: 50, maxMs: 1000 } */
+  backoff?: BackoffOptions;
+}
+
+/** What `fn` receives: a signal aborted if its lease is lost, and a fence for its writes. */
+export interface OnceRun {
+  signal: AbortSignal;
+  /** Larger for every (re)run of this key: pass to `fencedUpdate` to guard the effect. */
+  fence: number;
+}
+
+type Claim = { won: true; fence: number; token: string; until: number } | { won: false; item: Item };
+
+export class Once {
+  private readonly client: DynamoDBClient;
+  private readonly tableName: string;
+  private readonly owner: string;
+  private readonly lease: LeaseSettings;
+  private readonly backoff: BackoffOptions;
+
+  constructor(options: OnceOptions) {
+    if (!options?.client) throw new MeshConfigError('Once needs a DynamoDB client');
+    if (!options.tableName) throw new MeshConfigError('Once needs the mesh table name');
+    this.client = options.client;
+    this.tableName = options.tableName;
+    this.owner = options.owner ?? randomUUID();
+    this.lease = leaseSettings(options);
+    this.backoff = options.backoff ?? { baseMs: 50, maxMs: 1000 };
+  }
+
+  /**
+   * Runs `fn` once for `key` across all callers and returns its (JSON-serializable) result to
+   * each. Go: `sync.OnceValues(f)()`. If `fn` throws, the key is done with that error: the
+   * first caller gets the error itself, every later caller an OnceFailedError (as Go's Once
+   * counts a panicking f as done).
+   * Cost: done key: 1 UpdateItem (refused, carrying the result); first run: 2 UpdateItems
+   * (+ 1 per heartbeat); waiting: 1 UpdateItem per poll.
+   * @throws OnceFailedError, InvalidInputError (result not JSON), MeshAbortError
+   */
+  async do<T>(key: string, fn: (run: OnceRun) => Promise<T>, options: { signal?: AbortSignal } = {}): Promise<T> {
+    checkName('once key', key);
+    for (let attempt = 0; ; attempt++) {
+      throwIfAborted(options.signal);
+      const claim = await this.claim(key, options.signal);
+      if (claim.won) return this.run(key, claim, fn);
+      const state = readString(claim.item, 'state');
+      if (state === 'done') return JSON.parse(readString(claim.item, 'result') ?? 'null') as T;
+      if (state === 'failed') {
+        throw new OnceFailedError(key, readString(claim.item, 'errorType') ?? 'Error', readString(claim.item, 'errorMessage') ?? '');
+      }
+      if (state !== 'running') throw new ItemFormatError(`once ${key}: unknown state ${state}`);
+      const untilTakeover = msUntilTakeover(this.lease, readNumber(claim.item, 'leaseUntil') ?? 0);
+      await sleep(Math.min(untilTakeover, backoffMs(attempt, this.backoff)) + 1, options.signal);
+    }
+  }
+
+  private async claim(key: string, signal: AbortSignal | undefined): Promise<Claim> {
+    const now = this.lease.now();
+    const until = leaseEnd(this.lease, now);
+    const token = `${this.owner}/${randomUUID()}`;
+    try {
+      // A fence for the run: ADD on an update keeps it growing across takeovers.
+      const { Attributes } = await this.client.send(
+        new UpdateItemCommand({
+          TableName: this.tableName,
+          Key: keys.once(key),
+          UpdateExpression: 'SET #state = :running, #owner = :token, #leaseUntil = :until, #startedAt = :now, #v = :v ADD #fence :one',
+          ConditionExpression: 'attribute_not_exists(#state) OR (#state = :running AND #leaseUntil < :expiredBefore)',
+          ExpressionAttributeNames: { '#state': 'state', '#owner': 'owner', '#leaseUntil': 'leaseUntil', '#startedAt': 'startedAt', '#v': 'v', '#fence': 'fence' },
+          ExpressionAttributeValues: {
+            ':running': s('running'),
+            ':token': s(token),
+            ':until': n(until),
+            ':now': n(now),
+            ':v': n(FORMAT_VERSION),
+            ':one': n(1),
+            ':expiredBefore': n(expiredBefore(this.lease, now)),
+          },
+          ReturnValues: 'ALL_NEW',
+          ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+        }),
+        callOptions(signal),
+      );
+      return { won: true, fence: readNumber(Attributes, 'fence') ?? 1, token, until };
+    } catch (err) {
+      if (err instanceof ConditionalCheckFailedException && err.Item) {
+        checkVersion(err.Item);
+        return { won: false, item: err.Item };
+      }
+      throw err;
+    }
+  }
+
+  private async run<T>(key: string, claim: { fence: number; token: string; until: number }, fn: (run: OnceRun) => Promise<T>): Promise<T> {
+    const controller = new AbortController();
+    let leaseUntil = claim.until;
+    let timer: NodeJS.Timeout | undefined;
+    const beat = async () => {
+      try {
+        const until = leaseEnd(this.lease);
+        if (until > leaseUntil) {
+          await this.finish(key, claim.token, 'SET #leaseUntil = :until', { '#leaseUntil': 'leaseUntil' }, { ':until': n(until) });
+          leaseUntil = until;
+        }
+      } catch (err) {
+        if (err instanceof ConditionalCheckFailedException) {
+          controller.abort(new OnceFailedError(key, 'LeaseLost', 'the run lost its lease; another caller may run it'));
+          return;
+        }
+      }
+      if (this.lease.now() >= leaseUntil) {
+        controller.abort(new OnceFailedError(key, 'LeaseLost', 'the lease ran out before it could be renewed'));
+        return;
+      }
+      timer = setTimeout(beat, Math.min(this.lease.heartbeatMs, Math.max(0, leaseUntil - this.lease.now())));
+      timer.unref();
+    };
+    timer = setTimeout(beat, this.lease.heartbeatMs);
+    timer.unref();
+
+    let result: T;
+    try {
+      result = await fn({ signal: controller.signal, fence: claim.fence });
+    } catch (err) {
+      clearTimeout(timer);
+      const error = err as Error;
+      await this.finish(key, claim.token, 'SET #state = :failed, #errorType = :type, #errorMessage = :message, #finishedAt = :now REMOVE #leaseUntil', { '#state': 'state', '#errorType': 'errorType', '#errorMessage': 'errorMessage', '#finishedAt': 'finishedAt', '#leaseUntil': 'leaseUntil' }, { ':failed': s('failed'), ':type': s(error?.name ?? 'Error'), ':message': s(error?.message ?? String(err)), ':now': n(this.lease.now()) }).catch(() => undefined);
+      throw err;
+    }
+    clearTimeout(timer);
+    const text = JSON.stringify(result === undefined ? null : result);
+    if (text === undefined) throw new InvalidInputError('result', 'the result of a Once function must be JSON-serializable');
+    try {
+      await this.finish(key, claim.token, 'SET #state = :done, #result = :result, #finishedAt = :now REMOVE #leaseUntil', { '#state': 'state', '#result': 'result', '#finishedAt': 'finishedAt', '#leaseUntil': 'leaseUntil' }, { ':done': s('done'), ':result': s(text), ':now': n(this.lease.now()) });
+    } catch (err) {
+      // Our lease ran out mid-run and another caller took over: our run did finish, so we
+      // return its result; the key will hold the other run's (see the class notes on fencing).
+      if (!(err instanceof ConditionalCheckFailedException)) throw err;
+    }
+    return result;
+  }
+
+  /** An update of our own run's item, only while we still own it. */
+  private async finish(key: string, token: string, update: string, names: Record<string, string>, values: Item): Promise<void> {
+    await this.client.send(
+      new UpdateItemCommand({
+        TableName: this.tableName,
+        Key: keys.once(key),
+        UpdateExpression: update,
+        ConditionExpression: '#owner = :token AND #state = :runningState',
+        ExpressionAttributeNames: { ...names, '#owner': 'owner', '#state': 'state' },
+        ExpressionAttributeValues: { ...values, ':token': s(token), ':runningState': s('running') },
+      }),
+    );
+  }
+}

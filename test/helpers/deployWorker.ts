@@ -1,0 +1,35 @@
+/** Bundles a test fixture with esbuild and creates it as a Lambda function on LocalStack. */
+import { CreateFunctionCommand, DeleteFunctionCommand, waitUntilFunctionActiveV2 } from '@aws-sdk/client-lambda';
+import { build } from 'esbuild';
+import { zipSync } from 'fflate';
+import { join } from 'node:path';
+import { projectRoot } from '../../infra/localstack/localstack.ts';
+import { lambda } from './aws.ts';
+
+export async function deployFixture(fixture: string, functionName: string, options: { timeout?: number } = {}): Promise<() => Promise<void>> {
+  const bundle = await build({
+    entryPoints: [join(projectRoot, 'test', 'fixtures', `${fixture}.ts`)],
+    bundle: true,
+    platform: 'node',
+    target: 'node20',
+    format: 'cjs',
+    write: false,
+    logLevel: 'silent',
+  });
+  await lambda.send(
+    new CreateFunctionCommand({
+      FunctionName: functionName,
+      Runtime: 'nodejs20.x',
+      Handler: 'index.handler',
+      Role: 'arn:aws:iam::000000000000:role/fnmesh-test',
+      Code: { ZipFile: zipSync({ 'index.js': bundle.outputFiles[0]!.contents }) },
+      Timeout: options.timeout ?? 10,
+      MemorySize: 256,
+      Environment: { Variables: { AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' } },
+    }),
+  );
+  await waitUntilFunctionActiveV2({ client: lambda, maxWaitTime: 60 }, { FunctionName: functionName });
+  return async () => {
+    await lambda.send(new DeleteFunctionCommand({ FunctionName: functionName })).catch(() => undefined);
+  };
+}
