@@ -1,0 +1,83 @@
+/**
+ * Ambiguous outcomes: the server applies a lock step but the client sees an error, and the SDK
+ * retries. The only mock here is the lost answer: a middleware next to the transport that lets
+ * the real request through to LocalStack and then throws a connection reset instead of
+ * returning its response (what no real component can show on demand).
+ */
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Mutex } from '../../lib/sync/Mutex.ts';
+import { dynamodb, localConfig, uniqueSuffix } from '../helpers/aws.ts';
+import { createMeshTable, deleteMeshTable } from '../helpers/meshTable.ts';
+
+let tableName: string;
+
+beforeAll(async () => {
+  tableName = await createMeshTable('ambiguous');
+});
+
+afterAll(async () => {
+  await deleteMeshTable(tableName);
+});
+
+/** A client that loses the answer of the first UpdateItem whose expression matches `pattern`. */
+function clientLosingFirstAnswer(pattern: RegExp): { client: DynamoDBClient; lost: () => number } {
+  const client = new DynamoDBClient({ ...localConfig, maxAttempts: 3 });
+  let lost = 0;
+  client.middlewareStack.add(
+    (next, context) => async (args) => {
+      const result = await next(args);
+      const input = (args as { input?: { UpdateExpression?: string } }).input;
+      if (context.commandName === 'UpdateItemCommand' && lost === 0 && pattern.test(input?.UpdateExpression ?? '')) {
+        lost++;
+        throw Object.assign(new Error('socket hang up (answer lost after the write was applied)'), { code: 'ECONNRESET', $metadata: {} });
+      }
+      return result;
+    },
+    { step: 'deserialize', name: 'loseFirstAnswer', override: true },
+  );
+  return { client, lost: () => lost };
+}
+
+const plain = (name: string) => new Mutex({ client: dynamodb, tableName, name, clockSkewMs: 100 });
+
+describe('Mutex under ambiguous outcomes', () => {
+  it('an acquire applied by the server whose answer was lost is not mistaken for someone else holding it', async () => {
+    const name = `acquire-${uniqueSuffix()}`;
+    const { client, lost } = clientLosingFirstAnswer(/ADD #fence/);
+    const startedAt = Date.now();
+
+    const held = await new Mutex({ client, tableName, name, leaseMs: 10_000 }).lock({ signal: AbortSignal.timeout(5000) });
+
+    expect(lost()).toBe(1);
+    expect(Date.now() - startedAt).toBeLessThan(2000); // not a wait for its own 10 s lease
+    expect(await plain(name).tryLock()).toBeUndefined();
+    await held.unlock();
+    expect(await plain(name).tryLock()).toBeDefined();
+  });
+
+  it('an unlock applied by the server whose answer was lost succeeds and frees the lock', async () => {
+    const name = `unlock-${uniqueSuffix()}`;
+    const { client, lost } = clientLosingFirstAnswer(/REMOVE #owner/);
+    const held = await new Mutex({ client, tableName, name }).lock();
+
+    await held.unlock();
+
+    expect(lost()).toBe(1);
+    const next = await plain(name).tryLock();
+    expect(next?.fence).toBe(held.fence + 1);
+  });
+
+  it('a heartbeat applied by the server whose answer was lost keeps the lock', async () => {
+    const name = `heartbeat-${uniqueSuffix()}`;
+    const { client, lost } = clientLosingFirstAnswer(/^SET #leaseUntil = :until$/);
+    const held = await new Mutex({ client, tableName, name, leaseMs: 600, clockSkewMs: 100 }).lock();
+
+    await new Promise((resolve) => setTimeout(resolve, 1500));
+
+    expect(lost()).toBe(1);
+    expect(held.signal.aborted).toBe(false);
+    expect(await plain(name).tryLock()).toBeUndefined();
+    await held.unlock();
+  });
+});
