@@ -153,3 +153,17 @@ describe('Mutex', () => {
     await held.unlock();
   });
 });
+
+describe('Mutex and the clock', () => {
+  it('gives the lock up locally when its clock jumps past the lease (the signal says so)', async () => {
+    const lockName = `clock-${uniqueSuffix()}`;
+    let offset = 0;
+    const held = await mutex(lockName, { leaseMs: 900, now: () => Date.now() + offset }).lock();
+
+    offset = 10_000; // the holder's clock jumps 10 s ahead: by its own account the lease is over
+    await new Promise((resolve) => setTimeout(resolve, 500));
+
+    expect(held.signal.aborted).toBe(true);
+    expect(held.signal.reason).toBeInstanceOf(LockLostError);
+  });
+});
