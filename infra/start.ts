@@ -64,7 +64,9 @@ async function main(): Promise<void> {
     );
     if (Item) {
       console.log(`    item smoke#${id} = "${Item.value?.S}" after ${(performance.now() - sentAt).toFixed(0)} ms`);
-      console.log(`\nDeployed stage ${STAGE} in ${(deployMs / 1000).toFixed(1)} s; everything ran on LocalStack at ${LOCALSTACK_ENDPOINT}.`);
+      console.log(
+        `\nDeployed stage ${STAGE} in ${(deployMs / 1000).toFixed(1)} s; everything ran on LocalStack at ${LOCALSTACK_ENDPOINT}.`,
+      );
       console.log('Try: npx serverless invoke -f ping --stage local --path events/ping.json');
       console.log('Stop LocalStack with: npm run local:down');
       return;

@@ -119,7 +119,10 @@ export class GroupTaskError extends MeshError {
   readonly failed: number;
 
   constructor(groupId: string, failure: TaskFailure, failed: number) {
-    super(`group ${groupId}: task ${failure.taskId} (${failure.functionName}) failed with ${failure.errorType}: ${failure.errorMessage}` + (failed > 1 ? ` (and ${failed - 1} more)` : ''));
+    super(
+      `group ${groupId}: task ${failure.taskId} (${failure.functionName}) failed with ${failure.errorType}: ${failure.errorMessage}` +
+        (failed > 1 ? ` (and ${failed - 1} more)` : ''),
+    );
     this.failure = failure;
     this.failed = failed;
   }
@@ -143,4 +146,49 @@ export class OnceFailedError extends MeshError {
 /** An item in the mesh table that does not follow the documented format (or a newer version). */
 export class ItemFormatError extends MeshError {
   override name = 'ItemFormatError';
+}
+
+/** A semaphore weight that is not a positive integer, or is more than the capacity (Go would block forever). */
+export class SemaphoreWeightError extends MeshError {
+  override name = 'SemaphoreWeightError';
+  readonly semaphoreName: string;
+  readonly weight: number;
+  readonly capacity: number;
+
+  constructor(semaphoreName: string, weight: number, capacity: number, message?: string) {
+    super(message ?? `semaphore ${semaphoreName}: weight ${weight} is more than the capacity ${capacity}`);
+    this.semaphoreName = semaphoreName;
+    this.weight = weight;
+    this.capacity = capacity;
+  }
+}
+
+/** A release of more weight than is held (Go: "semaphore: released more than held"). */
+export class SemaphoreReleaseError extends MeshError {
+  override name = 'SemaphoreReleaseError';
+  readonly semaphoreName: string;
+  readonly released: number;
+  readonly held: number;
+
+  constructor(semaphoreName: string, released: number, held: number) {
+    super(`semaphore ${semaphoreName}: released more than held (releasing ${released}, holding ${held})`);
+    this.semaphoreName = semaphoreName;
+    this.released = released;
+    this.held = held;
+  }
+}
+
+/** Participants of one semaphore disagree on its capacity: the stored one wins, the newcomer is refused. */
+export class SemaphoreCapacityError extends MeshConfigError {
+  override name = 'SemaphoreCapacityError';
+  readonly semaphoreName: string;
+  readonly capacity: number;
+  readonly storedCapacity: number;
+
+  constructor(semaphoreName: string, capacity: number, storedCapacity: number) {
+    super(`semaphore ${semaphoreName}: capacity ${capacity} differs from the capacity ${storedCapacity} its participants already use`);
+    this.semaphoreName = semaphoreName;
+    this.capacity = capacity;
+    this.storedCapacity = storedCapacity;
+  }
 }

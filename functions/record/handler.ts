@@ -21,7 +21,11 @@ async function recordOne(record: SQSRecord): Promise<void> {
     await store(record);
   } catch (err) {
     // The reason stays in the function's log: SQS moves the message to the DLQ without one.
-    logger.error('message failed', { messageId: record.messageId, receiveCount: record.attributes.ApproximateReceiveCount, error: err as Error });
+    logger.error('message failed', {
+      messageId: record.messageId,
+      receiveCount: record.attributes.ApproximateReceiveCount,
+      error: err as Error,
+    });
     throw err;
   }
 }

@@ -279,7 +279,8 @@ export async function up(options: UpOptions = {}): Promise<UpResult> {
   while (Date.now() < deadline) {
     const text = existsSync(logFile) ? readFileSync(logFile, 'utf8') : '';
     const fallback = FORBIDDEN_FALLBACKS.find((pattern) => pattern.test(text));
-    if (fallback) return fail(`a service failed to load or fell back to something that needs Docker or a download (log matched ${fallback})`);
+    if (fallback)
+      return fail(`a service failed to load or fell back to something that needs Docker or a download (log matched ${fallback})`);
     if (child.exitCode !== null || !isLocalStackProcess(child.pid!)) return fail(`the process exited (code ${child.exitCode})`);
     if (/^Ready\.$/m.test(text) && (await health(endpoint))) {
       const missing = PLUGIN_MARKERS.filter((marker) => !text.includes(marker));

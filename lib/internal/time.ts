@@ -19,10 +19,13 @@ export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
       clearTimeout(timer);
       reject(new MeshAbortError('the operation was aborted', { cause: signal!.reason }));
     };
-    const timer = setTimeout(() => {
-      signal?.removeEventListener('abort', onAbort);
-      resolve();
-    }, Math.max(0, ms));
+    const timer = setTimeout(
+      () => {
+        signal?.removeEventListener('abort', onAbort);
+        resolve();
+      },
+      Math.max(0, ms),
+    );
     signal?.addEventListener('abort', onAbort, { once: true });
   });
 }
@@ -52,7 +55,25 @@ export function callOptions(signal: AbortSignal | undefined): { abortSignal?: Ab
  * A polling delay: grows like the backoff but never drops below half its ceiling ("equal
  * jitter"), so a poller backs off to about one call per `maxMs` without bunching up.
  */
-export function pollDelayMs(attempt: number, { baseMs = 50, maxMs = 1000 }: BackoffOptions = {}, random: () => number = Math.random): number {
+export function pollDelayMs(
+  attempt: number,
+  { baseMs = 50, maxMs = 1000 }: BackoffOptions = {},
+  random: () => number = Math.random,
+): number {
   const ceiling = Math.min(maxMs, baseMs * 2 ** Math.min(attempt, 30));
   return Math.floor(ceiling / 2 + (random() * ceiling) / 2);
+}
+
+/**
+ * Runs one SDK call that carries `signal`, reporting an abort as MeshAbortError (the SDK's own
+ * abort error is an untyped `AbortError`), so every fnmesh method fails the same way on abort.
+ */
+export async function abortable<T>(signal: AbortSignal | undefined, call: () => Promise<T>): Promise<T> {
+  try {
+    return await call();
+  } catch (err) {
+    if (signal?.aborted && !(err instanceof MeshAbortError))
+      throw new MeshAbortError('the operation was aborted', { cause: signal.reason });
+    throw err;
+  }
 }

@@ -13,7 +13,7 @@ import { type DynamoDBClient, GetItemCommand, UpdateItemCommand } from '@aws-sdk
 import type { LambdaClient } from '@aws-sdk/client-lambda';
 import { randomUUID } from 'node:crypto';
 import { GroupTaskError, MeshConfigError, type TaskFailure } from '../errors.ts';
-import { type BackoffOptions, callOptions, pollDelayMs, sleep, throwIfAborted } from '../internal/time.ts';
+import { type BackoffOptions, abortable, callOptions, pollDelayMs, sleep, throwIfAborted } from '../internal/time.ts';
 import { checkName, FORMAT_VERSION, type Item, keys, n, readNumber, readString } from '../table/layout.ts';
 import { ASYNC_PAYLOAD_LIMIT_BYTES, envelope, type GoOptions, invokeAsync, serializePayload, type TaskRef } from './go.ts';
 import { recordTaskOutcome } from './taskRecord.ts';
@@ -97,29 +97,37 @@ export class Group {
         await sleep(pollDelayMs(attempt, this.poll), signal);
       }
     }
-    await this.dynamodb.send(
-      new UpdateItemCommand({
-        TableName: this.tableName,
-        Key: keys.group(this.id),
-        UpdateExpression: 'ADD #pending :one, #started :one SET #v = :v',
-        ExpressionAttributeNames: { '#pending': 'pending', '#started': 'started', '#v': 'v' },
-        ExpressionAttributeValues: { ':one': n(1), ':v': n(FORMAT_VERSION) },
-      }),
-      callOptions(signal),
+    await abortable(signal, () =>
+      this.dynamodb.send(
+        new UpdateItemCommand({
+          TableName: this.tableName,
+          Key: keys.group(this.id),
+          UpdateExpression: 'ADD #pending :one, #started :one SET #v = :v',
+          ExpressionAttributeNames: { '#pending': 'pending', '#started': 'started', '#v': 'v' },
+          ExpressionAttributeValues: { ':one': n(1), ':v': n(FORMAT_VERSION) },
+        }),
+        callOptions(signal),
+      ),
     );
     try {
       await invokeAsync(this.lambda, task.functionName, body, signal);
     } catch (err) {
       const error = err as Error;
-      await recordTaskOutcome(this.dynamodb, task, { ok: false, errorType: error.name ?? 'Error', errorMessage: error.message ?? String(err) });
+      await recordTaskOutcome(this.dynamodb, task, {
+        ok: false,
+        errorType: error.name ?? 'Error',
+        errorMessage: error.message ?? String(err),
+      });
     }
   }
 
   /** The group's counters and first error. Cost: 1 GetItem (consistent). */
   async status(options: { signal?: AbortSignal } = {}): Promise<GroupStatus> {
-    const { Item } = await this.dynamodb.send(
-      new GetItemCommand({ TableName: this.tableName, Key: keys.group(this.id), ConsistentRead: true }),
-      callOptions(options.signal),
+    const { Item } = await abortable(options.signal, () =>
+      this.dynamodb.send(
+        new GetItemCommand({ TableName: this.tableName, Key: keys.group(this.id), ConsistentRead: true }),
+        callOptions(options.signal),
+      ),
     );
     return {
       started: readNumber(Item, 'started') ?? 0,

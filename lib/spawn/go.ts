@@ -4,7 +4,7 @@
  */
 import { InvokeCommand, type LambdaClient } from '@aws-sdk/client-lambda';
 import { InvalidInputError, MeshConfigError, MeshError, PayloadTooLargeError } from '../errors.ts';
-import { callOptions } from '../internal/time.ts';
+import { abortable, callOptions } from '../internal/time.ts';
 
 /** AWS's limit for an asynchronous invocation's payload (1 MB since 2025; it was 256 KB). */
 export const ASYNC_PAYLOAD_LIMIT_BYTES = 1_048_576;
@@ -80,7 +80,12 @@ export async function go(client: LambdaClient, functionName: string, payload: un
 
 /** The asynchronous Invoke itself, for an already serialized and checked payload. */
 export async function invokeAsync(client: LambdaClient, functionName: string, body: string, signal?: AbortSignal): Promise<void> {
-  const response = await client.send(new InvokeCommand({ FunctionName: functionName, InvocationType: 'Event', Payload: Buffer.from(body) }), callOptions(signal));
+  const response = await abortable(signal, () =>
+    client.send(
+      new InvokeCommand({ FunctionName: functionName, InvocationType: 'Event', Payload: Buffer.from(body) }),
+      callOptions(signal),
+    ),
+  );
   if (response.StatusCode !== 202) throw new InvokeRefusedError(functionName, response.StatusCode, 'expected 202 Accepted');
 }
 

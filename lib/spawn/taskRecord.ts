@@ -10,7 +10,7 @@ import {
   type TransactWriteItem,
 } from '@aws-sdk/client-dynamodb';
 import { WaitGroupNegativeCounterError } from '../errors.ts';
-import { callOptions } from '../internal/time.ts';
+import { abortable, callOptions } from '../internal/time.ts';
 import { FORMAT_VERSION, keys, n, s, ttlSeconds } from '../table/layout.ts';
 import type { TaskRef } from './go.ts';
 
@@ -28,7 +28,12 @@ function reasonCode(err: TransactionCanceledException, index: number): string | 
  * @returns true if this call recorded it, false if it had been recorded before (a retry)
  * @throws WaitGroupNegativeCounterError when a wait group's counter is already zero
  */
-export async function recordTaskOutcome(client: DynamoDBClient, task: TaskRef, outcome: TaskOutcome, options: { signal?: AbortSignal; now?: number } = {}): Promise<boolean> {
+export async function recordTaskOutcome(
+  client: DynamoDBClient,
+  task: TaskRef,
+  outcome: TaskOutcome,
+  options: { signal?: AbortSignal; now?: number } = {},
+): Promise<boolean> {
   const now = options.now ?? Date.now();
   const markerKey = task.kind === 'group' ? keys.groupTask(task.name, task.taskId) : keys.waitGroupTask(task.name, task.taskId);
   const marker: TransactWriteItem = {
@@ -87,7 +92,9 @@ export async function recordTaskOutcome(client: DynamoDBClient, task: TaskRef, o
           },
         };
   try {
-    await client.send(new TransactWriteItemsCommand({ TransactItems: [marker, counter] }), callOptions(options.signal));
+    await abortable(options.signal, () =>
+      client.send(new TransactWriteItemsCommand({ TransactItems: [marker, counter] }), callOptions(options.signal)),
+    );
     return true;
   } catch (err) {
     if (err instanceof TransactionCanceledException) {

@@ -14,15 +14,12 @@
  * token than any before it; pass it to `fencedUpdate`/`fencedPut` to protect the writes you make
  * under the lock (a paused holder whose lease was taken over is refused).
  */
-import {
-  ConditionalCheckFailedException,
-  type DynamoDBClient,
-  UpdateItemCommand,
-} from '@aws-sdk/client-dynamodb';
+import { type AttributeValue, ConditionalCheckFailedException, type DynamoDBClient, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
 import { randomUUID } from 'node:crypto';
 import { type LockHolder, LockLostError, LockNotHeldError, MeshConfigError } from '../errors.ts';
-import { type BackoffOptions, backoffMs, callOptions, sleep, throwIfAborted } from '../internal/time.ts';
+import { type BackoffOptions, backoffMs, abortable, callOptions, sleep, throwIfAborted } from '../internal/time.ts';
 import { checkName, checkVersion, FORMAT_VERSION, type Item, type Key, keys, n, readNumber, readString, s } from '../table/layout.ts';
+import { LeaseKeeper } from './heartbeat.ts';
 import { expiredBefore, leaseEnd, type LeaseOptions, type LeaseSettings, leaseSettings, msUntilTakeover } from './lease.ts';
 
 export interface MutexOptions extends LeaseOptions {
@@ -83,7 +80,7 @@ export class Mutex {
   private readonly key: Key;
   private readonly lease: LeaseSettings;
   private readonly backoff: BackoffOptions;
-  private current: LeaseKeeper | undefined;
+  private current: HeldMutexLock | undefined;
 
   constructor(options: MutexOptions) {
     if (!options?.client) throw new MeshConfigError('Mutex needs a DynamoDB client');
@@ -137,29 +134,37 @@ export class Mutex {
     const now = this.lease.now();
     const until = leaseEnd(this.lease, now);
     try {
-      const { Attributes } = await this.client.send(
-        new UpdateItemCommand({
-          TableName: this.tableName,
-          Key: this.key,
-          UpdateExpression: 'SET #owner = :token, #leaseUntil = :until, #acquiredAt = :now, #v = :v ADD #fence :one',
-          ConditionExpression: 'attribute_not_exists(#owner) OR #leaseUntil < :expiredBefore OR #owner = :token',
-          ExpressionAttributeNames: { '#owner': NAMES['#owner'], '#leaseUntil': NAMES['#leaseUntil'], '#acquiredAt': NAMES['#acquiredAt'], '#v': NAMES['#v'], '#fence': NAMES['#fence'] },
-          ExpressionAttributeValues: {
-            ':token': s(token),
-            ':until': n(until),
-            ':now': n(now),
-            ':v': n(FORMAT_VERSION),
-            ':one': n(1),
-            ':expiredBefore': n(expiredBefore(this.lease, now)),
-          },
-          ReturnValues: 'ALL_NEW',
-          ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
-        }),
-        callOptions(signal),
+      const { Attributes } = await abortable(signal, () =>
+        this.client.send(
+          new UpdateItemCommand({
+            TableName: this.tableName,
+            Key: this.key,
+            UpdateExpression: 'SET #owner = :token, #leaseUntil = :until, #acquiredAt = :now, #v = :v ADD #fence :one',
+            ConditionExpression: 'attribute_not_exists(#owner) OR #leaseUntil < :expiredBefore OR #owner = :token',
+            ExpressionAttributeNames: {
+              '#owner': NAMES['#owner'],
+              '#leaseUntil': NAMES['#leaseUntil'],
+              '#acquiredAt': NAMES['#acquiredAt'],
+              '#v': NAMES['#v'],
+              '#fence': NAMES['#fence'],
+            },
+            ExpressionAttributeValues: {
+              ':token': s(token),
+              ':until': n(until),
+              ':now': n(now),
+              ':v': n(FORMAT_VERSION),
+              ':one': n(1),
+              ':expiredBefore': n(expiredBefore(this.lease, now)),
+            },
+            ReturnValues: 'ALL_NEW',
+            ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+          }),
+          callOptions(signal),
+        ),
       );
       const fence = readNumber(Attributes, 'fence');
       if (fence === undefined) throw new Error(`lock ${this.name}: the grant carried no fence`);
-      const held = new LeaseKeeper(this, token, fence, until);
+      const held = new HeldMutexLock(this, token, fence, until);
       this.current = held;
       return held;
     } catch (err) {
@@ -173,7 +178,7 @@ export class Mutex {
 
   /** @internal */
   send(command: UpdateItemCommand, signal?: AbortSignal) {
-    return this.client.send(command, signal ? callOptions(signal) : {});
+    return abortable(signal, () => this.client.send(command, callOptions(signal)));
   }
 
   /** @internal */
@@ -187,18 +192,14 @@ export class Mutex {
   }
 
   /** @internal */
-  released(held: LeaseKeeper): void {
+  released(held: HeldMutexLock): void {
     if (this.current === held) this.current = undefined;
   }
 }
 
-/** A held lock, renewing its lease in the background until released or lost. */
-class LeaseKeeper implements HeldLock {
+/** A held lock, renewing its lease in the background (heartbeat.ts) until released or lost. */
+class HeldMutexLock extends LeaseKeeper implements HeldLock {
   readonly name: string;
-  private readonly controller = new AbortController();
-  private timer: NodeJS.Timeout | undefined;
-  private done = false;
-  leaseUntil: number;
 
   constructor(
     private readonly mutex: Mutex,
@@ -206,82 +207,55 @@ class LeaseKeeper implements HeldLock {
     readonly fence: number,
     leaseUntil: number,
   ) {
+    super(mutex.settings, leaseUntil);
     this.name = mutex.name;
-    this.leaseUntil = leaseUntil;
-    this.schedule();
+    this.start();
   }
 
-  get signal(): AbortSignal {
-    return this.controller.signal;
+  private ours(extra: Record<string, AttributeValue> = {}) {
+    return {
+      ...this.mutex.updateInput(),
+      ConditionExpression: '#owner = :token AND #fence = :fence',
+      ExpressionAttributeValues: { ':token': s(this.owner), ':fence': n(this.fence), ...extra },
+    };
   }
 
-  private schedule(): void {
-    // The next beat comes before the lease ends; if it cannot renew, the lease is lost on time.
-    const delay = Math.min(this.mutex.settings.heartbeatMs, Math.max(0, this.leaseUntil - this.mutex.settings.now()));
-    // Unref'd: a heartbeat never keeps a process (or a Lambda invocation) alive on its own.
-    this.timer = setTimeout(() => void this.heartbeat(), delay);
-    this.timer.unref();
-  }
-
-  private lose(reason: string, cause?: unknown): void {
-    if (this.done) return;
-    this.done = true;
-    clearTimeout(this.timer);
-    this.mutex.released(this);
-    this.controller.abort(new LockLostError(this.name, this.fence, reason, { cause }));
-  }
-
-  private async heartbeat(): Promise<void> {
-    if (this.done) return;
-    const settings = this.mutex.settings;
-    const now = settings.now();
-    if (now >= this.leaseUntil) return this.lose('the lease ended before a heartbeat succeeded');
-    let until: number;
-    try {
-      until = leaseEnd(settings, now);
-    } catch {
-      until = now; // no time left in this invocation
-    }
-    if (until <= this.leaseUntil) {
-      // The invocation is ending: the lease cannot grow. Hold on until it runs out, then let go.
-      this.timer = setTimeout(() => this.lose('the invocation ran out of time to renew the lease'), this.leaseUntil - now);
-      this.timer.unref();
-      return;
-    }
+  protected async renew(until: number): Promise<boolean> {
     try {
       await this.mutex.send(
         new UpdateItemCommand({
-          ...this.mutex.updateInput(),
+          ...this.ours({ ':until': n(until) }),
           UpdateExpression: 'SET #leaseUntil = :until',
-          ConditionExpression: '#owner = :token AND #fence = :fence',
           ExpressionAttributeNames: { '#leaseUntil': 'leaseUntil', '#owner': 'owner', '#fence': 'fence' },
-          ExpressionAttributeValues: { ':until': n(until), ':token': s(this.owner), ':fence': n(this.fence) },
         }),
       );
-      if (!this.done) this.leaseUntil = until;
+      return true;
     } catch (err) {
-      if (err instanceof ConditionalCheckFailedException) return this.lose('another owner took it over', err);
-      // Transient (throttling, network): the lease still runs; try again at the next beat.
+      if (err instanceof ConditionalCheckFailedException) return false;
+      throw err;
     }
-    if (!this.done) this.schedule();
+  }
+
+  protected lostError(reason: string, cause?: unknown): Error {
+    return new LockLostError(this.name, this.fence, reason, { cause });
+  }
+
+  protected onEnd(): void {
+    this.mutex.released(this);
   }
 
   async unlock(options: SignalOptions = {}): Promise<void> {
-    if (this.done) {
+    if (this.ended) {
       if (this.signal.aborted) throw new LockNotHeldError(this.name, undefined, (this.signal.reason as Error).message);
       throw new LockNotHeldError(this.name, undefined, `unlock of unlocked lock ${this.name}`);
     }
-    this.done = true;
-    clearTimeout(this.timer);
-    this.mutex.released(this);
+    this.end();
     try {
       await this.mutex.send(
         new UpdateItemCommand({
-          ...this.mutex.updateInput(),
+          ...this.ours(),
           UpdateExpression: 'REMOVE #owner, #leaseUntil SET #releasedBy = :token',
-          ConditionExpression: '#owner = :token AND #fence = :fence',
           ExpressionAttributeNames: { '#owner': 'owner', '#leaseUntil': 'leaseUntil', '#releasedBy': 'releasedBy', '#fence': 'fence' },
-          ExpressionAttributeValues: { ':token': s(this.owner), ':fence': n(this.fence) },
           ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
         }),
         options.signal,
@@ -294,13 +268,13 @@ class LeaseKeeper implements HeldLock {
       }
       throw err;
     } finally {
-      this.controller.abort(new LockNotHeldError(this.name, undefined, `lock ${this.name} was released`));
+      this.abortSignal(new LockNotHeldError(this.name, undefined, `lock ${this.name} was released`));
     }
   }
 
   async [Symbol.asyncDispose](): Promise<void> {
     // Leaving the scope of a lock that was lost is not an error here: the signal reported it.
-    if (this.done) return;
+    if (this.ended) return;
     await this.unlock();
   }
 }

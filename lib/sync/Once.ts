@@ -12,16 +12,12 @@
  * runs `fn` again. So "once" holds for runs that finish; an `fn` whose effect must not repeat
  * even after a crash should make the effect itself idempotent or fenced (it receives a fence).
  */
-import {
-  ConditionalCheckFailedException,
-  type DynamoDBClient,
-  PutItemCommand,
-  UpdateItemCommand,
-} from '@aws-sdk/client-dynamodb';
+import { ConditionalCheckFailedException, type DynamoDBClient, PutItemCommand, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
 import { randomUUID } from 'node:crypto';
 import { InvalidInputError, ItemFormatError, MeshConfigError, OnceFailedError } from '../errors.ts';
-import { type BackoffOptions, backoffMs, callOptions, sleep, throwIfAborted } from '../internal/time.ts';
+import { type BackoffOptions, backoffMs, abortable, callOptions, sleep, throwIfAborted } from '../internal/time.ts';
 import { checkName, checkVersion, FORMAT_VERSION, type Item, keys, n, readNumber, readString, s } from '../table/layout.ts';
+import { LeaseKeeper } from './heartbeat.ts';
 import { expiredBefore, leaseEnd, type LeaseOptions, type LeaseSettings, leaseSettings, msUntilTakeover } from './lease.ts';
 
 export interface OnceOptions extends LeaseOptions {
@@ -91,26 +87,35 @@ export class Once {
     const token = `${this.owner}/${randomUUID()}`;
     try {
       // A fence for the run: ADD on an update keeps it growing across takeovers.
-      const { Attributes } = await this.client.send(
-        new UpdateItemCommand({
-          TableName: this.tableName,
-          Key: keys.once(key),
-          UpdateExpression: 'SET #state = :running, #owner = :token, #leaseUntil = :until, #startedAt = :now, #v = :v ADD #fence :one',
-          ConditionExpression: 'attribute_not_exists(#state) OR (#state = :running AND #leaseUntil < :expiredBefore)',
-          ExpressionAttributeNames: { '#state': 'state', '#owner': 'owner', '#leaseUntil': 'leaseUntil', '#startedAt': 'startedAt', '#v': 'v', '#fence': 'fence' },
-          ExpressionAttributeValues: {
-            ':running': s('running'),
-            ':token': s(token),
-            ':until': n(until),
-            ':now': n(now),
-            ':v': n(FORMAT_VERSION),
-            ':one': n(1),
-            ':expiredBefore': n(expiredBefore(this.lease, now)),
-          },
-          ReturnValues: 'ALL_NEW',
-          ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
-        }),
-        callOptions(signal),
+      const { Attributes } = await abortable(signal, () =>
+        this.client.send(
+          new UpdateItemCommand({
+            TableName: this.tableName,
+            Key: keys.once(key),
+            UpdateExpression: 'SET #state = :running, #owner = :token, #leaseUntil = :until, #startedAt = :now, #v = :v ADD #fence :one',
+            ConditionExpression: 'attribute_not_exists(#state) OR (#state = :running AND #leaseUntil < :expiredBefore)',
+            ExpressionAttributeNames: {
+              '#state': 'state',
+              '#owner': 'owner',
+              '#leaseUntil': 'leaseUntil',
+              '#startedAt': 'startedAt',
+              '#v': 'v',
+              '#fence': 'fence',
+            },
+            ExpressionAttributeValues: {
+              ':running': s('running'),
+              ':token': s(token),
+              ':until': n(until),
+              ':now': n(now),
+              ':v': n(FORMAT_VERSION),
+              ':one': n(1),
+              ':expiredBefore': n(expiredBefore(this.lease, now)),
+            },
+            ReturnValues: 'ALL_NEW',
+            ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+          }),
+          callOptions(signal),
+        ),
       );
       return { won: true, fence: readNumber(Attributes, 'fence') ?? 1, token, until };
     } catch (err) {
@@ -123,46 +128,52 @@ export class Once {
   }
 
   private async run<T>(key: string, claim: { fence: number; token: string; until: number }, fn: (run: OnceRun) => Promise<T>): Promise<T> {
-    const controller = new AbortController();
-    let leaseUntil = claim.until;
-    let timer: NodeJS.Timeout | undefined;
-    const beat = async () => {
-      try {
-        const until = leaseEnd(this.lease);
-        if (until > leaseUntil) {
-          await this.finish(key, claim.token, 'SET #leaseUntil = :until', { '#leaseUntil': 'leaseUntil' }, { ':until': n(until) });
-          leaseUntil = until;
-        }
-      } catch (err) {
-        if (err instanceof ConditionalCheckFailedException) {
-          controller.abort(new OnceFailedError(key, 'LeaseLost', 'the run lost its lease; another caller may run it'));
-          return;
-        }
-      }
-      if (this.lease.now() >= leaseUntil) {
-        controller.abort(new OnceFailedError(key, 'LeaseLost', 'the lease ran out before it could be renewed'));
-        return;
-      }
-      timer = setTimeout(beat, Math.min(this.lease.heartbeatMs, Math.max(0, leaseUntil - this.lease.now())));
-      timer.unref();
-    };
-    timer = setTimeout(beat, this.lease.heartbeatMs);
-    timer.unref();
-
+    const lease = new RunLease(this.lease, claim.until, key, (until) =>
+      this.finish(key, claim.token, 'SET #leaseUntil = :until', { '#leaseUntil': 'leaseUntil' }, { ':until': n(until) }),
+    );
+    const recordFailure = (error: Error) =>
+      // If this write fails too, the lease runs out and the next caller runs fn again.
+      this.finish(
+        key,
+        claim.token,
+        'SET #state = :failed, #errorType = :type, #errorMessage = :message, #finishedAt = :now REMOVE #leaseUntil',
+        {
+          '#state': 'state',
+          '#errorType': 'errorType',
+          '#errorMessage': 'errorMessage',
+          '#finishedAt': 'finishedAt',
+          '#leaseUntil': 'leaseUntil',
+        },
+        {
+          ':failed': s('failed'),
+          ':type': s(error?.name ?? 'Error'),
+          ':message': s(error?.message ?? String(error)),
+          ':now': n(this.lease.now()),
+        },
+      ).catch(() => undefined);
     let result: T;
     try {
-      result = await fn({ signal: controller.signal, fence: claim.fence });
+      result = await fn({ signal: lease.signal, fence: claim.fence });
     } catch (err) {
-      clearTimeout(timer);
-      const error = err as Error;
-      await this.finish(key, claim.token, 'SET #state = :failed, #errorType = :type, #errorMessage = :message, #finishedAt = :now REMOVE #leaseUntil', { '#state': 'state', '#errorType': 'errorType', '#errorMessage': 'errorMessage', '#finishedAt': 'finishedAt', '#leaseUntil': 'leaseUntil' }, { ':failed': s('failed'), ':type': s(error?.name ?? 'Error'), ':message': s(error?.message ?? String(err)), ':now': n(this.lease.now()) }).catch(() => undefined);
+      lease.stop();
+      await recordFailure(err as Error);
       throw err;
     }
-    clearTimeout(timer);
+    lease.stop();
     const text = JSON.stringify(result === undefined ? null : result);
-    if (text === undefined) throw new InvalidInputError('result', 'the result of a Once function must be JSON-serializable');
+    if (text === undefined) {
+      const error = new InvalidInputError('result', 'the result of a Once function must be JSON-serializable');
+      await recordFailure(error);
+      throw error;
+    }
     try {
-      await this.finish(key, claim.token, 'SET #state = :done, #result = :result, #finishedAt = :now REMOVE #leaseUntil', { '#state': 'state', '#result': 'result', '#finishedAt': 'finishedAt', '#leaseUntil': 'leaseUntil' }, { ':done': s('done'), ':result': s(text), ':now': n(this.lease.now()) });
+      await this.finish(
+        key,
+        claim.token,
+        'SET #state = :done, #result = :result, #finishedAt = :now REMOVE #leaseUntil',
+        { '#state': 'state', '#result': 'result', '#finishedAt': 'finishedAt', '#leaseUntil': 'leaseUntil' },
+        { ':done': s('done'), ':result': s(text), ':now': n(this.lease.now()) },
+      );
     } catch (err) {
       // Our lease ran out mid-run and another caller took over: our run did finish, so we
       // return its result; the key will hold the other run's (see the class notes on fencing).
@@ -183,5 +194,39 @@ export class Once {
         ExpressionAttributeValues: { ...values, ':token': s(token), ':runningState': s('running') },
       }),
     );
+  }
+}
+
+/** The lease of a running `fn`, renewed in the background (heartbeat.ts) until the run ends. */
+class RunLease extends LeaseKeeper {
+  constructor(
+    settings: LeaseSettings,
+    leaseUntil: number,
+    private readonly key: string,
+    private readonly renewTo: (until: number) => Promise<void>,
+  ) {
+    super(settings, leaseUntil);
+    this.start();
+  }
+
+  protected async renew(until: number): Promise<boolean> {
+    try {
+      await this.renewTo(until);
+      return true;
+    } catch (err) {
+      if (err instanceof ConditionalCheckFailedException) return false;
+      throw err;
+    }
+  }
+
+  protected lostError(reason: string): Error {
+    return new OnceFailedError(this.key, 'LeaseLost', `the run lost its lease (${reason}); another caller may run it`);
+  }
+
+  protected onEnd(): void {}
+
+  /** The run is over: no more heartbeats. */
+  stop(): void {
+    this.end();
   }
 }

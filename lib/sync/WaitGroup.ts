@@ -12,7 +12,7 @@ import { ConditionalCheckFailedException, type DynamoDBClient, GetItemCommand, U
 import type { LambdaClient } from '@aws-sdk/client-lambda';
 import { randomUUID } from 'node:crypto';
 import { MeshConfigError, WaitGroupNegativeCounterError } from '../errors.ts';
-import { type BackoffOptions, callOptions, pollDelayMs, sleep, throwIfAborted } from '../internal/time.ts';
+import { type BackoffOptions, abortable, callOptions, pollDelayMs, sleep, throwIfAborted } from '../internal/time.ts';
 import { recordTaskOutcome } from '../spawn/taskRecord.ts';
 import { ASYNC_PAYLOAD_LIMIT_BYTES, envelope, type GoOptions, invokeAsync, serializePayload } from '../spawn/go.ts';
 import { checkName, FORMAT_VERSION, keys, n, readNumber } from '../table/layout.ts';
@@ -51,17 +51,19 @@ export class WaitGroup {
   async add(delta: number, options: SignalOptions = {}): Promise<number> {
     if (!Number.isSafeInteger(delta) || delta === 0) throw new MeshConfigError(`add needs a non-zero integer, got ${delta}`);
     try {
-      const { Attributes } = await this.client.send(
-        new UpdateItemCommand({
-          TableName: this.tableName,
-          Key: keys.waitGroup(this.name),
-          UpdateExpression: 'ADD #count :delta SET #v = :v',
-          ...(delta < 0 ? { ConditionExpression: '#count >= :needed' } : {}),
-          ExpressionAttributeNames: { '#count': 'count', '#v': 'v' },
-          ExpressionAttributeValues: { ':delta': n(delta), ':v': n(FORMAT_VERSION), ...(delta < 0 ? { ':needed': n(-delta) } : {}) },
-          ReturnValues: 'UPDATED_NEW',
-        }),
-        callOptions(options.signal),
+      const { Attributes } = await abortable(options.signal, () =>
+        this.client.send(
+          new UpdateItemCommand({
+            TableName: this.tableName,
+            Key: keys.waitGroup(this.name),
+            UpdateExpression: 'ADD #count :delta SET #v = :v',
+            ...(delta < 0 ? { ConditionExpression: '#count >= :needed' } : {}),
+            ExpressionAttributeNames: { '#count': 'count', '#v': 'v' },
+            ExpressionAttributeValues: { ':delta': n(delta), ':v': n(FORMAT_VERSION), ...(delta < 0 ? { ':needed': n(-delta) } : {}) },
+            ReturnValues: 'UPDATED_NEW',
+          }),
+          callOptions(options.signal),
+        ),
       );
       return readNumber(Attributes, 'count') ?? 0;
     } catch (err) {
@@ -78,14 +80,21 @@ export class WaitGroup {
    */
   async done(taskId: string, options: SignalOptions = {}): Promise<boolean> {
     checkName('task id', taskId);
-    return recordTaskOutcome(this.client, { kind: 'waitgroup', tableName: this.tableName, name: this.name, taskId, functionName: '' }, { ok: true }, options);
+    return recordTaskOutcome(
+      this.client,
+      { kind: 'waitgroup', tableName: this.tableName, name: this.name, taskId, functionName: '' },
+      { ok: true },
+      options,
+    );
   }
 
   /** The current counter. Cost: 1 GetItem (consistent). */
   async count(options: SignalOptions = {}): Promise<number> {
-    const { Item } = await this.client.send(
-      new GetItemCommand({ TableName: this.tableName, Key: keys.waitGroup(this.name), ConsistentRead: true }),
-      callOptions(options.signal),
+    const { Item } = await abortable(options.signal, () =>
+      this.client.send(
+        new GetItemCommand({ TableName: this.tableName, Key: keys.waitGroup(this.name), ConsistentRead: true }),
+        callOptions(options.signal),
+      ),
     );
     return readNumber(Item, 'count') ?? 0;
   }

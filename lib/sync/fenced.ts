@@ -20,7 +20,7 @@ import {
   type UpdateItemCommandOutput,
 } from '@aws-sdk/client-dynamodb';
 import { MeshConfigError, StaleFenceError } from '../errors.ts';
-import { callOptions } from '../internal/time.ts';
+import { abortable, callOptions } from '../internal/time.ts';
 import { n, readNumber } from '../table/layout.ts';
 
 export interface FenceOptions {
@@ -89,20 +89,34 @@ function translate(err: unknown, fence: number, attribute: string): never {
  * An UpdateItem that only applies if no write with a larger fence reached the item first.
  * Cost: the same single UpdateItem. @throws StaleFenceError
  */
-export async function fencedUpdate(client: DynamoDBClient, input: UpdateItemCommandInput, fence: number, options: FenceOptions = {}): Promise<UpdateItemCommandOutput> {
+export async function fencedUpdate(
+  client: DynamoDBClient,
+  input: UpdateItemCommandInput,
+  fence: number,
+  options: FenceOptions = {},
+): Promise<UpdateItemCommandOutput> {
   const attribute = options.attribute ?? 'lastFence';
   try {
-    return await client.send(new UpdateItemCommand(withFence(input, fence, attribute)), callOptions(options.signal));
+    return await abortable(options.signal, () =>
+      client.send(new UpdateItemCommand(withFence(input, fence, attribute)), callOptions(options.signal)),
+    );
   } catch (err) {
     return translate(err, fence, attribute);
   }
 }
 
 /** A PutItem that only applies if no write with a larger fence reached the item first. @throws StaleFenceError */
-export async function fencedPut(client: DynamoDBClient, input: PutItemCommandInput, fence: number, options: FenceOptions = {}): Promise<PutItemCommandOutput> {
+export async function fencedPut(
+  client: DynamoDBClient,
+  input: PutItemCommandInput,
+  fence: number,
+  options: FenceOptions = {},
+): Promise<PutItemCommandOutput> {
   const attribute = options.attribute ?? 'lastFence';
   try {
-    return await client.send(new PutItemCommand(withFencePut(input, fence, attribute)), callOptions(options.signal));
+    return await abortable(options.signal, () =>
+      client.send(new PutItemCommand(withFencePut(input, fence, attribute)), callOptions(options.signal)),
+    );
   } catch (err) {
     return translate(err, fence, attribute);
   }

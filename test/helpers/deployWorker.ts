@@ -6,7 +6,11 @@ import { join } from 'node:path';
 import { projectRoot } from '../../infra/localstack/localstack.ts';
 import { lambda } from './aws.ts';
 
-export async function deployFixture(fixture: string, functionName: string, options: { timeout?: number } = {}): Promise<() => Promise<void>> {
+export async function deployFixture(
+  fixture: string,
+  functionName: string,
+  options: { timeout?: number } = {},
+): Promise<() => Promise<void>> {
   const bundle = await build({
     entryPoints: [join(projectRoot, 'test', 'fixtures', `${fixture}.ts`)],
     bundle: true,

@@ -21,7 +21,14 @@ interface Args {
 
 const args = JSON.parse(process.argv[2]!) as Args;
 const client = new DynamoDBClient(localConfig);
-const mutex = new Mutex({ client, tableName: args.tableName, name: args.lockName, owner: args.id, leaseMs: args.leaseMs ?? 5000, clockSkewMs: 200 });
+const mutex = new Mutex({
+  client,
+  tableName: args.tableName,
+  name: args.lockName,
+  owner: args.id,
+  leaseMs: args.leaseMs ?? 5000,
+  clockSkewMs: 200,
+});
 const counterKey = { pk: { S: `counter#${args.lockName}` }, sk: { S: 'counter' } };
 
 if (args.mode === 'hold') {
@@ -34,7 +41,17 @@ if (args.mode === 'hold') {
     const acquiredAt = Date.now();
     const { Item } = await client.send(new GetItemCommand({ TableName: args.tableName, Key: counterKey, ConsistentRead: true }));
     const value = Number(Item?.value?.N ?? 0);
-    await fencedUpdate(client, { TableName: args.tableName, Key: counterKey, UpdateExpression: 'SET #value = :next', ExpressionAttributeNames: { '#value': 'value' }, ExpressionAttributeValues: { ':next': { N: String(value + 1) } } }, held.fence);
+    await fencedUpdate(
+      client,
+      {
+        TableName: args.tableName,
+        Key: counterKey,
+        UpdateExpression: 'SET #value = :next',
+        ExpressionAttributeNames: { '#value': 'value' },
+        ExpressionAttributeValues: { ':next': { N: String(value + 1) } },
+      },
+      held.fence,
+    );
     const releasedAt = Date.now();
     await held.unlock();
     console.log(JSON.stringify({ id: args.id, fence: held.fence, acquiredAt, releasedAt, read: value }));

@@ -2,12 +2,7 @@
  * DynamoDB served by moto through fnmesh's provider: the properties the coordination
  * primitives stand on.
  */
-import {
-  ConditionalCheckFailedException,
-  CreateTableCommand,
-  DeleteTableCommand,
-  PutItemCommand,
-} from '@aws-sdk/client-dynamodb';
+import { ConditionalCheckFailedException, CreateTableCommand, DeleteTableCommand, PutItemCommand } from '@aws-sdk/client-dynamodb';
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { logFile } from '../../infra/localstack/localstack.ts';

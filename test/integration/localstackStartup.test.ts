@@ -42,7 +42,11 @@ describe('LocalStack start-up', () => {
 
   it.each([
     ['the Docker Lambda executor', { LAMBDA_RUNTIME_EXECUTOR: 'no-such-executor' }, /Falling back to "docker" runtime executor/],
-    ['DynamoDB Local', { PROVIDER_OVERRIDE_DYNAMODB: 'no-such-provider' }, /could not load service plugin dynamodb|Configured provider \(no-such-provider\)/],
+    [
+      'DynamoDB Local',
+      { PROVIDER_OVERRIDE_DYNAMODB: 'no-such-provider' },
+      /could not load service plugin dynamodb|Configured provider \(no-such-provider\)/,
+    ],
   ])('fails fast, with the log tail, when LocalStack falls back to %s', async (_, environment, logLine) => {
     const instance = await spareInstance();
     // This instance is meant to misbehave: its docker calls (if any) are its own, not the run's.

@@ -52,7 +52,11 @@ describe('Mutex', () => {
     const processes = 4;
     const rounds = 8;
 
-    const rows = (await Promise.all(Array.from({ length: processes }, (_, i) => outputLines(contender({ mode: 'count', lockName, rounds, id: `p${i}` }))))).flat();
+    const rows = (
+      await Promise.all(
+        Array.from({ length: processes }, (_, i) => outputLines(contender({ mode: 'count', lockName, rounds, id: `p${i}` }))),
+      )
+    ).flat();
 
     expect(rows).toHaveLength(processes * rounds);
     const byAcquisition = [...rows].sort((a, b) => a.fence - b.fence);
@@ -62,7 +66,9 @@ describe('Mutex', () => {
       expect(after.acquiredAt).toBeGreaterThanOrEqual(before.releasedAt); // no overlap
       expect(after.read).toBe(before.read + 1); // each holder saw the previous one's write
     }
-    const { Item } = await dynamodb.send(new GetItemCommand({ TableName: tableName, Key: { pk: { S: `counter#${lockName}` }, sk: { S: 'counter' } }, ConsistentRead: true }));
+    const { Item } = await dynamodb.send(
+      new GetItemCommand({ TableName: tableName, Key: { pk: { S: `counter#${lockName}` }, sk: { S: 'counter' } }, ConsistentRead: true }),
+    );
     expect(Item?.value?.N).toBe(String(processes * rounds));
   });
 
@@ -85,7 +91,17 @@ describe('Mutex', () => {
     const lockName = `paused-${uniqueSuffix()}`;
     const protectedKey = { pk: { S: `doc#${lockName}` }, sk: { S: 'doc' } };
     const write = (fence: number, text: string) =>
-      fencedUpdate(dynamodb, { TableName: tableName, Key: protectedKey, UpdateExpression: 'SET #text = :text', ExpressionAttributeNames: { '#text': 'text' }, ExpressionAttributeValues: { ':text': { S: text } } }, fence);
+      fencedUpdate(
+        dynamodb,
+        {
+          TableName: tableName,
+          Key: protectedKey,
+          UpdateExpression: 'SET #text = :text',
+          ExpressionAttributeNames: { '#text': 'text' },
+          ExpressionAttributeValues: { ':text': { S: text } },
+        },
+        fence,
+      );
     // A "Lambda" with 600 ms left: its lease cannot outlive that, whatever it asks for.
     const deadline = Date.now() + 600;
     const paused = await mutex(lockName, { leaseMs: 5000, remainingTimeMs: () => deadline - Date.now() }).lock();

@@ -15,7 +15,8 @@ afterAll(async () => {
   await deleteMeshTable(tableName);
 });
 
-const once = (options: Partial<ConstructorParameters<typeof Once>[0]> = {}) => new Once({ client: dynamodb, tableName, clockSkewMs: 100, ...options });
+const once = (options: Partial<ConstructorParameters<typeof Once>[0]> = {}) =>
+  new Once({ client: dynamodb, tableName, clockSkewMs: 100, ...options });
 
 describe('Once', () => {
   it('runs the function once for 10 concurrent callers, and all get its result', async () => {
@@ -42,7 +43,9 @@ describe('Once', () => {
     };
 
     await expect(once().do(key, fn)).rejects.toBeInstanceOf(RangeError);
-    const later = await once().do(key, async () => 'never runs').catch((err: unknown) => err);
+    const later = await once()
+      .do(key, async () => 'never runs')
+      .catch((err: unknown) => err);
 
     expect(later).toBeInstanceOf(OnceFailedError);
     expect(later).toMatchObject({ errorType: 'RangeError', errorMessage: 'bad config' });
@@ -58,10 +61,14 @@ describe('Once', () => {
 
     const startedAt = Date.now();
     const fences: number[] = [];
-    const result = await once({ leaseMs: 5000 }).do(key, async ({ fence }) => {
-      fences.push(fence);
-      return 'recovered';
-    }, { signal: AbortSignal.timeout(5000) });
+    const result = await once({ leaseMs: 5000 }).do(
+      key,
+      async ({ fence }) => {
+        fences.push(fence);
+        return 'recovered';
+      },
+      { signal: AbortSignal.timeout(5000) },
+    );
 
     expect(result).toBe('recovered');
     expect(fences).toEqual([2]); // the takeover run carries a larger fence than the crashed one

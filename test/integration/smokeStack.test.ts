@@ -62,7 +62,9 @@ describe('smoke stack', () => {
     it('receives a message from the queue and its effect shows in DynamoDB', async () => {
       const id = uniqueSuffix();
 
-      await sqs.send(new SendMessageCommand({ QueueUrl: await queueUrl(smokeStack.queue), MessageBody: JSON.stringify({ id, value: 'via sqs' }) }));
+      await sqs.send(
+        new SendMessageCommand({ QueueUrl: await queueUrl(smokeStack.queue), MessageBody: JSON.stringify({ id, value: 'via sqs' }) }),
+      );
 
       const item = await eventually(() => smokeItem(id), `item smoke#${id}`);
       expect(item.value).toEqual({ S: 'via sqs' });
@@ -83,7 +85,12 @@ describe('smoke stack', () => {
       const dead = await eventually(
         async () => {
           const { Messages } = await sqs.send(
-            new ReceiveMessageCommand({ QueueUrl: dlqUrl, MaxNumberOfMessages: 10, WaitTimeSeconds: 1, MessageSystemAttributeNames: ['ApproximateReceiveCount'] }),
+            new ReceiveMessageCommand({
+              QueueUrl: dlqUrl,
+              MaxNumberOfMessages: 10,
+              WaitTimeSeconds: 1,
+              MessageSystemAttributeNames: ['ApproximateReceiveCount'],
+            }),
           );
           return Messages?.find((message) => JSON.parse(message.Body!).id === bad);
         },
@@ -104,9 +111,13 @@ describe('smoke stack', () => {
 
       expect(result.code, result.stdout + result.stderr).toBe(0);
       await expect(cloudformation.send(new DescribeStacksCommand({ StackName: 'fnmesh-local' }))).rejects.toThrow(/does not exist/);
-      await expect(lambda.send(new GetFunctionCommand({ FunctionName: smokeStack.ping }))).rejects.toMatchObject({ name: 'ResourceNotFoundException' });
+      await expect(lambda.send(new GetFunctionCommand({ FunctionName: smokeStack.ping }))).rejects.toMatchObject({
+        name: 'ResourceNotFoundException',
+      });
       await expect(sqs.send(new GetQueueUrlCommand({ QueueName: smokeStack.queue }))).rejects.toMatchObject({ name: 'QueueDoesNotExist' });
-      await expect(dynamodb.send(new DescribeTableCommand({ TableName: smokeStack.table }))).rejects.toMatchObject({ name: 'ResourceNotFoundException' });
+      await expect(dynamodb.send(new DescribeTableCommand({ TableName: smokeStack.table }))).rejects.toMatchObject({
+        name: 'ResourceNotFoundException',
+      });
     });
   });
 });

@@ -27,7 +27,9 @@ afterAll(async () => {
 const waitGroup = (name = `wg-${uniqueSuffix()}`) => new WaitGroup({ client: dynamodb, tableName, name });
 
 async function resultOf(n: number): Promise<number | undefined> {
-  const { Item } = await dynamodb.send(new GetItemCommand({ TableName: tableName, Key: { pk: { S: `result#${n}` }, sk: { S: 'result' } }, ConsistentRead: true }));
+  const { Item } = await dynamodb.send(
+    new GetItemCommand({ TableName: tableName, Key: { pk: { S: `result#${n}` }, sk: { S: 'result' } }, ConsistentRead: true }),
+  );
   return Item?.value?.N === undefined ? undefined : Number(Item.value.N);
 }
 
@@ -99,7 +101,12 @@ describe('Group', () => {
     const error = await group.wait({ signal: AbortSignal.timeout(60_000) }).catch((err: unknown) => err);
 
     expect(error).toBeInstanceOf(GroupTaskError);
-    expect((error as GroupTaskError).failure).toEqual({ taskId: failing, functionName: worker, errorType: 'SquareError', errorMessage: 'cannot square this' });
+    expect((error as GroupTaskError).failure).toEqual({
+      taskId: failing,
+      functionName: worker,
+      errorType: 'SquareError',
+      errorMessage: 'cannot square this',
+    });
     // errgroup semantics: Wait returns after all tasks finished, not at the first error.
     expect(await resultOf(6)).toBe(36);
     expect((await group.status()).pending).toBe(0);

@@ -18,11 +18,20 @@ describe('fenced writes', () => {
 
   it("guards the user's condition with the fence condition and keeps their names and values", () => {
     const input = withFence(
-      { TableName: 't', Key: {}, UpdateExpression: 'SET #a = :a', ConditionExpression: 'attribute_exists(#a)', ExpressionAttributeNames: { '#a': 'a' }, ExpressionAttributeValues: { ':a': { S: 'x' } } },
+      {
+        TableName: 't',
+        Key: {},
+        UpdateExpression: 'SET #a = :a',
+        ConditionExpression: 'attribute_exists(#a)',
+        ExpressionAttributeNames: { '#a': 'a' },
+        ExpressionAttributeValues: { ':a': { S: 'x' } },
+      },
       7,
     );
 
-    expect(input.ConditionExpression).toBe('(attribute_not_exists(#fnmeshFence) OR #fnmeshFence <= :fnmeshFence) AND (attribute_exists(#a))');
+    expect(input.ConditionExpression).toBe(
+      '(attribute_not_exists(#fnmeshFence) OR #fnmeshFence <= :fnmeshFence) AND (attribute_exists(#a))',
+    );
     expect(input.ExpressionAttributeNames).toEqual({ '#a': 'a', '#fnmeshFence': 'lastFence' });
     expect(input.ExpressionAttributeValues).toEqual({ ':a': { S: 'x' }, ':fnmeshFence': { N: '7' } });
     expect(input.ReturnValuesOnConditionCheckFailure).toBe('ALL_OLD');
@@ -72,7 +81,9 @@ describe('task payloads', () => {
   it('refuses what JSON cannot carry, and sizes over the limit, with typed errors', () => {
     expect(() => serializePayload(undefined, 100)).toThrow(expect.objectContaining({ name: 'InvalidInputError' }));
     expect(() => serializePayload({ n: 1n }, 100)).toThrow(expect.objectContaining({ name: 'InvalidInputError' }));
-    expect(() => serializePayload('x'.repeat(200), 100)).toThrow(expect.objectContaining({ name: 'PayloadTooLargeError', bytes: 202, limit: 100 }));
+    expect(() => serializePayload('x'.repeat(200), 100)).toThrow(
+      expect.objectContaining({ name: 'PayloadTooLargeError', bytes: 202, limit: 100 }),
+    );
     expect(serializePayload({ a: [1, 'é'] }, 100)).toBe('{"a":[1,"é"]}');
   });
 });

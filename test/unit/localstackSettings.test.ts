@@ -21,8 +21,14 @@ describe('LocalStack settings', () => {
 
   // The warnings LocalStack 2026.3.0 logs when it silently falls back (from its source).
   it.each([
-    ['the docker executor', 'WARN --- [ MainThread] l.s.l.i.runtime_executor : Invalid specified plugin name process. Falling back to "docker" runtime executor'],
-    ['DynamoDB Local', 'WARN --- [ MainThread] l.services.plugins : Configured provider (moto) does not exist for service (dynamodb). Available options are: default, v2.'],
+    [
+      'the docker executor',
+      'WARN --- [ MainThread] l.s.l.i.runtime_executor : Invalid specified plugin name process. Falling back to "docker" runtime executor',
+    ],
+    [
+      'DynamoDB Local',
+      'WARN --- [ MainThread] l.services.plugins : Configured provider (moto) does not exist for service (dynamodb). Available options are: default, v2.',
+    ],
     ['a service that failed to load', 'ERROR --- [ MainThread] l.services.plugins : could not load service plugin dynamodb'],
     ['a DynamoDB Local install', 'INFO --- [ Thread-3 ] l.p.api : Installation of dynamodb-local started.'],
   ])('recognises a fallback to %s', (_, line) => {

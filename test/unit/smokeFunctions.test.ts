@@ -46,13 +46,19 @@ describe('parseRecordMessage', () => {
 
   it('never throws anything but InvalidInputError, whatever string it gets', () => {
     fc.assert(
-      fc.property(fc.oneof(fc.string(), fc.jsonValue().map((value) => JSON.stringify(value))), (body) => {
-        try {
-          parseRecordMessage(body);
-        } catch (err) {
-          expect(err).toBeInstanceOf(InvalidInputError);
-        }
-      }),
+      fc.property(
+        fc.oneof(
+          fc.string(),
+          fc.jsonValue().map((value) => JSON.stringify(value)),
+        ),
+        (body) => {
+          try {
+            parseRecordMessage(body);
+          } catch (err) {
+            expect(err).toBeInstanceOf(InvalidInputError);
+          }
+        },
+      ),
     );
   });
 });

@@ -25,9 +25,7 @@ const VERSION = env.AWS_LAMBDA_FUNCTION_VERSION || '$LATEST';
 const MAX_PAYLOAD_BYTES = Number(env.LOCALSTACK_MAX_PAYLOAD_SIZE || 6 * 1024 * 1024 + 100);
 
 // The handler sees no LocalStack internals, like in a LocalStack container.
-const workerEnv = Object.fromEntries(
-  Object.entries(env).filter(([key]) => !key.startsWith('LOCALSTACK_')),
-);
+const workerEnv = Object.fromEntries(Object.entries(env).filter(([key]) => !key.startsWith('LOCALSTACK_')));
 
 let worker = null; // { child, ready: Promise<InitOutcome> }
 let current = null; // the invocation in flight

@@ -57,7 +57,10 @@ class RuntimeError extends Error {
 function splitHandlerString(handlerString) {
   if (!handlerString) throw new RuntimeError('Runtime.MalformedHandlerName', 'Handler is not set (_HANDLER is empty).');
   if (handlerString.includes('..')) {
-    throw new RuntimeError('Runtime.MalformedHandlerName', `'${handlerString}' is not a valid handler name. Use absolute paths when specifying root directories in handler names.`);
+    throw new RuntimeError(
+      'Runtime.MalformedHandlerName',
+      `'${handlerString}' is not a valid handler name. Use absolute paths when specifying root directories in handler names.`,
+    );
   }
   const base = path.basename(handlerString);
   const dir = handlerString.slice(0, handlerString.length - base.length);
@@ -151,7 +154,11 @@ async function runInvocation(handler, message) {
   try {
     event = JSON.parse(message.payload);
   } catch (err) {
-    process.send({ type: 'error', error: toErrorBody(new RuntimeError('Runtime.UnmarshalError', `Unable to parse the event as JSON: ${err.message}`)), rssMb: rssMb() });
+    process.send({
+      type: 'error',
+      error: toErrorBody(new RuntimeError('Runtime.UnmarshalError', `Unable to parse the event as JSON: ${err.message}`)),
+      rssMb: rssMb(),
+    });
     return;
   }
   try {

@@ -1,0 +1,464 @@
+/**
+ * RWMutex: Go's `sync.RWMutex` on one item of the mesh table: many readers or one writer, each
+ * holding a lease it renews by heartbeat; writers get fencing tokens; a waiting writer is not
+ * starved by a stream of readers. Format and costs: docs/primitives/rwmutex.md.
+ *
+ *   pk rwmutex#<name>  sk lock
+ *   readers             M   reader token → lease end (epoch ms); each reader expires on its own
+ *   writer, writerUntil S N the write holder and its lease end
+ *   fence               N   grows by 1 with every write grant
+ *   writerWaiting, writerWaitingUntil   S N   a waiting writer's intent: no new readers while live
+ *   version             N   grows by 1 with every write to the item (optimistic concurrency)
+ *   releasedBy          S   the last writer token that unlocked (makes unlock idempotent)
+ *   v                   N   format version (1)
+ *
+ * Every step is one conditional UpdateItem whose condition DynamoDB can evaluate on its own:
+ *
+ *   rLock    SET readers.<token>  REMOVE an expired writer or intent
+ *            if readers exists and no live writer and no live writer intent
+ *   lock     SET writer, writerUntil, readers = {}  REMOVE intent  ADD fence 1
+ *            if no live writer, size(readers) = 0, and the intent is absent, ours, or expired
+ *   intent   SET writerWaiting, writerWaitingUntil   if no live writer and no other live intent
+ *
+ * A refused write returns the item; only when expired readers must be cleared out (a condition
+ * cannot look into a map's values) does the acquirer rewrite the map with a write conditioned on
+ * `version` being what it read. Every mutation, heartbeats included, adds 1 to `version`, so
+ * such a write can never clear a reader that renewed or joined after the read.
+ */
+import { type AttributeValue, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { randomUUID } from 'node:crypto';
+import { type LockHolder, LockLostError, LockNotHeldError, MeshConfigError } from '../errors.ts';
+import { type BackoffOptions, backoffMs, sleep, throwIfAborted } from '../internal/time.ts';
+import { checkName, FORMAT_VERSION, type Item, keys, n, readNumber, s } from '../table/layout.ts';
+import { LeaseKeeper } from './heartbeat.ts';
+import { type Attempt, HolderItem, type Update, versionCondition } from './holderItem.ts';
+import { type Clock, type Decision, decideRead, decideWrite, liveEntries, readRwState, type RwState } from './holders.ts';
+import { expiredBefore, leaseEnd, type LeaseOptions, type LeaseSettings, leaseSettings } from './lease.ts';
+import type { HeldLock, SignalOptions } from './Mutex.ts';
+
+export interface RWMutexOptions extends LeaseOptions {
+  /** The DynamoDB client to use (the library never creates one). */
+  client: DynamoDBClient;
+  /** The mesh table. */
+  tableName: string;
+  /** The lock's name: every RWMutex with this name, anywhere, is the same lock. */
+  name: string;
+  /** A label for this participant, recorded in its tokens (e.g. a worker id). @default a random UUID */
+  owner?: string;
+  /** How a waiting `lock()`/`rLock()` polls between attempts. @default { baseMs: 25, maxMs: 1000 } */
+  backoff?: BackoffOptions;
+}
+
+/**
+ * A held read lock. `await using held = await rw.rLock()` releases it at the end of the scope.
+ * Read locks carry no fencing token: only writers write.
+ */
+export interface HeldReadLock extends AsyncDisposable {
+  readonly name: string;
+  /** The token identifying this acquisition (`<owner>/<uuid>`), its key in the item's `readers`. */
+  readonly owner: string;
+  /** Aborts with a LockLostError (fence 0) as soon as the lease is known to be lost. */
+  readonly signal: AbortSignal;
+  /** When the lease ends unless renewed (epoch ms, this process's clock). */
+  readonly leaseUntil: number;
+  /**
+   * Releases this read lock. Cost: 1 UpdateItem.
+   * @throws LockNotHeldError if it was released already, or its lease was lost meanwhile
+   */
+  unlock(options?: SignalOptions): Promise<void>;
+}
+
+const NAMES = {
+  '#readers': 'readers',
+  '#writer': 'writer',
+  '#writerUntil': 'writerUntil',
+  '#writerWaiting': 'writerWaiting',
+  '#writerWaitingUntil': 'writerWaitingUntil',
+  '#fence': 'fence',
+  '#version': 'version',
+  '#releasedBy': 'releasedBy',
+  '#v': 'v',
+};
+
+/** Consecutive refusals (others' progress) re-decided at once before an acquirer backs off. */
+const MAX_IMMEDIATE = 8;
+
+const NO_WRITER = '(attribute_not_exists(#writer) OR #writerUntil < :expiredBefore)';
+
+/** The write holder recorded on an RWMutex item, if any (for error reports). */
+function writerOf(item: Item | undefined): LockHolder | undefined {
+  const state = readRwState(item);
+  return state.writer && { owner: state.writer.token, fence: state.fence, leaseUntil: state.writer.until };
+}
+
+/**
+ * A reader/writer lock shared by every participant that names it. Go: `sync.RWMutex`.
+ *
+ * Differences from Go: locks are leases (lost, and `signal` aborted, if not renewed in time;
+ * never longer than `remainingTimeMs`); a write grant carries a fencing token; waiting is polling
+ * with backoff, not FIFO. Like Go, a writer that waits blocks new readers (its intent is itself a
+ * lease, so a crashed waiting writer stops blocking them once it expires); unlike Go, a reader
+ * waiting on a held write lock is not guaranteed to get in before the next writer.
+ */
+export class RWMutex {
+  readonly name: string;
+  readonly owner: string;
+  private readonly item: HolderItem;
+  private readonly lease: LeaseSettings;
+  private readonly backoff: BackoffOptions;
+  private writeHeld: WriteKeeper | undefined;
+  private readonly readsHeld: ReadKeeper[] = [];
+
+  /** @throws MeshConfigError on a missing client or table, a bad name, or bad lease options */
+  constructor(options: RWMutexOptions) {
+    if (!options?.client) throw new MeshConfigError('RWMutex needs a DynamoDB client');
+    if (!options.tableName) throw new MeshConfigError('RWMutex needs the mesh table name');
+    this.name = checkName('lock', options.name);
+    this.owner = options.owner ?? randomUUID();
+    this.item = new HolderItem(options.client, options.tableName, keys.rwMutex(this.name), NAMES);
+    this.lease = leaseSettings(options);
+    this.backoff = options.backoff ?? {};
+  }
+
+  /**
+   * Takes the write lock, waiting while a writer or any reader holds it. While readers hold it,
+   * records this writer's intent, which keeps new readers out until it has taken (and released)
+   * the lock. Go: `rw.Lock()`.
+   *
+   * Cost: 1 UpdateItem when free. Waiting: 1 UpdateItem per poll, plus 1 to record the intent and
+   * 1 to renew it every `heartbeatMs`; 1 more when expired readers must be cleared out.
+   * @throws MeshAbortError when `signal` aborts first (the intent is withdrawn, best effort)
+   */
+  async lock(options: SignalOptions = {}): Promise<HeldLock> {
+    return (await this.acquire('write', true, options.signal)) as WriteKeeper;
+  }
+
+  /**
+   * One attempt at the write lock: the held lock, or undefined if a writer or reader holds it or
+   * another writer waits for it. Never records an intent. Go: `rw.TryLock()`.
+   * Cost: 1 UpdateItem; 2 when expired readers must be cleared out.
+   */
+  async tryLock(options: SignalOptions = {}): Promise<HeldLock | undefined> {
+    return (await this.acquire('write', false, options.signal)) as WriteKeeper | undefined;
+  }
+
+  /**
+   * Releases the write lock this RWMutex holds. Go: `rw.Unlock()`. Cost: 1 UpdateItem.
+   * @throws LockNotHeldError if this RWMutex does not hold it (never locked, or the lease was lost)
+   */
+  async unlock(options: SignalOptions = {}): Promise<void> {
+    const held = this.writeHeld;
+    if (!held) throw new LockNotHeldError(this.name, undefined, `Unlock of unlocked RWMutex ${this.name}`);
+    await held.unlock(options);
+  }
+
+  /**
+   * Takes a read lock, waiting while a writer holds the lock or waits for it. Go: `rw.RLock()`.
+   * Cost: 1 UpdateItem (2 on the very first use of the name). Waiting: 1 UpdateItem per poll.
+   * @throws MeshAbortError when `signal` aborts first
+   */
+  async rLock(options: SignalOptions = {}): Promise<HeldReadLock> {
+    return (await this.acquire('read', true, options.signal)) as ReadKeeper;
+  }
+
+  /**
+   * One attempt at a read lock: undefined if a writer holds the lock or waits for it.
+   * Go: `rw.TryRLock()`. Cost: 1 UpdateItem (2 on the very first use of the name).
+   */
+  async tryRLock(options: SignalOptions = {}): Promise<HeldReadLock | undefined> {
+    return (await this.acquire('read', false, options.signal)) as ReadKeeper | undefined;
+  }
+
+  /**
+   * Releases a read lock this RWMutex holds (the most recent, if it holds several).
+   * Go: `rw.RUnlock()`. Cost: 1 UpdateItem.
+   * @throws LockNotHeldError if this RWMutex holds no read lock (never taken, or lost)
+   */
+  async rUnlock(options: SignalOptions = {}): Promise<void> {
+    const held = this.readsHeld.at(-1);
+    if (!held) throw new LockNotHeldError(this.name, undefined, `RUnlock of unlocked RWMutex ${this.name}`);
+    await held.unlock(options);
+  }
+
+  private async acquire(
+    mode: 'read' | 'write',
+    wait: boolean,
+    signal: AbortSignal | undefined,
+  ): Promise<ReadKeeper | WriteKeeper | undefined> {
+    const token = `${this.owner}/${randomUUID()}`;
+    let intentRecorded = false;
+    try {
+      for (let attempt = 0, immediate = 0; ;) {
+        throwIfAborted(signal);
+        let clock = this.clock(token);
+        let until = leaseEnd(this.lease, clock.now);
+        let outcome: Attempt = await this.item.attempt(
+          mode === 'read' ? readFastPath(token, until, clock) : writeFastPath(token, until, clock),
+          signal,
+        );
+        if (outcome.applied) return this.grant(mode, token, until, outcome.item);
+        let decision: Decision;
+        for (;;) {
+          const state = readRwState(outcome.item);
+          clock = this.clock(token);
+          until = leaseEnd(this.lease, clock.now);
+          decision = mode === 'read' ? decideRead(state, clock) : decideWrite(state, clock, until - this.lease.heartbeatMs);
+          if (decision.kind === 'held') return this.grant(mode, token, decision.until, outcome.item);
+          if (decision.kind === 'write') {
+            outcome = await this.item.attempt(
+              mode === 'read' ? readFullWrite(state, token, until, clock) : writeFullWrite(state, token, until),
+              signal,
+            );
+            if (outcome.applied) return this.grant(mode, token, until, outcome.item);
+          } else if (decision.kind === 'intent' && wait) {
+            outcome = await this.item.attempt(intentWrite(token, until, clock), signal);
+            intentRecorded = true;
+            if (outcome.applied) break;
+          } else {
+            break;
+          }
+          // Refused: someone else changed the item; decide again on what the refusal returned.
+          if (++immediate > MAX_IMMEDIATE) break;
+        }
+        if (decision.kind === 'retry' && ++immediate <= MAX_IMMEDIATE) continue;
+        if (!wait) return undefined;
+        immediate = 0;
+        const ms = 'ms' in decision ? decision.ms : Number.POSITIVE_INFINITY;
+        await sleep(Math.min(ms, backoffMs(attempt++, this.backoff), this.lease.heartbeatMs) + 1, signal);
+      }
+    } catch (err) {
+      if (intentRecorded) await this.withdrawIntent(token);
+      throw err;
+    }
+  }
+
+  private clock(token: string): Clock {
+    const now = this.lease.now();
+    return { token, now, expiredBefore: expiredBefore(this.lease, now) };
+  }
+
+  private grant(mode: 'read' | 'write', token: string, until: number, item: Item | undefined): ReadKeeper | WriteKeeper {
+    if (mode === 'read') {
+      const held = new ReadKeeper(this.item, this.lease, this.name, token, until, (keeper) => this.forgetRead(keeper));
+      this.readsHeld.push(held);
+      return held;
+    }
+    const fence = readNumber(item, 'fence');
+    if (fence === undefined) throw new Error(`RWMutex ${this.name}: the write grant carried no fence`);
+    const held = new WriteKeeper(this.item, this.lease, this.name, token, fence, until, (keeper) => {
+      if (this.writeHeld === keeper) this.writeHeld = undefined;
+    });
+    this.writeHeld = held;
+    return held;
+  }
+
+  private forgetRead(keeper: ReadKeeper): void {
+    const at = this.readsHeld.lastIndexOf(keeper);
+    if (at >= 0) this.readsHeld.splice(at, 1);
+  }
+
+  /** Best effort: a writer that gives up stops keeping readers out at once, not at its intent's expiry. */
+  private async withdrawIntent(token: string): Promise<void> {
+    await this.item
+      .attempt({
+        update: 'REMOVE #writerWaiting, #writerWaitingUntil ADD #version :one',
+        condition: '#writerWaiting = :token',
+        values: { ':token': s(token), ':one': n(1) },
+      })
+      .catch(() => undefined);
+  }
+}
+
+function readFastPath(token: string, until: number, clock: Clock): Update {
+  return {
+    update: 'SET #readers.#token = :until, #v = :v REMOVE #writer, #writerUntil, #writerWaiting, #writerWaitingUntil ADD #version :one',
+    condition: `attribute_exists(#readers) AND ${NO_WRITER} AND (attribute_not_exists(#writerWaiting) OR #writerWaitingUntil < :expiredBefore)`,
+    names: { '#token': token },
+    values: { ':until': n(until), ':v': n(FORMAT_VERSION), ':one': n(1), ':expiredBefore': n(clock.expiredBefore) },
+  };
+}
+
+/** The reader's write on a new item (or one without a readers map): the live readers, plus this one. */
+function readFullWrite(state: RwState, token: string, until: number, clock: Clock): Update {
+  const readers = liveEntries(state.readers, clock.expiredBefore);
+  readers.set(token, until);
+  const { condition, values } = versionCondition(state.version);
+  return {
+    update: 'SET #readers = :readers, #v = :v REMOVE #writer, #writerUntil, #writerWaiting, #writerWaitingUntil ADD #version :one',
+    condition,
+    values: {
+      ...values,
+      ':readers': { M: Object.fromEntries([...readers].map(([reader, end]) => [reader, n(end)])) },
+      ':v': n(FORMAT_VERSION),
+      ':one': n(1),
+    },
+  };
+}
+
+const TAKE_WRITE =
+  'SET #writer = :token, #writerUntil = :until, #readers = :empty, #v = :v REMOVE #writerWaiting, #writerWaitingUntil ADD #fence :one, #version :one';
+
+function writeFastPath(token: string, until: number, clock: Clock): Update {
+  return {
+    update: TAKE_WRITE,
+    condition: `${NO_WRITER} AND (attribute_not_exists(#readers) OR size(#readers) = :zero) AND (attribute_not_exists(#writerWaiting) OR #writerWaiting = :token OR #writerWaitingUntil < :expiredBefore)`,
+    values: {
+      ':token': s(token),
+      ':until': n(until),
+      ':empty': { M: {} },
+      ':v': n(FORMAT_VERSION),
+      ':one': n(1),
+      ':zero': n(0),
+      ':expiredBefore': n(clock.expiredBefore),
+    },
+    returnNew: true,
+  };
+}
+
+/** The writer's take when only expired readers remain: clears them, if nothing changed since the read. */
+function writeFullWrite(state: RwState, token: string, until: number): Update {
+  const { condition, values } = versionCondition(state.version);
+  return {
+    update: TAKE_WRITE,
+    condition,
+    values: { ...values, ':token': s(token), ':until': n(until), ':empty': { M: {} }, ':v': n(FORMAT_VERSION), ':one': n(1) },
+    returnNew: true,
+  };
+}
+
+function intentWrite(token: string, until: number, clock: Clock): Update {
+  return {
+    update: 'SET #writerWaiting = :token, #writerWaitingUntil = :until, #v = :v ADD #version :one',
+    condition: `${NO_WRITER} AND (attribute_not_exists(#writerWaiting) OR #writerWaiting = :token OR #writerWaitingUntil < :expiredBefore)`,
+    values: { ':token': s(token), ':until': n(until), ':v': n(FORMAT_VERSION), ':one': n(1), ':expiredBefore': n(clock.expiredBefore) },
+  };
+}
+
+/** A held read lock, renewing its entry in `readers` until released or lost. */
+class ReadKeeper extends LeaseKeeper implements HeldReadLock {
+  constructor(
+    private readonly item: HolderItem,
+    settings: LeaseSettings,
+    readonly name: string,
+    readonly owner: string,
+    leaseUntil: number,
+    private readonly forget: (keeper: ReadKeeper) => void,
+  ) {
+    super(settings, leaseUntil);
+    this.start();
+  }
+
+  protected async renew(until: number): Promise<boolean> {
+    const { applied } = await this.item.attempt({
+      update: 'SET #readers.#token = :until ADD #version :one',
+      condition: 'attribute_exists(#readers.#token)',
+      names: { '#token': this.owner },
+      values: { ':until': n(until), ':one': n(1) },
+    });
+    return applied;
+  }
+
+  protected lostError(reason: string, cause?: unknown): Error {
+    return new LockLostError(this.name, 0, `read lock: ${reason}`, { cause });
+  }
+
+  protected onEnd(): void {
+    this.forget(this);
+  }
+
+  async unlock(options: SignalOptions = {}): Promise<void> {
+    if (this.ended) {
+      if (this.signal.aborted) throw new LockNotHeldError(this.name, undefined, (this.signal.reason as Error).message);
+      throw new LockNotHeldError(this.name, undefined, `RUnlock of unlocked RWMutex ${this.name}`);
+    }
+    // While the lease is valid by our clock nobody may clear our entry: if it is gone, an earlier
+    // attempt of this very call removed it (its answer was lost), and the release succeeded.
+    const trusted = this.valid();
+    this.end();
+    try {
+      const { applied, item } = await this.item.attempt(
+        {
+          update: 'REMOVE #readers.#token ADD #version :one',
+          condition: 'attribute_exists(#readers.#token)',
+          names: { '#token': this.owner },
+          values: { ':one': n(1) },
+        },
+        options.signal,
+      );
+      if (!applied && !trusted) throw new LockNotHeldError(this.name, writerOf(item), `read lock ${this.name} was lost before RUnlock`);
+    } finally {
+      this.abortSignal(new LockNotHeldError(this.name, undefined, `read lock ${this.name} was released`));
+    }
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    // Leaving the scope of a lock that was lost is not an error here: the signal reported it.
+    if (this.ended) return;
+    await this.unlock();
+  }
+}
+
+/** A held write lock, renewing `writerUntil` until released or lost. */
+class WriteKeeper extends LeaseKeeper implements HeldLock {
+  constructor(
+    private readonly item: HolderItem,
+    settings: LeaseSettings,
+    readonly name: string,
+    readonly owner: string,
+    readonly fence: number,
+    leaseUntil: number,
+    private readonly forget: (keeper: WriteKeeper) => void,
+  ) {
+    super(settings, leaseUntil);
+    this.start();
+  }
+
+  private get ours(): { condition: string; values: Record<string, AttributeValue> } {
+    return {
+      condition: '#writer = :token AND #fence = :fence',
+      values: { ':token': s(this.owner), ':fence': n(this.fence), ':one': n(1) },
+    };
+  }
+
+  protected async renew(until: number): Promise<boolean> {
+    const { applied } = await this.item.attempt({
+      update: 'SET #writerUntil = :until ADD #version :one',
+      ...this.ours,
+      values: { ...this.ours.values, ':until': n(until) },
+    });
+    return applied;
+  }
+
+  protected lostError(reason: string, cause?: unknown): Error {
+    return new LockLostError(this.name, this.fence, reason, { cause });
+  }
+
+  protected onEnd(): void {
+    this.forget(this);
+  }
+
+  async unlock(options: SignalOptions = {}): Promise<void> {
+    if (this.ended) {
+      if (this.signal.aborted) throw new LockNotHeldError(this.name, undefined, (this.signal.reason as Error).message);
+      throw new LockNotHeldError(this.name, undefined, `Unlock of unlocked RWMutex ${this.name}`);
+    }
+    this.end();
+    try {
+      const { applied, item } = await this.item.attempt(
+        { update: 'REMOVE #writer, #writerUntil SET #releasedBy = :token ADD #version :one', ...this.ours },
+        options.signal,
+      );
+      // Our own release, applied by an attempt whose answer was lost, is a success.
+      if (!applied && item?.releasedBy?.S !== this.owner) {
+        throw new LockNotHeldError(this.name, writerOf(item), `write lock ${this.name} (fence ${this.fence}) was lost before unlock`);
+      }
+    } finally {
+      this.abortSignal(new LockNotHeldError(this.name, undefined, `write lock ${this.name} was released`));
+    }
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    if (this.ended) return;
+    await this.unlock();
+  }
+}
