@@ -192,3 +192,115 @@ export class SemaphoreCapacityError extends MeshConfigError {
     this.storedCapacity = storedCapacity;
   }
 }
+
+/** Send on a closed channel, or a second close (Go: "send on closed channel", "close of closed channel"). */
+export class ChannelClosedError extends MeshError {
+  override name = 'ChannelClosedError';
+  readonly channelName: string;
+
+  constructor(channelName: string, message?: string) {
+    super(message ?? `send on closed channel ${channelName}`);
+    this.channelName = channelName;
+  }
+}
+
+/** Messages that could not be sent after retries; none of them was counted as sent. */
+export class ChannelSendError extends MeshError {
+  override name = 'ChannelSendError';
+  readonly channelName: string;
+  /** The envelope ids that were not sent, with SQS's reason for each. */
+  readonly failures: readonly { id: string; code: string; message: string }[];
+
+  constructor(channelName: string, failures: readonly { id: string; code: string; message: string }[]) {
+    super(`channel ${channelName}: ${failures.length} message(s) could not be sent (${failures[0]?.code}: ${failures[0]?.message})`);
+    this.channelName = channelName;
+    this.failures = failures;
+  }
+}
+
+/** A message that is not a valid fnmesh envelope (docs/wire-format.md), or whose body fails the schema. */
+export class MalformedEnvelopeError extends MeshError {
+  override name = 'MalformedEnvelopeError';
+  /** Where in the envelope the problem is, e.g. `sentAt` or `body.a`. */
+  readonly path: string;
+
+  constructor(path: string, problem: string, options?: ErrorOptions) {
+    super(`malformed envelope at ${path}: ${problem}`, options);
+    this.path = path;
+  }
+}
+
+/** The base of errors an RPC call raises on the client. */
+export class RpcError extends MeshError {
+  override name: string = 'RpcError';
+  readonly method: string;
+
+  constructor(method: string, message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.method = method;
+  }
+}
+
+/** The remote method ran and returned an error: its name, message and whether a retry may succeed. */
+export class RpcRemoteError extends RpcError {
+  override name: string = 'RpcRemoteError';
+  /** The error's name on the server, e.g. `QuoteUnavailableError`. */
+  readonly remoteName: string;
+  readonly retryable: boolean;
+
+  constructor(method: string, remoteName: string, message: string, retryable: boolean) {
+    super(method, `${method}: ${remoteName}: ${message}`);
+    this.remoteName = remoteName;
+    this.retryable = retryable;
+  }
+}
+
+/** The server has no method of this name (Go: "rpc: can't find method"). */
+export class RpcUnknownMethodError extends RpcRemoteError {
+  override name = 'RpcUnknownMethodError';
+}
+
+/** The arguments do not match the method's schema; `issues` says where. */
+export class RpcInvalidArgumentsError extends RpcRemoteError {
+  override name = 'RpcInvalidArgumentsError';
+  readonly issues: readonly { path: string; message: string }[];
+
+  constructor(method: string, message: string, issues: readonly { path: string; message: string }[]) {
+    super(method, 'InvalidArgumentsError', message, false);
+    this.issues = issues;
+  }
+}
+
+/** The function itself failed (crash, exit, timeout): Lambda's FunctionError, not the method's error. */
+export class RpcFunctionError extends RpcError {
+  override name = 'RpcFunctionError';
+  readonly errorType: string;
+  readonly errorMessage: string;
+
+  constructor(method: string, errorType: string, errorMessage: string) {
+    super(method, `${method}: the function failed with ${errorType}: ${errorMessage}`);
+    this.errorType = errorType;
+    this.errorMessage = errorMessage;
+  }
+}
+
+/** The call did not reach the function or its answer did not come back (network, throttling, permissions). */
+export class RpcTransportError extends RpcError {
+  override name = 'RpcTransportError';
+}
+
+/** The call's `timeoutMs` passed before the answer came. */
+export class RpcTimeoutError extends RpcError {
+  override name = 'RpcTimeoutError';
+  readonly timeoutMs: number;
+
+  constructor(method: string, timeoutMs: number, options?: ErrorOptions) {
+    super(method, `${method}: no answer within ${timeoutMs} ms`, options);
+    this.timeoutMs = timeoutMs;
+  }
+}
+
+/** A lookup on a hash ring with no nodes. */
+export class EmptyRingError extends MeshError {
+  override name = 'EmptyRingError';
+}
