@@ -35,6 +35,8 @@ export const keys = {
   group: (id: string) => key(`group#${id}`, 'group'),
   groupTask: (id: string, taskId: string) => key(`group#${id}`, `task#${taskId}`),
   once: (name: string) => key(`once#${name}`, 'once'),
+  channel: (name: string) => key(`channel#${name}`, 'meta'),
+  channelMessage: (name: string, messageId: string) => key(`channel#${name}`, `msg#${messageId}`),
   fence: (pk: string, sk: string) => key(pk, sk),
 };
 

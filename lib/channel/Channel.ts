@@ -1,0 +1,567 @@
+/**
+ * Channel<T>: Go's `chan T` on an SQS queue, with exact close and bounded capacity kept in a
+ * meta item of the mesh table (never SQS's approximate counts).
+ *
+ *   send        UpdateItem meta ADD sent k, queued k  if not closed (and queued <= capacity - k)
+ *               then SendMessage / SendMessageBatch of envelopes (docs/wire-format.md)
+ *   receive     ReceiveMessage, then the claim: TransactWriteItems of a marker msg#<id> per message
+ *               (if absent) + ADD received k, queued -k; then DeleteMessage(Batch)
+ *   close       UpdateItem SET closedAt  if not closed
+ *   drained     closedAt set and queued = 0: receivers get { ok: false }, range ends
+ *
+ * A value is counted out of the channel exactly once, by the claim: a duplicate delivery (SQS is
+ * at-least-once) finds its marker and is deleted without being delivered again.
+ */
+import {
+  type AttributeValue,
+  ConditionalCheckFailedException,
+  type DynamoDBClient,
+  GetItemCommand,
+  TransactionCanceledException,
+  TransactWriteItemsCommand,
+  UpdateItemCommand,
+} from '@aws-sdk/client-dynamodb';
+import {
+  ChangeMessageVisibilityBatchCommand,
+  DeleteMessageBatchCommand,
+  type Message,
+  ReceiveMessageCommand,
+  SendMessageBatchCommand,
+  SendMessageCommand,
+  type SendMessageBatchRequestEntry,
+  type SQSClient,
+} from '@aws-sdk/client-sqs';
+import {
+  ChannelClosedError,
+  ChannelSendError,
+  InvalidInputError,
+  MalformedEnvelopeError,
+  MeshConfigError,
+  PayloadTooLargeError,
+} from '../errors.ts';
+import { abortable, type BackoffOptions, callOptions, pollDelayMs, sleep, throwIfAborted } from '../internal/time.ts';
+import { check, describeIssues, type Schema } from '../schema.ts';
+import { checkName, FORMAT_VERSION, type Item, keys, n, readNumber, ttlSeconds } from '../table/layout.ts';
+import { decodeEnvelope, type Envelope, encodeEnvelope, envelopeOf, type TraceContext } from './envelope.ts';
+
+/** SQS's default (and, for most queues, actual) largest message: 256 KiB. */
+export const DEFAULT_MAX_MESSAGE_BYTES = 262_144;
+/** Claim markers outlive SQS's longest retention (14 days), so a late duplicate is still recognised. */
+const MARKER_TTL_MS = 15 * 24 * 3600 * 1000;
+const SQS_BATCH = 10;
+const SEND_RETRIES = 3;
+
+export interface ChannelOptions<T> {
+  sqs: SQSClient;
+  dynamodb: DynamoDBClient;
+  /** The mesh table (holds the channel's meta item and claim markers). */
+  tableName: string;
+  /** The channel's name: every Channel with this name shares one meta item. */
+  name: string;
+  /** The channel's queue. A `.fifo` queue gives per-key ordering (see `groupKey`). */
+  queueUrl: string;
+  /** Validates every value sent and received (any Standard Schema library, e.g. zod). */
+  schema?: Schema<T>;
+  /** A bounded channel: `send` waits while this many values are in it. Go: `make(chan T, capacity)`. */
+  capacity?: number;
+  /** FIFO queues: the message group of a value (ordering holds per group). @default () => 'default' */
+  groupKey?: (value: T) => string;
+  /** Refuse values whose message would be larger, before any call. @default 262144 */
+  maxMessageBytes?: number;
+  /** Long-poll per ReceiveMessage, in seconds (0–20). @default 2 */
+  waitTimeSeconds?: number;
+  /** Messages that are not valid envelopes, or whose value fails the schema, go here with the reason. */
+  deadLetterQueueUrl?: string;
+  /** How a full channel's `send` and an idle receiver poll. @default { baseMs: 50, maxMs: 1000 } */
+  poll?: BackoffOptions;
+}
+
+export interface SendOptions {
+  signal?: AbortSignal;
+  /** Continue a trace: the message gets this trace id and parent. */
+  trace?: TraceContext;
+}
+
+export type Received<T> = { ok: true; value: T; envelope: Envelope<T> } | { ok: false; value: undefined; envelope: undefined };
+
+export interface ChannelStatus {
+  sent: number;
+  received: number;
+  /** Values sent and not yet received: Go's `len(ch)`. */
+  queued: number;
+  closed: boolean;
+  capacity: number | undefined;
+}
+
+/** A message taken from SQS and decoded, not yet claimed. */
+interface Delivery<T> {
+  envelope: Envelope<T>;
+  receiptHandle: string;
+}
+
+export class Channel<T> {
+  readonly name: string;
+  readonly queueUrl: string;
+  readonly capacity: number | undefined;
+  private readonly sqs: SQSClient;
+  private readonly dynamodb: DynamoDBClient;
+  private readonly tableName: string;
+  private readonly schema: Schema<T> | undefined;
+  private readonly fifo: boolean;
+  private readonly groupKey: (value: T) => string;
+  private readonly maxMessageBytes: number;
+  private readonly waitTimeSeconds: number;
+  private readonly deadLetterQueueUrl: string | undefined;
+  private readonly poll: BackoffOptions;
+
+  constructor(options: ChannelOptions<T>) {
+    if (!options?.sqs || !options.dynamodb) throw new MeshConfigError('Channel needs an SQS client and a DynamoDB client');
+    if (!options.tableName) throw new MeshConfigError('Channel needs the mesh table name');
+    if (!options.queueUrl) throw new MeshConfigError('Channel needs its queue URL');
+    const { capacity, waitTimeSeconds = 2, maxMessageBytes = DEFAULT_MAX_MESSAGE_BYTES } = options;
+    if (capacity !== undefined && !(Number.isSafeInteger(capacity) && capacity > 0)) {
+      throw new MeshConfigError(`capacity must be a positive integer (unbuffered channels are not supported), got ${capacity}`);
+    }
+    if (!(Number.isInteger(waitTimeSeconds) && waitTimeSeconds >= 0 && waitTimeSeconds <= 20)) {
+      throw new MeshConfigError(`waitTimeSeconds must be an integer from 0 to 20, got ${waitTimeSeconds}`);
+    }
+    if (!(Number.isSafeInteger(maxMessageBytes) && maxMessageBytes > 0))
+      throw new MeshConfigError(`maxMessageBytes must be a positive integer`);
+    this.name = checkName('channel', options.name);
+    this.queueUrl = options.queueUrl;
+    this.capacity = capacity;
+    this.sqs = options.sqs;
+    this.dynamodb = options.dynamodb;
+    this.tableName = options.tableName;
+    this.schema = options.schema;
+    this.fifo = options.queueUrl.endsWith('.fifo');
+    this.groupKey = options.groupKey ?? (() => 'default');
+    this.maxMessageBytes = maxMessageBytes;
+    this.waitTimeSeconds = waitTimeSeconds;
+    this.deadLetterQueueUrl = options.deadLetterQueueUrl;
+    this.poll = options.poll ?? { baseMs: 50, maxMs: 1000 };
+  }
+
+  // --- sending -------------------------------------------------------------------------------
+
+  /**
+   * Sends one value. Go: `ch <- value`. On a bounded channel, waits while it is full.
+   * Cost: 1 UpdateItem + 1 SendMessage (+ 1 UpdateItem per poll while full).
+   * @returns the envelope sent (its id and trace id)
+   * @throws ChannelClosedError, InvalidInputError (schema), PayloadTooLargeError — the last two before any call
+   */
+  async send(value: T, options: SendOptions = {}): Promise<Envelope<T>> {
+    const [message] = await this.prepare([value], options.trace);
+    await this.reserve(1, options.signal);
+    try {
+      await abortable(options.signal, () =>
+        this.sqs.send(
+          new SendMessageCommand({ QueueUrl: this.queueUrl, MessageBody: message!.text, ...this.fifoFields(message!) }),
+          callOptions(options.signal),
+        ),
+      );
+    } catch (err) {
+      await this.unreserve(1);
+      throw err;
+    }
+    return message!.envelope;
+  }
+
+  /**
+   * Sends many values in SendMessageBatch calls of up to 10 (and within the size limit); entries a
+   * batch fails are retried, and what still fails is uncounted and reported.
+   * Cost per 10 values: 1 UpdateItem + 1 SendMessageBatch.
+   * @throws ChannelSendError listing what was not sent; ChannelClosedError; InvalidInputError / PayloadTooLargeError before any call
+   */
+  async sendMany(values: readonly T[], options: SendOptions = {}): Promise<Envelope<T>[]> {
+    const messages = await this.prepare(values, options.trace);
+    const batches: (typeof messages)[] = [];
+    let batch: typeof messages = [];
+    let bytes = 0;
+    const room = Math.min(SQS_BATCH, this.capacity ?? SQS_BATCH);
+    for (const message of messages) {
+      const size = Buffer.byteLength(message.text);
+      if (batch.length === room || bytes + size > this.maxMessageBytes) {
+        batches.push(batch);
+        batch = [];
+        bytes = 0;
+      }
+      batch.push(message);
+      bytes += size;
+    }
+    if (batch.length) batches.push(batch);
+    for (const entries of batches) await this.sendBatch(entries, options.signal);
+    return messages.map((message) => message.envelope);
+  }
+
+  private async sendBatch(messages: PreparedMessage<T>[], signal: AbortSignal | undefined): Promise<void> {
+    await this.reserve(messages.length, signal);
+    let pending: SendMessageBatchRequestEntry[] = messages.map((message, index) => ({
+      Id: String(index),
+      MessageBody: message.text,
+      ...this.fifoFields(message),
+    }));
+    let failures: { id: string; code: string; message: string }[] = [];
+    try {
+      for (let attempt = 0; pending.length && attempt < SEND_RETRIES; attempt++) {
+        if (attempt) await sleep(pollDelayMs(attempt, this.poll), signal);
+        const { Failed = [] } = await abortable(signal, () =>
+          this.sqs.send(new SendMessageBatchCommand({ QueueUrl: this.queueUrl, Entries: pending }), callOptions(signal)),
+        );
+        const failed = new Set(Failed.map((entry) => entry.Id));
+        failures = Failed.map((entry) => ({
+          id: messages[Number(entry.Id)]!.envelope.id,
+          code: entry.Code ?? 'Unknown',
+          message: entry.Message ?? '',
+        }));
+        // A sender's fault (bad entry) will not succeed on retry.
+        if (Failed.some((entry) => entry.SenderFault)) break;
+        pending = pending.filter((entry) => failed.has(entry.Id));
+      }
+    } catch (err) {
+      await this.unreserve(pending.length);
+      throw err;
+    }
+    if (failures.length) {
+      await this.unreserve(failures.length);
+      throw new ChannelSendError(this.name, failures);
+    }
+  }
+
+  private fifoFields(message: PreparedMessage<T>) {
+    return this.fifo ? { MessageGroupId: this.groupKey(message.envelope.body), MessageDeduplicationId: message.envelope.id } : {};
+  }
+
+  private async prepare(values: readonly T[], trace: TraceContext | undefined): Promise<PreparedMessage<T>[]> {
+    const prepared: PreparedMessage<T>[] = [];
+    for (const [index, value] of values.entries()) {
+      const checked = await this.validate(value, `values[${index}]`);
+      const envelope = envelopeOf(checked, trace);
+      const text = encodeEnvelope(envelope);
+      const bytes = Buffer.byteLength(text);
+      if (bytes > this.maxMessageBytes) throw new PayloadTooLargeError(`channel ${this.name} message`, bytes, this.maxMessageBytes);
+      prepared.push({ envelope, text });
+    }
+    return prepared;
+  }
+
+  private async validate(value: unknown, path: string): Promise<T> {
+    if (!this.schema) return value as T;
+    const result = await check(this.schema, value);
+    if (!result.ok) throw new InvalidInputError(path, describeIssues(result.issues));
+    return result.value;
+  }
+
+  /** Counts `count` values into the channel: refused once closed; waits while full. */
+  private async reserve(count: number, signal: AbortSignal | undefined): Promise<void> {
+    const capacityCheck = this.capacity === undefined ? '' : ' AND (attribute_not_exists(#queued) OR #queued <= :room)';
+    for (let attempt = 0; ; attempt++) {
+      throwIfAborted(signal);
+      try {
+        await abortable(signal, () =>
+          this.dynamodb.send(
+            new UpdateItemCommand({
+              TableName: this.tableName,
+              Key: keys.channel(this.name),
+              UpdateExpression: 'ADD #sent :count, #queued :count SET #v = :v',
+              ConditionExpression: `attribute_not_exists(#closedAt)${capacityCheck}`,
+              ExpressionAttributeNames: { '#sent': 'sent', '#queued': 'queued', '#closedAt': 'closedAt', '#v': 'v' },
+              ExpressionAttributeValues: {
+                ':count': n(count),
+                ':v': n(FORMAT_VERSION),
+                ...(this.capacity === undefined ? {} : { ':room': n(this.capacity - count) }),
+              },
+              ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+            }),
+            callOptions(signal),
+          ),
+        );
+        return;
+      } catch (err) {
+        if (!(err instanceof ConditionalCheckFailedException)) throw err;
+        if (err.Item?.closedAt) throw new ChannelClosedError(this.name);
+        // Full: wait for receivers to make room (Go: a send on a full buffered channel blocks).
+        await sleep(pollDelayMs(attempt, this.poll), signal);
+      }
+    }
+  }
+
+  /** Takes back the count of values that were not sent after all. */
+  private async unreserve(count: number): Promise<void> {
+    if (count <= 0) return;
+    await this.dynamodb.send(
+      new UpdateItemCommand({
+        TableName: this.tableName,
+        Key: keys.channel(this.name),
+        UpdateExpression: 'ADD #sent :minus, #queued :minus',
+        ExpressionAttributeNames: { '#sent': 'sent', '#queued': 'queued' },
+        ExpressionAttributeValues: { ':minus': n(-count) },
+      }),
+    );
+  }
+
+  // --- closing and status ----------------------------------------------------------------------
+
+  /**
+   * Closes the channel: later sends fail; receivers drain what was sent before, then get
+   * `{ ok: false }`. Go: `close(ch)`. Cost: 1 UpdateItem.
+   * @throws ChannelClosedError if it was closed already (Go: "close of closed channel")
+   */
+  async close(options: { signal?: AbortSignal } = {}): Promise<void> {
+    try {
+      await abortable(options.signal, () =>
+        this.dynamodb.send(
+          new UpdateItemCommand({
+            TableName: this.tableName,
+            Key: keys.channel(this.name),
+            UpdateExpression: 'SET #closedAt = :now, #v = :v',
+            ConditionExpression: 'attribute_not_exists(#closedAt)',
+            ExpressionAttributeNames: { '#closedAt': 'closedAt', '#v': 'v' },
+            ExpressionAttributeValues: { ':now': n(Date.now()), ':v': n(FORMAT_VERSION) },
+          }),
+          callOptions(options.signal),
+        ),
+      );
+    } catch (err) {
+      if (err instanceof ConditionalCheckFailedException) throw new ChannelClosedError(this.name, `close of closed channel ${this.name}`);
+      throw err;
+    }
+  }
+
+  /** Counts and state, exact (consistent read of the meta item). Cost: 1 GetItem. */
+  async status(options: { signal?: AbortSignal } = {}): Promise<ChannelStatus> {
+    const { Item } = await abortable(options.signal, () =>
+      this.dynamodb.send(
+        new GetItemCommand({ TableName: this.tableName, Key: keys.channel(this.name), ConsistentRead: true }),
+        callOptions(options.signal),
+      ),
+    );
+    return {
+      sent: readNumber(Item, 'sent') ?? 0,
+      received: readNumber(Item, 'received') ?? 0,
+      queued: readNumber(Item, 'queued') ?? 0,
+      closed: Item?.closedAt !== undefined,
+      capacity: this.capacity,
+    };
+  }
+
+  /** Values sent and not yet received. Go: `len(ch)`. Cost: 1 GetItem. */
+  async len(options: { signal?: AbortSignal } = {}): Promise<number> {
+    return (await this.status(options)).queued;
+  }
+
+  // --- receiving -------------------------------------------------------------------------------
+
+  /**
+   * Receives one value, waiting until there is one; `{ ok: false }` once the channel is closed and
+   * drained. Go: `value, ok := <-ch`. The value is moved out of the channel (claimed and deleted)
+   * before it is returned. Cost: 1 ReceiveMessage (+ 1 GetItem per empty poll), 1
+   * TransactWriteItems, 1 DeleteMessageBatch.
+   */
+  async receive(options: { signal?: AbortSignal } = {}): Promise<Received<T>> {
+    const [first] = await this.receiveUpTo(1, options);
+    return first ?? { ok: false, value: undefined, envelope: undefined };
+  }
+
+  /**
+   * Receives up to `max` (≤ 10) values that are there, waiting for at least one; an empty array once
+   * the channel is closed and drained. Cost per call: 1 ReceiveMessage, 1 TransactWriteItems, 1
+   * DeleteMessageBatch.
+   */
+  async receiveMany(max = SQS_BATCH, options: { signal?: AbortSignal } = {}): Promise<Envelope<T>[]> {
+    const received = await this.receiveUpTo(max, options);
+    return received.map((item) => item.envelope!).filter(Boolean);
+  }
+
+  private async receiveUpTo(max: number, options: { signal?: AbortSignal }): Promise<Received<T>[]> {
+    if (!(Number.isInteger(max) && max >= 1 && max <= SQS_BATCH)) throw new MeshConfigError(`max must be 1 to ${SQS_BATCH}, got ${max}`);
+    for (;;) {
+      const deliveries = await this.fetch(max, options.signal);
+      if (deliveries === undefined) return [];
+      if (!deliveries.length) continue;
+      const claimed = await this.settle(deliveries, [], options.signal);
+      if (claimed.length) return claimed.map((envelope) => ({ ok: true, value: envelope.body, envelope }));
+    }
+  }
+
+  /**
+   * `for await (const value of channel)`: Go's `for value := range ch`. Each value is acked
+   * (claimed and deleted) once the loop body has finished with it and asks for the next; the loop
+   * ends when the channel is closed and drained. A loop left early — by `break`, `return` or a
+   * thrown error alike, which an iterator cannot tell apart — does not ack the value it was on:
+   * that value and the rest of its batch go back to the queue at once, to be delivered again (and
+   * dead-lettered after the queue's maxReceiveCount if it keeps failing).
+   * The body may run more than once for a value (a redelivery after a failure or a visibility
+   * timeout): make it idempotent. Cost per batch of up to `batchSize` values: 1 ReceiveMessage,
+   * 1 TransactWriteItems, 1 DeleteMessageBatch.
+   */
+  async *range(options: { signal?: AbortSignal; batchSize?: number } = {}): AsyncGenerator<T, void, undefined> {
+    const batchSize = options.batchSize ?? SQS_BATCH;
+    if (!(Number.isInteger(batchSize) && batchSize >= 1 && batchSize <= SQS_BATCH))
+      throw new MeshConfigError(`batchSize must be 1 to ${SQS_BATCH}`);
+    for (;;) {
+      const deliveries = await this.fetch(batchSize, options.signal);
+      if (deliveries === undefined) return;
+      let done = 0;
+      try {
+        for (const delivery of deliveries) {
+          yield delivery.envelope.body;
+          done++;
+        }
+      } finally {
+        await this.settle(deliveries.slice(0, done), deliveries.slice(done), options.signal);
+      }
+    }
+  }
+
+  [Symbol.asyncIterator](): AsyncGenerator<T, void, undefined> {
+    return this.range();
+  }
+
+  /**
+   * One poll: decoded deliveries (possibly none), or undefined once the channel is closed and
+   * drained. Malformed messages are set aside (dead-letter queue with the reason, if configured).
+   */
+  private async fetch(max: number, signal: AbortSignal | undefined): Promise<Delivery<T>[] | undefined> {
+    throwIfAborted(signal);
+    const { Messages = [] } = await abortable(signal, () =>
+      this.sqs.send(
+        new ReceiveMessageCommand({ QueueUrl: this.queueUrl, MaxNumberOfMessages: max, WaitTimeSeconds: this.waitTimeSeconds }),
+        callOptions(signal),
+      ),
+    );
+    if (!Messages.length) {
+      const status = await this.status(signal ? { signal } : {});
+      return status.closed && status.queued <= 0 ? undefined : [];
+    }
+    const deliveries: Delivery<T>[] = [];
+    for (const message of Messages) {
+      const delivery = await this.decode(message);
+      if (delivery) deliveries.push(delivery);
+    }
+    return deliveries;
+  }
+
+  private async decode(message: Message): Promise<Delivery<T> | undefined> {
+    let envelope: Envelope<unknown>;
+    try {
+      envelope = decodeEnvelope(message.Body ?? '');
+    } catch (err) {
+      await this.setAside(message, (err as Error).message);
+      return undefined;
+    }
+    if (this.schema) {
+      const result = await check(this.schema, envelope.body);
+      if (!result.ok) {
+        // It was counted when sent: count it out as well, or the channel would never drain.
+        await this.claim([{ envelope: envelope as Envelope<T>, receiptHandle: message.ReceiptHandle! }]);
+        await this.setAside(message, new MalformedEnvelopeError('body', describeIssues(result.issues)).message);
+        return undefined;
+      }
+      envelope = { ...envelope, body: result.value };
+    }
+    return { envelope: envelope as Envelope<T>, receiptHandle: message.ReceiptHandle! };
+  }
+
+  /** A message no receiver can use: to the dead-letter queue with its reason, or left for the queue's redrive. */
+  private async setAside(message: Message, reason: string): Promise<void> {
+    if (!this.deadLetterQueueUrl) return; // stays invisible; the queue's redrive policy moves it after maxReceiveCount
+    await this.sqs.send(
+      new SendMessageCommand({
+        QueueUrl: this.deadLetterQueueUrl,
+        MessageBody: message.Body ?? '',
+        MessageAttributes: {
+          'fnmesh-reason': { DataType: 'String', StringValue: reason.slice(0, 1024) },
+          'fnmesh-channel': { DataType: 'String', StringValue: this.name },
+        },
+        ...(this.deadLetterQueueUrl.endsWith('.fifo')
+          ? { MessageGroupId: 'dead-letters', MessageDeduplicationId: message.MessageId ?? String(Date.now()) }
+          : {}),
+      }),
+    );
+    await this.sqs.send(
+      new DeleteMessageBatchCommand({ QueueUrl: this.queueUrl, Entries: [{ Id: '0', ReceiptHandle: message.ReceiptHandle! }] }),
+    );
+  }
+
+  /**
+   * Acks `done` (claims them, then deletes them, duplicates included) and returns `back` to the
+   * queue at once. @returns the envelopes this call claimed (duplicates excluded)
+   */
+  private async settle(done: Delivery<T>[], back: Delivery<T>[], signal: AbortSignal | undefined): Promise<Envelope<T>[]> {
+    if (back.length) {
+      await this.sqs.send(
+        new ChangeMessageVisibilityBatchCommand({
+          QueueUrl: this.queueUrl,
+          Entries: back.map((delivery, index) => ({ Id: String(index), ReceiptHandle: delivery.receiptHandle, VisibilityTimeout: 0 })),
+        }),
+      );
+    }
+    if (!done.length) return [];
+    const claimed = await this.claim(done, signal);
+    await abortable(signal, () =>
+      this.sqs.send(
+        new DeleteMessageBatchCommand({
+          QueueUrl: this.queueUrl,
+          Entries: done.map((delivery, index) => ({ Id: String(index), ReceiptHandle: delivery.receiptHandle })),
+        }),
+        callOptions(signal),
+      ),
+    );
+    return claimed;
+  }
+
+  /**
+   * Counts deliveries out of the channel, once per message id: one transaction of a marker per
+   * message (if absent) and the counters. Markers that exist are duplicates: dropped, and the
+   * transaction is retried with the rest. @returns the envelopes that were claimed now
+   */
+  private async claim(deliveries: Delivery<T>[], signal?: AbortSignal): Promise<Envelope<T>[]> {
+    let pending = [...new Map(deliveries.map((delivery) => [delivery.envelope.id, delivery.envelope])).values()];
+    const now = Date.now();
+    while (pending.length) {
+      const markers = pending.map((envelope) => ({
+        Put: {
+          TableName: this.tableName,
+          Item: {
+            ...keys.channelMessage(this.name, envelope.id),
+            v: n(FORMAT_VERSION),
+            receivedAt: n(now),
+            expiresAt: ttlSeconds(now + MARKER_TTL_MS),
+          } satisfies Item,
+          ConditionExpression: 'attribute_not_exists(pk)',
+        },
+      }));
+      const counters = {
+        Update: {
+          TableName: this.tableName,
+          Key: keys.channel(this.name),
+          UpdateExpression: 'ADD #received :count, #queued :minus',
+          ExpressionAttributeNames: { '#received': 'received', '#queued': 'queued' },
+          ExpressionAttributeValues: { ':count': n(pending.length), ':minus': n(-pending.length) } as Record<string, AttributeValue>,
+        },
+      };
+      try {
+        await abortable(signal, () =>
+          this.dynamodb.send(new TransactWriteItemsCommand({ TransactItems: [...markers, counters] }), callOptions(signal)),
+        );
+        return pending;
+      } catch (err) {
+        if (!(err instanceof TransactionCanceledException)) throw err;
+        const duplicates = new Set(
+          (err.CancellationReasons ?? []).flatMap((reason, index) =>
+            reason.Code === 'ConditionalCheckFailed' && index < pending.length ? [index] : [],
+          ),
+        );
+        if (!duplicates.size) throw err;
+        pending = pending.filter((_, index) => !duplicates.has(index));
+      }
+    }
+    return [];
+  }
+}
+
+interface PreparedMessage<T> {
+  envelope: Envelope<T>;
+  text: string;
+}

@@ -1,0 +1,37 @@
+/** A queue with a dead-letter queue per test (LocalStack keeps state: unique names). */
+import { CreateQueueCommand, DeleteQueueCommand, GetQueueAttributesCommand } from '@aws-sdk/client-sqs';
+import { sqs, uniqueSuffix } from './aws.ts';
+
+export interface TestQueue {
+  queueUrl: string;
+  deadLetterQueueUrl: string;
+  remove(): Promise<void>;
+}
+
+export async function createQueue(
+  prefix: string,
+  options: { fifo?: boolean; visibilityTimeout?: number; maxReceiveCount?: number } = {},
+): Promise<TestQueue> {
+  const base = `fnmesh-test-${prefix}-${uniqueSuffix()}`;
+  const fifo = options.fifo ? { FifoQueue: 'true' } : {};
+  const suffix = options.fifo ? '.fifo' : '';
+  const dlq = await sqs.send(new CreateQueueCommand({ QueueName: `${base}-dlq${suffix}`, Attributes: { ...fifo } }));
+  const { Attributes } = await sqs.send(new GetQueueAttributesCommand({ QueueUrl: dlq.QueueUrl!, AttributeNames: ['QueueArn'] }));
+  const queue = await sqs.send(
+    new CreateQueueCommand({
+      QueueName: `${base}${suffix}`,
+      Attributes: {
+        ...fifo,
+        VisibilityTimeout: String(options.visibilityTimeout ?? 5),
+        RedrivePolicy: JSON.stringify({ deadLetterTargetArn: Attributes!.QueueArn, maxReceiveCount: options.maxReceiveCount ?? 3 }),
+      },
+    }),
+  );
+  return {
+    queueUrl: queue.QueueUrl!,
+    deadLetterQueueUrl: dlq.QueueUrl!,
+    remove: async () => {
+      await Promise.allSettled([queue.QueueUrl, dlq.QueueUrl].map((url) => sqs.send(new DeleteQueueCommand({ QueueUrl: url! }))));
+    },
+  };
+}

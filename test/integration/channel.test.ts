@@ -1,0 +1,214 @@
+/** Channel<T> on SQS + the mesh table: send/receive/range, exact close and drain, capacity, interop. */
+import { UpdateItemCommand } from '@aws-sdk/client-dynamodb';
+import { ReceiveMessageCommand, SendMessageCommand } from '@aws-sdk/client-sqs';
+import { randomUUID } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { z } from 'zod';
+import { Channel, type ChannelOptions } from '../../lib/channel/Channel.ts';
+import { ChannelClosedError, InvalidInputError, PayloadTooLargeError } from '../../lib/errors.ts';
+import { keys } from '../../lib/table/layout.ts';
+import { dynamodb, eventually, sqs, uniqueSuffix } from '../helpers/aws.ts';
+import { createMeshTable, deleteMeshTable } from '../helpers/meshTable.ts';
+import { createQueue, type TestQueue } from '../helpers/queues.ts';
+
+let tableName: string;
+const queues: TestQueue[] = [];
+
+beforeAll(async () => {
+  tableName = await createMeshTable('channel');
+});
+
+afterAll(async () => {
+  await Promise.all([deleteMeshTable(tableName), ...queues.map((queue) => queue.remove())]);
+});
+
+async function channel<T>(options: Partial<ChannelOptions<T>> & { fifo?: boolean; visibilityTimeout?: number } = {}) {
+  const queue = await createQueue('chan', { ...(options.fifo ? { fifo: true } : {}), visibilityTimeout: options.visibilityTimeout ?? 5 });
+  queues.push(queue);
+  const make = () =>
+    new Channel<T>({ sqs, dynamodb, tableName, name: `ch-${uniqueSuffix()}`, queueUrl: queue.queueUrl, waitTimeSeconds: 1, ...options });
+  const first = make();
+  // Several participants of one channel: same name and queue, separate objects.
+  const another = () =>
+    new Channel<T>({ sqs, dynamodb, tableName, name: first.name, queueUrl: queue.queueUrl, waitTimeSeconds: 1, ...options });
+  return { ch: first, another, queue };
+}
+
+const point = z.object({ x: z.number(), y: z.number() });
+
+describe('Channel', () => {
+  it('sends and receives a value, with its envelope; len counts what is in the channel', async () => {
+    const { ch } = await channel<{ x: number; y: number }>({ schema: point });
+
+    const sent = await ch.send({ x: 1, y: 2 });
+    expect(await ch.len()).toBe(1);
+    const received = await ch.receive();
+
+    expect(received).toMatchObject({ ok: true, value: { x: 1, y: 2 } });
+    expect(received.envelope?.id).toBe(sent.id);
+    expect(received.envelope?.traceId).toMatch(/^[0-9a-f]{32}$/);
+    expect(await ch.len()).toBe(0);
+  });
+
+  it('checks values against the schema at run time, before any call', async () => {
+    const { ch } = await channel<{ x: number; y: number }>({ schema: point });
+
+    const { ch: plain } = await channel<string>();
+
+    await expect(ch.send({ x: 'one', y: 2 } as never)).rejects.toBeInstanceOf(InvalidInputError);
+    await expect(plain.send('x'.repeat(300_000))).rejects.toBeInstanceOf(PayloadTooLargeError);
+    expect((await ch.status()).sent).toBe(0);
+    expect((await plain.status()).sent).toBe(0);
+  });
+
+  it('closes exactly: send after close and double close fail; 3 receivers drain everything 3 senders sent, once, then get ok: false', async () => {
+    const { ch, another } = await channel<number>();
+    const senders = [0, 1, 2].map(() => another());
+    const receivers = [0, 1, 2].map(() => another());
+    const received: number[][] = [[], [], []];
+    const finished: boolean[] = [false, false, false];
+    const receiving = receivers.map(async (receiver, r) => {
+      for (;;) {
+        const { ok, value } = await receiver.receive({ signal: AbortSignal.timeout(60_000) });
+        if (!ok) {
+          finished[r] = true;
+          return;
+        }
+        received[r]!.push(value);
+      }
+    });
+
+    await Promise.all(
+      senders.map(async (sender, s) => {
+        for (let i = 0; i < 10; i++) await sender.send(s * 100 + i);
+        await sender.sendMany(Array.from({ length: 12 }, (_, i) => s * 100 + 50 + i));
+      }),
+    );
+    await ch.close();
+    await Promise.all(receiving);
+
+    const all = received.flat().sort((a, b) => a - b);
+    const expected = [0, 1, 2]
+      .flatMap((s) => [...Array.from({ length: 10 }, (_, i) => s * 100 + i), ...Array.from({ length: 12 }, (_, i) => s * 100 + 50 + i)])
+      .sort((a, b) => a - b);
+    expect(all).toEqual(expected); // every value once: none lost, none twice
+    expect(finished).toEqual([true, true, true]);
+    await expect(ch.send(1)).rejects.toBeInstanceOf(ChannelClosedError);
+    await expect(ch.close()).rejects.toBeInstanceOf(ChannelClosedError);
+    expect(await ch.status()).toMatchObject({ sent: 66, received: 66, queued: 0, closed: true });
+  });
+
+  it('ranges over values, acking each after its loop body; a body that throws gets its value again', async () => {
+    const { ch } = await channel<number>({ visibilityTimeout: 30 });
+    await ch.sendMany([1, 2, 3, 4, 5]);
+    await ch.close();
+    const seen: number[] = [];
+    let failedOnce = false;
+
+    const firstPass = (async () => {
+      for await (const value of ch) {
+        if (value === 3 && !failedOnce) {
+          failedOnce = true;
+          throw new Error('body failed on 3');
+        }
+        seen.push(value);
+      }
+    })();
+    await expect(firstPass).rejects.toThrow('body failed on 3');
+    for await (const value of ch.range({ signal: AbortSignal.timeout(30_000) })) seen.push(value);
+
+    expect([...seen].sort()).toEqual([1, 2, 3, 4, 5]); // 3 came back at once (not after 30 s), each acked once
+    expect(await ch.status()).toMatchObject({ sent: 5, received: 5, queued: 0 });
+  });
+
+  it('blocks a send while a bounded channel is full, and resumes when a value is received', async () => {
+    const { ch } = await channel<number>({ capacity: 2, poll: { baseMs: 20, maxMs: 100 } });
+    await ch.send(1);
+    await ch.send(2);
+
+    let third = false;
+    const sending = ch.send(3).then(() => (third = true));
+    await new Promise((resolve) => setTimeout(resolve, 600));
+    expect(third).toBe(false);
+    expect(await ch.len()).toBe(2);
+    const { value } = await ch.receive();
+    await sending;
+
+    expect(value).toBe(1);
+    expect(third).toBe(true);
+    expect(await ch.len()).toBe(2);
+  });
+
+  it('keeps per-key order on a FIFO queue', async () => {
+    const { ch } = await channel<{ key: string; seq: number }>({ fifo: true, groupKey: (value) => value.key });
+    const values = ['a', 'b'].flatMap((key) => [0, 1, 2, 3, 4].map((seq) => ({ key, seq })));
+
+    await ch.sendMany(values);
+    await ch.close();
+    const got: { key: string; seq: number }[] = [];
+    for await (const value of ch.range({ signal: AbortSignal.timeout(30_000) })) got.push(value);
+
+    for (const key of ['a', 'b']) expect(got.filter((value) => value.key === key).map((value) => value.seq)).toEqual([0, 1, 2, 3, 4]);
+  });
+
+  it('receives a message a raw SDK client sent in the documented envelope, and delivers a duplicate copy only once', async () => {
+    const { ch, queue } = await channel<{ greeting: string }>({ schema: z.object({ greeting: z.string() }) });
+    const envelope = {
+      fnmesh: 'envelope',
+      v: 1,
+      id: randomUUID(),
+      traceId: 'b'.repeat(32),
+      parent: null,
+      sentAt: Date.now(),
+      body: { greeting: 'hi from another language' },
+    };
+    // The documented protocol: count the value into the channel, then send it (here twice: a duplicate).
+    await dynamodb.send(
+      new UpdateItemCommand({
+        TableName: tableName,
+        Key: keys.channel(ch.name),
+        UpdateExpression: 'ADD sent :one, queued :one',
+        ConditionExpression: 'attribute_not_exists(closedAt)',
+        ExpressionAttributeValues: { ':one': { N: '1' } },
+      }),
+    );
+    for (let copy = 0; copy < 2; copy++)
+      await sqs.send(new SendMessageCommand({ QueueUrl: queue.queueUrl, MessageBody: JSON.stringify(envelope) }));
+    await ch.close();
+
+    const first = await ch.receive();
+    const second = await ch.receive();
+
+    expect(first).toMatchObject({ ok: true, value: { greeting: 'hi from another language' } });
+    expect(first.envelope?.id).toBe(envelope.id);
+    expect(second.ok).toBe(false);
+  });
+
+  it('sets malformed messages aside in the dead-letter queue, with the reason', async () => {
+    const { ch, queue } = await channel<{ x: number; y: number }>({ schema: point });
+    const withDlq = new Channel<{ x: number; y: number }>({
+      sqs,
+      dynamodb,
+      tableName,
+      name: ch.name,
+      queueUrl: queue.queueUrl,
+      schema: point,
+      waitTimeSeconds: 1,
+      deadLetterQueueUrl: queue.deadLetterQueueUrl,
+    });
+    await sqs.send(new SendMessageCommand({ QueueUrl: queue.queueUrl, MessageBody: 'not an envelope' }));
+    await withDlq.send({ x: 1, y: 1 });
+
+    const { value } = await withDlq.receive({ signal: AbortSignal.timeout(10_000) });
+    const dead = await eventually(async () => {
+      const { Messages } = await sqs.send(
+        new ReceiveMessageCommand({ QueueUrl: queue.deadLetterQueueUrl, MessageAttributeNames: ['All'], WaitTimeSeconds: 1 }),
+      );
+      return Messages?.[0];
+    }, 'the malformed message in the DLQ');
+
+    expect(value).toEqual({ x: 1, y: 1 });
+    expect(dead.Body).toBe('not an envelope');
+    expect(dead.MessageAttributes?.['fnmesh-reason']?.StringValue).toMatch(/malformed envelope at \(message\): not JSON/);
+  });
+});
