@@ -419,14 +419,30 @@ export class Channel<T> {
   }
 
   /**
+   * @internal For `select`: one receive attempt on this channel alone, waiting at most
+   * `waitTimeSeconds`; `'empty'` if nothing came (another receiver may hold what is queued).
+   */
+  async receiveOnce(waitTimeSeconds: number, signal?: AbortSignal): Promise<Received<T> | 'empty'> {
+    const deliveries = await this.fetch(1, signal, waitTimeSeconds);
+    if (deliveries === undefined) return { ok: false, value: undefined, envelope: undefined };
+    if (!deliveries.length) return 'empty';
+    const [envelope] = await this.settle(deliveries, [], signal);
+    return envelope ? { ok: true, value: envelope.body, envelope } : 'empty';
+  }
+
+  /**
    * One poll: decoded deliveries (possibly none), or undefined once the channel is closed and
    * drained. Malformed messages are set aside (dead-letter queue with the reason, if configured).
    */
-  private async fetch(max: number, signal: AbortSignal | undefined): Promise<Delivery<T>[] | undefined> {
+  private async fetch(
+    max: number,
+    signal: AbortSignal | undefined,
+    waitTimeSeconds = this.waitTimeSeconds,
+  ): Promise<Delivery<T>[] | undefined> {
     throwIfAborted(signal);
     const { Messages = [] } = await abortable(signal, () =>
       this.sqs.send(
-        new ReceiveMessageCommand({ QueueUrl: this.queueUrl, MaxNumberOfMessages: max, WaitTimeSeconds: this.waitTimeSeconds }),
+        new ReceiveMessageCommand({ QueueUrl: this.queueUrl, MaxNumberOfMessages: max, WaitTimeSeconds: waitTimeSeconds }),
         callOptions(signal),
       ),
     );

@@ -1,0 +1,91 @@
+/** select over Channels: first ready case, timeout, default, closed cases, and no lost messages. */
+import { GetQueueAttributesCommand } from '@aws-sdk/client-sqs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Channel } from '../../lib/channel/Channel.ts';
+import { recv, select } from '../../lib/channel/select.ts';
+import { dynamodb, sqs, uniqueSuffix } from '../helpers/aws.ts';
+import { createMeshTable, deleteMeshTable } from '../helpers/meshTable.ts';
+import { createQueue, type TestQueue } from '../helpers/queues.ts';
+
+let tableName: string;
+const queues: TestQueue[] = [];
+
+beforeAll(async () => {
+  tableName = await createMeshTable('select');
+});
+
+afterAll(async () => {
+  await Promise.all([deleteMeshTable(tableName), ...queues.map((queue) => queue.remove())]);
+});
+
+async function channel<T>(): Promise<Channel<T>> {
+  // A long visibility timeout: a message stuck in flight would show as a 30 s stall; and a low
+  // maxReceiveCount: a message received and handed back by a losing case would soon be dead-lettered.
+  const queue = await createQueue('select', { visibilityTimeout: 30, maxReceiveCount: 2 });
+  queues.push(queue);
+  return new Channel<T>({ sqs, dynamodb, tableName, name: `sel-${uniqueSuffix()}`, queueUrl: queue.queueUrl, waitTimeSeconds: 1 });
+}
+
+describe('select', () => {
+  it('returns the first case that has a value, with its index', async () => {
+    const [numbers, words] = await Promise.all([channel<number>(), channel<string>()]);
+    await words.send('ready');
+
+    const result = await select([recv(numbers), recv(words)], { timeoutMs: 10_000 });
+
+    expect(result).toMatchObject({ index: 1, ok: true, value: 'ready' });
+  });
+
+  it('times out when no case is ready', async () => {
+    const [a, b] = await Promise.all([channel<number>(), channel<number>()]);
+    const startedAt = Date.now();
+
+    const result = await select([recv(a), recv(b)], { timeoutMs: 800 });
+
+    expect(result).toEqual({ index: -1, timedOut: true });
+    expect(Date.now() - startedAt).toBeGreaterThanOrEqual(800);
+  });
+
+  it('takes the default case at once when nothing is ready', async () => {
+    const a = await channel<number>();
+
+    const result = await select([recv(a)], { default: true });
+
+    expect(result).toEqual({ index: -1, default: true });
+  });
+
+  it('treats a closed, drained channel as ready, with ok: false', async () => {
+    const [open, closed] = await Promise.all([channel<number>(), channel<number>()]);
+    await closed.close();
+
+    const result = await select([recv(open), recv(closed)], { timeoutMs: 10_000 });
+
+    expect(result).toMatchObject({ index: 1, ok: false });
+  });
+
+  it('never loses, delays or dead-letters a value: 40 values over 2 channels, each selected once', async () => {
+    const [a, b] = await Promise.all([channel<number>(), channel<number>()]);
+    await Promise.all([a.sendMany(Array.from({ length: 20 }, (_, i) => i)), b.sendMany(Array.from({ length: 20 }, (_, i) => 100 + i))]);
+    const startedAt = Date.now();
+    const got: number[] = [];
+
+    while (got.length < 40) {
+      const result = await select([recv(a), recv(b)], { timeoutMs: 20_000 });
+      if (!('ok' in result) || !result.ok) throw new Error(`unexpected ${JSON.stringify(result)}`);
+      got.push(result.value);
+    }
+
+    expect([...got].sort((x, y) => x - y)).toEqual([
+      ...Array.from({ length: 20 }, (_, i) => i),
+      ...Array.from({ length: 20 }, (_, i) => 100 + i),
+    ]);
+    expect(Date.now() - startedAt).toBeLessThan(25_000); // nothing waited out a 30 s visibility timeout
+    expect([await a.len(), await b.len()]).toEqual([0, 0]);
+    for (const queue of queues.slice(-2)) {
+      const { Attributes } = await sqs.send(
+        new GetQueueAttributesCommand({ QueueUrl: queue.deadLetterQueueUrl, AttributeNames: ['ApproximateNumberOfMessages'] }),
+      );
+      expect(Attributes?.ApproximateNumberOfMessages).toBe('0');
+    }
+  });
+});
