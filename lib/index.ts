@@ -2,17 +2,28 @@
  * fnmesh: Go's concurrency model on AWS serverless. Named exports only.
  */
 export {
+  ChannelClosedError,
+  ChannelSendError,
+  EmptyRingError,
   GroupTaskError,
   InvalidInputError,
   ItemFormatError,
   type LockHolder,
   LockLostError,
   LockNotHeldError,
+  MalformedEnvelopeError,
   MeshAbortError,
   MeshConfigError,
   MeshError,
   OnceFailedError,
   PayloadTooLargeError,
+  RpcError,
+  RpcFunctionError,
+  RpcInvalidArgumentsError,
+  RpcRemoteError,
+  RpcTimeoutError,
+  RpcTransportError,
+  RpcUnknownMethodError,
   SemaphoreCapacityError,
   SemaphoreReleaseError,
   SemaphoreWeightError,
@@ -20,6 +31,9 @@ export {
   type TaskFailure,
   WaitGroupNegativeCounterError,
 } from './errors.ts';
+export { Channel, type ChannelOptions, type ChannelStatus, DEFAULT_MAX_MESSAGE_BYTES, type Received, type SendOptions } from './channel/Channel.ts';
+export { decodeEnvelope, encodeEnvelope, type Envelope, ENVELOPE_VERSION, envelopeOf, newTraceId, type TraceContext } from './channel/envelope.ts';
+export { type ReceiveCase, recv, select, type SelectableChannel, type SelectOptions, type SelectResult } from './channel/select.ts';
 export { type BackoffOptions } from './internal/time.ts';
 export { taskCompletion, type TaskCompletionOptions } from './middlewares/taskCompletion.ts';
 export {
@@ -40,4 +54,5 @@ export { Once, type OnceOptions, type OnceRun } from './sync/Once.ts';
 export { type HeldReadLock, RWMutex, type RWMutexOptions } from './sync/RWMutex.ts';
 export { type HeldPermits, Semaphore, type SemaphoreOptions } from './sync/Semaphore.ts';
 export { WaitGroup, type WaitGroupOptions } from './sync/WaitGroup.ts';
+export { check, describeIssues, type Infer, type Issue, type Schema } from './schema.ts';
 export { FORMAT_VERSION, keys } from './table/layout.ts';

@@ -29,9 +29,9 @@ export function recv<T>(channel: SelectableChannel<T>): ReceiveCase<T> {
 
 export interface SelectOptions {
   signal?: AbortSignal;
-  /** Give up after this long: resolves `{ index: -1, timedOut: true }`. Go: `case <-time.After(d)`. */
+  /** Give up after this long: resolves `{ kind: 'timeout', index: -1 }`. Go: `case <-time.After(d)`. */
   timeoutMs?: number;
-  /** Don't wait: if no case is ready now, resolve `{ index: -1, default: true }`. Go: `default:`. */
+  /** Don't wait: if no case is ready now, resolve `{ kind: 'default', index: -1 }`. Go: `default:`. */
   default?: boolean;
   /** How an idle select polls the counts. @default { baseMs: 50, maxMs: 1000 } */
   poll?: BackoffOptions;
@@ -39,10 +39,11 @@ export interface SelectOptions {
 
 type CaseValue<C> = C extends ReceiveCase<infer T> ? T : never;
 
+/** Which case was chosen (`kind: 'receive'`, its `index` and what it received), or why none was. */
 export type SelectResult<Cases extends readonly ReceiveCase<unknown>[]> =
-  | { [I in keyof Cases]: { index: number } & Received<CaseValue<Cases[I]>> }[number]
-  | { index: -1; timedOut: true }
-  | { index: -1; default: true };
+  | { [I in keyof Cases]: { kind: 'receive'; index: number } & Received<CaseValue<Cases[I]>> }[number]
+  | { kind: 'timeout'; index: -1 }
+  | { kind: 'default'; index: -1 };
 
 function shuffled(indexes: number[]): number[] {
   for (let i = indexes.length - 1; i > 0; i--) {
@@ -75,11 +76,11 @@ export async function select<const Cases extends readonly ReceiveCase<unknown>[]
     const ready = shuffled(statuses.flatMap((status, index) => (status.queued > 0 || status.closed ? [index] : [])));
     for (const index of ready) {
       const outcome = await cases[index]!.channel.receiveOnce(options.default ? 0 : 1, signal);
-      if (outcome !== 'empty') return { index, ...outcome } as SelectResult<Cases>;
+      if (outcome !== 'empty') return { kind: 'receive', index, ...outcome } as SelectResult<Cases>;
     }
-    if (options.default) return { index: -1, default: true } as SelectResult<Cases>;
+    if (options.default) return { kind: 'default', index: -1 };
     const left = deadline - Date.now();
-    if (left <= 0) return { index: -1, timedOut: true } as SelectResult<Cases>;
+    if (left <= 0) return { kind: 'timeout', index: -1 };
     await sleep(Math.min(left, pollDelayMs(attempt, poll)), signal);
   }
 }

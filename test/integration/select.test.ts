@@ -33,7 +33,7 @@ describe('select', () => {
 
     const result = await select([recv(numbers), recv(words)], { timeoutMs: 10_000 });
 
-    expect(result).toMatchObject({ index: 1, ok: true, value: 'ready' });
+    expect(result).toMatchObject({ kind: 'receive', index: 1, ok: true, value: 'ready' });
   });
 
   it('times out when no case is ready', async () => {
@@ -42,7 +42,7 @@ describe('select', () => {
 
     const result = await select([recv(a), recv(b)], { timeoutMs: 800 });
 
-    expect(result).toEqual({ index: -1, timedOut: true });
+    expect(result).toEqual({ kind: 'timeout', index: -1 });
     expect(Date.now() - startedAt).toBeGreaterThanOrEqual(800);
   });
 
@@ -51,7 +51,7 @@ describe('select', () => {
 
     const result = await select([recv(a)], { default: true });
 
-    expect(result).toEqual({ index: -1, default: true });
+    expect(result).toEqual({ kind: 'default', index: -1 });
   });
 
   it('treats a closed, drained channel as ready, with ok: false', async () => {
@@ -60,7 +60,7 @@ describe('select', () => {
 
     const result = await select([recv(open), recv(closed)], { timeoutMs: 10_000 });
 
-    expect(result).toMatchObject({ index: 1, ok: false });
+    expect(result).toMatchObject({ kind: 'receive', index: 1, ok: false });
   });
 
   it('never loses, delays or dead-letters a value: 40 values over 2 channels, each selected once', async () => {
@@ -71,7 +71,7 @@ describe('select', () => {
 
     while (got.length < 40) {
       const result = await select([recv(a), recv(b)], { timeoutMs: 20_000 });
-      if (!('ok' in result) || !result.ok) throw new Error(`unexpected ${JSON.stringify(result)}`);
+      if (result.kind !== 'receive' || !result.ok) throw new Error(`unexpected ${JSON.stringify(result)}`);
       got.push(result.value);
     }
 
