@@ -300,6 +300,41 @@ export class RpcTimeoutError extends RpcError {
   }
 }
 
+/**
+ * An event that is not an fnmesh RPC request (docs/primitives/rpc.md): the server answers with it
+ * (as an error response named `MalformedRequestError`) instead of crashing.
+ */
+export class MalformedRequestError extends InvalidInputError {
+  override name = 'MalformedRequestError';
+
+  constructor(path: string, problem: string, options?: ErrorOptions) {
+    super(path, problem, options);
+    this.message = `malformed RPC request at ${path}: ${problem}`;
+  }
+}
+
+/**
+ * The call's deadline passed (or the function is about to time out): the reason `ctx.signal`
+ * aborts with on the server, and the error response of a call refused or cut short by it.
+ * Never retryable: the caller has given up already.
+ */
+export class DeadlineExceededError extends MeshError {
+  override name = 'DeadlineExceededError';
+  readonly retryable = false;
+}
+
+/** The function answered, but not with an RPC response: it is not an fnmesh RPC server, or a newer one. */
+export class RpcMalformedResponseError extends RpcError {
+  override name = 'RpcMalformedResponseError';
+  /** Where in the response the problem is, e.g. `error.name`. */
+  readonly path: string;
+
+  constructor(method: string, path: string, problem: string, options?: ErrorOptions) {
+    super(method, `${method}: malformed RPC response at ${path}: ${problem}`, options);
+    this.path = path;
+  }
+}
+
 /** A lookup on a hash ring with no nodes. */
 export class EmptyRingError extends MeshError {
   override name = 'EmptyRingError';

@@ -1,0 +1,127 @@
+/**
+ * RPC over synchronous Lambda invocation: the quoter fixture deployed as a real function on
+ * LocalStack (3 s timeout), called through RpcClient; every outcome arrives as its typed error.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  MeshAbortError,
+  RpcFunctionError,
+  RpcInvalidArgumentsError,
+  RpcRemoteError,
+  RpcTimeoutError,
+  RpcTransportError,
+  RpcUnknownMethodError,
+} from '../../lib/errors.ts';
+import { RpcClient } from '../../lib/rpc/RpcClient.ts';
+import { lambda, uniqueSuffix } from '../helpers/aws.ts';
+import { deployFixture } from '../helpers/deployWorker.ts';
+
+const functionName = `fnmesh-test-quoter-${uniqueSuffix()}`;
+let removeQuoter: () => Promise<void>;
+
+beforeAll(async () => {
+  removeQuoter = await deployFixture('quoter', functionName, { timeout: 3 });
+});
+
+afterAll(async () => {
+  await removeQuoter();
+});
+
+const client = () => new RpcClient({ lambda, functionName });
+
+async function failure(call: Promise<unknown>): Promise<unknown> {
+  return call.then(
+    (result) => {
+      throw new Error(`expected the call to fail, it returned ${JSON.stringify(result)}`);
+    },
+    (err: unknown) => err,
+  );
+}
+
+describe('RpcClient against a real function', () => {
+  it('calls Quoter.Multiply: 6 × 7 = 42, by name and through a typed method', async () => {
+    const quoter = client();
+    const multiply = quoter.method<{ A: number; B: number }, number>('Quoter.Multiply');
+
+    const byName = await quoter.call<number>('Quoter.Multiply', { A: 6, B: 7 });
+    const typed = await multiply({ A: -3, B: 5 }, { timeoutMs: 10_000, traceId: 'trace-rpc-test' });
+
+    expect(byName).toBe(42);
+    expect(typed).toBe(-15);
+  });
+
+  it("reports the method's error with its name, message and retryable flag", async () => {
+    const error = await failure(client().call('Quoter.Fail', { message: 'no quote for XYZ' }));
+
+    expect(error).toBeInstanceOf(RpcRemoteError);
+    expect(error).toMatchObject({
+      method: 'Quoter.Fail',
+      remoteName: 'QuoteUnavailableError',
+      message: 'Quoter.Fail: QuoteUnavailableError: no quote for XYZ',
+      retryable: true,
+    });
+  });
+
+  it('reports an unknown method as RpcUnknownMethodError, not retryable', async () => {
+    const error = await failure(client().call('Quoter.Divide', { A: 6, B: 7 }));
+
+    expect(error).toBeInstanceOf(RpcUnknownMethodError);
+    expect(error).toMatchObject({ remoteName: 'UnknownMethodError', retryable: false });
+  });
+
+  it('reports arguments failing the schema as RpcInvalidArgumentsError with the issues', async () => {
+    const error = await failure(client().call('Quoter.Multiply', { A: 6, B: 'seven' }));
+
+    expect(error).toBeInstanceOf(RpcInvalidArgumentsError);
+    expect((error as RpcInvalidArgumentsError).issues).toEqual([{ path: 'B', message: expect.any(String) }]);
+  });
+
+  it('reports a function that exits as RpcFunctionError Runtime.ExitError', async () => {
+    const error = await failure(client().call('Quoter.Crash', null));
+
+    expect(error).toBeInstanceOf(RpcFunctionError);
+    expect(error).toMatchObject({ errorType: 'Runtime.ExitError', errorMessage: expect.stringContaining('exit status 3') });
+  });
+
+  it('reports a method that ignores its signal past the 3 s function timeout as RpcFunctionError Sandbox.Timedout', async () => {
+    const error = await failure(client().call('Quoter.Hang', { ms: 5000 }));
+
+    expect(error).toBeInstanceOf(RpcFunctionError);
+    expect(error).toMatchObject({ errorType: 'Sandbox.Timedout', errorMessage: expect.stringContaining('timed out') });
+  });
+
+  it('answers DeadlineExceededError before the function timeout when the method honours ctx.signal', async () => {
+    const started = Date.now();
+
+    const error = await failure(client().call('Quoter.Sleep', { ms: 5000 }));
+
+    expect(error).toBeInstanceOf(RpcRemoteError);
+    expect(error).toMatchObject({ remoteName: 'DeadlineExceededError', retryable: false });
+    expect(Date.now() - started).toBeLessThan(3000);
+  });
+
+  it('gives up with RpcTimeoutError when timeoutMs passes before the answer', async () => {
+    const started = Date.now();
+
+    const error = await failure(client().call('Quoter.Sleep', { ms: 2000 }, { timeoutMs: 500 }));
+
+    expect(error).toBeInstanceOf(RpcTimeoutError);
+    expect(error).toMatchObject({ method: 'Quoter.Sleep', timeoutMs: 500 });
+    expect(Date.now() - started).toBeLessThan(1900);
+  });
+
+  it("stops waiting with MeshAbortError when the caller's signal aborts", async () => {
+    const error = await failure(client().call('Quoter.Sleep', { ms: 2000 }, { signal: AbortSignal.timeout(300) }));
+
+    expect(error).toBeInstanceOf(MeshAbortError);
+  });
+
+  it('reports a function that does not exist as RpcTransportError, keeping the SDK error', async () => {
+    const missing = new RpcClient({ lambda, functionName: `fnmesh-test-missing-${uniqueSuffix()}` });
+
+    const error = await failure(missing.call('Quoter.Multiply', { A: 6, B: 7 }));
+
+    expect(error).toBeInstanceOf(RpcTransportError);
+    expect((error as RpcTransportError).cause).toMatchObject({ name: 'ResourceNotFoundException' });
+  });
+});
