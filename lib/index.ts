@@ -4,6 +4,7 @@
 export {
   ChannelClosedError,
   ChannelSendError,
+  DeadlineExceededError,
   EmptyRingError,
   GroupTaskError,
   InvalidInputError,
@@ -12,6 +13,7 @@ export {
   LockLostError,
   LockNotHeldError,
   MalformedEnvelopeError,
+  MalformedRequestError,
   MeshAbortError,
   MeshConfigError,
   MeshError,
@@ -20,6 +22,7 @@ export {
   RpcError,
   RpcFunctionError,
   RpcInvalidArgumentsError,
+  RpcMalformedResponseError,
   RpcRemoteError,
   RpcTimeoutError,
   RpcTransportError,
@@ -31,8 +34,24 @@ export {
   type TaskFailure,
   WaitGroupNegativeCounterError,
 } from './errors.ts';
-export { Channel, type ChannelOptions, type ChannelStatus, DEFAULT_MAX_MESSAGE_BYTES, type Received, type SendOptions } from './channel/Channel.ts';
-export { decodeEnvelope, encodeEnvelope, type Envelope, ENVELOPE_VERSION, envelopeOf, newTraceId, type TraceContext } from './channel/envelope.ts';
+export {
+  Channel,
+  type ChannelOptions,
+  type ChannelStatus,
+  DEFAULT_MAX_MESSAGE_BYTES,
+  type Received,
+  type SendOptions,
+} from './channel/Channel.ts';
+export {
+  decodeEnvelope,
+  encodeEnvelope,
+  type Envelope,
+  ENVELOPE_VERSION,
+  envelopeOf,
+  newTraceId,
+  type TraceContext,
+} from './channel/envelope.ts';
+export { type Shard, ShardedChannel, type ShardedChannelOptions } from './channel/ShardedChannel.ts';
 export { type ReceiveCase, recv, select, type SelectableChannel, type SelectOptions, type SelectResult } from './channel/select.ts';
 export { type BackoffOptions } from './internal/time.ts';
 export { taskCompletion, type TaskCompletionOptions } from './middlewares/taskCompletion.ts';
@@ -54,5 +73,22 @@ export { Once, type OnceOptions, type OnceRun } from './sync/Once.ts';
 export { type HeldReadLock, RWMutex, type RWMutexOptions } from './sync/RWMutex.ts';
 export { type HeldPermits, Semaphore, type SemaphoreOptions } from './sync/Semaphore.ts';
 export { WaitGroup, type WaitGroupOptions } from './sync/WaitGroup.ts';
+export { BoundedAssigner, type BoundedLoadOptions, type KeyMove } from './ring/boundedLoad.ts';
+export { jumpHash, murmur3, murmur3Bytes } from './ring/hash.ts';
+export { DEFAULT_VIRTUAL_NODES, HashRing, type HashRingOptions, type RingNode } from './ring/HashRing.ts';
+export { type CallOptions, type RemoteMethod, RpcClient, type RpcClientOptions } from './rpc/RpcClient.ts';
+export {
+  type ArgsOf,
+  defineMethod,
+  type LambdaContextLike,
+  type MethodDefinition,
+  type MethodMap,
+  type ResultOf,
+  type RpcContext,
+  rpcHandler,
+  RpcServer,
+  type RpcServerOptions,
+} from './rpc/RpcServer.ts';
+export { RPC_VERSION, type RpcErrorBody, type RpcRequest, type RpcResponse, SYNC_PAYLOAD_LIMIT_BYTES } from './rpc/protocol.ts';
 export { check, describeIssues, type Infer, type Issue, type Schema } from './schema.ts';
 export { FORMAT_VERSION, keys } from './table/layout.ts';

@@ -15,9 +15,7 @@ export interface Schema<Output = unknown> {
   };
 }
 
-export type SchemaResult<Output> =
-  | { readonly value: Output; readonly issues?: undefined }
-  | { readonly issues: readonly SchemaIssue[] };
+export type SchemaResult<Output> = { readonly value: Output; readonly issues?: undefined } | { readonly issues: readonly SchemaIssue[] };
 
 export interface SchemaIssue {
   readonly message: string;
@@ -38,7 +36,10 @@ function pathOf(issue: SchemaIssue): string {
 }
 
 /** Validates `value`: the typed value, or the issues found. */
-export async function check<Output>(schema: Schema<Output>, value: unknown): Promise<{ ok: true; value: Output } | { ok: false; issues: Issue[] }> {
+export async function check<Output>(
+  schema: Schema<Output>,
+  value: unknown,
+): Promise<{ ok: true; value: Output } | { ok: false; issues: Issue[] }> {
   const result = await schema['~standard'].validate(value);
   if (result.issues) return { ok: false, issues: result.issues.map((issue) => ({ path: pathOf(issue), message: issue.message })) };
   return { ok: true, value: result.value };
