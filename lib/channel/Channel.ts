@@ -14,6 +14,7 @@
  */
 import {
   type AttributeValue,
+  BatchGetItemCommand,
   ConditionalCheckFailedException,
   type DynamoDBClient,
   GetItemCommand,
@@ -391,8 +392,9 @@ export class Channel<T> {
    * thrown error alike, which an iterator cannot tell apart — does not ack the value it was on:
    * that value and the rest of its batch go back to the queue at once, to be delivered again (and
    * dead-lettered after the queue's maxReceiveCount if it keeps failing).
-   * The body may run more than once for a value (a redelivery after a failure or a visibility
-   * timeout): make it idempotent. Cost per batch of up to `batchSize` values: 1 ReceiveMessage,
+   * Duplicate deliveries of values already received are dropped before the body sees them; the
+   * body may still run more than once for a value after a failure or a visibility timeout: make it
+   * idempotent. Cost per batch of up to `batchSize` values: 1 ReceiveMessage, 1 BatchGetItem,
    * 1 TransactWriteItems, 1 DeleteMessageBatch.
    */
   async *range(options: { signal?: AbortSignal; batchSize?: number } = {}): AsyncGenerator<T, void, undefined> {
@@ -400,8 +402,9 @@ export class Channel<T> {
     if (!(Number.isInteger(batchSize) && batchSize >= 1 && batchSize <= SQS_BATCH))
       throw new MeshConfigError(`batchSize must be 1 to ${SQS_BATCH}`);
     for (;;) {
-      const deliveries = await this.fetch(batchSize, options.signal);
-      if (deliveries === undefined) return;
+      const fetched = await this.fetch(batchSize, options.signal);
+      if (fetched === undefined) return;
+      const deliveries = await this.dropDuplicates(fetched, options.signal);
       let done = 0;
       try {
         for (const delivery of deliveries) {
@@ -497,6 +500,53 @@ export class Channel<T> {
     );
     await this.sqs.send(
       new DeleteMessageBatchCommand({ QueueUrl: this.queueUrl, Entries: [{ Id: '0', ReceiptHandle: message.ReceiptHandle! }] }),
+    );
+  }
+
+  /**
+   * Before a range body sees a batch: copies of one message in the batch count once, and messages
+   * already claimed (a duplicate delivery of a value received before) are deleted unseen. One
+   * consistent BatchGetItem of the claim markers. Duplicates racing through two receivers at the
+   * same moment can still both reach a body: range processing is at-least-once.
+   */
+  private async dropDuplicates(deliveries: Delivery<T>[], signal: AbortSignal | undefined): Promise<Delivery<T>[]> {
+    if (!deliveries.length) return deliveries;
+    const first = new Map<string, Delivery<T>>();
+    const copies: Delivery<T>[] = [];
+    for (const delivery of deliveries) {
+      if (first.has(delivery.envelope.id)) copies.push(delivery);
+      else first.set(delivery.envelope.id, delivery);
+    }
+    const { Responses = {} } = await abortable(signal, () =>
+      this.dynamodb.send(
+        new BatchGetItemCommand({
+          RequestItems: {
+            [this.tableName]: {
+              Keys: [...first.keys()].map((id) => keys.channelMessage(this.name, id)),
+              ConsistentRead: true,
+              ProjectionExpression: 'sk',
+            },
+          },
+        }),
+        callOptions(signal),
+      ),
+    );
+    const claimed = new Set((Responses[this.tableName] ?? []).map((item) => item.sk?.S?.slice('msg#'.length)));
+    const fresh = [...first.values()].filter((delivery) => !claimed.has(delivery.envelope.id));
+    const stale = [...copies, ...[...first.values()].filter((delivery) => claimed.has(delivery.envelope.id))];
+    if (stale.length) await this.deleteDeliveries(stale, signal);
+    return fresh;
+  }
+
+  private async deleteDeliveries(deliveries: Delivery<T>[], signal: AbortSignal | undefined): Promise<void> {
+    await abortable(signal, () =>
+      this.sqs.send(
+        new DeleteMessageBatchCommand({
+          QueueUrl: this.queueUrl,
+          Entries: deliveries.map((delivery, index) => ({ Id: String(index), ReceiptHandle: delivery.receiptHandle })),
+        }),
+        callOptions(signal),
+      ),
     );
   }
 

@@ -1,13 +1,13 @@
 /** Channel<T> on SQS + the mesh table: send/receive/range, exact close and drain, capacity, interop. */
 import { UpdateItemCommand } from '@aws-sdk/client-dynamodb';
-import { ReceiveMessageCommand, SendMessageCommand } from '@aws-sdk/client-sqs';
+import { ReceiveMessageCommand, SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { Channel, type ChannelOptions } from '../../lib/channel/Channel.ts';
 import { ChannelClosedError, InvalidInputError, PayloadTooLargeError } from '../../lib/errors.ts';
 import { keys } from '../../lib/table/layout.ts';
-import { dynamodb, eventually, sqs, uniqueSuffix } from '../helpers/aws.ts';
+import { dynamodb, eventually, localConfig, sqs, uniqueSuffix } from '../helpers/aws.ts';
 import { createMeshTable, deleteMeshTable } from '../helpers/meshTable.ts';
 import { createQueue, type TestQueue } from '../helpers/queues.ts';
 
@@ -137,6 +137,43 @@ describe('Channel', () => {
     expect(value).toBe(1);
     expect(third).toBe(true);
     expect(await ch.len()).toBe(2);
+  });
+
+  it('retries the entries a batch reports as failed; copies that did get through are delivered once', async () => {
+    const { queue, ch: reader } = await channel<number>();
+    // The lost answer is the one thing mocked: the batch really went through, but the client is
+    // told 3 entries failed, so it sends them again (SQS standard queues then hold two copies).
+    const flaky = new SQSClient(localConfig);
+    let rewritten = 0;
+    flaky.middlewareStack.add(
+      (next, context) => async (args) => {
+        const result = await next(args);
+        const output = result.output as { Successful?: { Id: string }[]; Failed?: unknown[] };
+        if (context.commandName === 'SendMessageBatchCommand' && rewritten++ === 0 && output.Successful) {
+          const lost = output.Successful.splice(0, 3);
+          output.Failed = lost.map((entry) => ({ Id: entry.Id, SenderFault: false, Code: 'InternalError', Message: 'answer lost' }));
+        }
+        return result;
+      },
+      { step: 'finalizeRequest', priority: 'low', name: 'loseThreeEntries' },
+    );
+    const writer = new Channel<number>({
+      sqs: flaky,
+      dynamodb,
+      tableName,
+      name: reader.name,
+      queueUrl: queue.queueUrl,
+      waitTimeSeconds: 1,
+    });
+
+    await writer.sendMany([1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
+    await writer.close();
+    const got: number[] = [];
+    for await (const value of reader.range({ signal: AbortSignal.timeout(30_000) })) got.push(value);
+
+    expect(rewritten).toBe(2); // the batch, then the retry of its 3 "failed" entries
+    expect(got.sort((a, b) => a - b)).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
+    expect(await reader.status()).toMatchObject({ sent: 10, received: 10, queued: 0 });
   });
 
   it('keeps per-key order on a FIFO queue', async () => {
