@@ -7,8 +7,26 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { CreateFunctionCommand, InvokeCommand, LambdaClient, waitUntilFunctionActiveV2 } from '@aws-sdk/client-lambda';
+import { strToU8, zipSync } from 'fflate';
+import { readdirSync, readFileSync } from 'node:fs';
 import { afterAll, describe, expect, it } from 'vitest';
-import { down, LocalStackStartError, runningPid, up, type LocalStackInstance } from '../../infra/localstack/localstack.ts';
+import { down, endpointOf, LocalStackStartError, runningPid, up, type LocalStackInstance } from '../../infra/localstack/localstack.ts';
+import { localConfig } from '../helpers/aws.ts';
+
+/** Pids of Lambda runtime processes (ours) serving the LocalStack on `port`. */
+function runtimeProcesses(port: number): number[] {
+  return readdirSync('/proc')
+    .filter((entry) => /^\d+$/.test(entry))
+    .filter((pid) => {
+      try {
+        return readFileSync(`/proc/${pid}/environ`, 'utf8').includes(`127.0.0.1:${port}/_localstack_lambda`);
+      } catch {
+        return false;
+      }
+    })
+    .map(Number);
+}
 
 const spares: LocalStackInstance[] = [];
 
@@ -60,5 +78,30 @@ describe('LocalStack start-up', () => {
     expect((failure as Error).message).toMatch(logLine);
     expect(runningPid(instance)).toBeUndefined();
     console.log(`fallback to ${_} detected in ${((Date.now() - startedAt) / 1000).toFixed(1)} s`);
+  });
+
+  it('leaves no Lambda process behind, even when LocalStack itself is killed', async () => {
+    const instance = await spareInstance();
+    await up({ instance, log: () => {} });
+    const lambda = new LambdaClient({ ...localConfig, endpoint: endpointOf(instance) });
+    await lambda.send(
+      new CreateFunctionCommand({
+        FunctionName: 'orphan-check',
+        Runtime: 'nodejs20.x',
+        Handler: 'index.handler',
+        Role: 'arn:aws:iam::000000000000:role/fnmesh-test',
+        Code: { ZipFile: zipSync({ 'index.js': strToU8('exports.handler = async () => process.pid;') }) },
+      }),
+    );
+    await waitUntilFunctionActiveV2({ client: lambda, maxWaitTime: 60 }, { FunctionName: 'orphan-check' });
+    await lambda.send(new InvokeCommand({ FunctionName: 'orphan-check' }));
+    expect(runtimeProcesses(instance.port).length).toBeGreaterThan(0);
+
+    process.kill(runningPid(instance)!, 'SIGKILL');
+    const deadline = Date.now() + 5000;
+    while (runtimeProcesses(instance.port).length && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 100));
+
+    expect(runtimeProcesses(instance.port)).toEqual([]);
+    lambda.destroy();
   });
 });

@@ -96,7 +96,9 @@ class ProcessRuntimeExecutor(RuntimeExecutor):
             [node, str(SUPERVISOR)],
             cwd=code_dir,
             env=env,
-            stdin=subprocess.DEVNULL,
+            # Never written: when LocalStack dies, even by SIGKILL, the supervisor reads EOF here
+            # and exits with its worker, so no environment outlives LocalStack.
+            stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
             start_new_session=True,  # its own process group: stop() kills the worker too
@@ -114,6 +116,7 @@ class ProcessRuntimeExecutor(RuntimeExecutor):
             self.stopping.set()
         if self.process and self.process.poll() is None:
             try:
+                self.process.stdin.close()
                 os.killpg(self.process.pid, signal.SIGTERM)
                 self.process.wait(timeout=STOP_GRACE_SECONDS)
             except subprocess.TimeoutExpired:

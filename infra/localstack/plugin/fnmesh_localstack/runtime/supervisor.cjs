@@ -222,11 +222,16 @@ async function main() {
   }
 }
 
-process.on('SIGTERM', () => {
+function shutDown() {
   shuttingDown = true;
   if (worker) worker.child.kill('SIGKILL');
   process.exit(0);
-});
+}
+
+process.on('SIGTERM', shutDown);
+// LocalStack holds our stdin open and never writes to it: end of file means it has gone.
+process.stdin.on('end', shutDown);
+process.stdin.resume();
 
 main().catch((err) => {
   log(`startup failed: ${err.stack}`);
