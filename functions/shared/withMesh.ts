@@ -1,14 +1,63 @@
 /**
- * The middy stack every fnmesh function shares: structured JSON logs carrying the Lambda
- * context (request id, function name, cold start) from Powertools Logger.
+ * The middy stack every fnmesh function shares:
+ * - structured JSON logs with the Lambda context (Powertools Logger), plus the run's trace id;
+ * - the trace context taken from the event (`trace`, an RPC request's `traceId`, or a task
+ *   envelope's), made available to the handler (`currentTrace()`), and the invocation recorded
+ *   as a `function` hop of that trace;
+ * - errors logged once with their type, then rethrown unchanged (their `name` is the Lambda
+ *   `errorType` callers see).
  */
 import { Logger } from '@aws-lambda-powertools/logger';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
-import middy from '@middy/core';
+import middy, { type MiddlewareObj, type Request } from '@middy/core';
 import type { Context } from 'aws-lambda';
+import { type TraceContext } from '../../lib/channel/envelope.ts';
+import type { Tracer } from '../../lib/trace/Tracer.ts';
 
 export const logger = new Logger({ serviceName: 'fnmesh' });
 
-export function withMesh<TEvent, TResult>(handler: (event: TEvent, context: Context) => Promise<TResult>) {
-  return middy(handler).use(injectLambdaContext(logger, { resetKeys: true }));
+let current: { trace: TraceContext; hopId: string; startedAt: number } | undefined;
+
+/** The trace this invocation belongs to, with this invocation's hop as the parent of what it starts. */
+export function currentTrace(): TraceContext | undefined {
+  return current ? { traceId: current.trace.traceId, parent: current.hopId } : undefined;
+}
+
+/** Finds a trace context in an event: `{ trace }`, an RPC request, or a task envelope. */
+export function traceOf(event: unknown): TraceContext | undefined {
+  const fields = (event ?? {}) as Record<string, any>;
+  const candidate = fields.trace ?? fields.fnmesh?.trace ?? (fields.fnmesh === 'rpc' && fields.traceId ? { traceId: fields.traceId } : undefined);
+  if (candidate && typeof candidate.traceId === 'string' && candidate.traceId) {
+    return { traceId: candidate.traceId, parent: typeof candidate.parent === 'string' ? candidate.parent : null };
+  }
+  return undefined;
+}
+
+function tracing(tracer: Tracer | undefined): MiddlewareObj {
+  const tracingBefore = (request: Request): void => {
+    const trace = traceOf(request.event);
+    current = trace ? { trace, hopId: request.context.awsRequestId, startedAt: Date.now() } : undefined;
+    if (trace) logger.appendKeys({ traceId: trace.traceId });
+  };
+  const finish = async (request: Request, outcome: string) => {
+    const run = current;
+    current = undefined;
+    if (!run || !tracer) return;
+    await tracer
+      .record({ traceId: run.trace.traceId, hopId: run.hopId, parent: run.trace.parent ?? null, kind: 'function', name: request.context.functionName, startedAt: run.startedAt, endedAt: Date.now(), outcome })
+      .catch((err: unknown) => logger.warn('could not record the trace hop', { error: err as Error }));
+  };
+  return {
+    before: tracingBefore,
+    after: (request) => finish(request, 'ok'),
+    onError: async (request) => {
+      const error = request.error as Error;
+      logger.error('invocation failed', { errorType: error?.name, error });
+      await finish(request, error?.name ?? 'Error');
+    },
+  };
+}
+
+export function withMesh<TEvent, TResult>(handler: (event: TEvent, context: Context) => Promise<TResult>, options: { tracer?: Tracer } = {}) {
+  return middy(handler).use(injectLambdaContext(logger, { resetKeys: true })).use(tracing(options.tracer));
 }

@@ -417,6 +417,37 @@ export class Channel<T> {
     }
   }
 
+  /**
+   * For consumers that SQS itself feeds (a Lambda event source mapping): handles one record of the
+   * channel's queue. A record already received before (a duplicate) is skipped; otherwise
+   * `handle` runs and, if it succeeds, the value is counted out of the channel (the event source
+   * deletes the message). A record that is not a valid envelope, or fails the schema, throws
+   * MalformedEnvelopeError: report it as a batch item failure and the queue's redrive
+   * dead-letters it. Cost: 1 GetItem + 1 TransactWriteItems per record.
+   * @returns false if the record was a duplicate and `handle` did not run
+   */
+  async acceptRecord(record: { body: string }, handle: (value: T, envelope: Envelope<T>) => Promise<void>, options: { signal?: AbortSignal } = {}): Promise<boolean> {
+    const decoded = decodeEnvelope(record.body);
+    const envelope = { ...decoded, body: await this.validateReceived(decoded.body) };
+    const { Item } = await abortable(options.signal, () =>
+      this.dynamodb.send(
+        new GetItemCommand({ TableName: this.tableName, Key: keys.channelMessage(this.name, envelope.id), ConsistentRead: true, ProjectionExpression: 'pk' }),
+        callOptions(options.signal),
+      ),
+    );
+    if (Item) return false;
+    await handle(envelope.body, envelope);
+    const claimed = await this.claim([{ envelope, receiptHandle: '' }], options.signal);
+    return claimed.length > 0;
+  }
+
+  private async validateReceived(body: unknown): Promise<T> {
+    if (!this.schema) return body as T;
+    const result = await check(this.schema, body);
+    if (!result.ok) throw new MalformedEnvelopeError('body', describeIssues(result.issues));
+    return result.value;
+  }
+
   [Symbol.asyncIterator](): AsyncGenerator<T, void, undefined> {
     return this.range();
   }

@@ -1,0 +1,61 @@
+/**
+ * shard: a worker behind a ShardedChannel. SQS-triggered on every shard's queue; records which
+ * shard each key arrived on (`ADD shards :this`), so the driver can check that a key only ever
+ * reaches one shard.
+ */
+import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-powertools/batch';
+import { UpdateItemCommand } from '@aws-sdk/client-dynamodb';
+import type { Context, SQSEvent, SQSRecord } from 'aws-lambda';
+import { z } from 'zod';
+import { Channel } from '../../lib/channel/Channel.ts';
+import { dynamodb, sqs, tableName, tracer } from '../shared/clients.ts';
+import { logger, withMesh } from '../shared/withMesh.ts';
+import { shardName } from './shards.ts';
+
+export const shardMessage = z.object({ runId: z.string().min(1), key: z.string().min(1) });
+const processor = new BatchProcessor(EventType.SQS);
+const channels = new Map<string, Channel<z.infer<typeof shardMessage>>>();
+
+function channelFor(record: SQSRecord) {
+  const name = shardName(record.eventSourceARN);
+  let channel = channels.get(name);
+  if (!channel) {
+    // This worker only accepts records the event source hands it: the channel never polls or
+    // sends, so its queue URL is only an identity (derived from the ARN).
+    const [, region, account, queue] = record.eventSourceARN.split(':').slice(2);
+    const queueUrl = `https://sqs.${region}.amazonaws.com/${account}/${queue}`;
+    channel = new Channel({ sqs, dynamodb, tableName, name, queueUrl, schema: shardMessage });
+    channels.set(name, channel);
+  }
+  return { name, channel };
+}
+
+async function handle(record: SQSRecord): Promise<void> {
+  const { name, channel } = channelFor(record);
+  const startedAt = Date.now();
+  await channel.acceptRecord(record, async ({ runId, key }, envelope) => {
+    await dynamodb.send(
+      new UpdateItemCommand({
+        TableName: tableName,
+        Key: { pk: { S: `run#${runId}` }, sk: { S: `key#${key}` } },
+        UpdateExpression: 'ADD #shards :shard SET #key = :key',
+        ExpressionAttributeNames: { '#shards': 'shards', '#key': 'key' },
+        ExpressionAttributeValues: { ':shard': { SS: [name] }, ':key': { S: key } },
+      }),
+    );
+    await tracer.record({ traceId: envelope.traceId, parent: envelope.id, kind: 'function', name: `shard worker: ${name}`, startedAt, endedAt: Date.now(), detail: { key } });
+  });
+}
+
+async function shard(event: SQSEvent, context: Context) {
+  return processPartialResponse(event, async (record: SQSRecord) => {
+    try {
+      await handle(record);
+    } catch (err) {
+      logger.warn('record failed, will be redelivered', { messageId: record.messageId, error: err as Error });
+      throw err;
+    }
+  }, processor, { context });
+}
+
+export const handler = withMesh(shard);

@@ -1,0 +1,32 @@
+/**
+ * square: a task of the squares fan-out (a Group task): task → task², stored as the task's
+ * result. `failOnce: true` makes the first attempt at a task fail (the driver retries it), to
+ * show that a failed and retried worker still yields exactly one result per task.
+ */
+import { PutItemCommand } from '@aws-sdk/client-dynamodb';
+import { z } from 'zod';
+import { InvalidInputError, MeshError } from '../../lib/errors.ts';
+import { taskCompletion } from '../../lib/middlewares/taskCompletion.ts';
+import { check, describeIssues } from '../../lib/schema.ts';
+import { dynamodb, tableName, tracer } from '../shared/clients.ts';
+import { withMesh } from '../shared/withMesh.ts';
+import { firstAttempt, resultKey } from './results.ts';
+
+export const squareTask = z.object({ runId: z.string().min(1), task: z.number().int(), failOnce: z.boolean().default(false) });
+
+/** A failure injected on purpose, to be retried. */
+export class InjectedFailureError extends MeshError {
+  override name = 'InjectedFailureError';
+}
+
+async function square(event: unknown) {
+  const parsed = await check(squareTask, event);
+  if (!parsed.ok) throw new InvalidInputError('event', describeIssues(parsed.issues));
+  const { runId, task, failOnce } = parsed.value;
+  if (failOnce && (await firstAttempt(dynamodb, tableName, runId, task))) throw new InjectedFailureError(`task ${task}: first attempt fails on purpose`);
+  const result = task * task;
+  await dynamodb.send(new PutItemCommand({ TableName: tableName, Item: { ...resultKey(runId, task), task: { N: String(task) }, result: { N: String(result) } } }));
+  return { task, result };
+}
+
+export const handler = withMesh(square, { tracer }).use(taskCompletion({ client: dynamodb }));

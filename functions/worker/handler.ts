@@ -1,0 +1,53 @@
+/**
+ * worker: the seed's worker pool. SQS-triggered on the tasks channel's queue; each task becomes
+ * `{ task, result: task² }` on the results channel. Failed records are reported as batch item
+ * failures (Powertools batch): redelivered, and dead-lettered after the queue's maxReceiveCount.
+ * Duplicate deliveries are skipped (the channel's claim markers), so every task yields one result.
+ */
+import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-powertools/batch';
+import { ChangeMessageVisibilityCommand } from '@aws-sdk/client-sqs';
+import type { Context, SQSEvent, SQSRecord } from 'aws-lambda';
+import { z } from 'zod';
+import { Channel } from '../../lib/channel/Channel.ts';
+import { dynamodb, sqs, tableName, tracer } from '../shared/clients.ts';
+import { requireEnv } from '../shared/env.ts';
+import { logger, withMesh } from '../shared/withMesh.ts';
+import { InjectedFailureError } from '../square/handler.ts';
+import { firstAttempt } from '../square/results.ts';
+
+export const poolTask = z.object({ runId: z.string().min(1), task: z.number().int(), failOnce: z.boolean().default(false) });
+export const poolResult = z.object({ runId: z.string(), task: z.number().int(), result: z.number().int() });
+
+const tasksQueueUrl = requireEnv('TASKS_QUEUE_URL');
+const tasks = new Channel({ sqs, dynamodb, tableName, name: 'tasks', queueUrl: tasksQueueUrl, schema: poolTask });
+const results = new Channel({ sqs, dynamodb, tableName, name: 'results', queueUrl: requireEnv('RESULTS_QUEUE_URL'), schema: poolResult });
+const processor = new BatchProcessor(EventType.SQS);
+
+async function work(record: SQSRecord): Promise<void> {
+  const startedAt = Date.now();
+  await tasks.acceptRecord(record, async ({ runId, task, failOnce }, envelope) => {
+    if (failOnce && (await firstAttempt(dynamodb, tableName, runId, task))) throw new InjectedFailureError(`task ${task}: first attempt fails on purpose`);
+    const trace = { traceId: envelope.traceId, parent: envelope.id };
+    await results.send({ runId, task, result: task * task }, { trace });
+    await tracer.record({ traceId: envelope.traceId, parent: envelope.id, kind: 'function', name: `worker: task ${task}`, startedAt, endedAt: Date.now() });
+  });
+}
+
+async function pool(event: SQSEvent, context: Context) {
+  return processPartialResponse(event, async (record: SQSRecord) => {
+    try {
+      await work(record);
+    } catch (err) {
+      const receiveCount = Number(record.attributes.ApproximateReceiveCount);
+      const retryInSeconds = Math.min(2 ** receiveCount, 60);
+      logger.warn('task failed, will be redelivered', { messageId: record.messageId, receiveCount, retryInSeconds, error: err as Error });
+      // Retry soon (exponential backoff by receive count), not after the whole visibility timeout.
+      await sqs
+        .send(new ChangeMessageVisibilityCommand({ QueueUrl: tasksQueueUrl, ReceiptHandle: record.receiptHandle, VisibilityTimeout: retryInSeconds }))
+        .catch(() => undefined);
+      throw err;
+    }
+  }, processor, { context });
+}
+
+export const handler = withMesh(pool);
