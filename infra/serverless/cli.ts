@@ -21,10 +21,13 @@ export function serverless(args: string[], env: NodeJS.ProcessEnv = {}): Promise
   });
 }
 
-/** Runs `serverless <args>` with its output on this terminal; rejects if it fails. */
-export function serverlessInteractive(args: string[]): Promise<void> {
+/**
+ * Runs `serverless <args>` with its output on this terminal (or on stderr, to keep stdout for a
+ * JSON document); rejects if it fails.
+ */
+export function serverlessInteractive(args: string[], to: 'inherit' | 'stderr' = 'inherit'): Promise<void> {
   return new Promise((resolve, reject) => {
-    const child = spawn(bin, args, { cwd: projectRoot, stdio: 'inherit' });
+    const child = spawn(bin, args, { cwd: projectRoot, stdio: to === 'inherit' ? 'inherit' : ['ignore', process.stderr, process.stderr] });
     child.on('error', reject);
     child.on('exit', (code) => (code === 0 ? resolve() : reject(new Error(`serverless ${args.join(' ')} exited with ${code}`))));
   });

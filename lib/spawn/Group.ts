@@ -83,7 +83,7 @@ export class Group {
   async go(functionName: string, payload: unknown, options: GoOptions & { taskId?: string } = {}): Promise<string> {
     const taskId = options.taskId ?? randomUUID();
     const task: TaskRef = { kind: 'group', tableName: this.tableName, name: this.id, taskId, functionName };
-    const body = serializePayload(envelope(task, payload), options.maxPayloadBytes ?? ASYNC_PAYLOAD_LIMIT_BYTES);
+    const body = serializePayload(envelope(task, payload, options.trace), options.maxPayloadBytes ?? ASYNC_PAYLOAD_LIMIT_BYTES);
     // Starts are serialized in this process so that the limit check and the count agree.
     const start = this.starting.then(() => this.start(task, body, options.signal));
     this.starting = start.catch(() => undefined);

@@ -3,6 +3,7 @@
  * worker report back to a Group or WaitGroup.
  */
 import { InvokeCommand, type LambdaClient } from '@aws-sdk/client-lambda';
+import type { TraceContext } from '../channel/envelope.ts';
 import { InvalidInputError, MeshConfigError, MeshError, PayloadTooLargeError } from '../errors.ts';
 import { abortable, callOptions } from '../internal/time.ts';
 
@@ -11,6 +12,8 @@ export const ASYNC_PAYLOAD_LIMIT_BYTES = 1_048_576;
 
 export interface GoOptions {
   signal?: AbortSignal;
+  /** The trace the started task belongs to (carried in its task envelope). */
+  trace?: TraceContext;
   /** Refuse payloads larger than this before any call. @default ASYNC_PAYLOAD_LIMIT_BYTES */
   maxPayloadBytes?: number;
 }
@@ -27,7 +30,7 @@ export interface TaskRef {
 
 /** The event a tracked worker receives: its payload, and where to report (docs/item-format.md). */
 export interface TaskEnvelope<T = unknown> {
-  fnmesh: { v: 1; task: TaskRef };
+  fnmesh: { v: 1; task: TaskRef; trace?: TraceContext };
   payload: T;
 }
 
@@ -90,6 +93,6 @@ export async function invokeAsync(client: LambdaClient, functionName: string, bo
 }
 
 /** Wraps a payload in the envelope a tracked worker's `taskCompletion` middleware understands. */
-export function envelope<T>(task: TaskRef, payload: T): TaskEnvelope<T> {
-  return { fnmesh: { v: 1, task }, payload };
+export function envelope<T>(task: TaskRef, payload: T, trace?: TraceContext): TaskEnvelope<T> {
+  return { fnmesh: { v: 1, task, ...(trace ? { trace } : {}) }, payload };
 }

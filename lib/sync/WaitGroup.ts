@@ -122,7 +122,7 @@ export class WaitGroup {
   async go(lambda: LambdaClient, functionName: string, payload: unknown, options: GoOptions & { taskId?: string } = {}): Promise<string> {
     const taskId = options.taskId ?? randomUUID();
     const task = { kind: 'waitgroup' as const, tableName: this.tableName, name: this.name, taskId, functionName };
-    const body = serializePayload(envelope(task, payload), options.maxPayloadBytes ?? ASYNC_PAYLOAD_LIMIT_BYTES);
+    const body = serializePayload(envelope(task, payload, options.trace), options.maxPayloadBytes ?? ASYNC_PAYLOAD_LIMIT_BYTES);
     await this.add(1, options);
     try {
       await invokeAsync(lambda, functionName, body, options.signal);

@@ -1,0 +1,54 @@
+/**
+ * What every CLI command needs: the stage's SDK clients and resource names. Stage `local` talks
+ * to LocalStack on 127.0.0.1:4566 with dummy credentials; any other stage to AWS with the usual
+ * credential chain. Names follow serverless.yml (`fnmesh-<stage>-<thing>`).
+ */
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { LambdaClient } from '@aws-sdk/client-lambda';
+import { GetQueueUrlCommand, SQSClient } from '@aws-sdk/client-sqs';
+import { LOCALSTACK_ENDPOINT } from '../infra/localstack/localstack.ts';
+import { Tracer } from '../lib/trace/Tracer.ts';
+
+export interface MeshContext {
+  stage: string;
+  dynamodb: DynamoDBClient;
+  sqs: SQSClient;
+  lambda: LambdaClient;
+  tracer: Tracer;
+  tableName: string;
+  functionName(name: string): string;
+  queueName(name: string): string;
+  queueUrl(name: string): Promise<string>;
+}
+
+export function meshContext(stage: string, region = process.env.AWS_REGION ?? 'us-east-1'): MeshContext {
+  process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
+  const config =
+    stage === 'local'
+      ? { endpoint: LOCALSTACK_ENDPOINT, region, credentials: { accessKeyId: 'test', secretAccessKey: 'test' } }
+      : { region };
+  const dynamodb = new DynamoDBClient(config);
+  const sqs = new SQSClient(config);
+  const lambda = new LambdaClient({ ...config, maxAttempts: 2 });
+  const prefix = `fnmesh-${stage}`;
+  const tableName = `${prefix}-mesh`;
+  const urls = new Map<string, Promise<string>>();
+  return {
+    stage,
+    dynamodb,
+    sqs,
+    lambda,
+    tracer: new Tracer({ client: dynamodb, tableName }),
+    tableName,
+    functionName: (name) => `${prefix}-${name}`,
+    queueName: (name) => `${prefix}-${name}`,
+    queueUrl(name) {
+      if (!urls.has(name))
+        urls.set(
+          name,
+          sqs.send(new GetQueueUrlCommand({ QueueName: `${prefix}-${name}` })).then(({ QueueUrl }) => QueueUrl!),
+        );
+      return urls.get(name)!;
+    },
+  };
+}

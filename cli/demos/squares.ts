@@ -1,0 +1,75 @@
+/**
+ * squares: the seed's WaitGroup fan-out. Tasks 0..N−1 go to square workers as one Group; a task
+ * that fails (one is made to fail on purpose with `failOnce`) is retried in the next round, until
+ * every task has its result: each result matched to its task, none missing or duplicated.
+ */
+import { QueryCommand } from '@aws-sdk/client-dynamodb';
+import { GroupTaskError } from '../../lib/errors.ts';
+import { Group } from '../../lib/spawn/Group.ts';
+import type { DemoRun } from './run.ts';
+
+export interface SquaresOptions {
+  tasks: number;
+  /** Tasks whose first attempt fails on purpose. */
+  failOnce: number[];
+}
+
+export interface TaskResult {
+  task: number;
+  result: number;
+}
+
+/** The results stored for a run (by square workers and pool drivers alike). */
+export async function storedResults(run: DemoRun): Promise<TaskResult[]> {
+  const results: TaskResult[] = [];
+  let start: Record<string, any> | undefined;
+  do {
+    const page = await run.ctx.dynamodb.send(
+      new QueryCommand({
+        TableName: run.ctx.tableName,
+        KeyConditionExpression: 'pk = :pk AND begins_with(sk, :result)',
+        ExpressionAttributeValues: { ':pk': { S: `run#${run.runId}` }, ':result': { S: 'result#' } },
+        ConsistentRead: true,
+        ...(start ? { ExclusiveStartKey: start } : {}),
+      }),
+    );
+    for (const item of page.Items ?? []) results.push({ task: Number(item.task?.N), result: Number(item.result?.N) });
+    start = page.LastEvaluatedKey;
+  } while (start);
+  return results.sort((a, b) => a.task - b.task);
+}
+
+export async function squares(run: DemoRun, { tasks, failOnce }: SquaresOptions) {
+  const { ctx, out, runId, trace } = run;
+  const startedAt = Date.now();
+  let pending = Array.from({ length: tasks }, (_, task) => task);
+  const retried: number[] = [];
+  for (let round = 1; pending.length && round <= 3; round++) {
+    const group = new Group({
+      dynamodb: ctx.dynamodb,
+      lambda: ctx.lambda,
+      tableName: ctx.tableName,
+      id: `squares-${runId}-${round}`,
+      limit: 16,
+    });
+    for (const task of pending) await group.go(ctx.functionName('square'), { runId, task, failOnce: failOnce.includes(task) }, { trace });
+    try {
+      await group.wait({ signal: AbortSignal.timeout(120_000) });
+    } catch (err) {
+      if (!(err instanceof GroupTaskError)) throw err;
+      out.say(`round ${round}: ${err.failed} task(s) failed (first: task ${err.failure.taskId}: ${err.failure.errorType}); retrying them`);
+    }
+    const done = new Set((await storedResults(run)).map((result) => result.task));
+    out.progress('squares done', done.size, tasks, startedAt);
+    const missing = pending.filter((task) => !done.has(task));
+    if (round > 1) retried.push(...pending.filter((task) => done.has(task)));
+    pending = missing;
+  }
+  const results = await storedResults(run);
+  if (results.length !== tasks) throw new Error(`squares: ${tasks - results.length} task(s) still without a result after 3 rounds`);
+  out.table(
+    ['task', 'task²'],
+    results.map(({ task, result }) => [task, result]),
+  );
+  return { tasks, results, retried };
+}
