@@ -16,12 +16,14 @@ export async function channel({ ctx, out, trace, traceId }: DemoRun) {
   });
   await go(ctx.lambda, ctx.functionName('channel'), { value: 10, trace });
   const signal = AbortSignal.timeout(60_000);
-  for (;;) {
-    const { ok, value, envelope } = await ping.receive({ signal });
-    // The ping channel lives on between runs: a value of another run is taken and set aside.
-    if (ok && envelope.traceId === traceId) {
-      out.say(`received ${value} from the channel function`);
-      return { received: value, messageId: envelope.id };
+  return ctx.tracer.span({ traceId, parent: trace.parent ?? null, kind: 'channel', name: 'receive from ping' }, async () => {
+    for (;;) {
+      const { ok, value, envelope } = await ping.receive({ signal });
+      // The ping channel lives on between runs: a value of another run is taken and set aside.
+      if (ok && envelope.traceId === traceId) {
+        out.say(`received ${value} from the channel function`);
+        return { received: value, messageId: envelope.id };
+      }
     }
-  }
+  });
 }

@@ -16,26 +16,33 @@ export interface PoolOptions {
 const taskSchema = z.object({ runId: z.string(), task: z.number().int(), failOnce: z.boolean() });
 const resultSchema = z.object({ runId: z.string(), task: z.number().int(), result: z.number().int() });
 
-export async function pool({ ctx, out, runId, trace }: DemoRun, { tasks, failOnce }: PoolOptions) {
+export async function pool({ ctx, out, runId, trace, traceId }: DemoRun, { tasks, failOnce }: PoolOptions) {
   const channel = { sqs: ctx.sqs, dynamodb: ctx.dynamodb, tableName: ctx.tableName, waitTimeSeconds: 1 };
   const taskChannel = new Channel({ ...channel, name: 'tasks', queueUrl: await ctx.queueUrl('tasks'), schema: taskSchema });
   const results = new Channel({ ...channel, name: 'results', queueUrl: await ctx.queueUrl('results'), schema: resultSchema });
   const startedAt = Date.now();
-  await taskChannel.sendMany(
-    Array.from({ length: tasks }, (_, task) => ({ runId, task, failOnce: failOnce.includes(task) })),
-    { trace },
+  await ctx.tracer.span({ traceId, parent: trace.parent ?? null, kind: 'channel', name: `send ${tasks} tasks on tasks` }, () =>
+    taskChannel.sendMany(
+      Array.from({ length: tasks }, (_, task) => ({ runId, task, failOnce: failOnce.includes(task) })),
+      { trace },
+    ),
   );
   const byTask = new Map<number, TaskResult>();
   let duplicates = 0;
   const signal = AbortSignal.timeout(180_000);
-  while (byTask.size < tasks) {
-    for (const { body } of await results.receiveMany(10, { signal })) {
-      if (body.runId !== runId) continue; // another run's result: taken and set aside
-      if (byTask.has(body.task)) duplicates++;
-      else byTask.set(body.task, { task: body.task, result: body.result });
-    }
-    out.progress('results', byTask.size, tasks, startedAt);
-  }
+  await ctx.tracer.span(
+    { traceId, parent: trace.parent ?? null, kind: 'channel', name: `receive ${tasks} results from results` },
+    async () => {
+      while (byTask.size < tasks) {
+        for (const { body } of await results.receiveMany(10, { signal })) {
+          if (body.runId !== runId) continue; // another run's result: taken and set aside
+          if (byTask.has(body.task)) duplicates++;
+          else byTask.set(body.task, { task: body.task, result: body.result });
+        }
+        out.progress('results', byTask.size, tasks, startedAt);
+      }
+    },
+  );
   const sorted = [...byTask.values()].sort((a, b) => a.task - b.task);
   out.table(
     ['task', 'task²'],

@@ -37,7 +37,7 @@ async function arrivals(run: DemoRun): Promise<Map<string, string[]>> {
 }
 
 export async function shards(run: DemoRun, { shards: count, keys }: ShardsOptions) {
-  const { ctx, out, runId, trace } = run;
+  const { ctx, out, runId, trace, traceId } = run;
   if (!(count >= 1 && count <= SHARD_COUNT))
     throw new Error(`--shards must be 1 to ${SHARD_COUNT} (the stack has ${SHARD_COUNT} shard queues)`);
   const channels = await Promise.all(

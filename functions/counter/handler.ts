@@ -39,7 +39,14 @@ async function increment(event: unknown, context: Context) {
   if (!parsed.ok) throw new InvalidInputError('event', describeIssues(parsed.issues));
   const { counter, increments, worker, unsafe } = parsed.value;
   const lockName = unsafe ? `${counter}-lock-${worker % 3}` : `${counter}-lock`;
-  const mutex = new Mutex({ client: dynamodb, tableName, name: lockName, owner: context.awsRequestId, leaseMs: 5000, remainingTimeMs: () => context.getRemainingTimeInMillis() });
+  const mutex = new Mutex({
+    client: dynamodb,
+    tableName,
+    name: lockName,
+    owner: context.awsRequestId,
+    leaseMs: 5000,
+    remainingTimeMs: () => context.getRemainingTimeInMillis(),
+  });
   const startedAt = Date.now();
   let lastFence = 0;
   for (let i = 0; i < increments; i++) {
@@ -47,11 +54,19 @@ async function increment(event: unknown, context: Context) {
     try {
       const value = await read(counter);
       if (unsafe) {
-        await dynamodb.send(new PutItemCommand({ TableName: tableName, Item: { ...counterKey(counter), value: { N: String(value + 1) } } }));
+        await dynamodb.send(
+          new PutItemCommand({ TableName: tableName, Item: { ...counterKey(counter), value: { N: String(value + 1) } } }),
+        );
       } else {
         await fencedUpdate(
           dynamodb,
-          { TableName: tableName, Key: counterKey(counter), UpdateExpression: 'SET #value = :next', ExpressionAttributeNames: { '#value': 'value' }, ExpressionAttributeValues: { ':next': { N: String(value + 1) } } },
+          {
+            TableName: tableName,
+            Key: counterKey(counter),
+            UpdateExpression: 'SET #value = :next',
+            ExpressionAttributeNames: { '#value': 'value' },
+            ExpressionAttributeValues: { ':next': { N: String(value + 1) } },
+          },
           held.fence,
         );
       }
@@ -62,7 +77,15 @@ async function increment(event: unknown, context: Context) {
   }
   const trace = currentTrace();
   if (trace) {
-    await tracer.record({ traceId: trace.traceId, parent: trace.parent ?? null, kind: 'lock', name: `lock ${lockName}`, startedAt, endedAt: Date.now(), detail: { acquisitions: increments, lastFence } });
+    await tracer.record({
+      traceId: trace.traceId,
+      parent: trace.parent ?? null,
+      kind: 'lock',
+      name: `lock ${lockName}`,
+      startedAt,
+      endedAt: Date.now(),
+      detail: { acquisitions: increments, lastFence },
+    });
   }
   return { counter, worker, increments, lock: lockName, lastFence };
 }

@@ -43,19 +43,32 @@ async function handle(record: SQSRecord): Promise<void> {
         ExpressionAttributeValues: { ':shard': { SS: [name] }, ':key': { S: key } },
       }),
     );
-    await tracer.record({ traceId: envelope.traceId, parent: envelope.id, kind: 'function', name: `shard worker: ${name}`, startedAt, endedAt: Date.now(), detail: { key } });
+    await tracer.record({
+      traceId: envelope.traceId,
+      parent: envelope.id,
+      kind: 'function',
+      name: `shard worker: ${name}`,
+      startedAt,
+      endedAt: Date.now(),
+      detail: { key },
+    });
   });
 }
 
 async function shard(event: SQSEvent, context: Context) {
-  return processPartialResponse(event, async (record: SQSRecord) => {
-    try {
-      await handle(record);
-    } catch (err) {
-      logger.warn('record failed, will be redelivered', { messageId: record.messageId, error: err as Error });
-      throw err;
-    }
-  }, processor, { context });
+  return processPartialResponse(
+    event,
+    async (record: SQSRecord) => {
+      try {
+        await handle(record);
+      } catch (err) {
+        logger.warn('record failed, will be redelivered', { messageId: record.messageId, error: err as Error });
+        throw err;
+      }
+    },
+    processor,
+    { context },
+  );
 }
 
 export const handler = withMesh(shard);

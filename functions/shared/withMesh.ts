@@ -26,7 +26,8 @@ export function currentTrace(): TraceContext | undefined {
 /** Finds a trace context in an event: `{ trace }`, an RPC request, or a task envelope. */
 export function traceOf(event: unknown): TraceContext | undefined {
   const fields = (event ?? {}) as Record<string, any>;
-  const candidate = fields.trace ?? fields.fnmesh?.trace ?? (fields.fnmesh === 'rpc' && fields.traceId ? { traceId: fields.traceId } : undefined);
+  const candidate =
+    fields.trace ?? fields.fnmesh?.trace ?? (fields.fnmesh === 'rpc' && fields.traceId ? { traceId: fields.traceId } : undefined);
   if (candidate && typeof candidate.traceId === 'string' && candidate.traceId) {
     return { traceId: candidate.traceId, parent: typeof candidate.parent === 'string' ? candidate.parent : null };
   }
@@ -44,7 +45,16 @@ function tracing(tracer: Tracer | undefined): MiddlewareObj {
     current = undefined;
     if (!run || !tracer) return;
     await tracer
-      .record({ traceId: run.trace.traceId, hopId: run.hopId, parent: run.trace.parent ?? null, kind: 'function', name: request.context.functionName, startedAt: run.startedAt, endedAt: Date.now(), outcome })
+      .record({
+        traceId: run.trace.traceId,
+        hopId: run.hopId,
+        parent: run.trace.parent ?? null,
+        kind: 'function',
+        name: request.context.functionName,
+        startedAt: run.startedAt,
+        endedAt: Date.now(),
+        outcome,
+      })
       .catch((err: unknown) => logger.warn('could not record the trace hop', { error: err as Error }));
   };
   return {
@@ -58,6 +68,11 @@ function tracing(tracer: Tracer | undefined): MiddlewareObj {
   };
 }
 
-export function withMesh<TEvent, TResult>(handler: (event: TEvent, context: Context) => Promise<TResult>, options: { tracer?: Tracer } = {}) {
-  return middy(handler).use(injectLambdaContext(logger, { resetKeys: true })).use(tracing(options.tracer));
+export function withMesh<TEvent, TResult>(
+  handler: (event: TEvent, context: Context) => Promise<TResult>,
+  options: { tracer?: Tracer } = {},
+) {
+  return middy(handler)
+    .use(injectLambdaContext(logger, { resetKeys: true }))
+    .use(tracing(options.tracer));
 }

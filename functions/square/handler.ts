@@ -23,9 +23,15 @@ async function square(event: unknown) {
   const parsed = await check(squareTask, event);
   if (!parsed.ok) throw new InvalidInputError('event', describeIssues(parsed.issues));
   const { runId, task, failOnce } = parsed.value;
-  if (failOnce && (await firstAttempt(dynamodb, tableName, runId, task))) throw new InjectedFailureError(`task ${task}: first attempt fails on purpose`);
+  if (failOnce && (await firstAttempt(dynamodb, tableName, runId, task)))
+    throw new InjectedFailureError(`task ${task}: first attempt fails on purpose`);
   const result = task * task;
-  await dynamodb.send(new PutItemCommand({ TableName: tableName, Item: { ...resultKey(runId, task), task: { N: String(task) }, result: { N: String(result) } } }));
+  await dynamodb.send(
+    new PutItemCommand({
+      TableName: tableName,
+      Item: { ...resultKey(runId, task), task: { N: String(task) }, result: { N: String(result) } },
+    }),
+  );
   return { task, result };
 }
 

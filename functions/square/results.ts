@@ -11,7 +11,11 @@ export async function firstAttempt(client: DynamoDBClient, tableName: string, ru
     await client.send(
       new PutItemCommand({
         TableName: tableName,
-        Item: { pk: { S: `run#${runId}` }, sk: { S: `attempt#${String(task).padStart(8, '0')}` }, expiresAt: { N: String(Math.ceil(Date.now() / 1000) + 86_400) } },
+        Item: {
+          pk: { S: `run#${runId}` },
+          sk: { S: `attempt#${String(task).padStart(8, '0')}` },
+          expiresAt: { N: String(Math.ceil(Date.now() / 1000) + 86_400) },
+        },
         ConditionExpression: 'attribute_not_exists(pk)',
       }),
     );

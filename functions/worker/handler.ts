@@ -26,28 +26,47 @@ const processor = new BatchProcessor(EventType.SQS);
 async function work(record: SQSRecord): Promise<void> {
   const startedAt = Date.now();
   await tasks.acceptRecord(record, async ({ runId, task, failOnce }, envelope) => {
-    if (failOnce && (await firstAttempt(dynamodb, tableName, runId, task))) throw new InjectedFailureError(`task ${task}: first attempt fails on purpose`);
+    if (failOnce && (await firstAttempt(dynamodb, tableName, runId, task)))
+      throw new InjectedFailureError(`task ${task}: first attempt fails on purpose`);
     const trace = { traceId: envelope.traceId, parent: envelope.id };
     await results.send({ runId, task, result: task * task }, { trace });
-    await tracer.record({ traceId: envelope.traceId, parent: envelope.id, kind: 'function', name: `worker: task ${task}`, startedAt, endedAt: Date.now() });
+    await tracer.record({
+      traceId: envelope.traceId,
+      parent: envelope.id,
+      kind: 'function',
+      name: `worker: task ${task}`,
+      startedAt,
+      endedAt: Date.now(),
+    });
   });
 }
 
 async function pool(event: SQSEvent, context: Context) {
-  return processPartialResponse(event, async (record: SQSRecord) => {
-    try {
-      await work(record);
-    } catch (err) {
-      const receiveCount = Number(record.attributes.ApproximateReceiveCount);
-      const retryInSeconds = Math.min(2 ** receiveCount, 60);
-      logger.warn('task failed, will be redelivered', { messageId: record.messageId, receiveCount, retryInSeconds, error: err as Error });
-      // Retry soon (exponential backoff by receive count), not after the whole visibility timeout.
-      await sqs
-        .send(new ChangeMessageVisibilityCommand({ QueueUrl: tasksQueueUrl, ReceiptHandle: record.receiptHandle, VisibilityTimeout: retryInSeconds }))
-        .catch(() => undefined);
-      throw err;
-    }
-  }, processor, { context });
+  return processPartialResponse(
+    event,
+    async (record: SQSRecord) => {
+      try {
+        await work(record);
+      } catch (err) {
+        const receiveCount = Number(record.attributes.ApproximateReceiveCount);
+        const retryInSeconds = Math.min(2 ** receiveCount, 60);
+        logger.warn('task failed, will be redelivered', { messageId: record.messageId, receiveCount, retryInSeconds, error: err as Error });
+        // Retry soon (exponential backoff by receive count), not after the whole visibility timeout.
+        await sqs
+          .send(
+            new ChangeMessageVisibilityCommand({
+              QueueUrl: tasksQueueUrl,
+              ReceiptHandle: record.receiptHandle,
+              VisibilityTimeout: retryInSeconds,
+            }),
+          )
+          .catch(() => undefined);
+        throw err;
+      }
+    },
+    processor,
+    { context },
+  );
 }
 
 export const handler = withMesh(pool);

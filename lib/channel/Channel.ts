@@ -426,12 +426,21 @@ export class Channel<T> {
    * dead-letters it. Cost: 1 GetItem + 1 TransactWriteItems per record.
    * @returns false if the record was a duplicate and `handle` did not run
    */
-  async acceptRecord(record: { body: string }, handle: (value: T, envelope: Envelope<T>) => Promise<void>, options: { signal?: AbortSignal } = {}): Promise<boolean> {
+  async acceptRecord(
+    record: { body: string },
+    handle: (value: T, envelope: Envelope<T>) => Promise<void>,
+    options: { signal?: AbortSignal } = {},
+  ): Promise<boolean> {
     const decoded = decodeEnvelope(record.body);
     const envelope = { ...decoded, body: await this.validateReceived(decoded.body) };
     const { Item } = await abortable(options.signal, () =>
       this.dynamodb.send(
-        new GetItemCommand({ TableName: this.tableName, Key: keys.channelMessage(this.name, envelope.id), ConsistentRead: true, ProjectionExpression: 'pk' }),
+        new GetItemCommand({
+          TableName: this.tableName,
+          Key: keys.channelMessage(this.name, envelope.id),
+          ConsistentRead: true,
+          ProjectionExpression: 'pk',
+        }),
         callOptions(options.signal),
       ),
     );

@@ -1,0 +1,399 @@
+/**
+ * `fnmesh dlq <channel>` and `fnmesh dlq <channel> --redrive`: what is in a channel's dead-letter
+ * queue, and moving it back to the channel's queue.
+ *
+ *   list     ReceiveMessage (short visibility) until `max` messages or empty, then
+ *            ChangeMessageVisibilityBatch back to 0: the messages stay in the queue
+ *   redrive  ReceiveMessage batch → SendMessageBatch to the source queue → DeleteMessageBatch of
+ *            exactly the entries that were sent; until the dead-letter queue is empty
+ *
+ * The four shard queues share one dead-letter queue (`<prefix>-shards-dlq`): a shard's redrive
+ * moves only the messages that came from that shard (by SQS's `DeadLetterQueueSourceArn`, or the
+ * `fnmesh-channel` attribute a Channel sets when it sets a message aside), so a key never reaches
+ * a second shard; the others are left where they are and counted as `skipped`.
+ */
+import {
+  ChangeMessageVisibilityBatchCommand,
+  DeleteMessageBatchCommand,
+  type Message,
+  type MessageAttributeValue,
+  ReceiveMessageCommand,
+  SendMessageBatchCommand,
+  type SendMessageBatchRequestEntry,
+} from '@aws-sdk/client-sqs';
+import { SHARD_COUNT, shardChannelName } from '../../functions/shard/shards.ts';
+import { decodeEnvelope, type Envelope } from '../../lib/channel/envelope.ts';
+import { MeshConfigError } from '../../lib/errors.ts';
+import type { MeshContext } from '../context.ts';
+import type { Output } from '../output.ts';
+
+/** The channels of the stack with a queue of their own (infra/resources/queues.yml, smoke-queues.yml). */
+export const STACK_CHANNELS: readonly string[] = [
+  'ping',
+  'tasks',
+  'results',
+  'smoke',
+  ...Array.from({ length: SHARD_COUNT }, (_, i) => shardChannelName(i)),
+];
+
+/** A channel's queue and dead-letter queue: names without the `fnmesh-<stage>-` prefix (for `ctx.queueUrl`), and full names. */
+export interface ChannelQueues {
+  channel: string;
+  /** For `ctx.queueUrl`, e.g. `shard-2`. */
+  queueKey: string;
+  /** For `ctx.queueUrl`, e.g. `shards-dlq`. */
+  deadLetterKey: string;
+  /** The full queue name, e.g. `fnmesh-local-shard-2`. */
+  queue: string;
+  /** The full dead-letter queue name, e.g. `fnmesh-local-shards-dlq`. */
+  deadLetterQueue: string;
+  /** Whether other channels' messages land in the same dead-letter queue (the shards). */
+  shared: boolean;
+}
+
+/**
+ * The queues of one of the stack's channels: `<prefix>-<name>` with `<prefix>-<name>-dlq`, except
+ * `shard-N`, whose dead-letter queue is the shared `<prefix>-shards-dlq`. Cost: no calls.
+ * @throws MeshConfigError for a channel the stack does not have, listing the ones it has
+ */
+export function channelQueues(ctx: MeshContext, channel: string): ChannelQueues {
+  if (!STACK_CHANNELS.includes(channel)) {
+    throw new MeshConfigError(`unknown channel ${JSON.stringify(channel)}: the stack's channels are ${STACK_CHANNELS.join(', ')}`);
+  }
+  const shared = channel.startsWith('shard-');
+  const deadLetterKey = shared ? 'shards-dlq' : `${channel}-dlq`;
+  return {
+    channel,
+    queueKey: channel,
+    deadLetterKey,
+    queue: ctx.queueName(channel),
+    deadLetterQueue: ctx.queueName(deadLetterKey),
+    shared,
+  };
+}
+
+/** One dead letter, as `listDeadLetters` shows it. */
+export interface DeadLetter {
+  messageId: string;
+  /** SQS's ApproximateReceiveCount: receives on the source queue and in the dead-letter queue, this peek included. */
+  receiveCount: number;
+  /** Why a Channel set it aside (its `fnmesh-reason` attribute); null if SQS's redrive policy moved it. */
+  reason: string | null;
+  /** The channel it came from, if known (useful on the shared shards queue); null if unknown. */
+  source: string | null;
+  /** The decoded envelope, or the raw body text if it is not a valid envelope. */
+  body: Envelope<unknown> | string;
+}
+
+export interface DeadLettersDocument {
+  channel: string;
+  /** The dead-letter queue's full name. */
+  queue: string;
+  messages: DeadLetter[];
+}
+
+export interface RedriveDocument {
+  channel: string;
+  /** Where the messages went, and where they came from (full names). */
+  queue: string;
+  deadLetterQueue: string;
+  /** Sent to the source queue (and deleted from the dead-letter queue). */
+  moved: number;
+  /** Not sent (SendMessageBatch refused them): still in the dead-letter queue. */
+  failed: number;
+  /** Another shard's messages on the shared dead-letter queue, or of unknown origin: left there. */
+  skipped: number;
+  /** Sent, but their deletion from the dead-letter queue failed: they are in both queues (receivers drop the copy by envelope id). */
+  duplicated: number;
+}
+
+/** How long a peeked or redriven message stays hidden from other receivers at most (if this process dies mid-way). */
+const PEEK_VISIBILITY_SECONDS = 30;
+const REDRIVE_VISIBILITY_SECONDS = 60;
+const SQS_BATCH = 10;
+/** A SendMessageBatch's total payload is kept under SQS's classic 256 KiB limit. */
+const MAX_BATCH_BYTES = 262_144;
+const DELETE_ATTEMPTS = 3;
+/** Attributes describing why and where a message was set aside: dropped when it goes back. */
+const DEAD_LETTER_ATTRIBUTES = new Set(['fnmesh-reason', 'fnmesh-channel']);
+
+async function receive(ctx: MeshContext, queueUrl: string, count: number, visibilitySeconds: number): Promise<Message[]> {
+  const { Messages = [] } = await ctx.sqs.send(
+    new ReceiveMessageCommand({
+      QueueUrl: queueUrl,
+      MaxNumberOfMessages: count,
+      VisibilityTimeout: visibilitySeconds,
+      // A (short) long poll asks every SQS server, so an empty answer means empty.
+      WaitTimeSeconds: 1,
+      MessageAttributeNames: ['All'],
+      MessageSystemAttributeNames: ['ApproximateReceiveCount', 'DeadLetterQueueSourceArn'],
+    }),
+  );
+  return Messages;
+}
+
+/** Makes held messages visible again at once. Best effort: what fails becomes visible when its timeout ends. */
+async function release(ctx: MeshContext, queueUrl: string, receiptHandles: readonly string[]): Promise<number> {
+  let failed = 0;
+  for (let start = 0; start < receiptHandles.length; start += SQS_BATCH) {
+    const entries = receiptHandles
+      .slice(start, start + SQS_BATCH)
+      .map((handle, index) => ({ Id: String(index), ReceiptHandle: handle, VisibilityTimeout: 0 }));
+    try {
+      const { Failed = [] } = await ctx.sqs.send(new ChangeMessageVisibilityBatchCommand({ QueueUrl: queueUrl, Entries: entries }));
+      failed += Failed.length;
+    } catch {
+      failed += entries.length;
+    }
+  }
+  return failed;
+}
+
+/** The channel a dead letter came from: the `fnmesh-channel` attribute, else the source queue's name. */
+function sourceOf(ctx: MeshContext, message: Message): string | null {
+  const attribute = message.MessageAttributes?.['fnmesh-channel']?.StringValue;
+  if (attribute) return attribute;
+  const sourceQueue = message.Attributes?.DeadLetterQueueSourceArn?.split(':').pop();
+  if (!sourceQueue) return null;
+  return STACK_CHANNELS.find((channel) => ctx.queueName(channel) === sourceQueue) ?? sourceQueue;
+}
+
+function bodyOf(text: string): Envelope<unknown> | string {
+  try {
+    return decodeEnvelope(text);
+  } catch {
+    return text;
+  }
+}
+
+function deadLetterOf(ctx: MeshContext, message: Message): DeadLetter {
+  return {
+    messageId: message.MessageId ?? '',
+    receiveCount: Number(message.Attributes?.ApproximateReceiveCount ?? 0),
+    reason: message.MessageAttributes?.['fnmesh-reason']?.StringValue ?? null,
+    source: sourceOf(ctx, message),
+    body: bodyOf(message.Body ?? ''),
+  };
+}
+
+function clip(text: string, length: number): string {
+  const line = text.replace(/\s+/g, ' ');
+  return line.length > length ? `${line.slice(0, length - 1)}…` : line;
+}
+
+/**
+ * Peeks at up to `max` messages (default 10) of a channel's dead-letter queue without removing
+ * them: receives them with a short visibility timeout, then makes them visible again at once.
+ * A peek counts as a receive (`receiveCount` grows by one), and while it runs (seconds) the
+ * messages are hidden from other receivers. Cost: 1 ReceiveMessage per 10 messages (+1 empty),
+ * 1 ChangeMessageVisibilityBatch per 10.
+ * @throws MeshConfigError for an unknown channel or a `max` that is not a positive integer
+ */
+export async function listDeadLetters(
+  ctx: MeshContext,
+  channel: string,
+  out: Output,
+  options: { max?: number | undefined } = {},
+): Promise<DeadLettersDocument> {
+  const { max = 10 } = options;
+  if (!(Number.isSafeInteger(max) && max > 0)) throw new MeshConfigError(`max must be a positive integer, got ${max}`);
+  const queues = channelQueues(ctx, channel);
+  const queueUrl = await ctx.queueUrl(queues.deadLetterKey);
+  const seen = new Map<string, Message>();
+  const held: string[] = [];
+  try {
+    while (seen.size < max) {
+      const messages = await receive(ctx, queueUrl, Math.min(SQS_BATCH, max - seen.size), PEEK_VISIBILITY_SECONDS);
+      let fresh = 0;
+      for (const message of messages) {
+        if (message.ReceiptHandle) held.push(message.ReceiptHandle);
+        if (message.MessageId && !seen.has(message.MessageId)) {
+          seen.set(message.MessageId, message);
+          fresh++;
+        }
+      }
+      if (fresh === 0) break;
+    }
+  } finally {
+    const notReleased = await release(ctx, queueUrl, held);
+    if (notReleased) out.say(`${notReleased} message(s) could not be made visible again: they will be in ${PEEK_VISIBILITY_SECONDS} s`);
+  }
+  const document: DeadLettersDocument = {
+    channel,
+    queue: queues.deadLetterQueue,
+    messages: [...seen.values()].slice(0, max).map((message) => deadLetterOf(ctx, message)),
+  };
+  if (!out.json && document.messages.length) {
+    out.table(
+      ['message', 'receives', 'source', 'reason', 'body'],
+      document.messages.map((letter) => [
+        letter.messageId,
+        letter.receiveCount,
+        letter.source ?? '?',
+        clip(letter.reason ?? '(redrive policy)', 50),
+        clip(typeof letter.body === 'string' ? letter.body : JSON.stringify(letter.body.body), 60),
+      ]),
+    );
+  }
+  out.result(document, () =>
+    out.say(
+      document.messages.length
+        ? `${document.messages.length} message(s) shown from ${document.queue}${document.messages.length === max ? ` (at most ${max}; --max for more)` : ''}`
+        : `${document.queue} is empty`,
+    ),
+  );
+  return document;
+}
+
+function attributeBytes(attributes: Record<string, MessageAttributeValue>): number {
+  let bytes = 0;
+  for (const [name, value] of Object.entries(attributes)) {
+    bytes +=
+      Buffer.byteLength(name) +
+      Buffer.byteLength(value.DataType ?? '') +
+      Buffer.byteLength(value.StringValue ?? '') +
+      (value.BinaryValue?.byteLength ?? 0);
+  }
+  return bytes;
+}
+
+/** The entry that sends a dead letter back: same body, same attributes but the dead-letter ones. */
+function entryOf(message: Message): { entry: SendMessageBatchRequestEntry; bytes: number } {
+  const attributes = Object.fromEntries(
+    Object.entries(message.MessageAttributes ?? {})
+      .filter(([name]) => !DEAD_LETTER_ATTRIBUTES.has(name))
+      .map(([name, value]): [string, MessageAttributeValue] => [
+        name,
+        {
+          DataType: value.DataType,
+          ...(value.StringValue !== undefined ? { StringValue: value.StringValue } : {}),
+          ...(value.BinaryValue !== undefined ? { BinaryValue: value.BinaryValue } : {}),
+        },
+      ]),
+  );
+  const body = message.Body ?? '';
+  return {
+    entry: { Id: '0', MessageBody: body, ...(Object.keys(attributes).length ? { MessageAttributes: attributes } : {}) },
+    bytes: Buffer.byteLength(body) + attributeBytes(attributes),
+  };
+}
+
+/** Splits messages into SendMessageBatch-sized groups: at most 10 and MAX_BATCH_BYTES each (a larger message goes alone). */
+function sendBatches(messages: readonly Message[]): { message: Message; entry: SendMessageBatchRequestEntry }[][] {
+  const batches: { message: Message; entry: SendMessageBatchRequestEntry }[][] = [];
+  let batch: { message: Message; entry: SendMessageBatchRequestEntry }[] = [];
+  let bytes = 0;
+  for (const message of messages) {
+    const { entry, bytes: size } = entryOf(message);
+    if (batch.length && (batch.length === SQS_BATCH || bytes + size > MAX_BATCH_BYTES)) {
+      batches.push(batch);
+      batch = [];
+      bytes = 0;
+    }
+    entry.Id = String(batch.length);
+    batch.push({ message, entry });
+    bytes += size;
+  }
+  if (batch.length) batches.push(batch);
+  return batches;
+}
+
+/** Deletes messages (up to 10), retrying the entries that fail. @returns the messages that could not be deleted */
+async function deleteAll(ctx: MeshContext, queueUrl: string, messages: readonly Message[]): Promise<Message[]> {
+  let pending = [...messages];
+  for (let attempt = 0; pending.length && attempt < DELETE_ATTEMPTS; attempt++) {
+    try {
+      const { Failed = [] } = await ctx.sqs.send(
+        new DeleteMessageBatchCommand({
+          QueueUrl: queueUrl,
+          Entries: pending.map((message, index) => ({ Id: String(index), ReceiptHandle: message.ReceiptHandle! })),
+        }),
+      );
+      const failed = new Set(Failed.map((entry) => entry.Id));
+      pending = pending.filter((_, index) => failed.has(String(index)));
+    } catch (err) {
+      if (attempt === DELETE_ATTEMPTS - 1) throw err;
+    }
+  }
+  return pending;
+}
+
+/**
+ * Moves every message of a channel's dead-letter queue back to the channel's queue (on the
+ * shared shards queue: every message that came from this shard), batch by batch until the
+ * dead-letter queue is empty. A message is deleted from the dead-letter queue only after
+ * SendMessageBatch accepted it; one it refused stays (counted as `failed`). The `fnmesh-reason`
+ * and `fnmesh-channel` attributes are dropped; body and other attributes are kept. Cost per 10
+ * messages: 1 ReceiveMessage, 1 SendMessageBatch, 1 DeleteMessageBatch (+1 empty ReceiveMessage).
+ * @throws MeshConfigError for an unknown channel
+ */
+export async function redriveDeadLetters(ctx: MeshContext, channel: string, out: Output): Promise<RedriveDocument> {
+  const queues = channelQueues(ctx, channel);
+  const [deadLetterUrl, queueUrl] = await Promise.all([ctx.queueUrl(queues.deadLetterKey), ctx.queueUrl(queues.queueKey)]);
+  /** Message ids sent to the queue: if one shows up again (its deletion failed), it is only deleted. */
+  const sent = new Set<string>();
+  /** Messages left in the dead-letter queue, hidden until the end so that the loop ends: id → receipt handle. */
+  const leftFailed = new Map<string, string>();
+  const leftSkipped = new Map<string, string>();
+  const duplicated = new Set<string>();
+  let lastFailure = '';
+  const startedAt = Date.now();
+  try {
+    for (;;) {
+      const messages = await receive(ctx, deadLetterUrl, SQS_BATCH, REDRIVE_VISIBILITY_SECONDS);
+      if (!messages.length) break;
+      const toSend: Message[] = [];
+      const toDelete: Message[] = [];
+      for (const message of messages) {
+        const id = message.MessageId ?? '';
+        if (sent.has(id)) toDelete.push(message);
+        else if (queues.shared && sourceOf(ctx, message) !== channel) leftSkipped.set(id, message.ReceiptHandle!);
+        else toSend.push(message);
+      }
+      for (const batch of sendBatches(toSend)) {
+        const { Successful = [], Failed = [] } = await ctx.sqs.send(
+          new SendMessageBatchCommand({ QueueUrl: queueUrl, Entries: batch.map(({ entry }) => entry) }),
+        );
+        const byId = new Map(batch.map(({ message, entry }) => [entry.Id!, message]));
+        for (const entry of Successful) {
+          const message = byId.get(entry.Id ?? '');
+          if (!message) continue;
+          sent.add(message.MessageId ?? '');
+          leftFailed.delete(message.MessageId ?? '');
+          toDelete.push(message);
+        }
+        for (const entry of Failed) {
+          const message = byId.get(entry.Id ?? '');
+          if (!message) continue;
+          leftFailed.set(message.MessageId ?? '', message.ReceiptHandle!);
+          lastFailure = `${entry.Code ?? 'Unknown'}: ${entry.Message ?? ''}`;
+        }
+      }
+      for (let start = 0; start < toDelete.length; start += SQS_BATCH) {
+        const notDeleted = await deleteAll(ctx, deadLetterUrl, toDelete.slice(start, start + SQS_BATCH));
+        for (const message of toDelete.slice(start, start + SQS_BATCH)) duplicated.delete(message.MessageId ?? '');
+        for (const message of notDeleted) duplicated.add(message.MessageId ?? '');
+      }
+    }
+  } finally {
+    await release(ctx, deadLetterUrl, [...leftFailed.values(), ...leftSkipped.values()]);
+  }
+  const document: RedriveDocument = {
+    channel,
+    queue: queues.queue,
+    deadLetterQueue: queues.deadLetterQueue,
+    moved: sent.size,
+    failed: leftFailed.size,
+    skipped: leftSkipped.size,
+    duplicated: duplicated.size,
+  };
+  out.result(document, () => {
+    const seconds = ((Date.now() - startedAt) / 1000).toFixed(1);
+    out.say(`moved ${document.moved} message(s) from ${document.deadLetterQueue} to ${document.queue} in ${seconds} s`);
+    if (document.failed) out.say(`${document.failed} could not be sent and stay in ${document.deadLetterQueue} (last: ${lastFailure})`);
+    if (document.skipped) out.say(`${document.skipped} from other shards (or of unknown origin) were left in ${document.deadLetterQueue}`);
+    if (document.duplicated)
+      out.say(`${document.duplicated} were sent but not deleted from ${document.deadLetterQueue}: they are in both queues`);
+  });
+  return document;
+}
