@@ -37,7 +37,12 @@ describe('a real-AWS stage', () => {
     expect(text).not.toMatch(/localstack|127\.0\.0\.1|localhost|:4566/i);
     const template = JSON.parse(text);
     const functions = Object.values<any>(template.Resources).filter((resource) => resource.Type === 'AWS::Lambda::Function');
-    expect(functions.map((fn) => fn.Properties.FunctionName).sort()).toEqual(['fnmesh-dev-ping', 'fnmesh-dev-record']);
+    expect(functions.map((fn) => fn.Properties.FunctionName).sort()).toEqual(
+      ['channel', 'counter', 'hello', 'ping', 'quoter', 'record', 'shard', 'square', 'worker'].map((name) => `fnmesh-dev-${name}`),
+    );
+    // One role per function, none shared.
+    const roles = functions.map((fn) => JSON.stringify(fn.Properties.Role));
+    expect(new Set(roles).size).toBe(functions.length);
     for (const fn of functions) expect(fn.Properties.Runtime).toBe('nodejs22.x');
     expect(template.Resources.MeshTable.Properties.TableName).toBe('fnmesh-dev-mesh');
     expect(template.Resources.SmokeQueue.Properties.RedrivePolicy.maxReceiveCount).toBe(5);
