@@ -10,7 +10,7 @@ import {
   SendMessageCommand,
 } from '@aws-sdk/client-sqs';
 import { randomUUID } from 'node:crypto';
-import { describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { listDeadLetters, redriveDeadLetters } from '../../cli/commands/dlq.ts';
 import { status } from '../../cli/commands/status.ts';
 import { showTrace } from '../../cli/commands/trace.ts';
@@ -21,6 +21,9 @@ import { MeshConfigError } from '../../lib/errors.ts';
 import { Mutex } from '../../lib/sync/Mutex.ts';
 import { type Key, keys } from '../../lib/table/layout.ts';
 import { uniqueSuffix } from '../helpers/aws.ts';
+import { deployStack } from '../helpers/stack.ts';
+
+beforeAll(deployStack);
 
 const ctx = meshContext('local');
 

@@ -9,11 +9,9 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { projectRoot } from '../../infra/localstack/localstack.ts';
 import { serverless } from '../../infra/serverless/cli.ts';
 import { fnmesh } from '../helpers/fnmesh.ts';
+import { deployStack } from '../helpers/stack.ts';
 
-beforeAll(async () => {
-  const deploy = await serverless(['deploy', '--stage', 'local']);
-  if (deploy.code !== 0) throw new Error(`serverless deploy --stage local failed:\n${deploy.stdout}\n${deploy.stderr}`);
-});
+beforeAll(deployStack);
 
 const squares = (n: number) => Array.from({ length: n }, (_, task) => ({ task, result: task * task }));
 

@@ -9,6 +9,7 @@ import { GetFunctionCommand } from '@aws-sdk/client-lambda';
 import { GetQueueAttributesCommand, GetQueueUrlCommand, ReceiveMessageCommand, SendMessageCommand } from '@aws-sdk/client-sqs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { cloudformation, dynamodb, eventually, lambda, smokeStack, sqs, uniqueSuffix } from '../helpers/aws.ts';
+import { deployStack } from '../helpers/stack.ts';
 import { serverless } from '../../infra/serverless/cli.ts';
 
 async function queueUrl(name: string): Promise<string> {
@@ -23,12 +24,7 @@ async function smokeItem(id: string) {
   return Item;
 }
 
-beforeAll(async () => {
-  const started = Date.now();
-  const deploy = await serverless(['deploy', '--stage', 'local']);
-  if (deploy.code !== 0) throw new Error(`serverless deploy --stage local failed:\n${deploy.stdout}\n${deploy.stderr}`);
-  console.log(`smoke stack deployed in ${((Date.now() - started) / 1000).toFixed(1)} s`);
-});
+beforeAll(deployStack);
 
 describe('smoke stack', () => {
   describe('serverless invoke --stage local --path events/<fn>.json', () => {
