@@ -9,7 +9,9 @@
  *   fnmesh trace <id>                     a run, hop by hop
  */
 import { Command, InvalidArgumentError, Option } from 'commander';
-import { down, up } from '../infra/localstack/localstack.ts';
+import { spawn } from 'node:child_process';
+import { join } from 'node:path';
+import { down, projectRoot, up } from '../infra/localstack/localstack.ts';
 import { serverlessInteractive } from '../infra/serverless/cli.ts';
 import { listDeadLetters, redriveDeadLetters } from './commands/dlq.ts';
 import { status } from './commands/status.ts';
@@ -178,6 +180,20 @@ program
       out.say('');
       out.table(['scenario', 'outcome', 'trace (fnmesh trace <id>)'], rows);
     });
+  });
+
+program
+  .command('bench')
+  .description('benchmarks: fnmesh against the raw SDK and the peers (writes bench/results/latest.json, docs/BENCHMARKS.md)')
+  .option('--quick', 'the short run (under 3 minutes)', false)
+  .action(async (options: { quick: boolean }) => {
+    const child = spawn(
+      process.execPath,
+      ['--import', 'tsx', join(projectRoot, 'bench', 'run.ts'), ...(options.quick ? ['--quick'] : [])],
+      { stdio: 'inherit' },
+    );
+    const code = await new Promise<number | null>((resolve) => child.on('exit', resolve));
+    if (code !== 0) throw new Error(`the benchmark run failed (exit ${code})`);
   });
 
 program

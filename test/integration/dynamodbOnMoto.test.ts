@@ -2,7 +2,15 @@
  * DynamoDB served by moto through fnmesh's provider: the properties the coordination
  * primitives stand on.
  */
-import { ConditionalCheckFailedException, CreateTableCommand, DeleteTableCommand, PutItemCommand } from '@aws-sdk/client-dynamodb';
+import {
+  ConditionalCheckFailedException,
+  CreateTableCommand,
+  DeleteTableCommand,
+  GetItemCommand,
+  PutItemCommand,
+  TransactionCanceledException,
+  TransactWriteItemsCommand,
+} from '@aws-sdk/client-dynamodb';
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { logFile } from '../../infra/localstack/localstack.ts';
@@ -57,6 +65,63 @@ describe('DynamoDB on moto', () => {
 
     expect(error).toBeInstanceOf(ConditionalCheckFailedException);
     expect((error as ConditionalCheckFailedException).Item).toEqual({ pk: { S: key }, owner: { N: '7' } });
+  });
+
+  it('cancels a transaction with a reason per action, and the current item where asked', async () => {
+    const key = `tx-${uniqueSuffix()}`;
+    await claim(key, 1);
+
+    const error = (await dynamodb
+      .send(
+        new TransactWriteItemsCommand({
+          TransactItems: [
+            { Put: { TableName: table, Item: { pk: { S: `${key}-other` } } } },
+            {
+              Put: {
+                TableName: table,
+                Item: { pk: { S: key } },
+                ConditionExpression: 'attribute_not_exists(pk)',
+                ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+              },
+            },
+          ],
+        }),
+      )
+      .catch((err: unknown) => err)) as TransactionCanceledException;
+
+    expect(error).toBeInstanceOf(TransactionCanceledException);
+    expect(error.CancellationReasons?.map((reason) => reason.Code)).toEqual(['None', 'ConditionalCheckFailed']);
+    expect(error.CancellationReasons?.[1]?.Item).toEqual({ pk: { S: key }, owner: { N: '1' } });
+    const { Item } = await dynamodb.send(new GetItemCommand({ TableName: table, Key: { pk: { S: `${key}-other` } } }));
+    expect(Item).toBeUndefined(); // nothing of a cancelled transaction is written
+  });
+
+  it('undoes the actions already applied when a later one fails', async () => {
+    const key = `undo-${uniqueSuffix()}`;
+    await dynamodb.send(new PutItemCommand({ TableName: table, Item: { pk: { S: key }, word: { S: 'text' } } }));
+
+    const attempt = dynamodb.send(
+      new TransactWriteItemsCommand({
+        TransactItems: [
+          { Put: { TableName: table, Item: { pk: { S: `${key}-first` } } } },
+          {
+            Update: {
+              TableName: table,
+              Key: { pk: { S: key } },
+              UpdateExpression: 'ADD #word :one',
+              ExpressionAttributeNames: { '#word': 'word' },
+              ExpressionAttributeValues: { ':one': { N: '1' } },
+            },
+          },
+        ],
+      }),
+    );
+
+    await expect(attempt).rejects.toThrow();
+    const first = await dynamodb.send(new GetItemCommand({ TableName: table, Key: { pk: { S: `${key}-first` } } }));
+    const second = await dynamodb.send(new GetItemCommand({ TableName: table, Key: { pk: { S: key } } }));
+    expect(first.Item).toBeUndefined();
+    expect(second.Item).toEqual({ pk: { S: key }, word: { S: 'text' } });
   });
 
   it('is served by moto, not DynamoDB Local', () => {

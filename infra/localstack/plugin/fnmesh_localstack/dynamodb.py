@@ -44,5 +44,8 @@ def serialized_dispatch_table(provider):
 
 @aws_provider(api="dynamodb", name="moto")
 def dynamodb_moto():
+    from fnmesh_localstack import transactions
+
+    transactions.install()
     LOG.info(DYNAMODB_MARKER)
     return Service.for_provider(MotoDynamoDBProvider(), dispatch_table_factory=serialized_dispatch_table)

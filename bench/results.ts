@@ -1,0 +1,158 @@
+/**
+ * The shape of `bench/results/latest.json` (schema 1), written by `bench/run.ts` and rendered into
+ * `docs/BENCHMARKS.md` by `bench/report.ts`. Key names are stable so runs can be compared.
+ *
+ * All durations are in milliseconds unless the key says seconds. Every measured figure is a
+ * `Stat`: the median of several runs, with its spread.
+ */
+import { MeshConfigError } from '../lib/errors.ts';
+
+/** A measured figure: the median of `runs` samples, with the smallest and largest of them. */
+export interface Stat {
+  median: number;
+  min: number;
+  max: number;
+  runs: number;
+}
+
+/** Exact API call counts (SDK middleware) per logical operation. */
+export interface ApiCallsPerOp {
+  /** Batched (sendMany + range), per message. */
+  channelSendReceiveAck: { sqs: number; dynamodb: number };
+  /** send + receive, per message. */
+  channelSendReceiveAckUnbatched: { sqs: number; dynamodb: number };
+  lockUnlock: { dynamodb: number };
+  waitGroupDone: { dynamodb: number };
+  rpcCall: { lambda: number };
+  /** First run of a key. */
+  once: { dynamodb: number };
+}
+
+/** The targets the figures are held to (fixed for schema 1). */
+export interface Targets {
+  channelSqsCallsPerMessage: 0.3;
+  lockUnlockCalls: 2;
+  waitGroupDoneCalls: 1;
+  rpcCalls: 1;
+  channelThroughputVsRaw: 0.9;
+  lockLatencyVsRaw: 1.1;
+  rpcLatencyVsRaw: 1.1;
+}
+
+/** fnmesh / raw SDK, taken pair by pair in the same run, then the median. */
+export interface Ratios {
+  /** Higher is better, target >= 0.9. */
+  channelThroughputVsRaw: Stat & { fnmeshPerSecond: Stat; rawPerSecond: Stat };
+  /** Lower is better, target <= 1.1. */
+  lockLatencyVsRaw: Stat & { fnmeshMs: Stat; rawMs: Stat };
+  /** Lower is better, target <= 1.1. */
+  rpcLatencyVsRaw: Stat & { fnmeshMs: Stat; rawMs: Stat };
+  /** Higher is better. */
+  hashRingLookupsVsHashring: Stat & { fnmeshPerSecond: Stat; hashringPerSecond: Stat };
+}
+
+export interface LockContentionPoint {
+  contenders: number;
+  throughputPerSecond: Stat;
+  p50WaitMs: Stat;
+  p99WaitMs: Stat;
+  maxWaitMs: Stat;
+}
+
+export interface FanOutPoint {
+  shards: number;
+  tasks: number;
+  seconds: Stat;
+  /** seconds(1 shard) / seconds(k). */
+  speedup: number;
+}
+
+export interface BoundedChannelPoint {
+  capacity: number;
+  messagesPerSecond: Stat;
+}
+
+export interface Curves {
+  /** Contenders 1, 2, 4, 8, 16. */
+  lockContention: LockContentionPoint[];
+  /** Shards 1, 2, 4. */
+  fanOut: FanOutPoint[];
+  boundedChannel: BoundedChannelPoint[];
+}
+
+export interface RingFigures {
+  lookupsPerSecond: Stat;
+  maxOverMean: number;
+  movedOnAddPercent: number;
+  movedOnRemovePercent: number;
+}
+
+export interface HashRingResults {
+  nodes: number;
+  keys: number;
+  fnmesh: RingFigures;
+  hashring: RingFigures;
+  jump: { lookupsPerSecond: Stat; maxOverMean: number; movedOnAddPercent: number };
+}
+
+export interface FunctionFigures {
+  name: string;
+  bundleBytes: number;
+  coldInitMs: Stat;
+  warmInvokeMs: Stat;
+}
+
+export interface MachineInfo {
+  node: string;
+  cpus: number;
+  cpuModel: string;
+  memoryGiB: number;
+  os: string;
+  localstack: string;
+}
+
+export interface BenchResults {
+  schema: 1;
+  mode: 'quick' | 'full';
+  /** ISO timestamp. */
+  startedAt: string;
+  durationSeconds: number;
+  machine: MachineInfo;
+  apiCallsPerOp: ApiCallsPerOp;
+  targets: Targets;
+  ratios: Ratios;
+  curves: Curves;
+  hashRing: HashRingResults;
+  functions: FunctionFigures[];
+}
+
+/**
+ * The median (mean of the two middle samples for an even count), min, max and count of `samples`.
+ * Throws a `MeshConfigError` on no samples or a sample that is not a finite number.
+ */
+export function stat(samples: number[]): Stat {
+  if (samples.length === 0) throw new MeshConfigError('stat() needs at least one sample');
+  for (const sample of samples) {
+    if (!Number.isFinite(sample)) throw new MeshConfigError(`stat() needs finite samples, got ${sample}`);
+  }
+  const sorted = [...samples].sort((a, b) => a - b);
+  const min = sorted[0]!;
+  const max = sorted[sorted.length - 1]!;
+  const middle = sorted.length >> 1;
+  let median: number;
+  if (sorted.length % 2 === 1) {
+    median = sorted[middle]!;
+  } else {
+    const low = sorted[middle - 1]!;
+    const high = sorted[middle]!;
+    const mean = (low + high) / 2;
+    // Halve first where the sum would overflow; clamp against rounding at the extremes.
+    median = Math.min(Math.max(Number.isFinite(mean) ? mean : low / 2 + high / 2, low), high);
+  }
+  return { median, min, max, runs: samples.length };
+}
+
+/** `stat` of the ratios a / b, one per pair (pairs measured side by side in the same run). */
+export function ratioStat(pairs: [number, number][]): Stat {
+  return stat(pairs.map(([a, b]) => a / b));
+}

@@ -1,0 +1,630 @@
+/**
+ * `npm run bench [-- --quick]` (also `fnmesh bench`): fnmesh measured against the raw SDK doing
+ * the same work, side by side in the same run, on LocalStack. Writes bench/results/latest.json
+ * and regenerates docs/BENCHMARKS.md with its charts.
+ *
+ * Exact API call counts come from an SDK middleware (bench/counting.ts). Timings are medians of
+ * several runs with their spread; ratios are taken pair by pair (fnmesh and raw, same run).
+ */
+import { CreateTableCommand, DeleteTableCommand, QueryCommand, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
+import { InvokeCommand, UpdateFunctionConfigurationCommand, waitUntilFunctionUpdatedV2 } from '@aws-sdk/client-lambda';
+import { DeleteMessageBatchCommand, GetQueueUrlCommand, ReceiveMessageCommand, SendMessageBatchCommand } from '@aws-sdk/client-sqs';
+import HashRingPeer from 'hashring';
+import { randomUUID } from 'node:crypto';
+import { mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { cpus, totalmem, tmpdir, type as osType, release } from 'node:os';
+import { join } from 'node:path';
+import { projectRoot, up } from '../infra/localstack/localstack.ts';
+import { serverless } from '../infra/serverless/cli.ts';
+import { Channel } from '../lib/channel/Channel.ts';
+import { ShardedChannel } from '../lib/channel/ShardedChannel.ts';
+import { jumpHash, murmur3 } from '../lib/ring/hash.ts';
+import { HashRing } from '../lib/ring/HashRing.ts';
+import { RpcClient } from '../lib/rpc/RpcClient.ts';
+import { Mutex } from '../lib/sync/Mutex.ts';
+import { Once } from '../lib/sync/Once.ts';
+import { WaitGroup } from '../lib/sync/WaitGroup.ts';
+import { createQueue } from '../test/helpers/queues.ts';
+import { CallCounter, countedClients } from './counting.ts';
+import { writeReport } from './report.ts';
+import { type BenchResults, ratioStat, stat } from './results.ts';
+
+process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
+
+const quick = process.argv.includes('--quick');
+const size = quick
+  ? {
+      runs: 3,
+      messages: 100,
+      lockIterations: 30,
+      rpcCalls: 20,
+      contenderRounds: 4,
+      fanOutTasks: 40,
+      fanOutRuns: 1,
+      boundedMessages: 40,
+      ringKeys: 20_000,
+      coldRuns: 2,
+      warmRuns: 5,
+    }
+  : {
+      runs: 5,
+      messages: 1000,
+      lockIterations: 200,
+      rpcCalls: 100,
+      contenderRounds: 15,
+      fanOutTasks: 1000,
+      fanOutRuns: 3,
+      boundedMessages: 300,
+      ringKeys: 100_000,
+      coldRuns: 5,
+      warmRuns: 20,
+    };
+
+const counter = new CallCounter();
+const { dynamodb, sqs, lambda } = countedClients(counter);
+const log = (line: string) => process.stderr.write(`${line}\n`);
+const elapsed = (startedAt: number) => performance.now() - startedAt;
+
+async function repeat<T>(runs: number, one: (run: number) => Promise<T>): Promise<T[]> {
+  const results: T[] = [];
+  for (let run = 0; run < runs; run++) results.push(await one(run));
+  return results;
+}
+
+function median(values: number[]): number {
+  return stat(values).median;
+}
+
+// --- channel throughput vs a raw batched loop ---------------------------------------------------
+
+async function fnmeshChannelRun(tableName: string, messages: number): Promise<{ perSecond: number; sqs: number; dynamodb: number }> {
+  const queue = await createQueue('bench-ch');
+  try {
+    const channel = new Channel<number>({
+      sqs,
+      dynamodb,
+      tableName,
+      name: `bench-${randomUUID().slice(0, 8)}`,
+      queueUrl: queue.queueUrl,
+      waitTimeSeconds: 1,
+    });
+    counter.reset();
+    const startedAt = performance.now();
+    const receiving = (async () => {
+      let received = 0;
+      for await (const _value of channel.range()) received++;
+      return received;
+    })();
+    await channel.sendMany(Array.from({ length: messages }, (_, i) => i));
+    await channel.close();
+    const received = await receiving;
+    const ms = elapsed(startedAt);
+    if (received !== messages) throw new Error(`channel bench received ${received} of ${messages}`);
+    // The final empty poll and drain check are the cost of ending the loop, not of a message.
+    return { perSecond: (messages / ms) * 1000, sqs: counter.total('SQS') / messages, dynamodb: counter.total('DynamoDB') / messages };
+  } finally {
+    await queue.remove();
+  }
+}
+
+async function rawChannelRun(messages: number): Promise<number> {
+  const queue = await createQueue('bench-raw');
+  try {
+    const startedAt = performance.now();
+    const receiving = (async () => {
+      let received = 0;
+      while (received < messages) {
+        const { Messages = [] } = await sqs.send(
+          new ReceiveMessageCommand({ QueueUrl: queue.queueUrl, MaxNumberOfMessages: 10, WaitTimeSeconds: 1 }),
+        );
+        if (!Messages.length) continue;
+        await sqs.send(
+          new DeleteMessageBatchCommand({
+            QueueUrl: queue.queueUrl,
+            Entries: Messages.map((m, i) => ({ Id: String(i), ReceiptHandle: m.ReceiptHandle! })),
+          }),
+        );
+        received += Messages.length;
+      }
+    })();
+    for (let start = 0; start < messages; start += 10) {
+      const entries = Array.from({ length: Math.min(10, messages - start) }, (_, i) => ({
+        Id: String(i),
+        MessageBody: JSON.stringify({ value: start + i }),
+      }));
+      await sqs.send(new SendMessageBatchCommand({ QueueUrl: queue.queueUrl, Entries: entries }));
+    }
+    await receiving;
+    return (messages / elapsed(startedAt)) * 1000;
+  } finally {
+    await queue.remove();
+  }
+}
+
+async function unbatchedChannelCounts(tableName: string): Promise<{ sqs: number; dynamodb: number }> {
+  const queue = await createQueue('bench-one');
+  try {
+    const channel = new Channel<number>({
+      sqs,
+      dynamodb,
+      tableName,
+      name: `bench-${randomUUID().slice(0, 8)}`,
+      queueUrl: queue.queueUrl,
+      waitTimeSeconds: 1,
+    });
+    const n = 10;
+    counter.reset();
+    for (let i = 0; i < n; i++) await channel.send(i);
+    for (let i = 0; i < n; i++) await channel.receive();
+    return { sqs: counter.total('SQS') / n, dynamodb: counter.total('DynamoDB') / n };
+  } finally {
+    await queue.remove();
+  }
+}
+
+// --- lock latency vs a raw pair of conditional UpdateItems --------------------------------------
+
+async function lockRun(tableName: string, iterations: number): Promise<{ fnmeshMs: number; rawMs: number; calls: number }> {
+  const mutex = new Mutex({ client: dynamodb, tableName, name: `bench-${randomUUID().slice(0, 8)}` });
+  const fnmesh: number[] = [];
+  counter.reset();
+  for (let i = 0; i < iterations; i++) {
+    const startedAt = performance.now();
+    const held = await mutex.lock();
+    await held.unlock();
+    fnmesh.push(elapsed(startedAt));
+  }
+  const calls = counter.total('DynamoDB') / iterations;
+  const key = { pk: { S: `rawlock#${randomUUID()}` }, sk: { S: 'lock' } };
+  const raw: number[] = [];
+  for (let i = 0; i < iterations; i++) {
+    const startedAt = performance.now();
+    const now = Date.now();
+    await dynamodb.send(
+      new UpdateItemCommand({
+        TableName: tableName,
+        Key: key,
+        UpdateExpression: 'SET #owner = :me, #leaseUntil = :until ADD #fence :one',
+        ConditionExpression: 'attribute_not_exists(#owner) OR #leaseUntil < :now',
+        ExpressionAttributeNames: { '#owner': 'owner', '#leaseUntil': 'leaseUntil', '#fence': 'fence' },
+        ExpressionAttributeValues: {
+          ':me': { S: 'raw' },
+          ':until': { N: String(now + 15_000) },
+          ':now': { N: String(now) },
+          ':one': { N: '1' },
+        },
+        ReturnValues: 'ALL_NEW',
+      }),
+    );
+    await dynamodb.send(
+      new UpdateItemCommand({
+        TableName: tableName,
+        Key: key,
+        UpdateExpression: 'REMOVE #owner, #leaseUntil',
+        ConditionExpression: '#owner = :me',
+        ExpressionAttributeNames: { '#owner': 'owner', '#leaseUntil': 'leaseUntil' },
+        ExpressionAttributeValues: { ':me': { S: 'raw' } },
+      }),
+    );
+    raw.push(elapsed(startedAt));
+  }
+  return { fnmeshMs: median(fnmesh), rawMs: median(raw), calls };
+}
+
+// --- RPC round trip vs a raw Invoke ---------------------------------------------------------------
+
+async function rpcRun(calls: number): Promise<{ fnmeshMs: number; rawMs: number; invokes: number }> {
+  const functionName = 'fnmesh-local-quoter';
+  const client = new RpcClient({ lambda, functionName });
+  const fnmesh: number[] = [];
+  counter.reset();
+  for (let i = 0; i < calls; i++) {
+    const startedAt = performance.now();
+    await client.call('Quoter.Multiply', { A: i, B: 7 });
+    fnmesh.push(elapsed(startedAt));
+  }
+  const invokes = counter.total('Lambda') / calls;
+  const raw: number[] = [];
+  for (let i = 0; i < calls; i++) {
+    const startedAt = performance.now();
+    const payload = Buffer.from(JSON.stringify({ fnmesh: 'rpc', v: 1, method: 'Quoter.Multiply', args: { A: i, B: 7 } }));
+    const response = await lambda.send(new InvokeCommand({ FunctionName: functionName, Payload: payload }));
+    JSON.parse(Buffer.from(response.Payload!).toString());
+    raw.push(elapsed(startedAt));
+  }
+  return { fnmeshMs: median(fnmesh), rawMs: median(raw), invokes };
+}
+
+// --- exact counts: WaitGroup.done and Once ----------------------------------------------------------
+
+async function waitGroupDoneCalls(tableName: string): Promise<number> {
+  const wg = new WaitGroup({ client: dynamodb, tableName, name: `bench-${randomUUID().slice(0, 8)}` });
+  await wg.add(10);
+  counter.reset();
+  for (let i = 0; i < 10; i++) await wg.done(`task-${i}`);
+  return counter.total('DynamoDB') / 10;
+}
+
+async function onceCalls(tableName: string): Promise<number> {
+  const once = new Once({ client: dynamodb, tableName });
+  counter.reset();
+  await once.do(`bench-${randomUUID()}`, async () => 42);
+  return counter.total('DynamoDB');
+}
+
+// --- curves ---------------------------------------------------------------------------------------
+
+async function lockContention(tableName: string, contenders: number, rounds: number) {
+  const name = `bench-contended-${randomUUID().slice(0, 8)}`;
+  const waits: number[] = [];
+  const startedAt = performance.now();
+  await Promise.all(
+    Array.from({ length: contenders }, async () => {
+      const mutex = new Mutex({ client: dynamodb, tableName, name, clockSkewMs: 200 });
+      for (let round = 0; round < rounds; round++) {
+        const asked = performance.now();
+        const held = await mutex.lock();
+        waits.push(elapsed(asked));
+        await held.unlock();
+      }
+    }),
+  );
+  const sorted = [...waits].sort((a, b) => a - b);
+  const at = (q: number) => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]!;
+  return { throughput: ((contenders * rounds) / elapsed(startedAt)) * 1000, p50: at(0.5), p99: at(0.99), max: sorted.at(-1)! };
+}
+
+async function fanOut(shards: number, tasks: number): Promise<number> {
+  const runId = `bench-${randomUUID().slice(0, 8)}`;
+  const channels = await Promise.all(
+    Array.from({ length: shards }, async (_, i) => {
+      const { QueueUrl } = await sqs.send(new GetQueueUrlCommand({ QueueName: `fnmesh-local-shard-${i}` }));
+      return new Channel<{ runId: string; key: string }>({
+        sqs,
+        dynamodb,
+        tableName: 'fnmesh-local-mesh',
+        name: `shard-${i}`,
+        queueUrl: QueueUrl!,
+      });
+    }),
+  );
+  const sharded = new ShardedChannel<{ runId: string; key: string }, Channel<{ runId: string; key: string }>>({ shards: channels });
+  const startedAt = performance.now();
+  await sharded.sendMany(Array.from({ length: tasks }, (_, i) => [`key-${i}`, { runId, key: `key-${i}` }] as const));
+  for (;;) {
+    let seen = 0;
+    let start: Record<string, any> | undefined;
+    do {
+      const page = await dynamodb.send(
+        new QueryCommand({
+          TableName: 'fnmesh-local-mesh',
+          KeyConditionExpression: 'pk = :pk',
+          ExpressionAttributeValues: { ':pk': { S: `run#${runId}` } },
+          Select: 'COUNT',
+          ConsistentRead: true,
+          ...(start ? { ExclusiveStartKey: start } : {}),
+        }),
+      );
+      seen += page.Count ?? 0;
+      start = page.LastEvaluatedKey;
+    } while (start);
+    if (seen >= tasks) return elapsed(startedAt) / 1000;
+    if (elapsed(startedAt) > 600_000) throw new Error(`fan-out over ${shards} shard(s): ${seen}/${tasks} after 10 minutes`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
+async function boundedChannel(tableName: string, capacity: number, messages: number): Promise<number> {
+  const queue = await createQueue('bench-cap');
+  try {
+    const channel = new Channel<number>({
+      sqs,
+      dynamodb,
+      tableName,
+      name: `bench-${randomUUID().slice(0, 8)}`,
+      queueUrl: queue.queueUrl,
+      capacity,
+      waitTimeSeconds: 1,
+      poll: { baseMs: 10, maxMs: 200 },
+    });
+    const startedAt = performance.now();
+    const receiving = (async () => {
+      let received = 0;
+      for await (const _value of channel.range()) received++;
+      return received;
+    })();
+    for (let i = 0; i < messages; i++) await channel.send(i);
+    await channel.close();
+    await receiving;
+    return (messages / elapsed(startedAt)) * 1000;
+  } finally {
+    await queue.remove();
+  }
+}
+
+// --- hash ring vs the peers -------------------------------------------------------------------------
+
+function lookupsPerSecond(lookup: (key: string) => unknown, keys: string[]): number {
+  const startedAt = performance.now();
+  let lookups = 0;
+  while (elapsed(startedAt) < 300) {
+    for (const key of keys) lookup(key);
+    lookups += keys.length;
+  }
+  return (lookups / elapsed(startedAt)) * 1000;
+}
+
+function balance(owner: (key: string) => string | number, keys: string[], nodes: number): number {
+  const loads = new Map<string | number, number>();
+  for (const key of keys) loads.set(owner(key), (loads.get(owner(key)) ?? 0) + 1);
+  return Math.max(...loads.values()) / (keys.length / nodes);
+}
+
+function moved(before: (key: string) => string | number, after: (key: string) => string | number, keys: string[]): number {
+  const was = keys.map(before);
+  return (100 * keys.filter((key, i) => after(key) !== was[i]).length) / keys.length;
+}
+
+function hashRingComparison(keyCount: number, runs: number) {
+  const nodes = Array.from({ length: 100 }, (_, i) => `node-${i}`);
+  const keys = Array.from({ length: keyCount }, (_, i) => `key-${i}-${(i * 2654435761) % 1000003}`);
+  const ours = () => new HashRing({ nodes });
+  const peer = () => new HashRingPeer(nodes);
+  const jumpOf = (buckets: number) => (key: string) => jumpHash(murmur3(key), buckets);
+  const fnmeshRates: number[] = [];
+  const peerRates: number[] = [];
+  const jumpRates: number[] = [];
+  const pairs: [number, number][] = [];
+  for (let run = 0; run < runs; run++) {
+    const a = ours();
+    const b = peer();
+    const ra = lookupsPerSecond((key) => a.get(key), keys);
+    const rb = lookupsPerSecond((key) => b.get(key), keys);
+    fnmeshRates.push(ra);
+    peerRates.push(rb);
+    jumpRates.push(lookupsPerSecond(jumpOf(100), keys));
+    pairs.push([ra, rb]);
+  }
+  const a = ours();
+  const grown = new HashRing({ nodes: [...nodes, 'node-100'] });
+  const shrunk = new HashRing({ nodes: nodes.slice(1) });
+  const b = peer();
+  const bGrown = new HashRingPeer([...nodes, 'node-100']);
+  const bShrunk = new HashRingPeer(nodes.slice(1));
+  return {
+    ratio: ratioStat(pairs),
+    fnmeshRates: stat(fnmeshRates),
+    peerRates: stat(peerRates),
+    hashRing: {
+      nodes: nodes.length,
+      keys: keys.length,
+      fnmesh: {
+        lookupsPerSecond: stat(fnmeshRates),
+        maxOverMean: balance((key) => a.get(key), keys, 100),
+        movedOnAddPercent: moved(
+          (key) => a.get(key),
+          (key) => grown.get(key),
+          keys,
+        ),
+        movedOnRemovePercent: moved(
+          (key) => a.get(key),
+          (key) => shrunk.get(key),
+          keys,
+        ),
+      },
+      hashring: {
+        lookupsPerSecond: stat(peerRates),
+        maxOverMean: balance((key) => b.get(key), keys, 100),
+        movedOnAddPercent: moved(
+          (key) => b.get(key),
+          (key) => bGrown.get(key),
+          keys,
+        ),
+        movedOnRemovePercent: moved(
+          (key) => b.get(key),
+          (key) => bShrunk.get(key),
+          keys,
+        ),
+      },
+      jump: {
+        lookupsPerSecond: stat(jumpRates),
+        maxOverMean: balance(jumpOf(100), keys, 100),
+        movedOnAddPercent: moved(jumpOf(100), jumpOf(101), keys),
+      },
+    },
+  };
+}
+
+// --- functions: bundle size, cold init vs warm invoke ---------------------------------------------
+
+const SAMPLE_EVENTS: Record<string, unknown> = {
+  ping: {},
+  quoter: { fnmesh: 'rpc', v: 1, method: 'Quoter.Multiply', args: { A: 6, B: 7 } },
+  counter: { counter: 'bench', increments: 1 },
+  square: { runId: 'bench', task: 2 },
+};
+
+async function functionFigures(coldRuns: number, warmRuns: number) {
+  const packageDir = mkdtempSync(join(tmpdir(), 'fnmesh-bench-package-'));
+  try {
+    const packaged = await serverless(['package', '--stage', 'local', '--package', packageDir]);
+    if (packaged.code !== 0) throw new Error(`serverless package failed: ${packaged.stderr}`);
+    const sizes = Object.fromEntries(
+      readdirSync(packageDir)
+        .filter((file) => file.endsWith('.zip'))
+        .map((file) => [file.replace(/\.zip$/, ''), statSync(join(packageDir, file)).size]),
+    );
+    const figures = [];
+    for (const [name, event] of Object.entries(SAMPLE_EVENTS)) {
+      const functionName = `fnmesh-local-${name}`;
+      const payload = Buffer.from(JSON.stringify(event));
+      const colds: number[] = [];
+      const warms: number[] = [];
+      for (let run = 0; run < coldRuns; run++) {
+        await lambda.send(
+          new UpdateFunctionConfigurationCommand({ FunctionName: functionName, Description: `bench cold start ${Date.now()}` }),
+        );
+        await waitUntilFunctionUpdatedV2({ client: lambda, maxWaitTime: 60 }, { FunctionName: functionName });
+        const cold = await lambda.send(new InvokeCommand({ FunctionName: functionName, Payload: payload, LogType: 'Tail' }));
+        colds.push(Number(/Init Duration: ([\d.]+)/.exec(Buffer.from(cold.LogResult ?? '', 'base64').toString())?.[1] ?? Number.NaN));
+        for (let warm = 0; warm < warmRuns; warm++) {
+          const startedAt = performance.now();
+          await lambda.send(new InvokeCommand({ FunctionName: functionName, Payload: payload }));
+          warms.push(elapsed(startedAt));
+        }
+      }
+      figures.push({ name, bundleBytes: sizes[name] ?? 0, coldInitMs: stat(colds.filter(Number.isFinite)), warmInvokeMs: stat(warms) });
+    }
+    return figures;
+  } finally {
+    rmSync(packageDir, { recursive: true, force: true });
+  }
+}
+
+// --- main -------------------------------------------------------------------------------------------
+
+async function createBenchTable(): Promise<string> {
+  const tableName = `fnmesh-bench-${randomUUID().slice(0, 8)}`;
+  await dynamodb.send(
+    new CreateTableCommand({
+      TableName: tableName,
+      BillingMode: 'PAY_PER_REQUEST',
+      AttributeDefinitions: [
+        { AttributeName: 'pk', AttributeType: 'S' },
+        { AttributeName: 'sk', AttributeType: 'S' },
+      ],
+      KeySchema: [
+        { AttributeName: 'pk', KeyType: 'HASH' },
+        { AttributeName: 'sk', KeyType: 'RANGE' },
+      ],
+    }),
+  );
+  return tableName;
+}
+
+async function main(): Promise<void> {
+  const started = Date.now();
+  log(`fnmesh bench (${quick ? 'quick' : 'full'})`);
+  await up({ log });
+  const deploy = await serverless(['deploy', '--stage', 'local']);
+  if (deploy.code !== 0) throw new Error(`serverless deploy failed:\n${deploy.stderr}`);
+  const tableName = await createBenchTable();
+  try {
+    log('channel throughput: fnmesh vs raw batched loop');
+    const channelRuns = await repeat(size.runs, async () => {
+      const ours = await fnmeshChannelRun(tableName, size.messages);
+      const raw = await rawChannelRun(size.messages);
+      return { ours, raw };
+    });
+    const unbatched = await unbatchedChannelCounts(tableName);
+    log('lock + unlock: fnmesh vs raw conditional UpdateItems');
+    const lockRuns = await repeat(size.runs, () => lockRun(tableName, size.lockIterations));
+    log('rpc: fnmesh vs raw Invoke');
+    const rpcRuns = await repeat(size.runs, () => rpcRun(size.rpcCalls));
+    log('hash ring vs hashring and jump hash');
+    const ring = hashRingComparison(size.ringKeys, size.runs);
+    log('lock contention curve');
+    const lockContentionCurve = [];
+    for (const contenders of [1, 2, 4, 8, 16]) {
+      const runs = await repeat(size.runs, () => lockContention(tableName, contenders, size.contenderRounds));
+      lockContentionCurve.push({
+        contenders,
+        throughputPerSecond: stat(runs.map((run) => run.throughput)),
+        p50WaitMs: stat(runs.map((run) => run.p50)),
+        p99WaitMs: stat(runs.map((run) => run.p99)),
+        maxWaitMs: stat(runs.map((run) => run.max)),
+      });
+    }
+    log('fan-out through shard workers');
+    const fanOutCurve: BenchResults['curves']['fanOut'] = [];
+    for (const shards of [1, 2, 4]) {
+      const seconds = stat(await repeat(size.fanOutRuns, () => fanOut(shards, size.fanOutTasks)));
+      fanOutCurve.push({
+        shards,
+        tasks: size.fanOutTasks,
+        seconds,
+        speedup: (fanOutCurve[0]?.seconds.median ?? seconds.median) / seconds.median,
+      });
+    }
+    log('bounded channel throughput vs capacity');
+    const boundedCurve = [];
+    for (const capacity of [1, 10, 100])
+      boundedCurve.push({
+        capacity,
+        messagesPerSecond: stat(await repeat(size.runs, () => boundedChannel(tableName, capacity, size.boundedMessages))),
+      });
+    log('functions: bundle size, cold init vs warm invoke');
+    const functions = await functionFigures(size.coldRuns, size.warmRuns);
+
+    const results: BenchResults = {
+      schema: 1,
+      mode: quick ? 'quick' : 'full',
+      startedAt: new Date(started).toISOString(),
+      durationSeconds: (Date.now() - started) / 1000,
+      machine: {
+        node: process.version,
+        cpus: cpus().length,
+        cpuModel: cpus()[0]?.model ?? 'unknown',
+        memoryGiB: Math.round(totalmem() / 2 ** 30),
+        os: `${osType()} ${release()}`,
+        localstack: 'localstack-core 2026.3.0, host mode (fnmesh process executor, DynamoDB on moto)',
+      },
+      apiCallsPerOp: {
+        channelSendReceiveAck: {
+          sqs: median(channelRuns.map((run) => run.ours.sqs)),
+          dynamodb: median(channelRuns.map((run) => run.ours.dynamodb)),
+        },
+        channelSendReceiveAckUnbatched: unbatched,
+        lockUnlock: { dynamodb: median(lockRuns.map((run) => run.calls)) },
+        waitGroupDone: { dynamodb: await waitGroupDoneCalls(tableName) },
+        rpcCall: { lambda: median(rpcRuns.map((run) => run.invokes)) },
+        once: { dynamodb: await onceCalls(tableName) },
+      },
+      targets: {
+        channelSqsCallsPerMessage: 0.3,
+        lockUnlockCalls: 2,
+        waitGroupDoneCalls: 1,
+        rpcCalls: 1,
+        channelThroughputVsRaw: 0.9,
+        lockLatencyVsRaw: 1.1,
+        rpcLatencyVsRaw: 1.1,
+      },
+      ratios: {
+        channelThroughputVsRaw: {
+          ...ratioStat(channelRuns.map((run) => [run.ours.perSecond, run.raw])),
+          fnmeshPerSecond: stat(channelRuns.map((run) => run.ours.perSecond)),
+          rawPerSecond: stat(channelRuns.map((run) => run.raw)),
+        },
+        lockLatencyVsRaw: {
+          ...ratioStat(lockRuns.map((run) => [run.fnmeshMs, run.rawMs])),
+          fnmeshMs: stat(lockRuns.map((run) => run.fnmeshMs)),
+          rawMs: stat(lockRuns.map((run) => run.rawMs)),
+        },
+        rpcLatencyVsRaw: {
+          ...ratioStat(rpcRuns.map((run) => [run.fnmeshMs, run.rawMs])),
+          fnmeshMs: stat(rpcRuns.map((run) => run.fnmeshMs)),
+          rawMs: stat(rpcRuns.map((run) => run.rawMs)),
+        },
+        hashRingLookupsVsHashring: { ...ring.ratio, fnmeshPerSecond: ring.fnmeshRates, hashringPerSecond: ring.peerRates },
+      },
+      curves: { lockContention: lockContentionCurve, fanOut: fanOutCurve, boundedChannel: boundedCurve },
+      hashRing: ring.hashRing,
+      functions,
+    };
+    const outFile = process.env.FNMESH_BENCH_OUT ?? join(projectRoot, 'bench', 'results', 'latest.json');
+    writeFileSync(outFile, `${JSON.stringify(results, null, 2)}\n`);
+    const docsDir = process.env.FNMESH_BENCH_DOCS ?? join(projectRoot, 'docs');
+    await writeReport(results, { docsDir });
+    log(`wrote ${outFile} and ${join(docsDir, 'BENCHMARKS.md')} in ${results.durationSeconds.toFixed(0)} s`);
+    process.stdout.write(
+      `${JSON.stringify({ apiCallsPerOp: results.apiCallsPerOp, ratios: Object.fromEntries(Object.entries(results.ratios).map(([key, value]) => [key, value.median])) })}\n`,
+    );
+  } finally {
+    await dynamodb.send(new DeleteTableCommand({ TableName: tableName })).catch(() => undefined);
+  }
+}
+
+main().catch((err: Error) => {
+  log(`bench failed: ${err.stack ?? err.message}`);
+  process.exit(1);
+});
