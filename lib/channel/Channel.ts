@@ -51,6 +51,7 @@ export const DEFAULT_MAX_MESSAGE_BYTES = 262_144;
 const MARKER_TTL_MS = 15 * 24 * 3600 * 1000;
 const SQS_BATCH = 10;
 const SEND_RETRIES = 3;
+const SEND_CONCURRENCY = 4;
 
 export interface ChannelOptions<T> {
   sqs: SQSClient;
@@ -191,7 +192,19 @@ export class Channel<T> {
       bytes += size;
     }
     if (batch.length) batches.push(batch);
-    for (const entries of batches) await this.sendBatch(entries, options.signal);
+    // Standard queues have no order to keep: up to 4 batches in flight. FIFO queues: one at a time.
+    const inFlight = this.fifo ? 1 : SEND_CONCURRENCY;
+    let next = 0;
+    const failures: unknown[] = [];
+    await Promise.all(
+      Array.from({ length: Math.min(inFlight, batches.length) }, async () => {
+        while (next < batches.length && !failures.length) {
+          const entries = batches[next++]!;
+          await this.sendBatch(entries, options.signal).catch((err: unknown) => failures.push(err));
+        }
+      }),
+    );
+    if (failures.length) throw failures[0];
     return messages.map((message) => message.envelope);
   }
 
@@ -401,19 +414,35 @@ export class Channel<T> {
     const batchSize = options.batchSize ?? SQS_BATCH;
     if (!(Number.isInteger(batchSize) && batchSize >= 1 && batchSize <= SQS_BATCH))
       throw new MeshConfigError(`batchSize must be 1 to ${SQS_BATCH}`);
-    for (;;) {
-      const fetched = await this.fetch(batchSize, options.signal);
-      if (fetched === undefined) return;
-      const deliveries = await this.dropDuplicates(fetched, options.signal);
-      let done = 0;
-      try {
-        for (const delivery of deliveries) {
-          yield delivery.envelope.body;
-          done++;
+    // The ack of a finished batch runs while the next batch is fetched (one ack in flight at a
+    // time; its error, if any, surfaces at the next batch or at the end of the loop).
+    let acking: Promise<unknown> = Promise.resolve();
+    try {
+      for (;;) {
+        const fetched = await this.fetch(batchSize, options.signal);
+        if (fetched === undefined) return;
+        // The previous batch's claims must be in before duplicates of it can be recognised.
+        await acking;
+        const deliveries = await this.dropDuplicates(fetched, options.signal);
+        let done = 0;
+        try {
+          for (const delivery of deliveries) {
+            yield delivery.envelope.body;
+            done++;
+          }
+        } finally {
+          const finished = deliveries.slice(0, done);
+          const rest = deliveries.slice(done);
+          if (rest.length) {
+            await this.settle(finished, rest, options.signal);
+          } else {
+            acking = this.settle(finished, [], options.signal);
+            acking.catch(() => undefined); // awaited later; this only keeps it from counting as unhandled
+          }
         }
-      } finally {
-        await this.settle(deliveries.slice(0, done), deliveries.slice(done), options.signal);
       }
+    } finally {
+      await acking;
     }
   }
 
@@ -483,15 +512,20 @@ export class Channel<T> {
     waitTimeSeconds = this.waitTimeSeconds,
   ): Promise<Delivery<T>[] | undefined> {
     throwIfAborted(signal);
-    const { Messages = [] } = await abortable(signal, () =>
-      this.sqs.send(
-        new ReceiveMessageCommand({ QueueUrl: this.queueUrl, MaxNumberOfMessages: max, WaitTimeSeconds: waitTimeSeconds }),
-        callOptions(signal),
-      ),
-    );
+    const receive = (wait: number) =>
+      abortable(signal, () =>
+        this.sqs.send(
+          new ReceiveMessageCommand({ QueueUrl: this.queueUrl, MaxNumberOfMessages: max, WaitTimeSeconds: wait }),
+          callOptions(signal),
+        ),
+      );
+    // A quick look first: a closed, drained channel then ends at once instead of after a long poll.
+    let { Messages = [] } = await receive(0);
     if (!Messages.length) {
       const status = await this.status(signal ? { signal } : {});
-      return status.closed && status.queued <= 0 ? undefined : [];
+      if (status.closed && status.queued <= 0) return undefined;
+      if (waitTimeSeconds > 0) ({ Messages = [] } = await receive(waitTimeSeconds));
+      if (!Messages.length) return [];
     }
     const deliveries: Delivery<T>[] = [];
     for (const message of Messages) {
