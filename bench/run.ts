@@ -6,7 +6,7 @@
  * Exact API call counts come from an SDK middleware (bench/counting.ts). Timings are medians of
  * several runs with their spread; ratios are taken pair by pair (fnmesh and raw, same run).
  */
-import { CreateTableCommand, DeleteTableCommand, QueryCommand, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
+import { QueryCommand, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
 import { InvokeCommand, UpdateFunctionConfigurationCommand, waitUntilFunctionUpdatedV2 } from '@aws-sdk/client-lambda';
 import { DeleteMessageBatchCommand, GetQueueUrlCommand, ReceiveMessageCommand, SendMessageBatchCommand } from '@aws-sdk/client-sqs';
 import HashRingPeer from 'hashring';
@@ -24,6 +24,7 @@ import { RpcClient } from '../lib/rpc/RpcClient.ts';
 import { Mutex } from '../lib/sync/Mutex.ts';
 import { Once } from '../lib/sync/Once.ts';
 import { WaitGroup } from '../lib/sync/WaitGroup.ts';
+import { createMeshTable, deleteMeshTable } from '../test/helpers/meshTable.ts';
 import { createQueue } from '../test/helpers/queues.ts';
 import { CallCounter, countedClients } from './counting.ts';
 import { writeReport } from './report.ts';
@@ -483,32 +484,13 @@ async function functionFigures(coldRuns: number, warmRuns: number) {
 
 // --- main -------------------------------------------------------------------------------------------
 
-async function createBenchTable(): Promise<string> {
-  const tableName = `fnmesh-bench-${randomUUID().slice(0, 8)}`;
-  await dynamodb.send(
-    new CreateTableCommand({
-      TableName: tableName,
-      BillingMode: 'PAY_PER_REQUEST',
-      AttributeDefinitions: [
-        { AttributeName: 'pk', AttributeType: 'S' },
-        { AttributeName: 'sk', AttributeType: 'S' },
-      ],
-      KeySchema: [
-        { AttributeName: 'pk', KeyType: 'HASH' },
-        { AttributeName: 'sk', KeyType: 'RANGE' },
-      ],
-    }),
-  );
-  return tableName;
-}
-
 async function main(): Promise<void> {
   const started = Date.now();
   log(`fnmesh bench (${quick ? 'quick' : 'full'})`);
   await up({ log });
   const deploy = await serverless(['deploy', '--stage', 'local']);
   if (deploy.code !== 0) throw new Error(`serverless deploy failed:\n${deploy.stderr}`);
-  const tableName = await createBenchTable();
+  const tableName = await createMeshTable('bench');
   try {
     log('channel throughput: fnmesh vs raw batched loop');
     const channelRuns = await repeat(size.runs, async () => {
@@ -620,7 +602,7 @@ async function main(): Promise<void> {
       `${JSON.stringify({ apiCallsPerOp: results.apiCallsPerOp, ratios: Object.fromEntries(Object.entries(results.ratios).map(([key, value]) => [key, value.median])) })}\n`,
     );
   } finally {
-    await dynamodb.send(new DeleteTableCommand({ TableName: tableName })).catch(() => undefined);
+    await deleteMeshTable(tableName);
   }
 }
 
