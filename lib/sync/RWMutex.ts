@@ -28,12 +28,13 @@
 import { type AttributeValue, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { randomUUID } from 'node:crypto';
 import { type LockHolder, LockLostError, LockNotHeldError, MeshConfigError } from '../errors.ts';
-import { type BackoffOptions, backoffMs, sleep, throwIfAborted } from '../internal/time.ts';
+import type { BackoffOptions } from '../internal/time.ts';
 import { checkName, FORMAT_VERSION, type Item, keys, n, readNumber, s } from '../table/layout.ts';
+import { acquireLoop } from './acquireLoop.ts';
 import { LeaseKeeper } from './heartbeat.ts';
-import { type Attempt, HolderItem, type Update, versionCondition } from './holderItem.ts';
-import { type Clock, type Decision, decideRead, decideWrite, liveEntries, readRwState, type RwState } from './holders.ts';
-import { expiredBefore, leaseEnd, type LeaseOptions, type LeaseSettings, leaseSettings } from './lease.ts';
+import { HolderItem, type Update, versionCondition } from './holderItem.ts';
+import { type Clock, decideRead, decideWrite, liveEntries, readRwState, type RwState } from './holders.ts';
+import { type LeaseOptions, type LeaseSettings, leaseSettings } from './lease.ts';
 import type { HeldLock, SignalOptions } from './Mutex.ts';
 
 export interface RWMutexOptions extends LeaseOptions {
@@ -81,7 +82,6 @@ const NAMES = {
 };
 
 /** Consecutive refusals (others' progress) re-decided at once before an acquirer backs off. */
-const MAX_IMMEDIATE = 8;
 
 const NO_WRITER = '(attribute_not_exists(#writer) OR #writerUntil < :expiredBefore)';
 
@@ -186,55 +186,20 @@ export class RWMutex {
     signal: AbortSignal | undefined,
   ): Promise<ReadKeeper | WriteKeeper | undefined> {
     const token = `${this.owner}/${randomUUID()}`;
-    let intentRecorded = false;
-    try {
-      for (let attempt = 0, immediate = 0; ;) {
-        throwIfAborted(signal);
-        let clock = this.clock(token);
-        let until = leaseEnd(this.lease, clock.now);
-        let outcome: Attempt = await this.item.attempt(
-          mode === 'read' ? readFastPath(token, until, clock) : writeFastPath(token, until, clock),
-          signal,
-        );
-        if (outcome.applied) return this.grant(mode, token, until, outcome.item);
-        let decision: Decision;
-        for (;;) {
-          const state = readRwState(outcome.item);
-          clock = this.clock(token);
-          until = leaseEnd(this.lease, clock.now);
-          decision = mode === 'read' ? decideRead(state, clock) : decideWrite(state, clock, until - this.lease.heartbeatMs);
-          if (decision.kind === 'held') return this.grant(mode, token, decision.until, outcome.item);
-          if (decision.kind === 'write') {
-            outcome = await this.item.attempt(
-              mode === 'read' ? readFullWrite(state, token, until, clock) : writeFullWrite(state, token, until),
-              signal,
-            );
-            if (outcome.applied) return this.grant(mode, token, until, outcome.item);
-          } else if (decision.kind === 'intent' && wait) {
-            outcome = await this.item.attempt(intentWrite(token, until, clock), signal);
-            intentRecorded = true;
-            if (outcome.applied) break;
-          } else {
-            break;
-          }
-          // Refused: someone else changed the item; decide again on what the refusal returned.
-          if (++immediate > MAX_IMMEDIATE) break;
-        }
-        if (decision.kind === 'retry' && ++immediate <= MAX_IMMEDIATE) continue;
-        if (!wait) return undefined;
-        immediate = 0;
-        const ms = 'ms' in decision ? decision.ms : Number.POSITIVE_INFINITY;
-        await sleep(Math.min(ms, backoffMs(attempt++, this.backoff), this.lease.heartbeatMs) + 1, signal);
-      }
-    } catch (err) {
-      if (intentRecorded) await this.withdrawIntent(token);
-      throw err;
-    }
-  }
-
-  private clock(token: string): Clock {
-    const now = this.lease.now();
-    return { token, now, expiredBefore: expiredBefore(this.lease, now) };
+    return acquireLoop<RwState, ReadKeeper | WriteKeeper>(
+      { item: this.item, lease: this.lease, backoff: this.backoff, token, wait, signal },
+      {
+        fastPath: (clock, until) => (mode === 'read' ? readFastPath(token, until, clock) : writeFastPath(token, until, clock)),
+        readState: readRwState,
+        decide: (state, clock, until) =>
+          mode === 'read' ? decideRead(state, clock) : decideWrite(state, clock, until - this.lease.heartbeatMs),
+        fullWrite: (state, clock, until) =>
+          mode === 'read' ? readFullWrite(state, token, until, clock) : writeFullWrite(state, token, until),
+        intentWrite: (clock, until) => intentWrite(token, until, clock),
+        grant: (until, item) => this.grant(mode, token, until, item),
+        withdrawIntent: () => this.withdrawIntent(token),
+      },
+    );
   }
 
   private grant(mode: 'read' | 'write', token: string, until: number, item: Item | undefined): ReadKeeper | WriteKeeper {

@@ -33,21 +33,13 @@ import {
   SemaphoreReleaseError,
   SemaphoreWeightError,
 } from '../errors.ts';
-import { type BackoffOptions, backoffMs, sleep, throwIfAborted } from '../internal/time.ts';
+import type { BackoffOptions } from '../internal/time.ts';
 import { checkName, FORMAT_VERSION, keys, n, s } from '../table/layout.ts';
+import { acquireLoop } from './acquireLoop.ts';
 import { LeaseKeeper } from './heartbeat.ts';
-import { type Attempt, HolderItem, type Update, versionCondition } from './holderItem.ts';
-import {
-  type Clock,
-  type Decision,
-  decideAcquire,
-  grantHolders,
-  type Permit,
-  readSemState,
-  type SemState,
-  totalWeight,
-} from './holders.ts';
-import { expiredBefore, leaseEnd, type LeaseOptions, type LeaseSettings, leaseSettings } from './lease.ts';
+import { HolderItem, type Update, versionCondition } from './holderItem.ts';
+import { type Clock, decideAcquire, grantHolders, type Permit, readSemState, type SemState, totalWeight } from './holders.ts';
+import { type LeaseOptions, type LeaseSettings, leaseSettings } from './lease.ts';
 import type { SignalOptions } from './Mutex.ts';
 
 export interface SemaphoreOptions extends LeaseOptions {
@@ -102,7 +94,6 @@ const NAMES = {
 };
 
 /** Consecutive refusals (others' progress) re-decided at once before an acquirer backs off. */
-const MAX_IMMEDIATE = 8;
 
 const isWeight = (value: number) => Number.isSafeInteger(value) && value > 0;
 
@@ -202,51 +193,23 @@ export class Semaphore {
       );
     if (weight > this.capacity) throw new SemaphoreWeightError(this.name, weight, this.capacity);
     const token = `${this.owner}/${randomUUID()}`;
-    let intentRecorded = false;
-    try {
-      for (let attempt = 0, immediate = 0; ;) {
-        throwIfAborted(signal);
-        let clock = this.clock(token);
-        let until = leaseEnd(this.lease, clock.now);
-        let outcome: Attempt = await this.item.attempt(this.fastPath(token, weight, until, clock), signal);
-        if (outcome.applied) return this.grant(token, weight, until);
-        let decision: Decision;
-        for (;;) {
-          const state = readSemState(outcome.item);
+    return acquireLoop<SemState, PermitKeeper>(
+      { item: this.item, lease: this.lease, backoff: this.backoff, token, wait, signal },
+      {
+        fastPath: (clock, until) => this.fastPath(token, weight, until, clock),
+        readState: (item) => {
+          const state = readSemState(item);
           if (state.exists && state.capacity !== this.capacity)
             throw new SemaphoreCapacityError(this.name, this.capacity, state.capacity ?? Number.NaN);
-          clock = this.clock(token);
-          until = leaseEnd(this.lease, clock.now);
-          decision = decideAcquire(state, clock, weight, this.capacity, until - this.lease.heartbeatMs);
-          if (decision.kind === 'held') return this.grant(token, weight, decision.until);
-          if (decision.kind === 'write') {
-            outcome = await this.item.attempt(this.fullWrite(state, token, weight, until, clock), signal);
-            if (outcome.applied) return this.grant(token, weight, until);
-          } else if (decision.kind === 'intent' && wait) {
-            outcome = await this.item.attempt(this.intentWrite(token, weight, until, clock), signal);
-            intentRecorded = true;
-            if (outcome.applied) break;
-          } else {
-            break;
-          }
-          // Refused: someone else changed the item; decide again on what the refusal returned.
-          if (++immediate > MAX_IMMEDIATE) break;
-        }
-        if (decision.kind === 'retry' && ++immediate <= MAX_IMMEDIATE) continue;
-        if (!wait) return undefined;
-        immediate = 0;
-        const ms = 'ms' in decision ? decision.ms : Number.POSITIVE_INFINITY;
-        await sleep(Math.min(ms, backoffMs(attempt++, this.backoff), this.lease.heartbeatMs) + 1, signal);
-      }
-    } catch (err) {
-      if (intentRecorded) await this.withdrawIntent(token);
-      throw err;
-    }
-  }
-
-  private clock(token: string): Clock {
-    const now = this.lease.now();
-    return { token, now, expiredBefore: expiredBefore(this.lease, now) };
+          return state;
+        },
+        decide: (state, clock, until) => decideAcquire(state, clock, weight, this.capacity, until - this.lease.heartbeatMs),
+        fullWrite: (state, clock, until) => this.fullWrite(state, token, weight, until, clock),
+        intentWrite: (clock, until) => this.intentWrite(token, weight, until, clock),
+        grant: (until) => this.grant(token, weight, until),
+        withdrawIntent: () => this.withdrawIntent(token),
+      },
+    );
   }
 
   private grant(token: string, weight: number, until: number): PermitKeeper {
