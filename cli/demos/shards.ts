@@ -57,9 +57,11 @@ export async function shards(run: DemoRun, { shards: count, keys }: ShardsOption
   const sharded = new ShardedChannel<z.infer<typeof message>, Channel<z.infer<typeof message>>>({ shards: channels });
   const names = Array.from({ length: keys }, (_, index) => `customer-${index}`);
   const startedAt = Date.now();
-  await sharded.sendMany(
-    names.map((key) => [key, { runId, key }] as const),
-    { trace },
+  await ctx.tracer.span({ traceId, parent: trace.parent ?? null, kind: 'channel', name: `send ${keys} keys over ${count} shards` }, () =>
+    sharded.sendMany(
+      names.map((key) => [key, { runId, key }] as const),
+      { trace },
+    ),
   );
 
   const seen = await until(

@@ -12,7 +12,7 @@
  * runs `fn` again. So "once" holds for runs that finish; an `fn` whose effect must not repeat
  * even after a crash should make the effect itself idempotent or fenced (it receives a fence).
  */
-import { ConditionalCheckFailedException, type DynamoDBClient, PutItemCommand, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
+import { ConditionalCheckFailedException, type DynamoDBClient, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
 import { randomUUID } from 'node:crypto';
 import { InvalidInputError, ItemFormatError, MeshConfigError, OnceFailedError } from '../errors.ts';
 import { type BackoffOptions, backoffMs, abortable, callOptions, sleep, throwIfAborted } from '../internal/time.ts';
