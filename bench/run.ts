@@ -355,15 +355,30 @@ function lookupsPerSecond(lookup: (key: string) => unknown, keys: string[]): num
   return (lookups / elapsed(startedAt)) * 1000;
 }
 
-function balance(owner: (key: string) => string | number, keys: string[], nodes: number): number {
+type Owner = (key: string) => string | number;
+
+function balance(owner: Owner, keys: string[], nodes: number): number {
   const loads = new Map<string | number, number>();
-  for (const key of keys) loads.set(owner(key), (loads.get(owner(key)) ?? 0) + 1);
+  for (const key of keys) {
+    const node = owner(key);
+    loads.set(node, (loads.get(node) ?? 0) + 1);
+  }
   return Math.max(...loads.values()) / (keys.length / nodes);
 }
 
-function moved(before: (key: string) => string | number, after: (key: string) => string | number, keys: string[]): number {
+function moved(before: Owner, after: Owner, keys: string[]): number {
   const was = keys.map(before);
   return (100 * keys.filter((key, i) => after(key) !== was[i]).length) / keys.length;
+}
+
+/** One ring's figures over 100 nodes: lookups, balance, and keys moved when a node joins or leaves. */
+function ringFigures(rates: number[], owner: Owner, grown: Owner, shrunk: Owner, keys: string[]) {
+  return {
+    lookupsPerSecond: stat(rates),
+    maxOverMean: balance(owner, keys, 100),
+    movedOnAddPercent: moved(owner, grown, keys),
+    movedOnRemovePercent: moved(owner, shrunk, keys),
+  };
 }
 
 function hashRingComparison(keyCount: number, runs: number) {
@@ -399,34 +414,20 @@ function hashRingComparison(keyCount: number, runs: number) {
     hashRing: {
       nodes: nodes.length,
       keys: keys.length,
-      fnmesh: {
-        lookupsPerSecond: stat(fnmeshRates),
-        maxOverMean: balance((key) => a.get(key), keys, 100),
-        movedOnAddPercent: moved(
-          (key) => a.get(key),
-          (key) => grown.get(key),
-          keys,
-        ),
-        movedOnRemovePercent: moved(
-          (key) => a.get(key),
-          (key) => shrunk.get(key),
-          keys,
-        ),
-      },
-      hashring: {
-        lookupsPerSecond: stat(peerRates),
-        maxOverMean: balance((key) => b.get(key), keys, 100),
-        movedOnAddPercent: moved(
-          (key) => b.get(key),
-          (key) => bGrown.get(key),
-          keys,
-        ),
-        movedOnRemovePercent: moved(
-          (key) => b.get(key),
-          (key) => bShrunk.get(key),
-          keys,
-        ),
-      },
+      fnmesh: ringFigures(
+        fnmeshRates,
+        (key) => a.get(key),
+        (key) => grown.get(key),
+        (key) => shrunk.get(key),
+        keys,
+      ),
+      hashring: ringFigures(
+        peerRates,
+        (key) => b.get(key),
+        (key) => bGrown.get(key),
+        (key) => bShrunk.get(key),
+        keys,
+      ),
       jump: {
         lookupsPerSecond: stat(jumpRates),
         maxOverMean: balance(jumpOf(100), keys, 100),
