@@ -167,19 +167,12 @@ async function unbatchedChannelCounts(tableName: string): Promise<{ sqs: number;
 
 async function lockRun(tableName: string, iterations: number): Promise<{ fnmeshMs: number; rawMs: number; calls: number }> {
   const mutex = new Mutex({ client: dynamodb, tableName, name: `bench-${randomUUID().slice(0, 8)}` });
-  const fnmesh: number[] = [];
-  counter.reset();
-  for (let i = 0; i < iterations; i++) {
-    const startedAt = performance.now();
+  const key = { pk: { S: `rawlock#${randomUUID()}` }, sk: { S: 'lock' } };
+  const fnmeshOnce = async () => {
     const held = await mutex.lock();
     await held.unlock();
-    fnmesh.push(elapsed(startedAt));
-  }
-  const calls = counter.total('DynamoDB') / iterations;
-  const key = { pk: { S: `rawlock#${randomUUID()}` }, sk: { S: 'lock' } };
-  const raw: number[] = [];
-  for (let i = 0; i < iterations; i++) {
-    const startedAt = performance.now();
+  };
+  const rawOnce = async () => {
     const now = Date.now();
     await dynamodb.send(
       new UpdateItemCommand({
@@ -207,9 +200,34 @@ async function lockRun(tableName: string, iterations: number): Promise<{ fnmeshM
         ExpressionAttributeValues: { ':me': { S: 'raw' } },
       }),
     );
-    raw.push(elapsed(startedAt));
-  }
+  };
+  counter.reset();
+  for (let i = 0; i < iterations; i++) await fnmeshOnce();
+  const calls = counter.total('DynamoDB') / iterations;
+  // Timed pair by pair, the order alternating, so drift in the machine's load hits both alike.
+  const [fnmesh, raw] = await interleaved(iterations, fnmeshOnce, rawOnce);
   return { fnmeshMs: median(fnmesh), rawMs: median(raw), calls };
+}
+
+/** Times `a` and `b` `iterations` times each, alternating which goes first. */
+async function interleaved(iterations: number, a: () => Promise<unknown>, b: () => Promise<unknown>): Promise<[number[], number[]]> {
+  const timesA: number[] = [];
+  const timesB: number[] = [];
+  const time = async (one: () => Promise<unknown>, into: number[]) => {
+    const startedAt = performance.now();
+    await one();
+    into.push(elapsed(startedAt));
+  };
+  for (let i = 0; i < iterations; i++) {
+    if (i % 2) {
+      await time(a, timesA);
+      await time(b, timesB);
+    } else {
+      await time(b, timesB);
+      await time(a, timesA);
+    }
+  }
+  return [timesA, timesB];
 }
 
 // --- RPC round trip vs a raw Invoke ---------------------------------------------------------------
@@ -217,22 +235,17 @@ async function lockRun(tableName: string, iterations: number): Promise<{ fnmeshM
 async function rpcRun(calls: number): Promise<{ fnmeshMs: number; rawMs: number; invokes: number }> {
   const functionName = 'fnmesh-local-quoter';
   const client = new RpcClient({ lambda, functionName });
-  const fnmesh: number[] = [];
-  counter.reset();
-  for (let i = 0; i < calls; i++) {
-    const startedAt = performance.now();
-    await client.call('Quoter.Multiply', { A: i, B: 7 });
-    fnmesh.push(elapsed(startedAt));
-  }
-  const invokes = counter.total('Lambda') / calls;
-  const raw: number[] = [];
-  for (let i = 0; i < calls; i++) {
-    const startedAt = performance.now();
-    const payload = Buffer.from(JSON.stringify({ fnmesh: 'rpc', v: 1, method: 'Quoter.Multiply', args: { A: i, B: 7 } }));
+  let i = 0;
+  const fnmeshOnce = () => client.call('Quoter.Multiply', { A: i++, B: 7 });
+  const rawOnce = async () => {
+    const payload = Buffer.from(JSON.stringify({ fnmesh: 'rpc', v: 1, method: 'Quoter.Multiply', args: { A: i++, B: 7 } }));
     const response = await lambda.send(new InvokeCommand({ FunctionName: functionName, Payload: payload }));
     JSON.parse(Buffer.from(response.Payload!).toString());
-    raw.push(elapsed(startedAt));
-  }
+  };
+  counter.reset();
+  for (let call = 0; call < calls; call++) await fnmeshOnce();
+  const invokes = counter.total('Lambda') / calls;
+  const [fnmesh, raw] = await interleaved(calls, fnmeshOnce, rawOnce);
   return { fnmeshMs: median(fnmesh), rawMs: median(raw), invokes };
 }
 

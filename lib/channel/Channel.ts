@@ -15,6 +15,7 @@
 import {
   type AttributeValue,
   BatchGetItemCommand,
+  type BatchGetItemCommandOutput,
   ConditionalCheckFailedException,
   type DynamoDBClient,
   GetItemCommand,
@@ -52,6 +53,13 @@ const MARKER_TTL_MS = 15 * 24 * 3600 * 1000;
 const SQS_BATCH = 10;
 const SEND_RETRIES = 3;
 const SEND_CONCURRENCY = 4;
+/** `range` fetches the next batch while the body works when a batch takes the body less than this. */
+const PREFETCH_WITHIN_MS = 1000;
+/** How many message ids a `range` loop remembers, to know copies of values it took. */
+const TAKEN_IDS_KEPT = 10_000;
+const LOOKUP_ATTEMPTS = 5;
+/** At most this many ReceiveMessage calls fill one `range` batch (and its one claim transaction). */
+const MAX_RECEIVES_PER_BATCH = 5;
 
 export interface ChannelOptions<T> {
   sqs: SQSClient;
@@ -170,9 +178,11 @@ export class Channel<T> {
   }
 
   /**
-   * Sends many values in SendMessageBatch calls of up to 10 (and within the size limit); entries a
-   * batch fails are retried, and what still fails is uncounted and reported.
-   * Cost per 10 values: 1 UpdateItem + 1 SendMessageBatch.
+   * Sends many values in SendMessageBatch calls of up to 10 (and within the size limit), up to 4
+   * batches in flight on a standard queue; entries a batch fails are retried, and what still fails
+   * is uncounted and reported. An unbounded channel counts all the values in with one UpdateItem;
+   * a bounded one counts each batch in as there is room.
+   * Cost per 10 values: 1 SendMessageBatch, + 1 UpdateItem per call (unbounded) or per batch (bounded).
    * @throws ChannelSendError listing what was not sent; ChannelClosedError; InvalidInputError / PayloadTooLargeError before any call
    */
   async sendMany(values: readonly T[], options: SendOptions = {}): Promise<Envelope<T>[]> {
@@ -192,6 +202,8 @@ export class Channel<T> {
       bytes += size;
     }
     if (batch.length) batches.push(batch);
+    const countedUpFront = this.capacity === undefined;
+    if (countedUpFront && messages.length) await this.reserve(messages.length, options.signal);
     // Standard queues have no order to keep: up to 4 batches in flight. FIFO queues: one at a time.
     const inFlight = this.fifo ? 1 : SEND_CONCURRENCY;
     let next = 0;
@@ -200,16 +212,21 @@ export class Channel<T> {
       Array.from({ length: Math.min(inFlight, batches.length) }, async () => {
         while (next < batches.length && !failures.length) {
           const entries = batches[next++]!;
-          await this.sendBatch(entries, options.signal).catch((err: unknown) => failures.push(err));
+          await this.sendBatch(entries, options.signal, countedUpFront).catch((err: unknown) => failures.push(err));
         }
       }),
     );
-    if (failures.length) throw failures[0];
+    if (failures.length) {
+      // Batches never started were counted in up front: count them out again.
+      if (countedUpFront) await this.unreserve(batches.slice(next).reduce((sum, unsent) => sum + unsent.length, 0));
+      throw failures[0];
+    }
     return messages.map((message) => message.envelope);
   }
 
-  private async sendBatch(messages: PreparedMessage<T>[], signal: AbortSignal | undefined): Promise<void> {
-    await this.reserve(messages.length, signal);
+  /** Sends one batch (counting it in first unless it was already); what fails is counted out again. */
+  private async sendBatch(messages: PreparedMessage<T>[], signal: AbortSignal | undefined, counted: boolean): Promise<void> {
+    if (!counted) await this.reserve(messages.length, signal);
     let pending: SendMessageBatchRequestEntry[] = messages.map((message, index) => ({
       Id: String(index),
       MessageBody: message.text,
@@ -393,7 +410,7 @@ export class Channel<T> {
       const deliveries = await this.fetch(max, options.signal);
       if (deliveries === undefined) return [];
       if (!deliveries.length) continue;
-      const claimed = await this.settle(deliveries, [], options.signal);
+      const claimed = await this.settle(deliveries, [], [], options.signal);
       if (claimed.length) return claimed.map((envelope) => ({ ok: true, value: envelope.body, envelope }));
     }
   }
@@ -405,44 +422,76 @@ export class Channel<T> {
    * thrown error alike, which an iterator cannot tell apart — does not ack the value it was on:
    * that value and the rest of its batch go back to the queue at once, to be delivered again (and
    * dead-lettered after the queue's maxReceiveCount if it keeps failing).
+   *
    * Duplicate deliveries of values already received are dropped before the body sees them; the
    * body may still run more than once for a value after a failure or a visibility timeout: make it
-   * idempotent. Cost per batch of up to `batchSize` values: 1 ReceiveMessage, 1 BatchGetItem,
+   * idempotent.
+   *
+   * Pipelined: a batch's ack runs while the next batch is fetched, and when the body is quick (a
+   * batch done within a second) the next batch is fetched while the body works through this one.
+   * Cost per batch of up to `batchSize` values: 1 ReceiveMessage, 1 BatchGetItem (claim markers
+   * and the channel's counts, which also tell the loop when the batch in hand is the last),
    * 1 TransactWriteItems, 1 DeleteMessageBatch.
    */
   async *range(options: { signal?: AbortSignal; batchSize?: number } = {}): AsyncGenerator<T, void, undefined> {
+    const { signal } = options;
     const batchSize = options.batchSize ?? SQS_BATCH;
     if (!(Number.isInteger(batchSize) && batchSize >= 1 && batchSize <= SQS_BATCH))
       throw new MeshConfigError(`batchSize must be 1 to ${SQS_BATCH}`);
-    // The ack of a finished batch runs while the next batch is fetched (one ack in flight at a
-    // time; its error, if any, surfaces at the next batch or at the end of the loop).
-    let acking: Promise<unknown> = Promise.resolve();
+    // Acks run one after another, each while the loop goes on (an error surfaces at the next
+    // batch or at the end of the loop).
+    const loop: RangeLoop = { taken: new RecentIds(TAKEN_IDS_KEPT), unclaimed: 0, acks: Promise.resolve() };
+    let ackFailure: { error: unknown } | undefined;
+    let poll: PollMode = 'idle';
+    let receives = 1;
+    let prefetched: Promise<Batch<T> | undefined> | undefined;
+    const take = () => {
+      const next = this.takeBatch(batchSize, poll, receives, loop, signal);
+      next.catch(() => undefined); // awaited later; this only keeps it from counting as unhandled
+      return next;
+    };
     try {
       for (;;) {
-        const fetched = await this.fetch(batchSize, options.signal);
-        if (fetched === undefined) return;
-        // The previous batch's claims must be in before duplicates of it can be recognised.
-        await acking;
-        const deliveries = await this.dropDuplicates(fetched, options.signal);
+        const batch = await (prefetched ?? take());
+        prefetched = undefined;
+        if (batch === undefined) return;
+        if (ackFailure) throw ackFailure.error;
+        poll = batch.nextPoll;
         let done = 0;
+        const startedAt = performance.now();
         try {
-          for (const delivery of deliveries) {
+          for (const delivery of batch.fresh) {
             yield delivery.envelope.body;
             done++;
+            // A quick body: the next batch is fetched while it works, and the more values wait in
+            // the queue, the more of them one batch takes (up to what the body does in a second).
+            const valueMs = (performance.now() - startedAt) / done;
+            if (!prefetched && !batch.last && valueMs * batch.fresh.length < PREFETCH_WITHIN_MS) {
+              const affordable = Math.floor(PREFETCH_WITHIN_MS / Math.max(valueMs * batchSize, 1));
+              const waiting = Math.floor(batch.waiting / batchSize); // full batches only
+              receives = Math.max(1, Math.min(MAX_RECEIVES_PER_BATCH, affordable, waiting));
+              prefetched = take();
+            }
           }
         } finally {
-          const finished = deliveries.slice(0, done);
-          const rest = deliveries.slice(done);
-          if (rest.length) {
-            await this.settle(finished, rest, options.signal);
-          } else {
-            acking = this.settle(finished, [], options.signal);
-            acking.catch(() => undefined); // awaited later; this only keeps it from counting as unhandled
-          }
+          const rest = batch.fresh.slice(done);
+          const goingBack = new Set(rest.map((delivery) => delivery.envelope.id));
+          const copiesBack = batch.copies.filter((copy) => goingBack.has(copy.envelope.id));
+          const copiesDone = batch.copies.filter((copy) => !goingBack.has(copy.envelope.id));
+          const ack = loop.acks
+            .then(() => this.settle(batch.fresh.slice(0, done), [...rest, ...copiesBack], copiesDone, signal))
+            .then(() => (loop.unclaimed -= batch.fresh.length));
+          loop.acks = ack;
+          ack.catch((error: unknown) => (ackFailure ??= { error }));
+          if (rest.length) await ack;
         }
+        if (batch.last) return;
+        receives = 1;
       }
     } finally {
-      await acking;
+      const unused = await prefetched?.catch(() => undefined);
+      if (unused) await this.putBack([...unused.fresh, ...unused.copies]);
+      await loop.acks;
     }
   }
 
@@ -498,18 +547,25 @@ export class Channel<T> {
     const deliveries = await this.fetch(1, signal, waitTimeSeconds);
     if (deliveries === undefined) return { ok: false, value: undefined, envelope: undefined };
     if (!deliveries.length) return 'empty';
-    const [envelope] = await this.settle(deliveries, [], signal);
+    const [envelope] = await this.settle(deliveries, [], [], signal);
     return envelope ? { ok: true, value: envelope.body, envelope } : 'empty';
   }
 
   /**
    * One poll: decoded deliveries (possibly none), or undefined once the channel is closed and
    * drained. Malformed messages are set aside (dead-letter queue with the reason, if configured).
+   *   quick  a ReceiveMessage without waiting; if empty, the drain check, then the long poll
+   *   idle   the drain check, then the long poll (when the last poll found nothing)
+   *   long   the long poll alone (when more values are known to be queued), with `receives - 1`
+   *          more ReceiveMessage calls beside it that do not wait
    */
   private async fetch(
     max: number,
     signal: AbortSignal | undefined,
     waitTimeSeconds = this.waitTimeSeconds,
+    mode: PollMode = 'quick',
+    receives = 1,
+    ownAcks: () => Promise<unknown> = async () => undefined,
   ): Promise<Delivery<T>[] | undefined> {
     throwIfAborted(signal);
     const receive = (wait: number) =>
@@ -519,20 +575,104 @@ export class Channel<T> {
           callOptions(signal),
         ),
       );
-    // A quick look first: a closed, drained channel then ends at once instead of after a long poll.
-    let { Messages = [] } = await receive(0);
-    if (!Messages.length) {
+    const drained = async () => {
+      await ownAcks().catch(() => undefined); // their failure surfaces in the loop
       const status = await this.status(signal ? { signal } : {});
-      if (status.closed && status.queued <= 0) return undefined;
-      if (waitTimeSeconds > 0) ({ Messages = [] } = await receive(waitTimeSeconds));
-      if (!Messages.length) return [];
+      return status.closed && status.queued <= 0;
+    };
+    let Messages: Message[] = [];
+    if (mode === 'quick') {
+      // A quick look first: a closed, drained channel then ends at once instead of after a long poll.
+      ({ Messages = [] } = await receive(0));
+      if (!Messages.length) mode = 'idle';
     }
+    if (mode === 'idle' && (await drained())) return undefined;
+    if (mode === 'long' && receives > 1) {
+      const polls = await Promise.all([receive(waitTimeSeconds), ...Array.from({ length: receives - 1 }, () => receive(0))]);
+      Messages = polls.flatMap((poll) => poll.Messages ?? []);
+    } else if (!Messages.length && waitTimeSeconds > 0) ({ Messages = [] } = await receive(waitTimeSeconds));
     const deliveries: Delivery<T>[] = [];
     for (const message of Messages) {
       const delivery = await this.decode(message);
       if (delivery) deliveries.push(delivery);
     }
     return deliveries;
+  }
+
+  /**
+   * For `range`: one poll, sorted. Copies (of a value in this poll or one the loop took before)
+   * are held back, to be deleted with their value's ack; values already claimed (received
+   * elsewhere, or before) are deleted unseen; the rest is fresh. One consistent BatchGetItem reads
+   * the claim markers and the channel's counts. Duplicates racing through two receivers at the
+   * same moment can still both reach a body: range processing is at-least-once.
+   */
+  private async takeBatch(
+    max: number,
+    mode: PollMode,
+    receives: number,
+    loop: RangeLoop,
+    signal: AbortSignal | undefined,
+  ): Promise<Batch<T> | undefined> {
+    // Before judging the channel drained, this loop's own acks must be in its counts.
+    const deliveries = await this.fetch(max, signal, this.waitTimeSeconds, mode, receives, () => loop.acks);
+    if (deliveries === undefined) return undefined;
+    const { taken } = loop;
+    const candidates = new Map<string, Delivery<T>>();
+    const copies: Delivery<T>[] = [];
+    for (const delivery of deliveries) {
+      const { id } = delivery.envelope;
+      if (taken.has(id) || candidates.has(id)) copies.push(delivery);
+      else candidates.set(id, delivery);
+    }
+    if (!candidates.size) return { fresh: [], copies, last: false, waiting: 0, nextPoll: copies.length ? 'quick' : 'idle' };
+    // Values this loop holds and has not claimed yet may still be in the channel's count.
+    const held = loop.unclaimed;
+    const { claimed, meta } = await this.lookUp([...candidates.keys()], signal);
+    const fresh = [...candidates.values()].filter((delivery) => !claimed.has(delivery.envelope.id));
+    const stale = [...candidates.values()].filter((delivery) => claimed.has(delivery.envelope.id));
+    if (stale.length) await this.deleteAll(stale, signal);
+    for (const delivery of fresh) taken.add(delivery.envelope.id);
+    loop.unclaimed += fresh.length;
+    if (meta === undefined) return { fresh, copies, last: false, waiting: 0, nextPoll: 'quick' };
+    const remaining = Math.max(0, (readNumber(meta, 'queued') ?? 0) - fresh.length);
+    const waiting = Math.max(0, remaining - held);
+    return {
+      fresh,
+      copies,
+      // Closed, and nothing in it beyond this batch: once this batch is acked, the channel is drained.
+      last: remaining === 0 && meta.closedAt !== undefined,
+      waiting,
+      // Values beyond what this loop holds: they are in the queue or on their way; else look quickly.
+      nextPoll: waiting > 0 ? 'long' : 'quick',
+    };
+  }
+
+  /**
+   * Which of these message ids are claimed already, and the channel's meta item, in one
+   * consistent BatchGetItem. Keys DynamoDB leaves unprocessed are asked again a few times; any
+   * still unknown count as unclaimed (the claim catches them) and the meta item as unknown.
+   */
+  private async lookUp(ids: string[], signal: AbortSignal | undefined): Promise<{ claimed: Set<string>; meta: Item | undefined }> {
+    const claimed = new Set<string>();
+    const metaKey = keys.channel(this.name);
+    let meta: Item | undefined;
+    let request: Record<string, AttributeValue>[] | undefined = [metaKey, ...ids.map((id) => keys.channelMessage(this.name, id))];
+    for (let attempt = 0; request?.length && attempt < LOOKUP_ATTEMPTS; attempt++) {
+      if (attempt) await sleep(pollDelayMs(attempt, this.poll), signal);
+      const keysNow: Record<string, AttributeValue>[] = request;
+      const { Responses = {}, UnprocessedKeys = {} }: BatchGetItemCommandOutput = await abortable(signal, () =>
+        this.dynamodb.send(
+          new BatchGetItemCommand({ RequestItems: { [this.tableName]: { Keys: keysNow, ConsistentRead: true } } }),
+          callOptions(signal),
+        ),
+      );
+      for (const item of Responses[this.tableName] ?? []) {
+        if (item.sk?.S === metaKey.sk.S) meta = item;
+        else if (item.sk?.S?.startsWith('msg#')) claimed.add(item.sk.S.slice('msg#'.length));
+      }
+      request = UnprocessedKeys[this.tableName]?.Keys;
+    }
+    return { claimed, meta };
   }
 
   private async decode(message: Message): Promise<Delivery<T> | undefined> {
@@ -577,77 +717,52 @@ export class Channel<T> {
     );
   }
 
-  /**
-   * Before a range body sees a batch: copies of one message in the batch count once, and messages
-   * already claimed (a duplicate delivery of a value received before) are deleted unseen. One
-   * consistent BatchGetItem of the claim markers. Duplicates racing through two receivers at the
-   * same moment can still both reach a body: range processing is at-least-once.
-   */
-  private async dropDuplicates(deliveries: Delivery<T>[], signal: AbortSignal | undefined): Promise<Delivery<T>[]> {
-    if (!deliveries.length) return deliveries;
-    const first = new Map<string, Delivery<T>>();
-    const copies: Delivery<T>[] = [];
-    for (const delivery of deliveries) {
-      if (first.has(delivery.envelope.id)) copies.push(delivery);
-      else first.set(delivery.envelope.id, delivery);
-    }
-    const { Responses = {} } = await abortable(signal, () =>
-      this.dynamodb.send(
-        new BatchGetItemCommand({
-          RequestItems: {
-            [this.tableName]: {
-              Keys: [...first.keys()].map((id) => keys.channelMessage(this.name, id)),
-              ConsistentRead: true,
-              ProjectionExpression: 'sk',
-            },
-          },
-        }),
-        callOptions(signal),
-      ),
-    );
-    const claimed = new Set((Responses[this.tableName] ?? []).map((item) => item.sk?.S?.slice('msg#'.length)));
-    const fresh = [...first.values()].filter((delivery) => !claimed.has(delivery.envelope.id));
-    const stale = [...copies, ...[...first.values()].filter((delivery) => claimed.has(delivery.envelope.id))];
-    if (stale.length) await this.deleteDeliveries(stale, signal);
-    return fresh;
-  }
-
-  private async deleteDeliveries(deliveries: Delivery<T>[], signal: AbortSignal | undefined): Promise<void> {
-    await abortable(signal, () =>
-      this.sqs.send(
-        new DeleteMessageBatchCommand({
-          QueueUrl: this.queueUrl,
-          Entries: deliveries.map((delivery, index) => ({ Id: String(index), ReceiptHandle: delivery.receiptHandle })),
-        }),
-        callOptions(signal),
+  /** Deletes messages, 10 to a call, the calls side by side. */
+  private async deleteAll(deliveries: Delivery<T>[], signal: AbortSignal | undefined): Promise<void> {
+    const chunks: Delivery<T>[][] = [];
+    for (let start = 0; start < deliveries.length; start += SQS_BATCH) chunks.push(deliveries.slice(start, start + SQS_BATCH));
+    await Promise.all(
+      chunks.map((chunk) =>
+        abortable(signal, () =>
+          this.sqs.send(
+            new DeleteMessageBatchCommand({
+              QueueUrl: this.queueUrl,
+              Entries: chunk.map((delivery, index) => ({ Id: String(index), ReceiptHandle: delivery.receiptHandle })),
+            }),
+            callOptions(signal),
+          ),
+        ),
       ),
     );
   }
 
-  /**
-   * Acks `done` (claims them, then deletes them, duplicates included) and returns `back` to the
-   * queue at once. @returns the envelopes this call claimed (duplicates excluded)
-   */
-  private async settle(done: Delivery<T>[], back: Delivery<T>[], signal: AbortSignal | undefined): Promise<Envelope<T>[]> {
-    if (back.length) {
+  /** Makes messages visible again at once (not bound to a signal: it runs when a loop is left). */
+  private async putBack(deliveries: Delivery<T>[]): Promise<void> {
+    for (let start = 0; start < deliveries.length; start += SQS_BATCH) {
+      const chunk = deliveries.slice(start, start + SQS_BATCH);
       await this.sqs.send(
         new ChangeMessageVisibilityBatchCommand({
           QueueUrl: this.queueUrl,
-          Entries: back.map((delivery, index) => ({ Id: String(index), ReceiptHandle: delivery.receiptHandle, VisibilityTimeout: 0 })),
+          Entries: chunk.map((delivery, index) => ({ Id: String(index), ReceiptHandle: delivery.receiptHandle, VisibilityTimeout: 0 })),
         }),
       );
     }
-    if (!done.length) return [];
-    const claimed = await this.claim(done, signal);
-    await abortable(signal, () =>
-      this.sqs.send(
-        new DeleteMessageBatchCommand({
-          QueueUrl: this.queueUrl,
-          Entries: done.map((delivery, index) => ({ Id: String(index), ReceiptHandle: delivery.receiptHandle })),
-        }),
-        callOptions(signal),
-      ),
-    );
+  }
+
+  /**
+   * Acks `done` (claims them, then deletes them and `alsoDelete`, copies of values claimed
+   * already) and returns `back` to the queue at once. @returns the envelopes this call claimed
+   * (duplicates excluded)
+   */
+  private async settle(
+    done: Delivery<T>[],
+    back: Delivery<T>[],
+    alsoDelete: Delivery<T>[],
+    signal: AbortSignal | undefined,
+  ): Promise<Envelope<T>[]> {
+    if (back.length) await this.putBack(back);
+    const claimed = done.length ? await this.claim(done, signal) : [];
+    await this.deleteAll([...done, ...alsoDelete], signal);
     return claimed;
   }
 
@@ -698,6 +813,45 @@ export class Channel<T> {
       }
     }
     return [];
+  }
+}
+
+/** A `range` poll, sorted (see takeBatch). */
+interface Batch<T> {
+  /** Values to hand to the loop body: one per message id, none claimed before. */
+  fresh: Delivery<T>[];
+  /** More copies of values this loop took: deleted with their value's ack, or put back with it. */
+  copies: Delivery<T>[];
+  /** Closed, and nothing in it beyond `fresh`: once this batch is acked, the channel is drained. */
+  last: boolean;
+  /** Values counted in the channel that neither this batch nor earlier unacked ones of the loop hold. */
+  waiting: number;
+  /** How to poll for the batch after this one. */
+  nextPoll: PollMode;
+}
+
+/** What a `range` loop keeps between batches. */
+interface RangeLoop {
+  /** Ids of values the loop took: later copies of them are not values. */
+  taken: RecentIds;
+  /** Values the loop took whose acks have not finished. */
+  unclaimed: number;
+  /** The chain of acks, one after another. */
+  acks: Promise<unknown>;
+}
+
+type PollMode = 'quick' | 'idle' | 'long';
+
+/** A set of the last `limit` ids added (the oldest are forgotten first). */
+class RecentIds {
+  private readonly ids = new Set<string>();
+  constructor(private readonly limit: number) {}
+  has(id: string): boolean {
+    return this.ids.has(id);
+  }
+  add(id: string): void {
+    this.ids.add(id);
+    if (this.ids.size > this.limit) this.ids.delete(this.ids.values().next().value!);
   }
 }
 

@@ -5,6 +5,8 @@ import { sqs, uniqueSuffix } from './aws.ts';
 export interface TestQueue {
   queueUrl: string;
   deadLetterQueueUrl: string;
+  /** Messages in the queue, visible and in flight (LocalStack's counts are exact). */
+  depth(): Promise<{ visible: number; inFlight: number }>;
   remove(): Promise<void>;
 }
 
@@ -30,6 +32,15 @@ export async function createQueue(
   return {
     queueUrl: queue.QueueUrl!,
     deadLetterQueueUrl: dlq.QueueUrl!,
+    depth: async () => {
+      const { Attributes: counts = {} } = await sqs.send(
+        new GetQueueAttributesCommand({
+          QueueUrl: queue.QueueUrl!,
+          AttributeNames: ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesNotVisible'],
+        }),
+      );
+      return { visible: Number(counts.ApproximateNumberOfMessages), inFlight: Number(counts.ApproximateNumberOfMessagesNotVisible) };
+    },
     remove: async () => {
       await Promise.allSettled([queue.QueueUrl, dlq.QueueUrl].map((url) => sqs.send(new DeleteQueueCommand({ QueueUrl: url! }))));
     },

@@ -10,6 +10,7 @@ import { keys } from '../../lib/table/layout.ts';
 import { dynamodb, eventually, localConfig, sqs, uniqueSuffix } from '../helpers/aws.ts';
 import { createMeshTable, deleteMeshTable } from '../helpers/meshTable.ts';
 import { createQueue, type TestQueue } from '../helpers/queues.ts';
+import { CallCounter, countedClients } from '../../bench/counting.ts';
 
 let tableName: string;
 const queues: TestQueue[] = [];
@@ -121,6 +122,44 @@ describe('Channel', () => {
     expect(await ch.status()).toMatchObject({ sent: 5, received: 5, queued: 0 });
   });
 
+  it('ranges over many values in large pipelined batches: each once, the queue left empty, few coordination calls', async () => {
+    const { ch, queue } = await channel<number>();
+    const counter = new CallCounter();
+    const counted = countedClients(counter);
+    const reader = new Channel<number>({ ...counted, tableName, name: ch.name, queueUrl: queue.queueUrl, waitTimeSeconds: 1 });
+    const values = Array.from({ length: 250 }, (_, i) => i);
+    await ch.sendMany(values);
+    await ch.close();
+
+    const got: number[] = [];
+    for await (const value of reader.range({ signal: AbortSignal.timeout(60_000) })) got.push(value);
+
+    expect(got.sort((a, b) => a - b)).toEqual(values);
+    expect(await ch.status()).toMatchObject({ sent: 250, received: 250, queued: 0 });
+    expect(await queue.depth()).toEqual({ visible: 0, inFlight: 0 });
+    // One claim transaction and one marker lookup per batch of up to 50: not one of each per 10.
+    expect(counter.total('DynamoDB') / values.length).toBeLessThan(0.1);
+    // Nothing but receives and deletes, about one of each per 10 values (the drain is seen in the last batch).
+    expect(counter.total('SQS') / values.length).toBeLessThanOrEqual(0.24);
+  });
+
+  it('a range left early puts back at once the batch it had fetched ahead, with the one it was on', async () => {
+    const { ch } = await channel<number>({ visibilityTimeout: 60 });
+    await ch.sendMany(Array.from({ length: 40 }, (_, i) => i));
+    await ch.close();
+
+    for await (const value of ch.range()) {
+      expect(value).toBeTypeOf('number');
+      await new Promise((resolve) => setTimeout(resolve, 50)); // the next batch is fetched meanwhile
+      break;
+    }
+    const got: number[] = [];
+    // Had anything stayed invisible, this would wait out the 60 s visibility timeout and abort.
+    for await (const value of ch.range({ signal: AbortSignal.timeout(15_000) })) got.push(value);
+
+    expect(got.sort((a, b) => a - b)).toEqual(Array.from({ length: 40 }, (_, i) => i));
+  });
+
   it('blocks a send while a bounded channel is full, and resumes when a value is received', async () => {
     const { ch } = await channel<number>({ capacity: 2, poll: { baseMs: 20, maxMs: 100 } });
     await ch.send(1);
@@ -174,6 +213,11 @@ describe('Channel', () => {
     expect(rewritten).toBe(2); // the batch, then the retry of its 3 "failed" entries
     expect(got.sort((a, b) => a - b)).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
     expect(await reader.status()).toMatchObject({ sent: 10, received: 10, queued: 0 });
+    // Copies the loop saw were deleted with their value's ack; copies it never saw wait in the
+    // queue, and the next receiver deletes them unseen.
+    expect((await queue.depth()).inFlight).toBe(0);
+    expect((await reader.receive()).ok).toBe(false);
+    expect(await queue.depth()).toEqual({ visible: 0, inFlight: 0 });
   });
 
   it('keeps per-key order on a FIFO queue', async () => {
