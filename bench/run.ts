@@ -36,7 +36,7 @@ const quick = process.argv.includes('--quick');
 const size = quick
   ? {
       runs: 3,
-      messages: 100,
+      messages: 300,
       lockIterations: 30,
       rpcCalls: 20,
       contenderRounds: 4,

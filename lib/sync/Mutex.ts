@@ -59,7 +59,6 @@ const NAMES = {
   '#owner': 'owner',
   '#fence': 'fence',
   '#leaseUntil': 'leaseUntil',
-  '#acquiredAt': 'acquiredAt',
   '#releasedBy': 'releasedBy',
   '#v': 'v',
 };
@@ -139,19 +138,17 @@ export class Mutex {
           new UpdateItemCommand({
             TableName: this.tableName,
             Key: this.key,
-            UpdateExpression: 'SET #owner = :token, #leaseUntil = :until, #acquiredAt = :now, #v = :v ADD #fence :one',
+            UpdateExpression: 'SET #owner = :token, #leaseUntil = :until, #v = :v ADD #fence :one',
             ConditionExpression: 'attribute_not_exists(#owner) OR #leaseUntil < :expiredBefore OR #owner = :token',
             ExpressionAttributeNames: {
               '#owner': NAMES['#owner'],
               '#leaseUntil': NAMES['#leaseUntil'],
-              '#acquiredAt': NAMES['#acquiredAt'],
               '#v': NAMES['#v'],
               '#fence': NAMES['#fence'],
             },
             ExpressionAttributeValues: {
               ':token': s(token),
               ':until': n(until),
-              ':now': n(now),
               ':v': n(FORMAT_VERSION),
               ':one': n(1),
               ':expiredBefore': n(expiredBefore(this.lease, now)),
@@ -212,11 +209,12 @@ class HeldMutexLock extends LeaseKeeper implements HeldLock {
     this.start();
   }
 
+  /** Only this grant: its token is minted per `lock()` call, so it names one fence as well. */
   private ours(extra: Record<string, AttributeValue> = {}) {
     return {
       ...this.mutex.updateInput(),
-      ConditionExpression: '#owner = :token AND #fence = :fence',
-      ExpressionAttributeValues: { ':token': s(this.owner), ':fence': n(this.fence), ...extra },
+      ConditionExpression: '#owner = :token',
+      ExpressionAttributeValues: { ':token': s(this.owner), ...extra },
     };
   }
 
@@ -226,7 +224,7 @@ class HeldMutexLock extends LeaseKeeper implements HeldLock {
         new UpdateItemCommand({
           ...this.ours({ ':until': n(until) }),
           UpdateExpression: 'SET #leaseUntil = :until',
-          ExpressionAttributeNames: { '#leaseUntil': 'leaseUntil', '#owner': 'owner', '#fence': 'fence' },
+          ExpressionAttributeNames: { '#leaseUntil': 'leaseUntil', '#owner': 'owner' },
         }),
       );
       return true;
@@ -255,7 +253,7 @@ class HeldMutexLock extends LeaseKeeper implements HeldLock {
         new UpdateItemCommand({
           ...this.ours(),
           UpdateExpression: 'REMOVE #owner, #leaseUntil SET #releasedBy = :token',
-          ExpressionAttributeNames: { '#owner': 'owner', '#leaseUntil': 'leaseUntil', '#releasedBy': 'releasedBy', '#fence': 'fence' },
+          ExpressionAttributeNames: { '#owner': 'owner', '#leaseUntil': 'leaseUntil', '#releasedBy': 'releasedBy' },
           ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
         }),
         options.signal,
