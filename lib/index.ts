@@ -37,6 +37,8 @@ export {
 export {
   Channel,
   type ChannelOptions,
+  type ConsumeOptions,
+  type ConsumeSummary,
   type ChannelStatus,
   DEFAULT_MAX_MESSAGE_BYTES,
   type Received,
@@ -54,6 +56,8 @@ export {
 export { type Shard, ShardedChannel, type ShardedChannelOptions } from './channel/ShardedChannel.ts';
 export { type ReceiveCase, recv, select, type SelectableChannel, type SelectOptions, type SelectResult } from './channel/select.ts';
 export { type BackoffOptions } from './internal/time.ts';
+export { InjectedFaultError, SDK_FAULT_KINDS, type SdkFaultKind, SdkFaults, type SdkFaultOptions } from './faults/sdkFaults.ts';
+export { randomInt, type Random, seededRandom } from './faults/random.ts';
 export { taskCompletion, type TaskCompletionOptions } from './middlewares/taskCompletion.ts';
 export {
   ASYNC_PAYLOAD_LIMIT_BYTES,

@@ -107,7 +107,38 @@ export interface ChannelStatus {
 interface Delivery<T> {
   envelope: Envelope<T>;
   receiptHandle: string;
+  /** How many times SQS has handed this message out, this time included. */
+  receives: number;
+  /** The message as SQS gave it (its body and id, for a dead-letter copy). */
+  message?: Message;
 }
+
+export interface ConsumeOptions<T> {
+  signal?: AbortSignal;
+  /** Values per batch, 1–10 (a batch fills up to 5 such receives when the body is quick). @default 10 */
+  batchSize?: number;
+  /**
+   * A value whose handler has failed on this many deliveries goes to the channel's
+   * `deadLetterQueueUrl` with the error as its reason, instead of coming back again. It stays
+   * counted in the channel (a closed channel is drained only once it is redriven and handled).
+   * Without it, the queue's own redrive policy dead-letters values after its maxReceiveCount.
+   */
+  deadLetterAfter?: number;
+  /** Called when a handler fails (the value comes back later, or is dead-lettered). */
+  onError?: (error: unknown, envelope: Envelope<T>) => void;
+}
+
+export interface ConsumeSummary {
+  /** Values whose handler succeeded (each acked: claimed and deleted). */
+  handled: number;
+  /** Handler failures (each value came back, or was dead-lettered). */
+  failed: number;
+  /** Values moved to the dead-letter queue with their reason. */
+  deadLettered: number;
+}
+
+/** What a consumer says of a value it was handed: nothing (done), or the error its handler threw. */
+type Verdict = { error: unknown } | undefined;
 
 export class Channel<T> {
   readonly name: string;
@@ -434,6 +465,54 @@ export class Channel<T> {
    * 1 TransactWriteItems, 1 DeleteMessageBatch.
    */
   async *range(options: { signal?: AbortSignal; batchSize?: number } = {}): AsyncGenerator<T, void, undefined> {
+    for await (const delivery of this.deliveries(options)) yield delivery.envelope.body;
+  }
+
+  /**
+   * Go's worker loop `for v := range ch { handle(v) }`, for handlers that may fail: each value is
+   * acked once `handle` resolves; a value whose handler throws comes back after a delay that
+   * grows with its deliveries (1 s, 2 s, 4 s … 60 s), or, with `deadLetterAfter`, goes to the
+   * dead-letter queue with the error as its reason. Resolves once the channel is closed and
+   * drained; a signal that aborts stops it (MeshAbortError). Batching, prefetch and duplicate
+   * handling are those of `range`; handlers may still run more than once for a value: make them
+   * idempotent.
+   */
+  async consume(handle: (value: T, envelope: Envelope<T>) => Promise<void>, options: ConsumeOptions<T> = {}): Promise<ConsumeSummary> {
+    const { deadLetterAfter } = options;
+    if (deadLetterAfter !== undefined) {
+      if (!(Number.isInteger(deadLetterAfter) && deadLetterAfter >= 1))
+        throw new MeshConfigError('deadLetterAfter must be a positive integer');
+      if (!this.deadLetterQueueUrl)
+        throw new MeshConfigError(`deadLetterAfter needs the channel's deadLetterQueueUrl (channel ${this.name})`);
+    }
+    const summary: ConsumeSummary = { handled: 0, failed: 0, deadLettered: 0 };
+    const deliveries = this.deliveries(options, summary);
+    let verdict: Verdict;
+    for (;;) {
+      const next = await deliveries.next(verdict);
+      if (next.done) return summary;
+      const { envelope } = next.value;
+      try {
+        await handle(envelope.body, envelope);
+        verdict = undefined;
+        summary.handled++;
+      } catch (error) {
+        verdict = { error };
+        summary.failed++;
+        options.onError?.(error, envelope);
+      }
+    }
+  }
+
+  /**
+   * The pipeline under `range` and `consume`: hands out deliveries one by one; what the consumer
+   * passes back to `next()` for one (nothing, or the error its handler threw) decides whether it
+   * is acked, delayed or dead-lettered when its batch is settled.
+   */
+  private async *deliveries(
+    options: { signal?: AbortSignal; batchSize?: number; deadLetterAfter?: number },
+    summary?: ConsumeSummary,
+  ): AsyncGenerator<Delivery<T>, void, Verdict> {
     const { signal } = options;
     const batchSize = options.batchSize ?? SQS_BATCH;
     if (!(Number.isInteger(batchSize) && batchSize >= 1 && batchSize <= SQS_BATCH))
@@ -458,10 +537,12 @@ export class Channel<T> {
         if (ackFailure) throw ackFailure.error;
         poll = batch.nextPoll;
         let done = 0;
+        const failures: { delivery: Delivery<T>; error: unknown }[] = [];
         const startedAt = performance.now();
         try {
           for (const delivery of batch.fresh) {
-            yield delivery.envelope.body;
+            const verdict = yield delivery;
+            if (verdict) failures.push({ delivery, error: verdict.error });
             done++;
             // A quick body: the next batch is fetched while it works, and the more values wait in
             // the queue, the more of them one batch takes (up to what the body does in a second).
@@ -475,17 +556,26 @@ export class Channel<T> {
           }
         } finally {
           const rest = batch.fresh.slice(done);
-          const goingBack = new Set(rest.map((delivery) => delivery.envelope.id));
+          const failed = new Set(failures.map(({ delivery }) => delivery));
+          // Failed values come back: their next delivery is the value again, not a copy.
+          for (const delivery of failed) loop.taken.delete(delivery.envelope.id);
+          const finished = batch.fresh.slice(0, done).filter((delivery) => !failed.has(delivery));
+          const goingBack = new Set([...rest, ...failed].map((delivery) => delivery.envelope.id));
           const copiesBack = batch.copies.filter((copy) => goingBack.has(copy.envelope.id));
           const copiesDone = batch.copies.filter((copy) => !goingBack.has(copy.envelope.id));
           const ack = loop.acks
-            .then(() => this.settle(batch.fresh.slice(0, done), [...rest, ...copiesBack], copiesDone, signal))
+            .then(async () => {
+              await this.settle(finished, [...rest, ...copiesBack], copiesDone, signal);
+              if (failures.length) await this.handleFailures(failures, options.deadLetterAfter, summary);
+            })
             .then(() => (loop.unclaimed -= batch.fresh.length));
           loop.acks = ack;
           ack.catch((error: unknown) => (ackFailure ??= { error }));
           if (rest.length) await ack;
         }
-        if (batch.last) return;
+        // The last batch ends the loop, unless values of it failed: they come back to be received.
+        if (batch.last && !failures.length) return;
+        if (failures.length) poll = 'quick';
         receives = 1;
       }
     } finally {
@@ -524,7 +614,7 @@ export class Channel<T> {
     );
     if (Item) return false;
     await handle(envelope.body, envelope);
-    const claimed = await this.claim([{ envelope, receiptHandle: '' }], options.signal);
+    const claimed = await this.claim([{ envelope, receiptHandle: '', receives: 1 }], options.signal);
     return claimed.length > 0;
   }
 
@@ -571,7 +661,12 @@ export class Channel<T> {
     const receive = (wait: number) =>
       abortable(signal, () =>
         this.sqs.send(
-          new ReceiveMessageCommand({ QueueUrl: this.queueUrl, MaxNumberOfMessages: max, WaitTimeSeconds: wait }),
+          new ReceiveMessageCommand({
+            QueueUrl: this.queueUrl,
+            MaxNumberOfMessages: max,
+            WaitTimeSeconds: wait,
+            MessageSystemAttributeNames: ['ApproximateReceiveCount'],
+          }),
           callOptions(signal),
         ),
       );
@@ -687,13 +782,13 @@ export class Channel<T> {
       const result = await check(this.schema, envelope.body);
       if (!result.ok) {
         // It was counted when sent: count it out as well, or the channel would never drain.
-        await this.claim([{ envelope: envelope as Envelope<T>, receiptHandle: message.ReceiptHandle! }]);
+        await this.claim([{ envelope: envelope as Envelope<T>, receiptHandle: message.ReceiptHandle!, receives: receiveCount(message) }]);
         await this.setAside(message, new MalformedEnvelopeError('body', describeIssues(result.issues)).message);
         return undefined;
       }
       envelope = { ...envelope, body: result.value };
     }
-    return { envelope: envelope as Envelope<T>, receiptHandle: message.ReceiptHandle! };
+    return { envelope: envelope as Envelope<T>, receiptHandle: message.ReceiptHandle!, receives: receiveCount(message), message };
   }
 
   /** A message no receiver can use: to the dead-letter queue with its reason, or left for the queue's redrive. */
@@ -717,6 +812,27 @@ export class Channel<T> {
     );
   }
 
+  /**
+   * Values whose handler failed: to the dead-letter queue with the error as reason once they have
+   * had `deadLetterAfter` deliveries (not claimed: they stay counted until redriven and handled),
+   * else back to the queue after a delay that doubles with each delivery (1 s … 60 s).
+   */
+  private async handleFailures(
+    failures: { delivery: Delivery<T>; error: unknown }[],
+    deadLetterAfter: number | undefined,
+    summary: ConsumeSummary | undefined,
+  ): Promise<void> {
+    const retry: Delivery<T>[] = [];
+    for (const { delivery, error } of failures) {
+      if (deadLetterAfter !== undefined && delivery.receives >= deadLetterAfter && delivery.message) {
+        const reason = `handler failed on delivery ${delivery.receives}: ${error instanceof Error ? `${error.name}: ${error.message}` : String(error)}`;
+        await this.setAside(delivery.message, reason);
+        if (summary) summary.deadLettered++;
+      } else retry.push(delivery);
+    }
+    await this.putBack(retry, (delivery) => Math.min(2 ** Math.max(0, delivery.receives - 1), 60));
+  }
+
   /** Deletes messages, 10 to a call, the calls side by side. */
   private async deleteAll(deliveries: Delivery<T>[], signal: AbortSignal | undefined): Promise<void> {
     const chunks: Delivery<T>[][] = [];
@@ -736,14 +852,21 @@ export class Channel<T> {
     );
   }
 
-  /** Makes messages visible again at once (not bound to a signal: it runs when a loop is left). */
-  private async putBack(deliveries: Delivery<T>[]): Promise<void> {
+  /**
+   * Makes messages visible again, at once or after `delaySeconds` (not bound to a signal: it runs
+   * when a loop is left).
+   */
+  private async putBack(deliveries: Delivery<T>[], delaySeconds: (delivery: Delivery<T>) => number = () => 0): Promise<void> {
     for (let start = 0; start < deliveries.length; start += SQS_BATCH) {
       const chunk = deliveries.slice(start, start + SQS_BATCH);
       await this.sqs.send(
         new ChangeMessageVisibilityBatchCommand({
           QueueUrl: this.queueUrl,
-          Entries: chunk.map((delivery, index) => ({ Id: String(index), ReceiptHandle: delivery.receiptHandle, VisibilityTimeout: 0 })),
+          Entries: chunk.map((delivery, index) => ({
+            Id: String(index),
+            ReceiptHandle: delivery.receiptHandle,
+            VisibilityTimeout: delaySeconds(delivery),
+          })),
         }),
       );
     }
@@ -849,10 +972,17 @@ class RecentIds {
   has(id: string): boolean {
     return this.ids.has(id);
   }
+  delete(id: string): void {
+    this.ids.delete(id);
+  }
   add(id: string): void {
     this.ids.add(id);
     if (this.ids.size > this.limit) this.ids.delete(this.ids.values().next().value!);
   }
+}
+
+function receiveCount(message: Message): number {
+  return Number(message.Attributes?.ApproximateReceiveCount ?? 1) || 1;
 }
 
 interface PreparedMessage<T> {

@@ -1,11 +1,11 @@
 /** Channel<T> on SQS + the mesh table: send/receive/range, exact close and drain, capacity, interop. */
 import { UpdateItemCommand } from '@aws-sdk/client-dynamodb';
-import { ReceiveMessageCommand, SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
+import { DeleteMessageCommand, ReceiveMessageCommand, SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { Channel, type ChannelOptions } from '../../lib/channel/Channel.ts';
-import { ChannelClosedError, InvalidInputError, PayloadTooLargeError } from '../../lib/errors.ts';
+import { ChannelClosedError, InvalidInputError, MeshAbortError, PayloadTooLargeError } from '../../lib/errors.ts';
 import { keys } from '../../lib/table/layout.ts';
 import { dynamodb, eventually, localConfig, sqs, uniqueSuffix } from '../helpers/aws.ts';
 import { createMeshTable, deleteMeshTable } from '../helpers/meshTable.ts';
@@ -158,6 +158,61 @@ describe('Channel', () => {
     for await (const value of ch.range({ signal: AbortSignal.timeout(15_000) })) got.push(value);
 
     expect(got.sort((a, b) => a - b)).toEqual(Array.from({ length: 40 }, (_, i) => i));
+  });
+
+  it('consume: a failing handler gets its value again later; after deadLetterAfter deliveries it is dead-lettered with the reason, and a redrive brings it back', async () => {
+    const { ch, queue } = await channel<number>({ visibilityTimeout: 30 });
+    const worker = new Channel<number>({
+      sqs,
+      dynamodb,
+      tableName,
+      name: ch.name,
+      queueUrl: queue.queueUrl,
+      waitTimeSeconds: 1,
+      deadLetterQueueUrl: queue.deadLetterQueueUrl,
+    });
+    await ch.sendMany([1, 2, 3, 4]);
+    await ch.close();
+    const calls = new Map<number, number>();
+    const errors: number[] = [];
+    const handle = async (value: number) => {
+      calls.set(value, (calls.get(value) ?? 0) + 1);
+      if (value === 2 && calls.get(2) === 1) throw new Error('transient failure'); // comes back after 1 s
+      if (value === 4) throw new Error('poison value 4');
+    };
+
+    // The channel cannot drain while 4 is dead-lettered (it is still counted): stop once it is there.
+    const stop = new AbortController();
+    const consuming = worker
+      .consume(handle, { deadLetterAfter: 2, signal: stop.signal, onError: (_error, envelope) => errors.push(envelope.body) })
+      .catch((err: Error) => err);
+    const letters = await eventually(
+      async () => {
+        const { Messages = [] } = await sqs.send(
+          new ReceiveMessageCommand({ QueueUrl: queue.deadLetterQueueUrl, MessageAttributeNames: ['All'], VisibilityTimeout: 0 }),
+        );
+        return Messages.length ? Messages : undefined;
+      },
+      'value 4 in the dead-letter queue',
+      20_000,
+    );
+    stop.abort();
+    expect((await consuming) as Error).toBeInstanceOf(MeshAbortError);
+
+    expect(letters.map((letter) => JSON.parse(letter.Body!).body)).toEqual([4]);
+    expect(letters[0]!.MessageAttributes?.['fnmesh-reason']?.StringValue).toMatch(/handler failed on delivery 2: Error: poison value 4/);
+    expect(Object.fromEntries(calls)).toEqual({ 1: 1, 2: 2, 3: 1, 4: 2 });
+    expect(errors.sort()).toEqual([2, 4, 4]);
+    expect(await ch.status()).toMatchObject({ received: 3, queued: 1, closed: true });
+
+    // Redrive (what `fnmesh dlq --redrive` does), with the bug fixed: the channel drains. (First the
+    // aborted loop's last long poll runs out on the server: a message it took would stay hidden.)
+    await new Promise((resolve) => setTimeout(resolve, 1500));
+    await sqs.send(new SendMessageCommand({ QueueUrl: queue.queueUrl, MessageBody: letters[0]!.Body! }));
+    await sqs.send(new DeleteMessageCommand({ QueueUrl: queue.deadLetterQueueUrl, ReceiptHandle: letters[0]!.ReceiptHandle! }));
+    const summary = await worker.consume(async () => undefined, { signal: AbortSignal.timeout(20_000) });
+    expect(summary).toEqual({ handled: 1, failed: 0, deadLettered: 0 });
+    expect(await ch.status()).toMatchObject({ received: 4, queued: 0 });
   });
 
   it('blocks a send while a bounded channel is full, and resumes when a value is received', async () => {
