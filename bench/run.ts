@@ -53,7 +53,7 @@ const size = quick
       lockIterations: 200,
       rpcCalls: 100,
       contenderRounds: 15,
-      fanOutTasks: 300,
+      fanOutTasks: 1000,
       fanOutRuns: 2,
       boundedMessages: 200,
       ringKeys: 100_000,
