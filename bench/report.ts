@@ -305,7 +305,7 @@ function renderMarkdown(results: BenchResults, charts: Chart[]): string {
     '',
     image('ratios.svg'),
     '',
-    'What the ratios compare. The raw channel loop sends, receives and deletes and nothing else; fnmesh also counts every value in and out of the channel (exact close and drain) and claims each message once, yet keeps up by batching that bookkeeping (one lookup and one claim per up to 50 values) and pipelining it. The raw lock pair is the smallest possible lease lock; fnmesh\'s grant also writes the item format version and accepts a retry of its own grant (`OR owner = :token`), which keeps a lock whose answer was lost from being held by nobody. Sent through the raw SDK, those same two calls take as long as fnmesh\'s lock + unlock (measured apart: 10.9 vs 10.8 ms): the difference to the raw pair is the server evaluating the longer expressions (moto), not client overhead.',
+    "What the ratios compare. The raw channel loop sends, receives and deletes and nothing else; fnmesh also counts every value in and out of the channel (exact close and drain) and claims each message once, yet keeps up by batching that bookkeeping (one lookup and one claim per up to 50 values) and pipelining it. The raw lock pair is the smallest possible lease lock; fnmesh's grant also writes the item format version and accepts a retry of its own grant (`OR owner = :token`), which keeps a lock whose answer was lost from being held by nobody. Sent through the raw SDK, those same two calls take as long as fnmesh's lock + unlock (measured apart: 10.9 vs 10.8 ms): the difference to the raw pair is the server evaluating the longer expressions (moto), not client overhead.",
   );
 
   section(
@@ -334,7 +334,7 @@ function renderMarkdown(results: BenchResults, charts: Chart[]): string {
     '',
     '### Fan-out',
     '',
-    'The same tasks spread over k shards; speed-up = seconds(1 shard) / seconds(k shards). On LocalStack every shard\'s event source poller and worker run inside one Python process on this machine\'s cores, so extra shards add no capacity here: the curve measures the substrate. On AWS each shard\'s queue has its own pollers and concurrent workers.',
+    "The same tasks spread over k shards; speed-up = seconds(1 shard) / seconds(k shards). On LocalStack every shard's event source poller and worker run inside one Python process on this machine's cores, so extra shards add no capacity here: the curve measures the substrate. On AWS each shard's queue has its own pollers and concurrent workers.",
     '',
     curves.fanOut.length === 0
       ? '_Not measured in this run._'
