@@ -12,16 +12,21 @@ import { fileURLToPath } from 'node:url';
 import { dynamodb } from '../test/helpers/aws.ts';
 import { randomInt, seededRandom } from '../lib/faults/random.ts';
 import { sleep } from '../lib/internal/time.ts';
+import { keys } from '../lib/table/layout.ts';
 import { checkLockHistory, type Grant, type LockCheck, type WriteRecord } from './lockHistory.ts';
-import { counterKey, type LockWorkerArgs } from './lockWorker.ts';
+import { counterKey, type LockWorkerArgs } from './lockWorkerArgs.ts';
 
 export interface LockChaosOptions {
   tableName: string;
   workers: number;
   increments: number;
   leaseMs: number;
+  /** Work under the lock, up to this many ms. @default leaseMs / 2 */
+  workMs?: number;
   faultRate: number;
   seed: number;
+  /** Contenders write without fence or compare-and-set (the negative control: the checker must object). */
+  unsafe?: boolean;
   /** How many times a contender is frozen for longer than the lease. */
   pauses: number;
 }
@@ -38,6 +43,11 @@ export interface LockChaosResult extends LockCheck {
 }
 
 const workerPath = fileURLToPath(new URL('./lockWorker.ts', import.meta.url));
+
+async function currentHolder(tableName: string, lockName: string): Promise<string | undefined> {
+  const { Item } = await dynamodb.send(new GetItemCommand({ TableName: tableName, Key: keys.mutex(lockName), ConsistentRead: true }));
+  return Item?.owner?.S?.split('/', 1)[0];
+}
 
 export async function runLockChaos(options: LockChaosOptions): Promise<LockChaosResult> {
   const random = seededRandom(options.seed);
@@ -56,7 +66,9 @@ export async function runLockChaos(options: LockChaosOptions): Promise<LockChaos
         id: `w${index}`,
         increments: options.increments,
         leaseMs: options.leaseMs,
+        workMs: options.workMs ?? Math.round(options.leaseMs / 2),
         faultRate: options.faultRate,
+        ...(options.unsafe ? { unsafe: true } : {}),
         seed: options.seed * 1000 + index,
       };
       const child = spawn(process.execPath, ['--import', 'tsx', workerPath, JSON.stringify(args)], {
@@ -90,7 +102,11 @@ export async function runLockChaos(options: LockChaosOptions): Promise<LockChaos
       await sleep(randomInt(random, 100, 400));
       const alive = children.filter((child) => child.exitCode === null && child.signalCode === null);
       if (!alive.length) break;
-      const victim = alive[randomInt(random, 0, alive.length - 1)]!;
+      // Mostly the holder of the moment (read from the lock item: its token starts with the
+      // contender's id), frozen between its grant and its write; sometimes anyone.
+      const holder = random() < 0.7 ? await currentHolder(options.tableName, lockName) : undefined;
+      const holding = holder === undefined ? undefined : children[Number(holder.slice(1))];
+      const victim = holding && alive.includes(holding) ? holding : alive[randomInt(random, 0, alive.length - 1)]!;
       victim.kill('SIGSTOP');
       pausesInjected++;
       await sleep(options.leaseMs * 2 + randomInt(random, 0, options.leaseMs));

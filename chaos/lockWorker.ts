@@ -10,29 +10,20 @@
  *
  * Prints one JSON line per event: grant, write (with its outcome), and done (with fault counts).
  */
-import { ConditionalCheckFailedException, DynamoDBClient, GetItemCommand } from '@aws-sdk/client-dynamodb';
+import { ConditionalCheckFailedException, DynamoDBClient, GetItemCommand, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
 import { LOCALSTACK_ENDPOINT } from '../infra/localstack/localstack.ts';
 import { StaleFenceError } from '../lib/errors.ts';
+import { randomInt, seededRandom } from '../lib/faults/random.ts';
 import { SdkFaults } from '../lib/faults/sdkFaults.ts';
 import { sleep } from '../lib/internal/time.ts';
 import { fencedUpdate } from '../lib/sync/fenced.ts';
 import { type HeldLock, Mutex } from '../lib/sync/Mutex.ts';
 import { logEntry, type WriteOutcome } from './lockHistory.ts';
-
-export interface LockWorkerArgs {
-  tableName: string;
-  lockName: string;
-  id: string;
-  increments: number;
-  leaseMs: number;
-  faultRate: number;
-  seed: number;
-}
-
-export const counterKey = (lockName: string) => ({ pk: { S: `chaos#${lockName}` }, sk: { S: 'counter' } });
+import { counterKey, type LockWorkerArgs } from './lockWorkerArgs.ts';
 
 const args = JSON.parse(process.argv[2]!) as LockWorkerArgs;
 const faults = new SdkFaults({ rate: args.faultRate, seed: args.seed });
+const work = seededRandom(args.seed + 1);
 const client = faults.attach(
   new DynamoDBClient({
     endpoint: LOCALSTACK_ENDPOINT,
@@ -65,21 +56,25 @@ async function readCounter(): Promise<{ value: number; log: string[] }> {
 }
 
 async function increment(held: HeldLock, value: number, entry: string): Promise<WriteOutcome> {
+  const write = {
+    TableName: args.tableName,
+    Key: key,
+    UpdateExpression: 'SET #value = :next, #log = list_append(if_not_exists(#log, :empty), :entry)',
+    ExpressionAttributeNames: { '#value': 'value', '#log': 'log' },
+    ExpressionAttributeValues: { ':next': { N: String(value + 1) }, ':empty': { L: [] }, ':entry': { L: [{ S: entry }] } },
+  };
   try {
+    if (args.unsafe) {
+      // The negative control: trusts the lease alone (no fence, no compare-and-set).
+      await client.send(new UpdateItemCommand(write));
+      return 'accepted';
+    }
     await fencedUpdate(
       client,
       {
-        TableName: args.tableName,
-        Key: key,
-        UpdateExpression: 'SET #value = :next, #log = list_append(if_not_exists(#log, :empty), :entry)',
+        ...write,
         ConditionExpression: value === 0 ? 'attribute_not_exists(#value)' : '#value = :read',
-        ExpressionAttributeNames: { '#value': 'value', '#log': 'log' },
-        ExpressionAttributeValues: {
-          ':next': { N: String(value + 1) },
-          ':empty': { L: [] },
-          ':entry': { L: [{ S: entry }] },
-          ...(value === 0 ? {} : { ':read': { N: String(value) } }),
-        },
+        ExpressionAttributeValues: { ...write.ExpressionAttributeValues, ...(value === 0 ? {} : { ':read': { N: String(value) } }) },
       },
       held.fence,
     );
@@ -110,6 +105,7 @@ for (let done = 0; done < args.increments;) {
   emit({ type: 'grant', process: args.id, fence: held.fence, invokedAt, acquiredAt: Date.now() });
   try {
     const { value } = await readCounter();
+    await sleep(randomInt(work, 0, args.workMs)); // the work the lock protects; a freeze lands here
     const entry = logEntry(held.fence, args.id, sequence++);
     const outcome = await increment(held, value, entry);
     emit({ type: 'write', process: args.id, fence: held.fence, entry, outcome });
