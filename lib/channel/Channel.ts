@@ -33,6 +33,7 @@ import {
   type SendMessageBatchRequestEntry,
   type SQSClient,
 } from '@aws-sdk/client-sqs';
+import { randomUUID } from 'node:crypto';
 import {
   ChannelClosedError,
   ChannelSendError,
@@ -892,12 +893,15 @@ export class Channel<T> {
   /**
    * Counts deliveries out of the channel, once per message id: one transaction of a marker per
    * message (if absent) and the counters. Markers that exist are duplicates: dropped, and the
-   * transaction is retried with the rest. @returns the envelopes that were claimed now
+   * transaction is retried with the rest. Each marker names this claim: if the markers that
+   * refused a retry are this claim's own, an earlier attempt whose answer was lost applied the
+   * whole transaction, and the claim succeeded. @returns the envelopes that were claimed now
    */
   private async claim(deliveries: Delivery<T>[], signal?: AbortSignal): Promise<Envelope<T>[]> {
     let pending = [...new Map(deliveries.map((delivery) => [delivery.envelope.id, delivery.envelope])).values()];
     const now = Date.now();
     while (pending.length) {
+      const claimId = randomUUID();
       const markers = pending.map((envelope) => ({
         Put: {
           TableName: this.tableName,
@@ -905,9 +909,11 @@ export class Channel<T> {
             ...keys.channelMessage(this.name, envelope.id),
             v: n(FORMAT_VERSION),
             receivedAt: n(now),
+            claimId: { S: claimId },
             expiresAt: ttlSeconds(now + MARKER_TTL_MS),
           } satisfies Item,
           ConditionExpression: 'attribute_not_exists(pk)',
+          ReturnValuesOnConditionCheckFailure: 'ALL_OLD' as const,
         },
       }));
       const counters = {
@@ -926,12 +932,12 @@ export class Channel<T> {
         return pending;
       } catch (err) {
         if (!(err instanceof TransactionCanceledException)) throw err;
-        const duplicates = new Set(
-          (err.CancellationReasons ?? []).flatMap((reason, index) =>
-            reason.Code === 'ConditionalCheckFailed' && index < pending.length ? [index] : [],
-          ),
+        const refusals = (err.CancellationReasons ?? []).flatMap((reason, index) =>
+          reason.Code === 'ConditionalCheckFailed' && index < pending.length ? [{ index, claimedBy: reason.Item?.claimId?.S }] : [],
         );
-        if (!duplicates.size) throw err;
+        if (!refusals.length) throw err;
+        if (refusals.some((refusal) => refusal.claimedBy === claimId)) return pending; // our own lost answer
+        const duplicates = new Set(refusals.map((refusal) => refusal.index));
         pending = pending.filter((_, index) => !duplicates.has(index));
       }
     }

@@ -96,8 +96,9 @@ export class SdkFaults {
         this.requests++;
         const kind = this.draw(operation);
         if (kind === undefined) return next(args);
+        // A lost answer needs an answer: a request the server refuses fails as it is.
+        if (kind === 'ambiguous') await next(args);
         this.injected[kind]++;
-        if (kind === 'ambiguous') await next(args); // applied; the answer is what gets lost
         throw new InjectedFaultError(kind, operation);
       },
       { step: 'finalizeRequest', priority: 'low', name: 'fnmeshSdkFaults', override: true },

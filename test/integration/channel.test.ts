@@ -1,11 +1,12 @@
 /** Channel<T> on SQS + the mesh table: send/receive/range, exact close and drain, capacity, interop. */
-import { UpdateItemCommand } from '@aws-sdk/client-dynamodb';
+import { DynamoDBClient, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
 import { DeleteMessageCommand, ReceiveMessageCommand, SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { Channel, type ChannelOptions } from '../../lib/channel/Channel.ts';
 import { ChannelClosedError, InvalidInputError, MeshAbortError, PayloadTooLargeError } from '../../lib/errors.ts';
+import { SdkFaults } from '../../lib/faults/sdkFaults.ts';
 import { keys } from '../../lib/table/layout.ts';
 import { dynamodb, eventually, localConfig, sqs, uniqueSuffix } from '../helpers/aws.ts';
 import { createMeshTable, deleteMeshTable } from '../helpers/meshTable.ts';
@@ -213,6 +214,22 @@ describe('Channel', () => {
     const summary = await worker.consume(async () => undefined, { signal: AbortSignal.timeout(20_000) });
     expect(summary).toEqual({ handled: 1, failed: 0, deadLettered: 0 });
     expect(await ch.status()).toMatchObject({ received: 4, queued: 0 });
+  });
+
+  it('a claim whose answer was lost still hands the value over: the refused retry finds its own markers', async () => {
+    const { ch, queue } = await channel<number>();
+    // Every claim transaction is applied, then its answer lost: the SDK retries it, and the retry
+    // is refused by the markers the first attempt wrote.
+    const faults = new SdkFaults({ rate: 1, seed: 1, kinds: ['ambiguous'], operations: ['TransactWriteItems'] });
+    const lossy = faults.attach(new DynamoDBClient(localConfig));
+    const receiver = new Channel<number>({ sqs, dynamodb: lossy, tableName, name: ch.name, queueUrl: queue.queueUrl, waitTimeSeconds: 1 });
+    await ch.send(42);
+
+    const received = await receiver.receive({ signal: AbortSignal.timeout(10_000) });
+
+    expect(received).toMatchObject({ ok: true, value: 42 });
+    expect(faults.injected.ambiguous).toBe(1);
+    expect(await ch.status()).toMatchObject({ sent: 1, received: 1, queued: 0 });
   });
 
   it('blocks a send while a bounded channel is full, and resumes when a value is received', async () => {
