@@ -3,6 +3,7 @@
  * calls draw faults. The lock and its fences must hold; the checker must see it when they do not.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runChannelChaos } from '../../chaos/channelChaos.ts';
 import { runLockChaos } from '../../chaos/lockChaos.ts';
 import { createMeshTable, deleteMeshTable } from '../helpers/meshTable.ts';
 
@@ -44,5 +45,25 @@ describe('locks under faults', () => {
       if (caught > 0) break;
     }
     expect(caught).toBeGreaterThan(0);
+  });
+});
+
+describe('channels under faults', () => {
+  it('300 values, 10% handler failures, 3% SDK faults, poison values: every effect applied once, poison dead-lettered with its reason, redriven, none lost', async () => {
+    const result = await runChannelChaos({
+      tableName,
+      messages: 300,
+      consumers: 3,
+      failureRate: 0.1,
+      poisonEvery: 50,
+      faultRate: 0.03,
+      seed: 3,
+    });
+
+    expect(result).toMatchObject({ messages: 300, poison: 6, effects: 300, lost: 0, doubleApplied: 0 });
+    expect(result.deadLettered).toBeGreaterThanOrEqual(6); // the poison, and any value that failed 3 times by chance
+    expect(result.deadLetteredWithReason).toBe(result.deadLettered);
+    expect(result.handlerFailures).toBeGreaterThan(6 * 3); // poison 3 times each, plus the injected failures
+    expect(result.sdkFaults).toBeGreaterThan(0);
   });
 });

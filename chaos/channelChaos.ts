@@ -1,0 +1,255 @@
+/**
+ * Channels under faults: `messages` values through one channel to `consumers` concurrent
+ * `consume` loops whose handlers fail at `failureRate` (seeded) and whose SDK calls draw faults
+ * (throttling, dropped connections, lost answers). One value in `poisonEvery` always fails until
+ * "fixed": it must reach the dead-letter queue with its reason after `deadLetterAfter` deliveries;
+ * a redrive then brings it back, and the fixed handler applies it.
+ *
+ * Each handler applies its value's effect idempotently (a conditional write keyed by the value), so
+ * at-least-once delivery yields exactly-once effects. At the end every value's effect is counted:
+ * lost = values without one, doubleApplied = effects applied more than once.
+ */
+import { DynamoDBClient, QueryCommand, UpdateItemCommand, ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
+import {
+  DeleteMessageBatchCommand,
+  GetQueueAttributesCommand,
+  type Message,
+  ReceiveMessageCommand,
+  SendMessageBatchCommand,
+  SQSClient,
+} from '@aws-sdk/client-sqs';
+import { Channel } from '../lib/channel/Channel.ts';
+import { seededRandom } from '../lib/faults/random.ts';
+import { SdkFaults } from '../lib/faults/sdkFaults.ts';
+import { sleep } from '../lib/internal/time.ts';
+import { dynamodb, localConfig, sqs } from '../test/helpers/aws.ts';
+import { createQueue } from '../test/helpers/queues.ts';
+
+export interface ChannelChaosOptions {
+  tableName: string;
+  messages: number;
+  consumers: number;
+  /** Share of handler runs that throw (the value comes back later). */
+  failureRate: number;
+  /** One value in this many is poison: it fails until the redrive. */
+  poisonEvery: number;
+  /** Share of SDK requests of the consumers that draw a fault. */
+  faultRate: number;
+  seed: number;
+  deadLetterAfter?: number;
+}
+
+export interface ChannelChaosResult {
+  messages: number;
+  handlerRuns: number;
+  handlerFailures: number;
+  sdkFaults: number;
+  poison: number;
+  deadLettered: number;
+  deadLetteredWithReason: number;
+  redriven: number;
+  effects: number;
+  lost: number;
+  doubleApplied: number;
+  consumerRestarts: number;
+  seconds: number;
+}
+
+interface Work {
+  i: number;
+  poison: boolean;
+}
+
+export async function runChannelChaos(options: ChannelChaosOptions): Promise<ChannelChaosResult> {
+  const startedAt = Date.now();
+  const random = seededRandom(options.seed);
+  const deadLetterAfter = options.deadLetterAfter ?? 3;
+  const runId = `chaos-${options.seed}-${Date.now().toString(36)}`;
+  const queue = await createQueue('chaos-ch', { visibilityTimeout: 10, maxReceiveCount: deadLetterAfter + 2 });
+  const faults = [
+    new SdkFaults({ rate: options.faultRate, seed: options.seed }),
+    new SdkFaults({ rate: options.faultRate, seed: options.seed + 1 }),
+    new SdkFaults({ rate: options.faultRate, seed: options.seed + 2 }),
+  ] as const;
+  const faultySqs = faults[0].attach(new SQSClient({ ...localConfig, maxAttempts: 5 }));
+  const faultyDynamodb = faults[1].attach(new DynamoDBClient({ ...localConfig, maxAttempts: 5 }));
+  const effectClient = faults[2].attach(new DynamoDBClient({ ...localConfig, maxAttempts: 5 }));
+  const channelOptions = { tableName: options.tableName, name: runId, queueUrl: queue.queueUrl, waitTimeSeconds: 1 };
+  const sender = new Channel<Work>({ sqs, dynamodb, ...channelOptions });
+  const consumer = new Channel<Work>({
+    sqs: faultySqs,
+    dynamodb: faultyDynamodb,
+    ...channelOptions,
+    deadLetterQueueUrl: queue.deadLetterQueueUrl,
+  });
+
+  let handlerRuns = 0;
+  let handlerFailures = 0;
+  let consumerRestarts = 0;
+  let poisonFixed = false;
+  const handle = async ({ i, poison }: Work) => {
+    handlerRuns++;
+    if ((poison && !poisonFixed) || random() < options.failureRate) {
+      handlerFailures++;
+      throw new Error(poison ? `poison value ${i}` : `injected handler failure on value ${i}`);
+    }
+    await applyEffect(effectClient, options.tableName, runId, i);
+  };
+  /** `consumers` loops until the channel drains or `stop` aborts; a loop that fails restarts. */
+  const consumeAll = (stop: AbortSignal) =>
+    Promise.all(
+      Array.from({ length: options.consumers }, async () => {
+        while (!stop.aborted) {
+          try {
+            await consumer.consume(handle, { deadLetterAfter, signal: stop });
+            return;
+          } catch {
+            if (stop.aborted) return;
+            consumerRestarts++;
+          }
+        }
+      }),
+    );
+
+  try {
+    const values = Array.from({ length: options.messages }, (_, i) => ({ i, poison: i % options.poisonEvery === 0 }));
+    const poison = values.filter((value) => value.poison).length;
+    await sender.sendMany(values);
+    await sender.close();
+
+    // Phase 1: everything but the poison is applied; the poison is dead-lettered.
+    const firstStop = new AbortController();
+    const first = consumeAll(firstStop.signal);
+    for (;;) {
+      await sleep(500);
+      const [effects, depth] = await Promise.all([countEffects(options.tableName, runId), queueDepth(queue.deadLetterQueueUrl)]);
+      // Every value applied or dead-lettered (the poison, and any value that failed
+      // `deadLetterAfter` times by chance); duplicates of dead letters make this end early at
+      // worst, and phase 2 drains whatever is left.
+      if (depth >= poison && effects + depth >= options.messages) break;
+      if (Date.now() - startedAt > 15 * 60_000)
+        throw new Error(`channel chaos: ${effects} effects, ${depth} dead letters after 15 minutes`);
+    }
+    firstStop.abort();
+    await first;
+    await sleep(1500); // the stopped loops' last long polls run out on the server
+
+    // Phase 2: the poison is "fixed", the dead letters redriven, and the channel drains.
+    const letters = await drain(queue.deadLetterQueueUrl);
+    const deadLetteredWithReason = letters.filter((letter) => letter.MessageAttributes?.['fnmesh-reason']?.StringValue).length;
+    await redrive(letters, queue.deadLetterQueueUrl, queue.queueUrl);
+    poisonFixed = true;
+    await consumeAll(AbortSignal.timeout(10 * 60_000));
+
+    const { effects, doubleApplied } = await effectTotals(options.tableName, runId);
+    return {
+      messages: options.messages,
+      handlerRuns,
+      handlerFailures,
+      sdkFaults: faults.reduce((sum, fault) => sum + fault.total, 0),
+      poison,
+      deadLettered: letters.length,
+      deadLetteredWithReason,
+      redriven: letters.length,
+      effects,
+      lost: options.messages - effects,
+      doubleApplied,
+      consumerRestarts,
+      seconds: (Date.now() - startedAt) / 1000,
+    };
+  } finally {
+    await queue.remove();
+  }
+}
+
+/** The value's effect, applied once: a retry or a redelivery finds it applied and leaves it. */
+async function applyEffect(client: DynamoDBClient, tableName: string, runId: string, i: number): Promise<void> {
+  try {
+    await client.send(
+      new UpdateItemCommand({
+        TableName: tableName,
+        Key: { pk: { S: `effect#${runId}` }, sk: { S: String(i).padStart(6, '0') } },
+        UpdateExpression: 'ADD #applied :one',
+        ConditionExpression: 'attribute_not_exists(#applied)',
+        ExpressionAttributeNames: { '#applied': 'applied' },
+        ExpressionAttributeValues: { ':one': { N: '1' } },
+      }),
+    );
+  } catch (err) {
+    if (!(err instanceof ConditionalCheckFailedException)) throw err; // applied before: done
+  }
+}
+
+async function queryEffects(tableName: string, runId: string, each: (item: Record<string, { N?: string }>) => void): Promise<void> {
+  let start: Record<string, never> | undefined;
+  do {
+    const page = await dynamodb.send(
+      new QueryCommand({
+        TableName: tableName,
+        KeyConditionExpression: 'pk = :pk',
+        ExpressionAttributeValues: { ':pk': { S: `effect#${runId}` } },
+        ConsistentRead: true,
+        ...(start ? { ExclusiveStartKey: start } : {}),
+      }),
+    );
+    for (const item of page.Items ?? []) each(item as Record<string, { N?: string }>);
+    start = page.LastEvaluatedKey as Record<string, never> | undefined;
+  } while (start);
+}
+
+async function countEffects(tableName: string, runId: string): Promise<number> {
+  let count = 0;
+  await queryEffects(tableName, runId, () => count++);
+  return count;
+}
+
+async function effectTotals(tableName: string, runId: string): Promise<{ effects: number; doubleApplied: number }> {
+  let effects = 0;
+  let doubleApplied = 0;
+  await queryEffects(tableName, runId, (item) => {
+    effects++;
+    if (Number(item.applied?.N ?? 0) > 1) doubleApplied++;
+  });
+  return { effects, doubleApplied };
+}
+
+async function queueDepth(queueUrl: string): Promise<number> {
+  const { Attributes = {} } = await sqs.send(
+    new GetQueueAttributesCommand({
+      QueueUrl: queueUrl,
+      AttributeNames: ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesNotVisible'],
+    }),
+  );
+  return Number(Attributes.ApproximateNumberOfMessages) + Number(Attributes.ApproximateNumberOfMessagesNotVisible);
+}
+
+/** Every message of a queue, received (and hidden for a minute) with its attributes. */
+async function drain(queueUrl: string): Promise<Message[]> {
+  const letters: Message[] = [];
+  for (;;) {
+    const { Messages = [] } = await sqs.send(
+      new ReceiveMessageCommand({ QueueUrl: queueUrl, MaxNumberOfMessages: 10, MessageAttributeNames: ['All'], VisibilityTimeout: 60 }),
+    );
+    if (!Messages.length) return letters;
+    letters.push(...Messages);
+  }
+}
+
+/** What `fnmesh dlq --redrive` does: each letter back to the source queue, then out of the dead-letter queue. */
+async function redrive(letters: Message[], deadLetterQueueUrl: string, queueUrl: string): Promise<void> {
+  for (let start = 0; start < letters.length; start += 10) {
+    const chunk = letters.slice(start, start + 10);
+    await sqs.send(
+      new SendMessageBatchCommand({
+        QueueUrl: queueUrl,
+        Entries: chunk.map((letter, index) => ({ Id: String(index), MessageBody: letter.Body! })),
+      }),
+    );
+    await sqs.send(
+      new DeleteMessageBatchCommand({
+        QueueUrl: deadLetterQueueUrl,
+        Entries: chunk.map((letter, index) => ({ Id: String(index), ReceiptHandle: letter.ReceiptHandle! })),
+      }),
+    );
+  }
+}
