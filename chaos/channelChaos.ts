@@ -18,6 +18,7 @@ import {
   SendMessageBatchCommand,
   SQSClient,
 } from '@aws-sdk/client-sqs';
+import { setMaxListeners } from 'node:events';
 import { Channel } from '../lib/channel/Channel.ts';
 import { seededRandom } from '../lib/faults/random.ts';
 import { SdkFaults } from '../lib/faults/sdkFaults.ts';
@@ -96,8 +97,9 @@ export async function runChannelChaos(options: ChannelChaosOptions): Promise<Cha
     await applyEffect(effectClient, options.tableName, runId, i);
   };
   /** `consumers` loops until the channel drains or `stop` aborts; a loop that fails restarts. */
-  const consumeAll = (stop: AbortSignal) =>
-    Promise.all(
+  const consumeAll = (stop: AbortSignal) => {
+    setMaxListeners(100, stop); // every loop's calls in flight listen to it: many at once is expected
+    return Promise.all(
       Array.from({ length: options.consumers }, async () => {
         while (!stop.aborted) {
           try {
@@ -110,6 +112,7 @@ export async function runChannelChaos(options: ChannelChaosOptions): Promise<Cha
         }
       }),
     );
+  };
 
   try {
     const values = Array.from({ length: options.messages }, (_, i) => ({ i, poison: i % options.poisonEvery === 0 }));
