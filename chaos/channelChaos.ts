@@ -67,22 +67,19 @@ export async function runChannelChaos(options: ChannelChaosOptions): Promise<Cha
   const deadLetterAfter = options.deadLetterAfter ?? 3;
   const runId = `chaos-${options.seed}-${Date.now().toString(36)}`;
   const queue = await createQueue('chaos-ch', { visibilityTimeout: 10, maxReceiveCount: deadLetterAfter + 2 });
-  const faults = [
-    new SdkFaults({ rate: options.faultRate, seed: options.seed }),
-    new SdkFaults({ rate: options.faultRate, seed: options.seed + 1 }),
-    new SdkFaults({ rate: options.faultRate, seed: options.seed + 2 }),
-  ] as const;
-  const faultySqs = faults[0].attach(new SQSClient({ ...localConfig, maxAttempts: 5 }));
-  const faultyDynamodb = faults[1].attach(new DynamoDBClient({ ...localConfig, maxAttempts: 5 }));
-  const effectClient = faults[2].attach(new DynamoDBClient({ ...localConfig, maxAttempts: 5 }));
+  // Every client of the run, the sender's included, draws faults from its own seeded stream.
+  const faults = Array.from({ length: 5 }, (_, index) => new SdkFaults({ rate: options.faultRate, seed: options.seed * 10 + index }));
+  const sqsWith = (fault: SdkFaults) => fault.attach(new SQSClient({ ...localConfig, maxAttempts: 5 }));
+  const dynamodbWith = (fault: SdkFaults) => fault.attach(new DynamoDBClient({ ...localConfig, maxAttempts: 5 }));
   const channelOptions = { tableName: options.tableName, name: runId, queueUrl: queue.queueUrl, waitTimeSeconds: 1 };
-  const sender = new Channel<Work>({ sqs, dynamodb, ...channelOptions });
+  const sender = new Channel<Work>({ sqs: sqsWith(faults[0]!), dynamodb: dynamodbWith(faults[1]!), ...channelOptions });
   const consumer = new Channel<Work>({
-    sqs: faultySqs,
-    dynamodb: faultyDynamodb,
+    sqs: sqsWith(faults[2]!),
+    dynamodb: dynamodbWith(faults[3]!),
     ...channelOptions,
     deadLetterQueueUrl: queue.deadLetterQueueUrl,
   });
+  const effectClient = dynamodbWith(faults[4]!);
 
   let handlerRuns = 0;
   let handlerFailures = 0;

@@ -190,6 +190,29 @@ export async function ensureVenv(log: (line: string) => void = console.error): P
   return venvPython;
 }
 
+/**
+ * A venv for a Python tool the tests use (e.g. cfn-lint), from a pinned requirements file: built
+ * once in the per-user cache, keyed by the file's hash, like LocalStack's. Run its tools as
+ * `python -m <module>`: the venv is built under another name and moved, which breaks scripts' #!.
+ * @returns the venv's python executable
+ */
+export async function ensureToolVenv(name: string, requirements: string, log: (line: string) => void = console.error): Promise<string> {
+  const python = findPython();
+  const venv = join(cacheRoot(), '..', 'tools', `${name}-${hashFiles([requirements])}`);
+  const venvPython = join(venv, 'bin', 'python');
+  if (!existsSync(venvPython)) {
+    const partial = `${venv}.partial-${process.pid}`;
+    rmSync(partial, { recursive: true, force: true });
+    mkdirSync(dirname(venv), { recursive: true });
+    log(`fnmesh: creating the ${name} venv (first run only) in ${venv}`);
+    run(python, ['-m', 'venv', partial], `creating the ${name} venv`);
+    await pipInstall(join(partial, 'bin', 'python'), ['--quiet', '-r', requirements], log);
+    if (existsSync(venvPython)) rmSync(partial, { recursive: true, force: true });
+    else renameSync(partial, venv);
+  }
+  return venvPython;
+}
+
 // --- start, stop, status ----------------------------------------------------------------------------
 
 export interface Health {

@@ -2,7 +2,8 @@
  * Channel<T>: Go's `chan T` on an SQS queue, with exact close and bounded capacity kept in a
  * meta item of the mesh table (never SQS's approximate counts).
  *
- *   send        UpdateItem meta ADD sent k, queued k  if not closed (and queued <= capacity - k)
+ *   send        meta ADD sent k, queued k  if not closed (and queued <= capacity - k), a one-item
+ *               TransactWriteItems (its client request token makes SDK retries safe),
  *               then SendMessage / SendMessageBatch of envelopes (docs/wire-format.md)
  *   receive     ReceiveMessage, then the claim: TransactWriteItems of a marker msg#<id> per message
  *               (if absent) + ADD received k, queued -k; then DeleteMessage(Batch)
@@ -21,6 +22,7 @@ import {
   GetItemCommand,
   TransactionCanceledException,
   TransactWriteItemsCommand,
+  type TransactWriteItemsCommandInput,
   UpdateItemCommand,
 } from '@aws-sdk/client-dynamodb';
 import {
@@ -188,7 +190,7 @@ export class Channel<T> {
 
   /**
    * Sends one value. Go: `ch <- value`. On a bounded channel, waits while it is full.
-   * Cost: 1 UpdateItem + 1 SendMessage (+ 1 UpdateItem per poll while full).
+   * Cost: 1 TransactWriteItems (one item) + 1 SendMessage (+ 1 per poll while full).
    * @returns the envelope sent (its id and trace id)
    * @throws ChannelClosedError, InvalidInputError (schema), PayloadTooLargeError — the last two before any call
    */
@@ -212,9 +214,10 @@ export class Channel<T> {
   /**
    * Sends many values in SendMessageBatch calls of up to 10 (and within the size limit), up to 4
    * batches in flight on a standard queue; entries a batch fails are retried, and what still fails
-   * is uncounted and reported. An unbounded channel counts all the values in with one UpdateItem;
+   * is uncounted and reported. An unbounded channel counts all the values in with one call;
    * a bounded one counts each batch in as there is room.
-   * Cost per 10 values: 1 SendMessageBatch, + 1 UpdateItem per call (unbounded) or per batch (bounded).
+   * Cost per 10 values: 1 SendMessageBatch, + 1 TransactWriteItems (one item) per call (unbounded)
+   * or per batch (bounded).
    * @throws ChannelSendError listing what was not sent; ChannelClosedError; InvalidInputError / PayloadTooLargeError before any call
    */
   async sendMany(values: readonly T[], options: SendOptions = {}): Promise<Envelope<T>[]> {
@@ -315,51 +318,68 @@ export class Channel<T> {
     return result.value;
   }
 
-  /** Counts `count` values into the channel: refused once closed; waits while full. */
+  /**
+   * Counts `count` values into the channel: refused once closed; waits while full. A one-item
+   * transaction rather than an UpdateItem, for its client request token: the SDK keeps the token
+   * across its retries, so a retry after a lost answer is not counted twice (which would keep a
+   * closed channel from ever draining).
+   */
   private async reserve(count: number, signal: AbortSignal | undefined): Promise<void> {
     const capacityCheck = this.capacity === undefined ? '' : ' AND (attribute_not_exists(#queued) OR #queued <= :room)';
     for (let attempt = 0; ; attempt++) {
       throwIfAborted(signal);
       try {
-        await abortable(signal, () =>
-          this.dynamodb.send(
-            new UpdateItemCommand({
-              TableName: this.tableName,
-              Key: keys.channel(this.name),
-              UpdateExpression: 'ADD #sent :count, #queued :count SET #v = :v',
-              ConditionExpression: `attribute_not_exists(#closedAt)${capacityCheck}`,
-              ExpressionAttributeNames: { '#sent': 'sent', '#queued': 'queued', '#closedAt': 'closedAt', '#v': 'v' },
-              ExpressionAttributeValues: {
-                ':count': n(count),
-                ':v': n(FORMAT_VERSION),
-                ...(this.capacity === undefined ? {} : { ':room': n(this.capacity - count) }),
-              },
-              ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
-            }),
-            callOptions(signal),
-          ),
+        await this.countOnce(
+          {
+            UpdateExpression: 'ADD #sent :count, #queued :count SET #v = :v',
+            ConditionExpression: `attribute_not_exists(#closedAt)${capacityCheck}`,
+            ExpressionAttributeNames: { '#sent': 'sent', '#queued': 'queued', '#closedAt': 'closedAt', '#v': 'v' },
+            ExpressionAttributeValues: {
+              ':count': n(count),
+              ':v': n(FORMAT_VERSION),
+              ...(this.capacity === undefined ? {} : { ':room': n(this.capacity - count) }),
+            },
+            ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+          },
+          signal,
         );
         return;
       } catch (err) {
-        if (!(err instanceof ConditionalCheckFailedException)) throw err;
-        if (err.Item?.closedAt) throw new ChannelClosedError(this.name);
+        if (!(err instanceof TransactionCanceledException)) throw err;
+        const [refusal] = err.CancellationReasons ?? [];
+        if (refusal?.Code !== 'ConditionalCheckFailed') throw err;
+        if (refusal.Item?.closedAt) throw new ChannelClosedError(this.name);
         // Full: wait for receivers to make room (Go: a send on a full buffered channel blocks).
         await sleep(pollDelayMs(attempt, this.poll), signal);
       }
     }
   }
 
-  /** Takes back the count of values that were not sent after all. */
+  /** Takes back the count of values that were not sent after all (once, like `reserve`). */
   private async unreserve(count: number): Promise<void> {
     if (count <= 0) return;
-    await this.dynamodb.send(
-      new UpdateItemCommand({
-        TableName: this.tableName,
-        Key: keys.channel(this.name),
+    await this.countOnce(
+      {
         UpdateExpression: 'ADD #sent :minus, #queued :minus',
         ExpressionAttributeNames: { '#sent': 'sent', '#queued': 'queued' },
         ExpressionAttributeValues: { ':minus': n(-count) },
-      }),
+      },
+      undefined,
+    );
+  }
+
+  /** One update of the channel's counts, as a one-item transaction (see `reserve`). */
+  private async countOnce(
+    update: Omit<NonNullable<NonNullable<TransactWriteItemsCommandInput['TransactItems']>[number]['Update']>, 'TableName' | 'Key'>,
+    signal: AbortSignal | undefined,
+  ): Promise<void> {
+    await abortable(signal, () =>
+      this.dynamodb.send(
+        new TransactWriteItemsCommand({
+          TransactItems: [{ Update: { TableName: this.tableName, Key: keys.channel(this.name), ...update } }],
+        }),
+        callOptions(signal),
+      ),
     );
   }
 

@@ -26,6 +26,8 @@ export interface SdkFaultOptions {
   kinds?: readonly SdkFaultKind[];
   /** Only requests of these operations (`PutItem`, `SendMessageBatch`, …) get faults. @default all */
   operations?: readonly string[];
+  /** At most this many faults in all (e.g. 1: exactly one, on the first request drawn). @default no limit */
+  limit?: number;
 }
 
 /** An error that looks, to the SDK's retry strategy and to callers, like the real one. */
@@ -64,6 +66,7 @@ export class SdkFaults {
   private readonly rate: number;
   private readonly kinds: readonly SdkFaultKind[];
   private readonly operations: ReadonlySet<string> | undefined;
+  private readonly limit: number;
   private enabled = true;
 
   constructor(options: SdkFaultOptions) {
@@ -76,6 +79,7 @@ export class SdkFaults {
     this.rate = options.rate;
     this.kinds = kinds;
     this.operations = options.operations ? new Set(options.operations) : undefined;
+    this.limit = options.limit ?? Number.POSITIVE_INFINITY;
   }
 
   /** All faults injected so far. */
@@ -107,7 +111,7 @@ export class SdkFaults {
   }
 
   private draw(operation: string): SdkFaultKind | undefined {
-    if (!this.enabled || (this.operations && !this.operations.has(operation))) return undefined;
+    if (!this.enabled || this.total >= this.limit || (this.operations && !this.operations.has(operation))) return undefined;
     // Two draws per request whatever the outcome, so one request's fate does not shift the next's.
     const hit = this.random() < this.rate;
     const pick = this.kinds[Math.floor(this.random() * this.kinds.length)]!;

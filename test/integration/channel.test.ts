@@ -216,11 +216,11 @@ describe('Channel', () => {
     expect(await ch.status()).toMatchObject({ received: 4, queued: 0 });
   });
 
-  it('a claim whose answer was lost still hands the value over: the refused retry finds its own markers', async () => {
+  it('a claim whose answer was lost still hands the value over, counted out once', async () => {
     const { ch, queue } = await channel<number>();
-    // Every claim transaction is applied, then its answer lost: the SDK retries it, and the retry
-    // is refused by the markers the first attempt wrote.
-    const faults = new SdkFaults({ rate: 1, seed: 1, kinds: ['ambiguous'], operations: ['TransactWriteItems'] });
+    // The claim transaction is applied, then its answer lost: the SDK retries it with the same
+    // client request token (and, on a backend without tokens, the markers name their claim).
+    const faults = new SdkFaults({ rate: 1, seed: 1, kinds: ['ambiguous'], operations: ['TransactWriteItems'], limit: 1 });
     const lossy = faults.attach(new DynamoDBClient(localConfig));
     const receiver = new Channel<number>({ sqs, dynamodb: lossy, tableName, name: ch.name, queueUrl: queue.queueUrl, waitTimeSeconds: 1 });
     await ch.send(42);
@@ -230,6 +230,29 @@ describe('Channel', () => {
     expect(received).toMatchObject({ ok: true, value: 42 });
     expect(faults.injected.ambiguous).toBe(1);
     expect(await ch.status()).toMatchObject({ sent: 1, received: 1, queued: 0 });
+  });
+
+  it('a count-in whose answer was lost is counted once: the retry carries the same client request token', async () => {
+    const { ch, queue } = await channel<number>();
+    // The first count-in is applied and its answer lost; the SDK retries it with the same token.
+    const faults = new SdkFaults({ rate: 1, seed: 1, kinds: ['ambiguous'], operations: ['TransactWriteItems'], limit: 1 });
+    const sender = new Channel<number>({
+      sqs,
+      dynamodb: faults.attach(new DynamoDBClient(localConfig)),
+      tableName,
+      name: ch.name,
+      queueUrl: queue.queueUrl,
+      waitTimeSeconds: 1,
+    });
+
+    await sender.sendMany([1, 2, 3]);
+    await sender.close();
+
+    expect(faults.injected.ambiguous).toBe(1);
+    expect(await ch.status()).toMatchObject({ sent: 3, queued: 3 });
+    const got: number[] = [];
+    for await (const value of ch.range({ signal: AbortSignal.timeout(15_000) })) got.push(value);
+    expect(got.sort()).toEqual([1, 2, 3]); // and the closed channel drained
   });
 
   it('blocks a send while a bounded channel is full, and resumes when a value is received', async () => {

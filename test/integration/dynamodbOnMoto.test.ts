@@ -124,6 +124,30 @@ describe('DynamoDB on moto', () => {
     expect(second.Item).toEqual({ pk: { S: key }, word: { S: 'text' } });
   });
 
+  it('honours ClientRequestToken as DynamoDB does: a repeat is not applied again; other items under the token are refused', async () => {
+    const key = `token-${uniqueSuffix()}`;
+    const add = (amount: number) => ({
+      Update: {
+        TableName: table,
+        Key: { pk: { S: key } },
+        UpdateExpression: 'ADD #count :amount',
+        ExpressionAttributeNames: { '#count': 'count' },
+        ExpressionAttributeValues: { ':amount': { N: String(amount) } },
+      },
+    });
+    const token = `t-${uniqueSuffix()}`;
+
+    await dynamodb.send(new TransactWriteItemsCommand({ TransactItems: [add(1)], ClientRequestToken: token }));
+    await dynamodb.send(new TransactWriteItemsCommand({ TransactItems: [add(1)], ClientRequestToken: token }));
+    await expect(
+      dynamodb.send(new TransactWriteItemsCommand({ TransactItems: [add(2)], ClientRequestToken: token })),
+    ).rejects.toMatchObject({ name: 'IdempotentParameterMismatchException' });
+    await dynamodb.send(new TransactWriteItemsCommand({ TransactItems: [add(1)], ClientRequestToken: `${token}-other` }));
+
+    const { Item } = await dynamodb.send(new GetItemCommand({ TableName: table, Key: { pk: { S: key } }, ConsistentRead: true }));
+    expect(Item?.count).toEqual({ N: '2' }); // the first and the other token's
+  });
+
   it('is served by moto, not DynamoDB Local', () => {
     const log = readFileSync(logFile, 'utf8');
 

@@ -15,12 +15,22 @@ This implementation keeps the same semantics with work proportional to the trans
 
 It relies on every DynamoDB operation being serialized (see ``dynamodb.py``): nothing else can
 change the items between the checks and the writes.
+
+It also honours ``ClientRequestToken`` as DynamoDB does (moto ignores it): a transaction repeated
+with the token of one that succeeded in the last 10 minutes succeeds again without being applied
+again, and one repeated with the same token but other items fails with
+``IdempotentParameterMismatchException``. The AWS SDKs fill the token in and keep it across their
+retries, so a retry after a lost answer does not apply a transaction twice.
 """
 
+import json
+import time
 from typing import Any
 
 from moto.dynamodb.comparisons import get_filter_expression
 from moto.dynamodb.exceptions import (
+    ERROR_TYPE_PREFIX,
+    DynamodbException,
     MultipleTransactionsException,
     TooManyTransactionsException,
     TransactionCanceledException,
@@ -28,6 +38,19 @@ from moto.dynamodb.exceptions import (
 )
 
 ACTIONS = ("ConditionCheck", "Put", "Delete", "Update")
+TOKEN_TTL_SECONDS = 600
+# token -> (when it succeeded, monotonic seconds; its items, as canonical JSON)
+_succeeded: dict[str, tuple[float, str]] = {}
+
+
+class IdempotentParameterMismatchException(DynamodbException):
+    error_type = ERROR_TYPE_PREFIX + "IdempotentParameterMismatchException"
+
+    def __init__(self) -> None:
+        super().__init__(
+            IdempotentParameterMismatchException.error_type,
+            message="The request uses the same client token as a previous, but non-identical request.",
+        )
 
 
 def _key_of(backend, action: str, request: dict[str, Any]) -> dict[str, Any]:
@@ -119,8 +142,35 @@ def transact_write_items(self, transact_items: list[dict[str, Any]]) -> None:
         raise
 
 
+def _with_client_request_token(handle):
+    """Wraps moto's TransactWriteItems request handler with DynamoDB's idempotency tokens."""
+
+    def transact_write_items_once(self) -> str:
+        token = self.body.get("ClientRequestToken")
+        if token is None:
+            return handle(self)
+        items = json.dumps(self.body["TransactItems"], sort_keys=True)
+        now = time.monotonic()
+        for expired in [seen for seen, (at, _) in _succeeded.items() if now - at > TOKEN_TTL_SECONDS]:
+            del _succeeded[expired]
+        previous = _succeeded.get(token)
+        if previous is not None:
+            if previous[1] != items:
+                raise IdempotentParameterMismatchException()
+            return json.dumps({"ConsumedCapacity": [], "ItemCollectionMetrics": {}})
+        response = handle(self)
+        _succeeded[token] = (now, items)
+        return response
+
+    transact_write_items_once.fnmesh_tokens = True
+    return transact_write_items_once
+
+
 def install() -> None:
-    """Replaces moto's transact_write_items (idempotent)."""
+    """Replaces moto's transact_write_items, and adds client request tokens (idempotent)."""
     from moto.dynamodb.models import DynamoDBBackend
+    from moto.dynamodb.responses import DynamoHandler
 
     DynamoDBBackend.transact_write_items = transact_write_items
+    if not getattr(DynamoHandler.transact_write_items, "fnmesh_tokens", False):
+        DynamoHandler.transact_write_items = _with_client_request_token(DynamoHandler.transact_write_items)
