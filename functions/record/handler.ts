@@ -52,4 +52,4 @@ async function record(event: SQSEvent, context: Context) {
   return processPartialResponse(event, recordOne, processor, { context });
 }
 
-export const handler = withMesh(record);
+export const handler = withMesh(record, { sqs: true });

@@ -71,4 +71,4 @@ async function shard(event: SQSEvent, context: Context) {
   );
 }
 
-export const handler = withMesh(shard);
+export const handler = withMesh(shard, { sqs: true });

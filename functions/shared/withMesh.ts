@@ -5,13 +5,16 @@
  *   envelope's), made available to the handler (`currentTrace()`), and the invocation recorded
  *   as a `function` hop of that trace;
  * - errors logged once with their type, then rethrown unchanged (their `name` is the Lambda
- *   `errorType` callers see).
+ *   `errorType` callers see);
+ * - for SQS-triggered functions (`sqs: true`), an event that is not an SQS batch refused with
+ *   InvalidInputError before the handler runs.
  */
 import { Logger } from '@aws-lambda-powertools/logger';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import middy, { type MiddlewareObj, type Request } from '@middy/core';
 import type { Context } from 'aws-lambda';
 import { type TraceContext } from '../../lib/channel/envelope.ts';
+import { InvalidInputError } from '../../lib/errors.ts';
 import type { Tracer } from '../../lib/trace/Tracer.ts';
 
 export const logger = new Logger({ serviceName: 'fnmesh' });
@@ -68,11 +71,22 @@ function tracing(tracer: Tracer | undefined): MiddlewareObj {
   };
 }
 
+/** Refuses an event that is not an SQS batch: an object whose `Records` are objects with a string `body`. */
+const sqsBatch: MiddlewareObj = {
+  before: (request) => {
+    const records = (request.event as { Records?: unknown } | null)?.Records;
+    const valid =
+      Array.isArray(records) && records.every((record) => typeof record === 'object' && record !== null && typeof record.body === 'string');
+    if (!valid) throw new InvalidInputError('event', 'expected an SQS batch: an object whose Records each have a string body');
+  },
+};
+
 export function withMesh<TEvent, TResult>(
   handler: (event: TEvent, context: Context) => Promise<TResult>,
-  options: { tracer?: Tracer } = {},
+  options: { tracer?: Tracer; sqs?: boolean } = {},
 ) {
-  return middy(handler)
+  const stack = middy(handler)
     .use(injectLambdaContext(logger, { resetKeys: true }))
     .use(tracing(options.tracer));
+  return options.sqs ? stack.use(sqsBatch) : stack;
 }

@@ -69,4 +69,4 @@ async function pool(event: SQSEvent, context: Context) {
   );
 }
 
-export const handler = withMesh(pool);
+export const handler = withMesh(pool, { sqs: true });
