@@ -1,0 +1,236 @@
+/**
+ * The fnmesh CLI's commands (cli/main.ts runs them): drive and watch the mesh. Every command takes `--json` and then prints one JSON
+ * document on stdout.
+ *
+ *   fnmesh up | down | deploy             LocalStack (host mode) and the stack, stage local
+ *   fnmesh demo <scenario|all> [options]  the seed's scenarios through the deployed functions
+ *   fnmesh status                         channels, locks, groups
+ *   fnmesh dlq <channel> list|redrive     a channel's dead letters
+ *   fnmesh trace <id>                     a run, hop by hop
+ */
+import { Command, InvalidArgumentError, Option } from 'commander';
+import { spawn } from 'node:child_process';
+import { join } from 'node:path';
+import { down, projectRoot, up } from '../infra/localstack/localstack.ts';
+import { serverlessInteractive } from '../infra/serverless/cli.ts';
+import { listDeadLetters, redriveDeadLetters } from './commands/dlq.ts';
+import { status } from './commands/status.ts';
+import { showTrace } from './commands/trace.ts';
+import { meshContext } from './context.ts';
+import { channel } from './demos/channel.ts';
+import { counter } from './demos/counter.ts';
+import { hello } from './demos/hello.ts';
+import { pool } from './demos/pool.ts';
+import { rpc } from './demos/rpc.ts';
+import { runDemo } from './demos/run.ts';
+import { shards } from './demos/shards.ts';
+import { squares } from './demos/squares.ts';
+import { type Output, output } from './output.ts';
+
+const SCENARIOS = ['hello', 'channel', 'rpc', 'counter', 'squares', 'pool', 'shards'] as const;
+type Scenario = (typeof SCENARIOS)[number];
+
+function positiveInteger(value: string): number {
+  const parsed = Number(value);
+  if (!Number.isSafeInteger(parsed) || parsed < 1) throw new InvalidArgumentError('expected a positive integer');
+  return parsed;
+}
+
+function taskList(value: string): number[] {
+  if (value === '' || value === 'none') return [];
+  return value.split(',').map((part) => {
+    const parsed = Number(part);
+    if (!Number.isSafeInteger(parsed) || parsed < 0) throw new InvalidArgumentError(`expected task numbers like 3,7, got ${part}`);
+    return parsed;
+  });
+}
+
+/** Numbers stay numbers; anything else is passed on as given, to show the server's typed error. */
+function rpcArgument(value: string): unknown {
+  return value.trim() !== '' && Number.isFinite(Number(value)) ? Number(value) : value;
+}
+
+interface DemoOptions {
+  workers: number;
+  increments: number;
+  tasks: number;
+  shards: number;
+  keys: number;
+  a: unknown;
+  b: unknown;
+  method: string;
+  unsafe: boolean;
+  failOnce: number[];
+}
+
+async function runScenario(scenario: Scenario, options: DemoOptions, out: Output, stage: string) {
+  const ctx = meshContext(stage);
+  switch (scenario) {
+    case 'hello':
+      return runDemo(ctx, out, scenario, hello);
+    case 'channel':
+      return runDemo(ctx, out, scenario, channel);
+    case 'rpc':
+      return runDemo(ctx, out, scenario, (run) => rpc(run, options));
+    case 'counter':
+      return runDemo(ctx, out, scenario, (run) => counter(run, options));
+    case 'squares':
+      return runDemo(ctx, out, scenario, (run) => squares(run, options));
+    case 'pool':
+      return runDemo(ctx, out, scenario, (run) => pool(run, options));
+    case 'shards':
+      return runDemo(ctx, out, scenario, (run) => shards(run, options));
+  }
+}
+
+function summaryOf(scenario: Scenario, result: Record<string, any>): string {
+  switch (scenario) {
+    case 'hello':
+      return result.workerRan ? 'the worker ran and said Hello, World!' : 'no worker';
+    case 'channel':
+      return `received ${result.received}`;
+    case 'rpc':
+      return result.error ? `${result.error.name}: ${result.error.message}` : `= ${result.result}`;
+    case 'counter':
+      return `expected ${result.expected}, counted ${result.actual}, lost ${result.lostUpdates}`;
+    case 'squares':
+    case 'pool':
+      return `${result.results.length}/${result.tasks} results, each matched to its task`;
+    case 'shards':
+      return `${result.keys} keys on ${result.shards} shards, ${result.misplaced.length} misplaced; ${result.movedOnAdd} move on adding a shard`;
+  }
+}
+
+/**
+ * The CLI, not yet run. `configure` is applied first, so that its settings (e.g. `exitOverride`
+ * in tests) reach every subcommand.
+ */
+export function buildProgram(configure: (program: Command) => Command = (program) => program): Command {
+  const program = configure(new Command())
+    .name('fnmesh')
+    .description("Go's concurrency model on AWS serverless: drive and watch the mesh")
+    .option('--json', 'print one JSON document on stdout', false)
+    .option('--stage <stage>', 'the stage to talk to', 'local')
+    .showHelpAfterError();
+
+  const globals = () => program.opts<{ json: boolean; stage: string }>();
+
+  program
+    .command('up')
+    .description('start LocalStack in host mode on 127.0.0.1:4566 (idempotent)')
+    .action(async () => {
+      const out = output(globals().json);
+      const result = await up({ log: (line) => out.say(line) });
+      out.result(result, () =>
+        out.say(
+          result.started
+            ? `LocalStack ready at ${result.endpoint} in ${result.seconds.toFixed(1)} s`
+            : `LocalStack already up at ${result.endpoint}`,
+        ),
+      );
+    });
+
+  program
+    .command('down')
+    .description('stop the LocalStack this project started (by its pid)')
+    .action(async () => {
+      const out = output(globals().json);
+      const stopped = await down({ log: (line) => out.say(line) });
+      out.result({ stopped }, () => {});
+    });
+
+  program
+    .command('deploy')
+    .description('serverless deploy to the stage (LocalStack for stage local)')
+    .action(async () => {
+      const { json, stage } = globals();
+      const out = output(json);
+      if (stage === 'local') await up({ log: (line) => out.say(line) });
+      const startedAt = Date.now();
+      await serverlessInteractive(['deploy', '--stage', stage], json ? 'stderr' : 'inherit');
+      out.result({ deployed: true, stage, seconds: (Date.now() - startedAt) / 1000 }, () => out.say(`deployed stage ${stage}`));
+    });
+
+  program
+    .command('demo')
+    .description(`run a scenario of the seed through the deployed functions: ${SCENARIOS.join(', ')} or all`)
+    .addArgument(new Command().createArgument('<scenario>', 'which').choices([...SCENARIOS, 'all']))
+    .option('--workers <n>', 'counter: concurrent workers', positiveInteger, 4)
+    .option('--increments <n>', 'counter: increments per worker', positiveInteger, 25)
+    .option('--unsafe', "counter: reproduce the seed's mistake (three locks on one counter)", false)
+    .option('--tasks <n>', 'squares, pool: number of tasks', positiveInteger, 10)
+    .option('--fail-once <tasks>', 'squares, pool: tasks whose first attempt fails (comma list, or none)', taskList, [3])
+    .option('--shards <n>', 'shards: number of shards (1-4)', positiveInteger, 3)
+    .option('--keys <n>', 'shards: number of keys', positiveInteger, 30)
+    .option('--a <value>', 'rpc: A', rpcArgument, 6)
+    .option('--b <value>', 'rpc: B', rpcArgument, 7)
+    .addOption(new Option('--method <name>', 'rpc: the method to call').default('Quoter.Multiply'))
+    .action(async (scenario: Scenario | 'all', options: DemoOptions) => {
+      const { json, stage } = globals();
+      const out = output(json);
+      if (scenario !== 'all') {
+        const result = await runScenario(scenario, options, out, stage);
+        out.result(result, () => out.say(`${scenario}: ${summaryOf(scenario, result)}   (trace ${result.traceId})`));
+        return;
+      }
+      const results: Record<string, unknown> = {};
+      const rows: string[][] = [];
+      for (const each of SCENARIOS) {
+        out.say(`\n== ${each}`);
+        const result = await runScenario(each, options, out, stage);
+        results[each] = result;
+        rows.push([each, summaryOf(each, result), result.traceId]);
+      }
+      out.result(results, () => {
+        out.say('');
+        out.table(['scenario', 'outcome', 'trace (fnmesh trace <id>)'], rows);
+      });
+    });
+
+  program
+    .command('bench')
+    .description('benchmarks: fnmesh against the raw SDK and the peers (writes bench/results/latest.json, docs/BENCHMARKS.md)')
+    .option('--quick', 'the short run (under 3 minutes)', false)
+    .action(async (options: { quick: boolean }) => {
+      const child = spawn(
+        process.execPath,
+        ['--import', 'tsx', join(projectRoot, 'bench', 'run.ts'), ...(options.quick ? ['--quick'] : [])],
+        { stdio: 'inherit' },
+      );
+      const code = await new Promise<number | null>((resolve) => child.on('exit', resolve));
+      if (code !== 0) throw new Error(`the benchmark run failed (exit ${code})`);
+    });
+
+  program
+    .command('status')
+    .description('channels (length, closed, dead letters), locks (holder, fence, lease), groups (pending, errors)')
+    .action(async () => {
+      const { json, stage } = globals();
+      await status(meshContext(stage), output(json));
+    });
+
+  program
+    .command('dlq')
+    .description("a channel's dead-letter queue: list its messages (with reasons) or redrive them")
+    .argument('<channel>', 'ping, tasks, results, shard-0 … shard-3, smoke')
+    .addArgument(new Command().createArgument('<action>', 'what to do').choices(['list', 'redrive']))
+    .option('--max <n>', 'list: at most this many messages', positiveInteger, 10)
+    .action(async (channelName: string, action: 'list' | 'redrive', options: { max: number }) => {
+      const { json, stage } = globals();
+      const ctx = meshContext(stage);
+      const out = output(json);
+      if (action === 'list') await listDeadLetters(ctx, channelName, out, { max: options.max });
+      else await redriveDeadLetters(ctx, channelName, out);
+    });
+
+  program
+    .command('trace')
+    .description('a run hop by hop (function, channel, lock), with timings')
+    .argument('<traceId>', 'the trace id a demo printed')
+    .action(async (traceId: string) => {
+      const { json, stage } = globals();
+      await showTrace(meshContext(stage), traceId, output(json));
+    });
+
+  return program;
+}
