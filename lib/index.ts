@@ -60,6 +60,14 @@ export { InjectedFaultError, SDK_FAULT_KINDS, type SdkFaultKind, SdkFaults, type
 export { randomInt, type Random, seededRandom } from './faults/random.ts';
 export { taskCompletion, type TaskCompletionOptions } from './middlewares/taskCompletion.ts';
 export {
+  InjectedWorkerFault,
+  WORKER_FAULT_KINDS,
+  type WorkerFaultKind,
+  workerFaults,
+  workerFaultsFromEnv,
+  type WorkerFaultOptions,
+} from './middlewares/workerFaults.ts';
+export {
   ASYNC_PAYLOAD_LIMIT_BYTES,
   go,
   type GoOptions,

@@ -7,7 +7,8 @@
  * - errors logged once with their type, then rethrown unchanged (their `name` is the Lambda
  *   `errorType` callers see);
  * - for SQS-triggered functions (`sqs: true`), an event that is not an SQS batch refused with
- *   InvalidInputError before the handler runs.
+ *   InvalidInputError before the handler runs;
+ * - injected worker faults when FNMESH_WORKER_FAULTS configures them (chaos runs only).
  */
 import { Logger } from '@aws-lambda-powertools/logger';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
@@ -15,6 +16,7 @@ import middy, { type MiddlewareObj, type Request } from '@middy/core';
 import type { Context } from 'aws-lambda';
 import { type TraceContext } from '../../lib/channel/envelope.ts';
 import { InvalidInputError } from '../../lib/errors.ts';
+import { workerFaults, workerFaultsFromEnv } from '../../lib/middlewares/workerFaults.ts';
 import type { Tracer } from '../../lib/trace/Tracer.ts';
 
 export const logger = new Logger({ serviceName: 'fnmesh' });
@@ -71,6 +73,8 @@ function tracing(tracer: Tracer | undefined): MiddlewareObj {
   };
 }
 
+const faults = workerFaultsFromEnv();
+
 /** Refuses an event that is not an SQS batch: an object whose `Records` are objects with a string `body`. */
 const sqsBatch: MiddlewareObj = {
   before: (request) => {
@@ -88,5 +92,6 @@ export function withMesh<TEvent, TResult>(
   const stack = middy(handler)
     .use(injectLambdaContext(logger, { resetKeys: true }))
     .use(tracing(options.tracer));
+  if (faults) stack.use(workerFaults(faults));
   return options.sqs ? stack.use(sqsBatch) : stack;
 }
