@@ -5,6 +5,8 @@
  *             every run's history through the checker, and its counter exact (W × N)
  *   channel   values through failing consume loops with SDK faults and poison values; every
  *             effect applied exactly once, the poison dead-lettered with its reason and redriven
+ *   pool      tasks through the deployed worker function while it throws or crashes on a share of
+ *             its invocations; every task's result exactly once
  *
  * Prints one JSON document (with --json, nothing else on stdout) whose `totals` are
  * { operations, faultsInjected, lost, doubleApplied, lockViolations, staleFenceWritesAccepted },
@@ -14,9 +16,11 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { projectRoot, up } from '../infra/localstack/localstack.ts';
+import { serverless } from '../infra/serverless/cli.ts';
 import { createMeshTable, deleteMeshTable } from '../test/helpers/meshTable.ts';
 import { type ChannelChaosResult, runChannelChaos } from './channelChaos.ts';
 import { type LockChaosResult, runLockChaos } from './lockChaos.ts';
+import { runPoolChaos } from './poolChaos.ts';
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 
@@ -30,13 +34,15 @@ const { values: flags } = parseArgs({
 const seed = Number(flags.seed);
 if (!Number.isSafeInteger(seed)) throw new Error(`--seed must be an integer, got ${flags.seed}`);
 const size = flags.quick
-  ? { lockRuns: 3, workers: 3, increments: 5, pauses: 4, messages: 1000 }
-  : { lockRuns: 10, workers: 4, increments: 10, pauses: 8, messages: 10_000 };
+  ? { lockRuns: 3, workers: 3, increments: 5, pauses: 4, messages: 1000, poolTasks: 20 }
+  : { lockRuns: 10, workers: 4, increments: 10, pauses: 8, messages: 10_000, poolTasks: 100 };
 const log = (line: string) => process.stderr.write(`${line}\n`);
 
 async function main(): Promise<number> {
   const startedAt = Date.now();
   await up({ log });
+  const deploy = await serverless(['deploy', '--stage', 'local']);
+  if (deploy.code !== 0) throw new Error(`serverless deploy failed:\n${deploy.stderr}`);
   const tableName = await createMeshTable('chaos');
   try {
     const lockRuns: LockChaosResult[] = [];
@@ -72,12 +78,16 @@ async function main(): Promise<number> {
         `${channel.deadLettered} dead-lettered (${channel.deadLetteredWithReason} with reason) and redriven, ${channel.lost} lost`,
     );
 
+    log(`pool: ${size.poolTasks} tasks through the worker function, 30% of its invocations throwing or crashing`);
+    const pool = await runPoolChaos({ tasks: size.poolTasks, faultRate: 0.3, seed });
+    log(`pool: ${pool.tasks - pool.lost}/${pool.tasks} results, ${pool.faultsInjected} worker faults, ${pool.doubleApplied} duplicates`);
+
     const sum = (pick: (run: LockChaosResult) => number) => lockRuns.reduce((total, run) => total + pick(run), 0);
     const totals = {
-      operations: sum((run) => run.operations) + channel.messages + channel.handlerRuns,
-      faultsInjected: sum((run) => run.faultsInjected) + channel.handlerFailures + channel.sdkFaults,
-      lost: sum((run) => run.lost) + channel.lost,
-      doubleApplied: sum((run) => run.doubleApplied) + channel.doubleApplied,
+      operations: sum((run) => run.operations) + channel.messages + channel.handlerRuns + pool.tasks + pool.results,
+      faultsInjected: sum((run) => run.faultsInjected) + channel.handlerFailures + channel.sdkFaults + pool.faultsInjected,
+      lost: sum((run) => run.lost) + channel.lost + pool.lost,
+      doubleApplied: sum((run) => run.doubleApplied) + channel.doubleApplied + pool.doubleApplied,
       lockViolations: sum((run) => run.lockViolations),
       staleFenceWritesAccepted: sum((run) => run.staleFenceWritesAccepted),
     };
@@ -98,6 +108,7 @@ async function main(): Promise<number> {
         problems: lockRuns.flatMap((run) => run.problems),
       },
       channel,
+      pool,
     };
     const out = join(projectRoot, 'chaos', 'results');
     mkdirSync(out, { recursive: true });

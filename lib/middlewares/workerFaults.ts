@@ -76,7 +76,7 @@ export function workerFaults(options: WorkerFaultOptions): MiddlewareObj<unknown
       console.warn(JSON.stringify({ level: 'WARN', message: 'injected worker fault', fault: kind }));
       switch (kind) {
         case 'throw':
-          throw new InjectedWorkerFault(`injected worker fault (request ${request.context.awsRequestId})`);
+          throw new InjectedWorkerFault(`worker fault injected (request ${request.context.awsRequestId})`);
         case 'crash':
           process.exit(137);
         case 'hang':

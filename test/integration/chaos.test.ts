@@ -5,6 +5,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runChannelChaos } from '../../chaos/channelChaos.ts';
 import { runLockChaos } from '../../chaos/lockChaos.ts';
+import { runPoolChaos } from '../../chaos/poolChaos.ts';
+import { deployStack } from '../helpers/stack.ts';
 import { createMeshTable, deleteMeshTable } from '../helpers/meshTable.ts';
 
 let tableName: string;
@@ -66,4 +68,15 @@ describe('channels under faults', () => {
     expect(result.handlerFailures).toBeGreaterThan(6 * 3); // poison 3 times each, plus the injected failures
     expect(result.sdkFaults).toBeGreaterThan(0);
   });
+});
+
+describe('the worker pool under worker faults', () => {
+  beforeAll(deployStack, 300_000);
+
+  it('15 tasks while 30% of the worker function’s invocations throw or crash: every result exactly once', async () => {
+    const result = await runPoolChaos({ tasks: 15, faultRate: 0.3, seed: 5 });
+
+    expect(result).toMatchObject({ tasks: 15, results: 15, lost: 0, doubleApplied: 0 });
+    expect(result.faultsInjected).toBeGreaterThan(0);
+  }, 300_000);
 });

@@ -2,28 +2,18 @@
  * Fault injection in deployed workers (FNMESH_WORKER_FAULTS): each kind fails the invocation the
  * way Lambda reports it, and the function serves the next invocation once faults are off.
  */
-import {
-  GetFunctionConfigurationCommand,
-  InvokeCommand,
-  UpdateFunctionConfigurationCommand,
-  waitUntilFunctionUpdatedV2,
-} from '@aws-sdk/client-lambda';
+import { InvokeCommand } from '@aws-sdk/client-lambda';
+import { setWorkerFaults } from '../../chaos/workerFaultConfig.ts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { lambda } from '../helpers/aws.ts';
 import { deployStack } from '../helpers/stack.ts';
 
 const FunctionName = 'fnmesh-local-ping';
-let environment: Record<string, string>;
+let restore: () => Promise<void>;
 
+/** Faults on (a JSON text, as in the variable) or off (''); a short timeout for `hang`. */
 async function configure(faults: string): Promise<void> {
-  await lambda.send(
-    new UpdateFunctionConfigurationCommand({
-      FunctionName,
-      Environment: { Variables: { ...environment, FNMESH_WORKER_FAULTS: faults } },
-      Timeout: 3,
-    }),
-  );
-  await waitUntilFunctionUpdatedV2({ client: lambda, maxWaitTime: 60 }, { FunctionName });
+  await setWorkerFaults(lambda, FunctionName, faults, { Timeout: 3 });
 }
 
 async function invoke(): Promise<{ errorType?: string; body: string }> {
@@ -34,13 +24,10 @@ async function invoke(): Promise<{ errorType?: string; body: string }> {
 
 beforeAll(async () => {
   await deployStack();
-  environment = (await lambda.send(new GetFunctionConfigurationCommand({ FunctionName }))).Environment?.Variables ?? {};
+  restore = await setWorkerFaults(lambda, FunctionName, undefined);
 }, 300_000);
 
-afterAll(async () => {
-  await lambda.send(new UpdateFunctionConfigurationCommand({ FunctionName, Environment: { Variables: environment }, Timeout: 10 }));
-  await waitUntilFunctionUpdatedV2({ client: lambda, maxWaitTime: 60 }, { FunctionName });
-});
+afterAll(() => restore());
 
 describe('worker faults', () => {
   it.each([

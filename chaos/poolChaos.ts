@@ -1,0 +1,94 @@
+/**
+ * The worker pool under worker faults: tasks go on the stack's tasks channel; the deployed worker
+ * function (SQS-triggered) throws or crashes on a seeded share of its invocations
+ * (FNMESH_WORKER_FAULTS); SQS redelivers what failed. Every task must come back as exactly one
+ * result on the results channel: lost = tasks without a result, doubleApplied = extra results.
+ */
+import { GetQueueUrlCommand } from '@aws-sdk/client-sqs';
+import { randomUUID } from 'node:crypto';
+import { z } from 'zod';
+import { Channel } from '../lib/channel/Channel.ts';
+import { FilterLogEventsCommand } from '@aws-sdk/client-cloudwatch-logs';
+import { dynamodb, lambda, logs, sqs } from '../test/helpers/aws.ts';
+import { setWorkerFaults } from './workerFaultConfig.ts';
+
+export interface PoolChaosOptions {
+  tasks: number;
+  faultRate: number;
+  seed: number;
+}
+
+export interface PoolChaosResult {
+  tasks: number;
+  results: number;
+  lost: number;
+  doubleApplied: number;
+  workerFaults: string;
+  /** Faults the worker reported injecting (its log lines). */
+  faultsInjected: number;
+  seconds: number;
+}
+
+const taskSchema = z.object({ runId: z.string(), task: z.number().int(), failOnce: z.boolean() });
+const resultSchema = z.object({ runId: z.string(), task: z.number().int(), result: z.number().int() });
+
+/** How many faults the worker function logged since `since` (CloudWatch Logs). */
+async function injectedSince(since: number): Promise<number> {
+  let count = 0;
+  let nextToken: string | undefined;
+  do {
+    const page = await logs.send(
+      new FilterLogEventsCommand({
+        logGroupName: '/aws/lambda/fnmesh-local-worker',
+        startTime: since,
+        filterPattern: '"injected worker fault"',
+        ...(nextToken ? { nextToken } : {}),
+      }),
+    );
+    count += page.events?.length ?? 0;
+    nextToken = page.nextToken;
+  } while (nextToken);
+  return count;
+}
+
+export async function runPoolChaos(options: PoolChaosOptions): Promise<PoolChaosResult> {
+  const startedAt = Date.now();
+  const runId = `chaos-${randomUUID().slice(0, 8)}`;
+  const queueUrl = async (name: string) => (await sqs.send(new GetQueueUrlCommand({ QueueName: `fnmesh-local-${name}` }))).QueueUrl!;
+  const common = { sqs, dynamodb, tableName: 'fnmesh-local-mesh', waitTimeSeconds: 1 };
+  const tasks = new Channel({ ...common, name: 'tasks', queueUrl: await queueUrl('tasks'), schema: taskSchema });
+  const results = new Channel({ ...common, name: 'results', queueUrl: await queueUrl('results'), schema: resultSchema });
+  const faults = { rate: options.faultRate, seed: options.seed, kinds: ['throw', 'crash'] as const };
+  const restore = await setWorkerFaults(lambda, 'fnmesh-local-worker', { ...faults, kinds: [...faults.kinds] });
+  try {
+    await tasks.sendMany(Array.from({ length: options.tasks }, (_, task) => ({ runId, task, failOnce: false })));
+    const seen = new Map<number, number>();
+    const signal = AbortSignal.timeout(10 * 60_000);
+    let received = 0;
+    while (seen.size < options.tasks) {
+      for (const { body } of await results.receiveMany(10, { signal })) {
+        if (body.runId !== runId) continue; // another run's result
+        received++;
+        seen.set(body.task, (seen.get(body.task) ?? 0) + 1);
+      }
+    }
+    // Late duplicates would come within a visibility timeout: look once more before counting.
+    for (const { body } of await results.receiveMany(10, { signal: AbortSignal.timeout(3_000) }).catch(() => [])) {
+      if (body.runId === runId) {
+        received++;
+        seen.set(body.task, (seen.get(body.task) ?? 0) + 1);
+      }
+    }
+    return {
+      faultsInjected: await injectedSince(startedAt),
+      tasks: options.tasks,
+      results: received,
+      lost: options.tasks - seen.size,
+      doubleApplied: received - seen.size,
+      workerFaults: JSON.stringify(faults),
+      seconds: (Date.now() - startedAt) / 1000,
+    };
+  } finally {
+    await restore();
+  }
+}
