@@ -1,0 +1,88 @@
+/**
+ * LocalStack restarted mid-run (a second instance, on a free port): while it is down, calls fail
+ * with the connection error after the SDK's retries; once it is back, the same clients work again
+ * — but LocalStack here keeps no state across a restart, so the resources must be created again
+ * (`fnmesh deploy`), and every lock's fences start again at 1.
+ */
+import { CreateTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { CreateQueueCommand, SQSClient } from '@aws-sdk/client-sqs';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, expect, it } from 'vitest';
+import { down, endpointOf, type LocalStackInstance, up } from '../../infra/localstack/localstack.ts';
+import { Channel } from '../../lib/channel/Channel.ts';
+import { Mutex } from '../../lib/sync/Mutex.ts';
+
+let instance: LocalStackInstance | undefined;
+
+afterAll(async () => {
+  if (!instance) return;
+  await down({ instance, quiet: true, graceMs: 3000 });
+  rmSync(instance.stateDir, { recursive: true, force: true });
+});
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve) => {
+    const server = createServer().listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as { port: number };
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+it('fails clearly while LocalStack is down, and the same clients resume once it is back and the stack is recreated', async () => {
+  instance = { port: await freePort(), stateDir: mkdtempSync(join(tmpdir(), 'fnmesh-restart-')) };
+  const quiet = { instance, log: () => {} };
+  const config = {
+    endpoint: endpointOf(instance),
+    region: 'us-east-1',
+    credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
+    maxAttempts: 3,
+  };
+  const dynamodb = new DynamoDBClient(config);
+  const sqs = new SQSClient(config);
+  const createStack = async () => {
+    await dynamodb.send(
+      new CreateTableCommand({
+        TableName: 'mesh',
+        BillingMode: 'PAY_PER_REQUEST',
+        AttributeDefinitions: [
+          { AttributeName: 'pk', AttributeType: 'S' },
+          { AttributeName: 'sk', AttributeType: 'S' },
+        ],
+        KeySchema: [
+          { AttributeName: 'pk', KeyType: 'HASH' },
+          { AttributeName: 'sk', KeyType: 'RANGE' },
+        ],
+      }),
+    );
+    return (await sqs.send(new CreateQueueCommand({ QueueName: 'values' }))).QueueUrl!;
+  };
+  await up(quiet);
+  const queueUrl = await createStack();
+  const mutex = new Mutex({ client: dynamodb, tableName: 'mesh', name: 'restart' });
+  const channel = new Channel<number>({ sqs, dynamodb, tableName: 'mesh', name: 'values', queueUrl, waitTimeSeconds: 1 });
+  const first = await mutex.lock();
+  await first.unlock();
+  await channel.send(1);
+
+  await down({ ...quiet, graceMs: 5000 });
+  const whileDown = (await mutex.lock({ signal: AbortSignal.timeout(30_000) }).catch((err: unknown) => err)) as Error & {
+    code?: string;
+    $metadata?: { attempts?: number };
+  };
+  expect(whileDown.code).toBe('ECONNREFUSED'); // the connection error itself, after the SDK's 3 attempts
+  expect(whileDown.$metadata?.attempts).toBe(3);
+
+  await up(quiet);
+  // Nothing survived the restart: the table and the queue (and the value in it) are gone.
+  await expect(channel.len()).rejects.toMatchObject({ name: 'ResourceNotFoundException' });
+  await createStack();
+  const again = await mutex.lock();
+  expect(again.fence).toBe(1); // the lock's fence counter was lost with the table
+  await again.unlock();
+  await channel.send(2);
+  expect(await channel.receive({ signal: AbortSignal.timeout(10_000) })).toMatchObject({ ok: true, value: 2 });
+}, 240_000);
