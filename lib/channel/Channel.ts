@@ -480,10 +480,11 @@ export class Channel<T> {
    * idempotent.
    *
    * Pipelined: a batch's ack runs while the next batch is fetched, and when the body is quick (a
-   * batch done within a second) the next batch is fetched while the body works through this one.
-   * Cost per batch of up to `batchSize` values: 1 ReceiveMessage, 1 BatchGetItem (claim markers
-   * and the channel's counts, which also tell the loop when the batch in hand is the last),
-   * 1 TransactWriteItems, 1 DeleteMessageBatch.
+   * batch done within a second) the next batch is fetched while the body works through this one,
+   * filled by up to 5 ReceiveMessage calls when that many full batches wait. Cost per batch:
+   * 1–5 ReceiveMessage (up to `batchSize` values each), 1 BatchGetItem (claim markers and the
+   * channel's counts, which also tell the loop when the batch in hand is the last),
+   * 1 TransactWriteItems, 1 DeleteMessageBatch per 10 values.
    */
   async *range(options: { signal?: AbortSignal; batchSize?: number } = {}): AsyncGenerator<T, void, undefined> {
     for await (const delivery of this.deliveries(options)) yield delivery.envelope.body;
