@@ -1,7 +1,7 @@
 /**
  * Locks under faults, Jepsen-style: `workers` contender processes add to one counter under one
- * lock while their SDK calls draw faults, and this process freezes random contenders (SIGSTOP)
- * for longer than the lease, then thaws them (SIGCONT). At the end the history every contender
+ * lock while their SDK calls draw faults, and this process freezes contenders (SIGSTOP) — mostly
+ * the holder of the moment — for longer than the lease, then thaws them (SIGCONT). At the end the history every contender
  * printed and the counter's own log go to the checker (lockHistory.ts), and the counter must be
  * exactly workers × increments.
  */
@@ -37,8 +37,9 @@ export interface LockChaosResult extends LockCheck {
   pausesInjected: number;
   expected: number;
   counter: number;
-  /** Increments applied but missing from the counter (lost updates) — or, if negative, counted twice. */
+  /** Increments missing from the counter (lost updates). */
   lost: number;
+  /** Increments counted beyond workers × increments. */
   doubleApplied: number;
 }
 
