@@ -1,10 +1,14 @@
 /** A fresh mesh table per test file (same key schema as infra/resources/table.yml). */
-import { CreateTableCommand, DeleteTableCommand } from '@aws-sdk/client-dynamodb';
+import { CreateTableCommand, DeleteTableCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { dynamodb, uniqueSuffix } from './aws.ts';
 
 export async function createMeshTable(prefix: string): Promise<string> {
-  const tableName = `fnmesh-test-${prefix}-${uniqueSuffix()}`;
-  await dynamodb.send(
+  return createMeshTableNamed(`fnmesh-test-${prefix}-${uniqueSuffix()}`);
+}
+
+/** A mesh table of this name, through `client` (another LocalStack's, say). */
+export async function createMeshTableNamed(tableName: string, client: DynamoDBClient = dynamodb): Promise<string> {
+  await client.send(
     new CreateTableCommand({
       TableName: tableName,
       BillingMode: 'PAY_PER_REQUEST',

@@ -4,7 +4,7 @@
  * — but LocalStack here keeps no state across a restart, so the resources must be created again
  * (`fnmesh deploy`), and every lock's fences start again at 1.
  */
-import { CreateTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { CreateQueueCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
@@ -14,6 +14,7 @@ import { afterAll, expect, it } from 'vitest';
 import { down, endpointOf, type LocalStackInstance, up } from '../../infra/localstack/localstack.ts';
 import { Channel } from '../../lib/channel/Channel.ts';
 import { Mutex } from '../../lib/sync/Mutex.ts';
+import { createMeshTableNamed } from '../helpers/meshTable.ts';
 
 let instance: LocalStackInstance | undefined;
 
@@ -44,20 +45,7 @@ it('fails clearly while LocalStack is down, and the same clients resume once it 
   const dynamodb = new DynamoDBClient(config);
   const sqs = new SQSClient(config);
   const createStack = async () => {
-    await dynamodb.send(
-      new CreateTableCommand({
-        TableName: 'mesh',
-        BillingMode: 'PAY_PER_REQUEST',
-        AttributeDefinitions: [
-          { AttributeName: 'pk', AttributeType: 'S' },
-          { AttributeName: 'sk', AttributeType: 'S' },
-        ],
-        KeySchema: [
-          { AttributeName: 'pk', KeyType: 'HASH' },
-          { AttributeName: 'sk', KeyType: 'RANGE' },
-        ],
-      }),
-    );
+    await createMeshTableNamed('mesh', dynamodb);
     return (await sqs.send(new CreateQueueCommand({ QueueName: 'values' }))).QueueUrl!;
   };
   await up(quiet);
