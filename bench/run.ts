@@ -16,7 +16,7 @@ import { cpus, totalmem, tmpdir, type as osType, release } from 'node:os';
 import { join } from 'node:path';
 import { projectRoot, up } from '../infra/localstack/localstack.ts';
 import { serverless } from '../infra/serverless/cli.ts';
-import { Channel } from '../lib/channel/Channel.ts';
+import { Channel, type ChannelOptions } from '../lib/channel/Channel.ts';
 import { ShardedChannel } from '../lib/channel/ShardedChannel.ts';
 import { jumpHash, murmur3 } from '../lib/ring/hash.ts';
 import { HashRing } from '../lib/ring/HashRing.ts';
@@ -76,19 +76,29 @@ function median(values: number[]): number {
   return stat(values).median;
 }
 
+/** A fresh channel of numbers on `queueUrl`, on the benchmark's counted clients. */
+function benchChannel(
+  tableName: string,
+  queueUrl: string,
+  options: Pick<ChannelOptions<number>, 'capacity' | 'poll'> = {},
+): Channel<number> {
+  return new Channel<number>({
+    sqs,
+    dynamodb,
+    tableName,
+    name: `bench-${randomUUID().slice(0, 8)}`,
+    queueUrl,
+    waitTimeSeconds: 1,
+    ...options,
+  });
+}
+
 // --- channel throughput vs a raw batched loop ---------------------------------------------------
 
 async function fnmeshChannelRun(tableName: string, messages: number): Promise<{ perSecond: number; sqs: number; dynamodb: number }> {
   const queue = await createQueue('bench-ch');
   try {
-    const channel = new Channel<number>({
-      sqs,
-      dynamodb,
-      tableName,
-      name: `bench-${randomUUID().slice(0, 8)}`,
-      queueUrl: queue.queueUrl,
-      waitTimeSeconds: 1,
-    });
+    const channel = benchChannel(tableName, queue.queueUrl);
     counter.reset();
     const startedAt = performance.now();
     const receiving = (async () => {
@@ -145,14 +155,7 @@ async function rawChannelRun(messages: number): Promise<number> {
 async function unbatchedChannelCounts(tableName: string): Promise<{ sqs: number; dynamodb: number }> {
   const queue = await createQueue('bench-one');
   try {
-    const channel = new Channel<number>({
-      sqs,
-      dynamodb,
-      tableName,
-      name: `bench-${randomUUID().slice(0, 8)}`,
-      queueUrl: queue.queueUrl,
-      waitTimeSeconds: 1,
-    });
+    const channel = benchChannel(tableName, queue.queueUrl);
     const n = 10;
     counter.reset();
     for (let i = 0; i < n; i++) await channel.send(i);
@@ -331,16 +334,7 @@ async function fanOut(shards: number, tasks: number): Promise<number> {
 async function boundedChannel(tableName: string, capacity: number, messages: number): Promise<number> {
   const queue = await createQueue('bench-cap');
   try {
-    const channel = new Channel<number>({
-      sqs,
-      dynamodb,
-      tableName,
-      name: `bench-${randomUUID().slice(0, 8)}`,
-      queueUrl: queue.queueUrl,
-      capacity,
-      waitTimeSeconds: 1,
-      poll: { baseMs: 10, maxMs: 200 },
-    });
+    const channel = benchChannel(tableName, queue.queueUrl, { capacity, poll: { baseMs: 10, maxMs: 200 } });
     const startedAt = performance.now();
     const receiving = (async () => {
       let received = 0;
