@@ -47,6 +47,7 @@ export const FORBIDDEN_FALLBACKS: readonly RegExp[] = [
   /could not load service plugin/,
   /dynamodb-local|DynamoDBLocal/i,
   /Docker not available/,
+  /fnmesh strict: invalid setting/,
 ];
 
 /**
@@ -80,6 +81,35 @@ export function localstackEnvironment(instance: LocalStackInstance = defaultInst
     LAMBDA_EVENT_SOURCE_MAPPING_POLL_INTERVAL_SEC: '0.02',
   };
 }
+
+// --- strict mode -------------------------------------------------------------------------------
+
+/**
+ * Strict mode (docs/STRICT.md): LocalStack with AWS's transaction conflicts, hot-key throttling and
+ * duplicate deliveries, switched on by this variable in its environment (tuned by the other
+ * `FNMESH_STRICT_*` variables, which reach LocalStack from the caller's environment).
+ */
+export const STRICT_SWITCH = 'FNMESH_STRICT';
+const STRICT_MARKER = 'fnmesh strict: on';
+
+/** What `GET /_fnmesh/strict` answers: the settings and how many of each adversity happened. */
+export interface StrictStatus {
+  enabled: boolean;
+  settings: Record<string, number | boolean>;
+  counts: Record<string, number>;
+}
+
+/** Strict mode's status, or undefined if nothing (or no fnmesh LocalStack) answers there. */
+export async function strictStatus(endpoint = LOCALSTACK_ENDPOINT): Promise<StrictStatus | undefined> {
+  try {
+    const response = await fetch(`${endpoint}/_fnmesh/strict`, { signal: AbortSignal.timeout(2000) });
+    return response.ok ? ((await response.json()) as StrictStatus) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+const isOn = (value: string | undefined) => value !== undefined && ['1', 'true'].includes(value.trim().toLowerCase());
 
 // --- the Python venv ------------------------------------------------------------------------------
 
@@ -268,6 +298,12 @@ export interface UpOptions {
   instance?: LocalStackInstance;
   /** Extra settings on top of `localstackEnvironment()` (tests use it to provoke failures). */
   environment?: Record<string, string>;
+  /**
+   * Strict mode on (true) or off (false) in a LocalStack this call starts; a running LocalStack is
+   * reused only if its mode is the one asked for. Undefined: whatever `FNMESH_STRICT` says, and any
+   * running LocalStack will do.
+   */
+  strict?: boolean;
 }
 
 /**
@@ -280,21 +316,34 @@ export async function up(options: UpOptions = {}): Promise<UpResult> {
   const endpoint = endpointOf(instance);
   const logFile = logFileOf(instance);
   const startedAt = Date.now();
-  if (await health(endpoint)) return { started: false, pid: runningPid(instance), endpoint, seconds: 0 };
+  const environment = { ...process.env, ...localstackEnvironment(instance), ...options.environment };
+  if (options.strict !== undefined) environment[STRICT_SWITCH] = options.strict ? '1' : '0';
+  const strict = isOn(environment[STRICT_SWITCH]);
+  if (await health(endpoint)) {
+    if (options.strict !== undefined) {
+      const running = await strictStatus(endpoint);
+      if (running?.enabled !== options.strict)
+        throw new LocalStackStartError(
+          `the LocalStack at ${endpoint} runs with strict mode ${running?.enabled ? 'on' : running ? 'off' : "unknown (not fnmesh's plugin)"}, ` +
+            `but strict mode ${options.strict ? 'on' : 'off'} was asked for: stop it first (npm run local:down)`,
+        );
+    }
+    return { started: false, pid: runningPid(instance), endpoint, seconds: 0 };
+  }
 
   const python = await ensureVenv(log);
   mkdirSync(instance.stateDir, { recursive: true });
   const out = openSync(logFile, 'w');
   const child = spawn(python, ['-m', 'localstack.runtime.main'], {
     cwd: projectRoot,
-    env: { ...process.env, ...localstackEnvironment(instance), ...options.environment },
+    env: environment,
     detached: true,
     stdio: ['ignore', out, out],
   });
   closeSync(out);
   child.unref();
   writeFileSync(pidFileOf(instance), String(child.pid));
-  log(`fnmesh: starting LocalStack (pid ${child.pid}), log in ${relative(process.cwd(), logFile)}`);
+  log(`fnmesh: starting LocalStack (pid ${child.pid})${strict ? ' in strict mode' : ''}, log in ${relative(process.cwd(), logFile)}`);
 
   const deadline = Date.now() + timeoutMs;
   const fail = async (reason: string): Promise<never> => {
@@ -309,7 +358,7 @@ export async function up(options: UpOptions = {}): Promise<UpResult> {
       return fail(`a service failed to load or fell back to something that needs Docker or a download (log matched ${fallback})`);
     if (child.exitCode !== null || !isLocalStackProcess(child.pid!)) return fail(`the process exited (code ${child.exitCode})`);
     if (/^Ready\.$/m.test(text) && (await health(endpoint))) {
-      const missing = PLUGIN_MARKERS.filter((marker) => !text.includes(marker));
+      const missing = [...PLUGIN_MARKERS, ...(strict ? [STRICT_MARKER] : [])].filter((marker) => !text.includes(marker));
       if (missing.length) return fail(`fnmesh's LocalStack plugin is not in use (no "${missing.join('", "')}" in the log)`);
       return { started: true, pid: child.pid, endpoint, seconds: (Date.now() - startedAt) / 1000 };
     }

@@ -6,42 +6,23 @@
  */
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { CreateQueueCommand, SQSClient } from '@aws-sdk/client-sqs';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterAll, expect, it } from 'vitest';
-import { down, endpointOf, type LocalStackInstance, up } from '../../infra/localstack/localstack.ts';
+import { down, up } from '../../infra/localstack/localstack.ts';
 import { Channel } from '../../lib/channel/Channel.ts';
 import { Mutex } from '../../lib/sync/Mutex.ts';
 import { createMeshTableNamed } from '../helpers/meshTable.ts';
+import { type ScratchLocalStack, scratchLocalStack } from '../helpers/scratchLocalStack.ts';
 
-let instance: LocalStackInstance | undefined;
+let scratch: ScratchLocalStack | undefined;
 
 afterAll(async () => {
-  if (!instance) return;
-  await down({ instance, quiet: true, graceMs: 3000 });
-  rmSync(instance.stateDir, { recursive: true, force: true });
+  await scratch?.remove();
 });
 
-async function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const server = createServer().listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
-}
-
 it('fails clearly while LocalStack is down, and the same clients resume once it is back and the stack is recreated', async () => {
-  instance = { port: await freePort(), stateDir: mkdtempSync(join(tmpdir(), 'fnmesh-restart-')) };
-  const quiet = { instance, log: () => {} };
-  const config = {
-    endpoint: endpointOf(instance),
-    region: 'us-east-1',
-    credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
-    maxAttempts: 3,
-  };
+  scratch = await scratchLocalStack('restart');
+  const quiet = { instance: scratch.instance, log: () => {} };
+  const config = { ...scratch.config, maxAttempts: 3 };
   const dynamodb = new DynamoDBClient(config);
   const sqs = new SQSClient(config);
   const createStack = async () => {

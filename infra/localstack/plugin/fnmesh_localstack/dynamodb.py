@@ -17,7 +17,9 @@ from localstack.aws.api.dynamodb import DynamodbApi
 from localstack.services.moto import MotoFallbackDispatcher
 from localstack.services.plugins import Service, aws_provider
 
+from fnmesh_localstack import strict
 from fnmesh_localstack.plugins import DYNAMODB_MARKER
+from fnmesh_localstack.strict_dynamodb import StrictDynamoDB
 
 LOG = logging.getLogger(__name__)
 
@@ -39,7 +41,12 @@ def serialized(handler):
 
 
 def serialized_dispatch_table(provider):
-    return {operation: serialized(handler) for operation, handler in MotoFallbackDispatcher(provider).items()}
+    table = {operation: serialized(handler) for operation, handler in MotoFallbackDispatcher(provider).items()}
+    settings = strict.ADVERSITIES.settings
+    if settings.enabled:
+        # Outside the lock: a transaction's commit window must not hold up other items.
+        table = StrictDynamoDB(settings).wrap(table)
+    return table
 
 
 @aws_provider(api="dynamodb", name="moto")

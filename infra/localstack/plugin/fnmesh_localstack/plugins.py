@@ -2,6 +2,7 @@
 
 import logging
 
+from localstack.runtime import hooks
 from localstack.services.lambda_.invocation.plugins import RuntimeExecutorPlugin
 
 LOG = logging.getLogger(__name__)
@@ -22,3 +23,11 @@ class ProcessRuntimeExecutorPlugin(RuntimeExecutorPlugin):
 
         LOG.info(EXECUTOR_MARKER)
         return ProcessRuntimeExecutor
+
+
+@hooks.on_infra_start()
+def fnmesh_strict_mode():
+    """Strict mode (``FNMESH_STRICT=1``) and its status endpoint, ``GET /_fnmesh/strict``."""
+    from fnmesh_localstack.strict import install_strict_mode
+
+    install_strict_mode()

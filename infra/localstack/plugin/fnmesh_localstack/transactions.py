@@ -142,6 +142,12 @@ def transact_write_items(self, transact_items: list[dict[str, Any]]) -> None:
         raise
 
 
+def token_succeeded(token: str) -> bool:
+    """Whether a transaction with this token succeeded in the last 10 minutes."""
+    previous = _succeeded.get(token)
+    return previous is not None and time.monotonic() - previous[0] <= TOKEN_TTL_SECONDS
+
+
 def _with_client_request_token(handle):
     """Wraps moto's TransactWriteItems request handler with DynamoDB's idempotency tokens."""
 
