@@ -16,6 +16,8 @@ export interface PoolChaosOptions {
   tasks: number;
   faultRate: number;
   seed: number;
+  /** How long to wait for every result before counting what is missing as lost. @default 10 minutes */
+  timeoutMs?: number;
 }
 
 export interface PoolChaosResult {
@@ -26,6 +28,8 @@ export interface PoolChaosResult {
   workerFaults: string;
   /** Faults the worker reported injecting (its log lines). */
   faultsInjected: number;
+  /** Results were still missing when the time ran out (they are counted as lost). */
+  timedOut: boolean;
   seconds: number;
 }
 
@@ -63,10 +67,13 @@ export async function runPoolChaos(options: PoolChaosOptions): Promise<PoolChaos
   try {
     await tasks.sendMany(Array.from({ length: options.tasks }, (_, task) => ({ runId, task, failOnce: false })));
     const seen = new Map<number, number>();
-    const signal = AbortSignal.timeout(10 * 60_000);
+    const signal = AbortSignal.timeout(options.timeoutMs ?? 10 * 60_000);
     let received = 0;
-    while (seen.size < options.tasks) {
-      for (const { body } of await results.receiveMany(10, { signal })) {
+    while (seen.size < options.tasks && !signal.aborted) {
+      for (const { body } of await results.receiveMany(10, { signal }).catch((err: unknown) => {
+        if (signal.aborted) return [];
+        throw err;
+      })) {
         if (body.runId !== runId) continue; // another run's result
         received++;
         seen.set(body.task, (seen.get(body.task) ?? 0) + 1);
@@ -86,6 +93,7 @@ export async function runPoolChaos(options: PoolChaosOptions): Promise<PoolChaos
       lost: options.tasks - seen.size,
       doubleApplied: received - seen.size,
       workerFaults: JSON.stringify(faults),
+      timedOut: signal.aborted,
       seconds: (Date.now() - startedAt) / 1000,
     };
   } finally {

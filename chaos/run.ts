@@ -1,5 +1,7 @@
 /**
- * `npm run chaos [-- --quick] [-- --json] [-- --seed N]`: the reliability runs, with fixed seeds.
+ * `npm run chaos [-- --quick] [-- --json] [-- --seed N] [-- --strict]`: the reliability runs, with
+ * fixed seeds; `--strict` against a LocalStack in strict mode (docs/STRICT.md: AWS's transaction
+ * conflicts, throttling and duplicate deliveries), whose injected counts the document reports.
  *
  *   locks     contender processes frozen past their lease while their SDK calls draw faults;
  *             every run's history through the checker, and its counter exact (W × N)
@@ -9,13 +11,15 @@
  *             its invocations; every task's result exactly once
  *
  * Prints one JSON document (with --json, nothing else on stdout) whose `totals` are
- * { operations, faultsInjected, lost, doubleApplied, lockViolations, staleFenceWritesAccepted },
- * and writes it to chaos/results/latest.json. Exits 1 if any of the last four is not 0.
+ * { operations, faultsInjected, lost, doubleApplied, lockViolations, staleFenceWritesAccepted, runsFailed },
+ * and writes it to chaos/results/latest.json (latest-strict.json with --strict). Exits 1 if any of
+ * the last five is not 0. A run that throws is recorded with its error (`failures`) and counted in
+ * `runsFailed`, and the other runs go on.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { projectRoot, up } from '../infra/localstack/localstack.ts';
+import { projectRoot, type StrictStatus, strictStatus, up } from '../infra/localstack/localstack.ts';
 import { serverless } from '../infra/serverless/cli.ts';
 import { createMeshTable, deleteMeshTable } from '../test/helpers/meshTable.ts';
 import { type ChannelChaosResult, runChannelChaos } from './channelChaos.ts';
@@ -29,6 +33,7 @@ const { values: flags } = parseArgs({
     quick: { type: 'boolean', default: false },
     json: { type: 'boolean', default: false },
     seed: { type: 'string', default: '1' },
+    strict: { type: 'boolean', default: false },
   },
 });
 const seed = Number(flags.seed);
@@ -37,25 +42,55 @@ const size = flags.quick
   ? { lockRuns: 3, workers: 3, increments: 5, pauses: 4, messages: 1000, poolTasks: 20 }
   : { lockRuns: 10, workers: 4, increments: 10, pauses: 8, messages: 10_000, poolTasks: 100 };
 const log = (line: string) => process.stderr.write(`${line}\n`);
+// Under strict mode a run can stall (a channel that never drains): it stops and counts what is missing.
+const runTimeoutMs = flags.strict ? (flags.quick ? 2 : 5) * 60_000 : 10 * 60_000;
+
+interface RunFailure {
+  run: string;
+  error: string;
+}
+
+/** Each adversity strict mode injected between two readings of its counts. */
+function injectedBetween(before: StrictStatus | undefined, after: StrictStatus | undefined): Record<string, number> {
+  const counts: Record<string, number> = {};
+  for (const [kind, count] of Object.entries(after?.counts ?? {})) counts[kind] = count - (before?.counts[kind] ?? 0);
+  return counts;
+}
 
 async function main(): Promise<number> {
   const startedAt = Date.now();
-  await up({ log });
+  await up({ log, ...(flags.strict ? { strict: true } : {}) });
+  const strictBefore = await strictStatus();
   const deploy = await serverless(['deploy', '--stage', 'local']);
   if (deploy.code !== 0) throw new Error(`serverless deploy failed:\n${deploy.stderr}`);
   const tableName = await createMeshTable('chaos');
+  const failures: RunFailure[] = [];
+  /** Runs one part; if it throws, records the error and goes on with the next part. */
+  async function guarded<T>(run: string, body: () => Promise<T>): Promise<T | undefined> {
+    try {
+      return await body();
+    } catch (err) {
+      const error = err instanceof Error ? `${err.name}: ${err.message}` : String(err);
+      log(`${run}: failed: ${error}`);
+      failures.push({ run, error });
+      return undefined;
+    }
+  }
   try {
     const lockRuns: LockChaosResult[] = [];
     for (let run = 0; run < size.lockRuns; run++) {
-      const result = await runLockChaos({
-        tableName,
-        workers: size.workers,
-        increments: size.increments,
-        leaseMs: 600,
-        faultRate: 0.1,
-        seed: seed * 100 + run,
-        pauses: size.pauses,
-      });
+      const result = await guarded(`locks run ${run + 1}`, () =>
+        runLockChaos({
+          tableName,
+          workers: size.workers,
+          increments: size.increments,
+          leaseMs: 600,
+          faultRate: 0.1,
+          seed: seed * 100 + run,
+          pauses: size.pauses,
+        }),
+      );
+      if (!result) continue;
       log(
         `locks run ${run + 1}/${size.lockRuns}: counter ${result.counter}/${result.expected}, ${result.grants} grants, ` +
           `${result.staleWritesRefused} stale writes refused, ${result.pausesInjected} freezes, ${result.faultsInjected - result.pausesInjected} SDK faults, ` +
@@ -64,35 +99,49 @@ async function main(): Promise<number> {
       lockRuns.push(result);
     }
     log(`channel: ${size.messages} values, 10% handler failures, 3% SDK faults, 1 in 50 poison`);
-    const channel: ChannelChaosResult = await runChannelChaos({
-      tableName,
-      messages: size.messages,
-      consumers: 4,
-      failureRate: 0.1,
-      poisonEvery: 50,
-      faultRate: 0.03,
-      seed,
-    });
-    log(
-      `channel: ${channel.effects}/${channel.messages} effects, ${channel.handlerFailures} handler failures, ${channel.sdkFaults} SDK faults, ` +
-        `${channel.deadLettered} dead-lettered (${channel.deadLetteredWithReason} with reason) and redriven, ${channel.lost} lost`,
+    const channel: ChannelChaosResult | undefined = await guarded('channel', () =>
+      runChannelChaos({
+        tableName,
+        messages: size.messages,
+        consumers: 4,
+        failureRate: 0.1,
+        poisonEvery: 50,
+        faultRate: 0.03,
+        seed,
+        phaseTimeoutMs: runTimeoutMs,
+      }),
     );
+    if (channel)
+      log(
+        `channel: ${channel.effects}/${channel.messages} effects, ${channel.handlerFailures} handler failures, ${channel.sdkFaults} SDK faults, ` +
+          `${channel.deadLettered} dead-lettered (${channel.deadLetteredWithReason} with reason) and redriven, ${channel.lost} lost`,
+      );
 
     log(`pool: ${size.poolTasks} tasks through the worker function, 30% of its invocations throwing or crashing`);
-    const pool = await runPoolChaos({ tasks: size.poolTasks, faultRate: 0.3, seed });
-    log(`pool: ${pool.tasks - pool.lost}/${pool.tasks} results, ${pool.faultsInjected} worker faults, ${pool.doubleApplied} duplicates`);
+    const pool = await guarded('pool', () => runPoolChaos({ tasks: size.poolTasks, faultRate: 0.3, seed, timeoutMs: runTimeoutMs }));
+    if (pool)
+      log(`pool: ${pool.tasks - pool.lost}/${pool.tasks} results, ${pool.faultsInjected} worker faults, ${pool.doubleApplied} duplicates`);
 
     const sum = (pick: (run: LockChaosResult) => number) => lockRuns.reduce((total, run) => total + pick(run), 0);
+    const strictInjected = injectedBetween(strictBefore, await strictStatus());
+    const injectedByStrictMode = Object.values(strictInjected).reduce((total, count) => total + count, 0);
     const totals = {
-      operations: sum((run) => run.operations) + channel.messages + channel.handlerRuns + pool.tasks + pool.results,
-      faultsInjected: sum((run) => run.faultsInjected) + channel.handlerFailures + channel.sdkFaults + pool.faultsInjected,
-      lost: sum((run) => run.lost) + channel.lost + pool.lost,
-      doubleApplied: sum((run) => run.doubleApplied) + channel.doubleApplied + pool.doubleApplied,
+      operations:
+        sum((run) => run.operations) + (channel ? channel.messages + channel.handlerRuns : 0) + (pool ? pool.tasks + pool.results : 0),
+      faultsInjected:
+        sum((run) => run.faultsInjected) +
+        (channel ? channel.handlerFailures + channel.sdkFaults : 0) +
+        (pool?.faultsInjected ?? 0) +
+        injectedByStrictMode,
+      lost: sum((run) => run.lost) + (channel?.lost ?? 0) + (pool?.lost ?? 0),
+      doubleApplied: sum((run) => run.doubleApplied) + (channel?.doubleApplied ?? 0) + (pool?.doubleApplied ?? 0),
       lockViolations: sum((run) => run.lockViolations),
       staleFenceWritesAccepted: sum((run) => run.staleFenceWritesAccepted),
+      runsFailed: failures.length,
     };
     const document = {
       mode: flags.quick ? 'quick' : 'full',
+      strict: strictBefore?.enabled ? { settings: strictBefore.settings, injected: strictInjected } : null,
       seed,
       startedAt: new Date(startedAt).toISOString(),
       durationSeconds: Math.round((Date.now() - startedAt) / 1000),
@@ -107,14 +156,15 @@ async function main(): Promise<number> {
         freezes: sum((run) => run.pausesInjected),
         problems: lockRuns.flatMap((run) => run.problems),
       },
-      channel,
-      pool,
+      channel: channel ?? null,
+      pool: pool ?? null,
+      failures,
     };
     const out = join(projectRoot, 'chaos', 'results');
     mkdirSync(out, { recursive: true });
-    writeFileSync(join(out, 'latest.json'), `${JSON.stringify(document, null, 2)}\n`);
+    writeFileSync(join(out, flags.strict ? 'latest-strict.json' : 'latest.json'), `${JSON.stringify(document, null, 2)}\n`);
     process.stdout.write(flags.json ? `${JSON.stringify(document)}\n` : `${JSON.stringify(totals, null, 2)}\n`);
-    const broken = totals.lost + totals.doubleApplied + totals.lockViolations + totals.staleFenceWritesAccepted;
+    const broken = totals.lost + totals.doubleApplied + totals.lockViolations + totals.staleFenceWritesAccepted + totals.runsFailed;
     return broken === 0 ? 0 : 1;
   } finally {
     await deleteMeshTable(tableName);

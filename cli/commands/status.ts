@@ -8,6 +8,7 @@ import { GetQueueAttributesCommand } from '@aws-sdk/client-sqs';
 import type { TaskFailure } from '../../lib/errors.ts';
 import { SHARD_COUNT, shardChannelName } from '../../functions/shard/shards.ts';
 import { checkVersion, type Item, readNumber, readString } from '../../lib/table/layout.ts';
+import { type StrictStatus, strictStatus } from '../../infra/localstack/localstack.ts';
 import type { MeshContext } from '../context.ts';
 import type { Output } from '../output.ts';
 import { channelQueues, STACK_CHANNELS } from './dlq.ts';
@@ -59,6 +60,11 @@ export interface StatusDocument {
   channels: ChannelRow[];
   locks: LockRow[];
   groups: GroupRow[];
+  /**
+   * Stage local only: LocalStack's strict mode (docs/STRICT.md), its settings and how many of each
+   * adversity it injected; null on other stages, or if the LocalStack there is not fnmesh's.
+   */
+  strict: StrictStatus | null;
 }
 
 const PREFIX = { channel: 'channel#', mutex: 'mutex#', group: 'group#' } as const;
@@ -149,9 +155,10 @@ function show(value: number | null | undefined): string | number {
 export async function status(ctx: MeshContext, out: Output): Promise<StatusDocument> {
   const now = Date.now();
   const deadLetterKeys = [...new Set(STACK_CHANNELS.map((channel) => channelQueues(ctx, channel).deadLetterKey))];
-  const [items, depths] = await Promise.all([
+  const [items, depths, strict] = await Promise.all([
     scanMesh(ctx.dynamodb, ctx.tableName),
     Promise.all(deadLetterKeys.map(async (key) => [key, await queueDepth(ctx, key)] as const)),
+    ctx.stage === 'local' ? strictStatus() : undefined,
   ]);
   const depthOf = new Map(depths);
   const dlqDepth = (channel: string) =>
@@ -192,6 +199,7 @@ export async function status(ctx: MeshContext, out: Output): Promise<StatusDocum
     channels: [...STATUS_CHANNELS, ...others].map((name) => channelRow(name, metas.get(name), dlqDepth(name))),
     locks: locks.sort((a, b) => a.name.localeCompare(b.name)),
     groups: groups.sort((a, b) => a.id.localeCompare(b.id)),
+    strict: strict ?? null,
   };
 
   if (!out.json) {
@@ -222,6 +230,15 @@ export async function status(ctx: MeshContext, out: Output): Promise<StatusDocum
         g.firstError ? `${g.firstError.errorType}: ${g.firstError.errorMessage} (${g.firstError.functionName})` : '',
       ]),
     );
+    if (document.strict?.enabled) {
+      out.say(`strict mode: on (seed ${document.strict.settings.seed}; docs/STRICT.md)`);
+      out.table(
+        ['adversity', 'injected'],
+        Object.entries(document.strict.counts)
+          .sort(([a], [b]) => a.localeCompare(b))
+          .map(([kind, count]) => [kind, count]),
+      );
+    } else if (document.strict) out.say('strict mode: off');
   }
   out.result(document, () => {
     const held = document.locks.filter((lock) => lock.holder !== null).length;

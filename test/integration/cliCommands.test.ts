@@ -92,7 +92,8 @@ describe('fnmesh status', () => {
     try {
       const document = await status(ctx, silent);
 
-      expect(Object.keys(document).sort()).toEqual(['channels', 'groups', 'locks']);
+      expect(Object.keys(document).sort()).toEqual(['channels', 'groups', 'locks', 'strict']);
+      expect(document.strict).toEqual({ enabled: expect.any(Boolean), settings: expect.any(Object), counts: expect.any(Object) });
       const names = document.channels.map((channel) => channel.name);
       expect(names.slice(0, 7)).toEqual(['ping', 'tasks', 'results', 'shard-0', 'shard-1', 'shard-2', 'shard-3']);
       for (const channel of document.channels) {
