@@ -38,8 +38,9 @@ export const logFile = logFileOf(defaultInstance);
 const SERVICES = 'sqs,lambda,dynamodb,cloudformation,s3,iam,sts,logs,events,ssm,cloudwatch';
 
 /**
- * Lines in LocalStack's log that mean a service failed to load, or that LocalStack silently fell
- * back to something that needs Docker or a download. Start-up fails on any of them.
+ * Lines in LocalStack's log that mean a service failed to load, that LocalStack silently fell back
+ * to something that needs Docker or a download, or that a strict-mode setting is malformed.
+ * Start-up fails on any of them.
  */
 export const FORBIDDEN_FALLBACKS: readonly RegExp[] = [
   /Falling back to "docker" runtime executor/,
@@ -89,7 +90,7 @@ export function localstackEnvironment(instance: LocalStackInstance = defaultInst
  * duplicate deliveries, switched on by this variable in its environment (tuned by the other
  * `FNMESH_STRICT_*` variables, which reach LocalStack from the caller's environment).
  */
-export const STRICT_SWITCH = 'FNMESH_STRICT';
+const STRICT_SWITCH = 'FNMESH_STRICT';
 const STRICT_MARKER = 'fnmesh strict: on';
 
 /** What `GET /_fnmesh/strict` answers: the settings and how many of each adversity happened. */

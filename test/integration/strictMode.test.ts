@@ -160,7 +160,12 @@ describe('DynamoDB transaction conflicts', () => {
 
   it('PutItem on a held item: TransactionConflictException (not retried by the SDK); TransactGetItems: cancelled; GetItem: the committed value', async () => {
     const { committed } = await holding('held-put');
-    const put = await failure(dynamodb.send(new PutItemCommand({ TableName: TABLE, Item: { ...key('held-put'), n: { N: '100' } } })));
+    // A binary attribute too: whatever the item holds, the write is checked.
+    const put = await failure(
+      dynamodb.send(
+        new PutItemCommand({ TableName: TABLE, Item: { ...key('held-put'), n: { N: '100' }, blob: { B: new Uint8Array([1, 2]) } } }),
+      ),
+    );
     const read = await failure(
       dynamodb.send(new TransactGetItemsCommand({ TransactItems: [{ Get: { TableName: TABLE, Key: key('held-put') } }] })),
     );

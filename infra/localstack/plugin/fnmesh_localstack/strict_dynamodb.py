@@ -57,6 +57,11 @@ THROTTLING_MESSAGE = (
 WRITE_KEY_RANGE_THROTTLED = "TableWriteKeyRangeThroughputExceeded"
 
 
+def _canonical(value) -> str:
+    """JSON of request values; binary attributes (bytes) as their repr."""
+    return json.dumps(value, sort_keys=True, default=repr)
+
+
 class Target:
     """One item a request writes or reads: its identity, its partition and its write units."""
 
@@ -67,8 +72,8 @@ class Target:
             key[table.range_key_attr] = key_source[table.range_key_attr]
         self.table_arn = table.table_arn
         self.table_name = table.name
-        self.item = (table.table_arn, json.dumps(key, sort_keys=True))
-        self.partition = (table.table_arn, json.dumps(hash_value, sort_keys=True))
+        self.item = (table.table_arn, _canonical(key))
+        self.partition = (table.table_arn, _canonical(hash_value))
         self.units = units
 
     def describe(self) -> str:
@@ -78,7 +83,7 @@ class Target:
 def _write_units(request: dict) -> int:
     """One unit per KB of what the request writes (its item, or its key and values), at least 1."""
     body = {name: request.get(name) for name in ("Item", "Key", "ExpressionAttributeValues")}
-    return max(1, math.ceil(len(json.dumps(body)) / 1024))
+    return max(1, math.ceil(len(_canonical(body)) / 1024))
 
 
 def _target(context, request: dict, key_field: str, units_factor: int = 1) -> Target:
@@ -117,12 +122,17 @@ class ItemHolds:
 
 class PartitionCapacity:
     """Write units per partition key: token buckets refilled at the configured rate per second,
-    holding at most one second's worth."""
+    holding at most one second's worth. A bucket untouched for a second is full again, the same as
+    no bucket: those are dropped now and then, so the table of buckets stays as small as the set of
+    keys written in the last second."""
+
+    PRUNE_EVERY = 4096
 
     def __init__(self, units_per_second: float) -> None:
         self.rate = units_per_second
         self._lock = threading.Lock()
         self._buckets: dict[tuple, tuple[float, float]] = {}  # partition -> (units, at)
+        self._spends = 0
 
     def spend(self, targets: list[Target]) -> list[int]:
         """Spends every target's units, or none: returns the indexes of targets whose partition
@@ -140,6 +150,10 @@ class PartitionCapacity:
             if not short:
                 for partition, units in needed.items():
                     self._buckets[partition] = (available[partition] - units, now)
+            self._spends += 1
+            if self._spends % self.PRUNE_EVERY == 0:
+                for partition in [p for p, (_, at) in self._buckets.items() if now - at >= 1.0]:
+                    del self._buckets[partition]
             return short
 
 
