@@ -143,6 +143,24 @@ export class OnceFailedError extends MeshError {
   }
 }
 
+/**
+ * A write kept meeting other transactions on its items (DynamoDB's `TransactionConflict`, or a
+ * throttled partition) after every retry of the library's budget: nothing of it was applied.
+ * `cause` is the last refusal.
+ */
+export class TransactionConflictError extends MeshError {
+  override name = 'TransactionConflictError';
+  /** What was being written, e.g. `channel tasks: count`. */
+  readonly operation: string;
+  readonly attempts: number;
+
+  constructor(operation: string, attempts: number, options?: ErrorOptions) {
+    super(`${operation}: still refused by conflicting transactions or throttling after ${attempts} attempts; nothing was applied`, options);
+    this.operation = operation;
+    this.attempts = attempts;
+  }
+}
+
 /** An item in the mesh table that does not follow the documented format (or a newer version). */
 export class ItemFormatError extends MeshError {
   override name = 'ItemFormatError';

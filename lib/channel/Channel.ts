@@ -21,7 +21,6 @@ import {
   type DynamoDBClient,
   GetItemCommand,
   TransactionCanceledException,
-  TransactWriteItemsCommand,
   type TransactWriteItemsCommandInput,
   UpdateItemCommand,
 } from '@aws-sdk/client-dynamodb';
@@ -45,6 +44,7 @@ import {
   PayloadTooLargeError,
 } from '../errors.ts';
 import { abortable, type BackoffOptions, callOptions, pollDelayMs, sleep, throwIfAborted } from '../internal/time.ts';
+import { retryConflicts, transactWrite } from '../internal/conflicts.ts';
 import { check, describeIssues, type Schema } from '../schema.ts';
 import { checkName, FORMAT_VERSION, type Item, keys, n, readNumber, ttlSeconds } from '../table/layout.ts';
 import { decodeEnvelope, type Envelope, encodeEnvelope, envelopeOf, type TraceContext } from './envelope.ts';
@@ -373,13 +373,11 @@ export class Channel<T> {
     update: Omit<NonNullable<NonNullable<TransactWriteItemsCommandInput['TransactItems']>[number]['Update']>, 'TableName' | 'Key'>,
     signal: AbortSignal | undefined,
   ): Promise<void> {
-    await abortable(signal, () =>
-      this.dynamodb.send(
-        new TransactWriteItemsCommand({
-          TransactItems: [{ Update: { TableName: this.tableName, Key: keys.channel(this.name), ...update } }],
-        }),
-        callOptions(signal),
-      ),
+    await transactWrite(
+      this.dynamodb,
+      `channel ${this.name}: count`,
+      { TransactItems: [{ Update: { TableName: this.tableName, Key: keys.channel(this.name), ...update } }] },
+      signal,
     );
   }
 
@@ -392,7 +390,7 @@ export class Channel<T> {
    */
   async close(options: { signal?: AbortSignal } = {}): Promise<void> {
     try {
-      await abortable(options.signal, () =>
+      await retryConflicts(`channel ${this.name}: close`, options.signal, () =>
         this.dynamodb.send(
           new UpdateItemCommand({
             TableName: this.tableName,
@@ -947,9 +945,7 @@ export class Channel<T> {
         },
       };
       try {
-        await abortable(signal, () =>
-          this.dynamodb.send(new TransactWriteItemsCommand({ TransactItems: [...markers, counters] }), callOptions(signal)),
-        );
+        await transactWrite(this.dynamodb, `channel ${this.name}: claim`, { TransactItems: [...markers, counters] }, signal);
         return pending;
       } catch (err) {
         if (!(err instanceof TransactionCanceledException)) throw err;

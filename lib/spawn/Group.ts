@@ -14,6 +14,7 @@ import type { LambdaClient } from '@aws-sdk/client-lambda';
 import { randomUUID } from 'node:crypto';
 import { GroupTaskError, MeshConfigError, type TaskFailure } from '../errors.ts';
 import { type BackoffOptions, abortable, callOptions, pollDelayMs, sleep, throwIfAborted } from '../internal/time.ts';
+import { retryConflicts } from '../internal/conflicts.ts';
 import { checkName, FORMAT_VERSION, type Item, keys, n, readNumber, readString } from '../table/layout.ts';
 import { ASYNC_PAYLOAD_LIMIT_BYTES, envelope, type GoOptions, invokeAsync, serializePayload, type TaskRef } from './go.ts';
 import { recordTaskOutcome } from './taskRecord.ts';
@@ -97,7 +98,7 @@ export class Group {
         await sleep(pollDelayMs(attempt, this.poll), signal);
       }
     }
-    await abortable(signal, () =>
+    await retryConflicts(`group ${this.id}: start`, signal, () =>
       this.dynamodb.send(
         new UpdateItemCommand({
           TableName: this.tableName,

@@ -3,14 +3,9 @@
  * (only if it does not exist yet) and updates its group's counters. A retried worker's second
  * report fails the marker's condition and changes nothing.
  */
-import {
-  type DynamoDBClient,
-  TransactionCanceledException,
-  TransactWriteItemsCommand,
-  type TransactWriteItem,
-} from '@aws-sdk/client-dynamodb';
+import { type DynamoDBClient, TransactionCanceledException, type TransactWriteItem } from '@aws-sdk/client-dynamodb';
 import { WaitGroupNegativeCounterError } from '../errors.ts';
-import { abortable, callOptions } from '../internal/time.ts';
+import { transactWrite } from '../internal/conflicts.ts';
 import { FORMAT_VERSION, keys, n, s, ttlSeconds } from '../table/layout.ts';
 import type { TaskRef } from './go.ts';
 
@@ -92,9 +87,7 @@ export async function recordTaskOutcome(
           },
         };
   try {
-    await abortable(options.signal, () =>
-      client.send(new TransactWriteItemsCommand({ TransactItems: [marker, counter] }), callOptions(options.signal)),
-    );
+    await transactWrite(client, `${task.kind} ${task.name}: task ${task.taskId}`, { TransactItems: [marker, counter] }, options.signal);
     return true;
   } catch (err) {
     if (err instanceof TransactionCanceledException) {

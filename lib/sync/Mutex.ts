@@ -17,7 +17,8 @@
 import { type AttributeValue, ConditionalCheckFailedException, type DynamoDBClient, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
 import { randomUUID } from 'node:crypto';
 import { type LockHolder, LockLostError, LockNotHeldError, MeshConfigError } from '../errors.ts';
-import { type BackoffOptions, backoffMs, abortable, callOptions, sleep, throwIfAborted } from '../internal/time.ts';
+import { type BackoffOptions, backoffMs, callOptions, sleep, throwIfAborted } from '../internal/time.ts';
+import { retryConflicts } from '../internal/conflicts.ts';
 import { checkName, checkVersion, FORMAT_VERSION, type Item, type Key, keys, n, readNumber, readString, s } from '../table/layout.ts';
 import { LeaseKeeper } from './heartbeat.ts';
 import { expiredBefore, leaseEnd, type LeaseOptions, type LeaseSettings, leaseSettings, msUntilTakeover } from './lease.ts';
@@ -133,7 +134,7 @@ export class Mutex {
     const now = this.lease.now();
     const until = leaseEnd(this.lease, now);
     try {
-      const { Attributes } = await abortable(signal, () =>
+      const { Attributes } = await retryConflicts(`mutex ${this.name}: lock`, signal, () =>
         this.client.send(
           new UpdateItemCommand({
             TableName: this.tableName,
@@ -175,7 +176,7 @@ export class Mutex {
 
   /** @internal */
   send(command: UpdateItemCommand, signal?: AbortSignal) {
-    return abortable(signal, () => this.client.send(command, callOptions(signal)));
+    return retryConflicts(`mutex ${this.name}`, signal, () => this.client.send(command, callOptions(signal)));
   }
 
   /** @internal */

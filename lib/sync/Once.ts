@@ -15,7 +15,8 @@
 import { ConditionalCheckFailedException, type DynamoDBClient, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
 import { randomUUID } from 'node:crypto';
 import { InvalidInputError, ItemFormatError, MeshConfigError, OnceFailedError } from '../errors.ts';
-import { type BackoffOptions, backoffMs, abortable, callOptions, sleep, throwIfAborted } from '../internal/time.ts';
+import { type BackoffOptions, backoffMs, callOptions, sleep, throwIfAborted } from '../internal/time.ts';
+import { retryConflicts } from '../internal/conflicts.ts';
 import { checkName, checkVersion, FORMAT_VERSION, type Item, keys, n, readNumber, readString, s } from '../table/layout.ts';
 import { LeaseKeeper } from './heartbeat.ts';
 import { expiredBefore, leaseEnd, type LeaseOptions, type LeaseSettings, leaseSettings, msUntilTakeover } from './lease.ts';
@@ -87,7 +88,7 @@ export class Once {
     const token = `${this.owner}/${randomUUID()}`;
     try {
       // A fence for the run: ADD on an update keeps it growing across takeovers.
-      const { Attributes } = await abortable(signal, () =>
+      const { Attributes } = await retryConflicts(`once ${key}: claim`, signal, () =>
         this.client.send(
           new UpdateItemCommand({
             TableName: this.tableName,
@@ -184,15 +185,17 @@ export class Once {
 
   /** An update of our own run's item, only while we still own it. */
   private async finish(key: string, token: string, update: string, names: Record<string, string>, values: Item): Promise<void> {
-    await this.client.send(
-      new UpdateItemCommand({
-        TableName: this.tableName,
-        Key: keys.once(key),
-        UpdateExpression: update,
-        ConditionExpression: '#owner = :token AND #state = :runningState',
-        ExpressionAttributeNames: { ...names, '#owner': 'owner', '#state': 'state' },
-        ExpressionAttributeValues: { ...values, ':token': s(token), ':runningState': s('running') },
-      }),
+    await retryConflicts(`once ${key}: finish`, undefined, () =>
+      this.client.send(
+        new UpdateItemCommand({
+          TableName: this.tableName,
+          Key: keys.once(key),
+          UpdateExpression: update,
+          ConditionExpression: '#owner = :token AND #state = :runningState',
+          ExpressionAttributeNames: { ...names, '#owner': 'owner', '#state': 'state' },
+          ExpressionAttributeValues: { ...values, ':token': s(token), ':runningState': s('running') },
+        }),
+      ),
     );
   }
 }

@@ -13,6 +13,7 @@ import type { LambdaClient } from '@aws-sdk/client-lambda';
 import { randomUUID } from 'node:crypto';
 import { MeshConfigError, WaitGroupNegativeCounterError } from '../errors.ts';
 import { type BackoffOptions, abortable, callOptions, pollDelayMs, sleep, throwIfAborted } from '../internal/time.ts';
+import { retryConflicts } from '../internal/conflicts.ts';
 import { recordTaskOutcome } from '../spawn/taskRecord.ts';
 import { ASYNC_PAYLOAD_LIMIT_BYTES, envelope, type GoOptions, invokeAsync, serializePayload } from '../spawn/go.ts';
 import { checkName, FORMAT_VERSION, keys, n, readNumber } from '../table/layout.ts';
@@ -51,7 +52,7 @@ export class WaitGroup {
   async add(delta: number, options: SignalOptions = {}): Promise<number> {
     if (!Number.isSafeInteger(delta) || delta === 0) throw new MeshConfigError(`add needs a non-zero integer, got ${delta}`);
     try {
-      const { Attributes } = await abortable(options.signal, () =>
+      const { Attributes } = await retryConflicts(`wait group ${this.name}: add`, options.signal, () =>
         this.client.send(
           new UpdateItemCommand({
             TableName: this.tableName,

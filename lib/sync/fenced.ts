@@ -20,7 +20,8 @@ import {
   type UpdateItemCommandOutput,
 } from '@aws-sdk/client-dynamodb';
 import { MeshConfigError, StaleFenceError } from '../errors.ts';
-import { abortable, callOptions } from '../internal/time.ts';
+import { callOptions } from '../internal/time.ts';
+import { retryConflicts } from '../internal/conflicts.ts';
 import { n, readNumber } from '../table/layout.ts';
 
 export interface FenceOptions {
@@ -97,7 +98,7 @@ export async function fencedUpdate(
 ): Promise<UpdateItemCommandOutput> {
   const attribute = options.attribute ?? 'lastFence';
   try {
-    return await abortable(options.signal, () =>
+    return await retryConflicts(`fenced update of ${input.TableName}`, options.signal, () =>
       client.send(new UpdateItemCommand(withFence(input, fence, attribute)), callOptions(options.signal)),
     );
   } catch (err) {
@@ -114,7 +115,7 @@ export async function fencedPut(
 ): Promise<PutItemCommandOutput> {
   const attribute = options.attribute ?? 'lastFence';
   try {
-    return await abortable(options.signal, () =>
+    return await retryConflicts(`fenced put to ${input.TableName}`, options.signal, () =>
       client.send(new PutItemCommand(withFencePut(input, fence, attribute)), callOptions(options.signal)),
     );
   } catch (err) {

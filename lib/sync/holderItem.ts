@@ -14,6 +14,7 @@ import {
   type UpdateItemCommandInput,
 } from '@aws-sdk/client-dynamodb';
 import { abortable, callOptions } from '../internal/time.ts';
+import { retryConflicts } from '../internal/conflicts.ts';
 import { checkVersion, type Item, type Key, n } from '../table/layout.ts';
 
 /** An update: expressions with `#name` and `:value` placeholders. */
@@ -87,7 +88,7 @@ export class HolderItem {
    */
   async attempt(update: Update, signal?: AbortSignal): Promise<Attempt> {
     try {
-      const { Attributes } = await abortable(signal, () =>
+      const { Attributes } = await retryConflicts(`${this.key.pk.S ?? 'holder item'}: update`, signal, () =>
         this.client.send(new UpdateItemCommand(this.input(update)), callOptions(signal)),
       );
       return { applied: true, item: Attributes };

@@ -10,6 +10,7 @@ import { type DynamoDBClient, PutItemCommand, QueryCommand } from '@aws-sdk/clie
 import { randomUUID } from 'node:crypto';
 import { MeshConfigError } from '../errors.ts';
 import { abortable, callOptions } from '../internal/time.ts';
+import { retryConflicts } from '../internal/conflicts.ts';
 import { FORMAT_VERSION, type Item, keys, n, readNumber, readString, s, ttlSeconds } from '../table/layout.ts';
 
 /** Traces are kept a week on AWS (TTL), then expire. */
@@ -83,7 +84,7 @@ export class Tracer {
   /** Records a finished hop. Cost: 1 PutItem. @returns its hop id */
   async record(hop: Hop, options: { signal?: AbortSignal } = {}): Promise<string> {
     const hopId = hop.hopId ?? randomUUID();
-    await abortable(options.signal, () =>
+    await retryConflicts(`trace ${hop.traceId}: hop`, options.signal, () =>
       this.client.send(new PutItemCommand({ TableName: this.tableName, Item: toItem({ ...hop, hopId }) }), callOptions(options.signal)),
     );
     return hopId;

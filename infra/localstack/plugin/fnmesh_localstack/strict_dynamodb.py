@@ -4,9 +4,11 @@ moto answers one operation at a time (see ``dynamodb.py``), so on its own no two
 overlap and no item is ever too hot. Strict mode wraps the serialized operations:
 
 Transaction conflicts ("Transaction conflict handling in DynamoDB", DynamoDB Developer Guide):
-a ``TransactWriteItems`` holds its items for a commit window (``transaction_window_ms``) and
-commits at its end: conditions are evaluated and the writes applied then, atomically, by moto.
-While it holds an item,
+a ``TransactWriteItems`` holds its items for a commit window (``transaction_window_ms``) from its
+arrival; within it, moto evaluates its conditions and applies it (or cancels it) atomically, and the
+answer goes back when the window ends. The window is the item's time in a transaction, whatever
+moto's queue of serialized calls takes, so conflicts depend on the clients' timing, as on AWS, not
+on how loaded this machine is. While it holds an item,
 
 * another ``TransactWriteItems`` that includes the item is cancelled
   (``TransactionCanceledException``, reason ``TransactionConflict`` at that action, ``None``
@@ -191,6 +193,10 @@ class StrictDynamoDB:
     def transact_write_items(self, handler):
         def strict_transact_write_items(context, request):
             token = request.get("ClientRequestToken")
+            with self._tokens_lock:
+                if token and token in self._tokens_in_progress:
+                    strict.ADVERSITIES.record(TRANSACTION_IN_PROGRESS, f"token {token}")
+                    raise TransactionInProgressException(IN_PROGRESS_MESSAGE)
             if token and transactions.token_succeeded(token):
                 return handler(context, request)  # answered from the token: no items touched
             try:
@@ -204,7 +210,7 @@ class StrictDynamoDB:
             items = [target.item for target in targets]
             owner = object()
             with self._tokens_lock:
-                if token in self._tokens_in_progress:
+                if token and token in self._tokens_in_progress:  # arrived meanwhile
                     strict.ADVERSITIES.record(TRANSACTION_IN_PROGRESS, f"token {token}")
                     raise TransactionInProgressException(IN_PROGRESS_MESSAGE)
                 conflicts = self.holds.take(items, owner)
@@ -213,13 +219,18 @@ class StrictDynamoDB:
             if conflicts:
                 strict.ADVERSITIES.record(TRANSACTION_CONFLICT, f"on {targets[conflicts[0]].describe()}")
                 raise cancelled(len(targets), conflicts, "TransactionConflict", CONFLICT_REASON)
+            held_at = time.monotonic()
             try:
                 short = self.capacity.spend(targets)
-                if short:
+                if short:  # refused up front, as a throttled request is: no window
                     strict.ADVERSITIES.record(THROTTLED, f"TransactWriteItems on {targets[short[0]].describe()}")
                     raise cancelled(len(targets), short, "ThrottlingError", THROTTLING_MESSAGE)
-                time.sleep(self.window_seconds)
-                return handler(context, request)  # commit: conditions evaluated, writes applied
+                try:
+                    # Conditions evaluated and writes applied (or all cancelled) at once; the items
+                    # stay held for the rest of the window, whatever moto's queue took.
+                    return handler(context, request)
+                finally:
+                    time.sleep(max(0.0, self.window_seconds - (time.monotonic() - held_at)))
             finally:
                 with self._tokens_lock:
                     self._tokens_in_progress.discard(token)

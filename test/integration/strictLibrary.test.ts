@@ -1,0 +1,93 @@
+/**
+ * The primitives on a strict LocalStack (docs/STRICT.md, default settings): concurrent writers of
+ * one item meet AWS's transaction conflicts, and the library retries them (same client request
+ * token, jittered backoff) instead of passing them up or mistaking them for a refusal.
+ */
+import { CreateQueueCommand, SQSClient } from '@aws-sdk/client-sqs';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { strictStatus } from '../../infra/localstack/localstack.ts';
+import { Channel } from '../../lib/channel/Channel.ts';
+import { ChannelClosedError } from '../../lib/errors.ts';
+import { WaitGroup } from '../../lib/sync/WaitGroup.ts';
+import { createMeshTableNamed } from '../helpers/meshTable.ts';
+import { type ScratchLocalStack, scratchLocalStack, startScratch } from '../helpers/scratchLocalStack.ts';
+
+let scratch: ScratchLocalStack;
+let dynamodb: DynamoDBClient;
+let sqs: SQSClient;
+const tableName = 'mesh';
+
+beforeAll(async () => {
+  scratch = await scratchLocalStack('strict-library');
+  await startScratch(scratch, { FNMESH_STRICT: '1', FNMESH_STRICT_SEED: '11' });
+  dynamodb = new DynamoDBClient(scratch.config);
+  sqs = new SQSClient(scratch.config);
+  await createMeshTableNamed(tableName, dynamodb);
+}, 300_000);
+
+afterAll(async () => {
+  await scratch?.remove();
+});
+
+async function channel(name: string): Promise<Channel<number>> {
+  const { QueueUrl } = await sqs.send(new CreateQueueCommand({ QueueName: name }));
+  return new Channel<number>({ sqs, dynamodb, tableName, name, queueUrl: QueueUrl!, waitTimeSeconds: 1 });
+}
+
+const conflictsSoFar = async () => (await strictStatus(scratch.config.endpoint))!.counts['transaction-conflict'] ?? 0;
+
+it('16 concurrent senders on one channel: every value counted in once and received once, though their counts conflict', async () => {
+  const ch = await channel('senders');
+  const before = await conflictsSoFar();
+  await Promise.all(
+    Array.from({ length: 16 }, async (_, sender) => {
+      for (let i = 0; i < 10; i++) await ch.send(sender * 100 + i);
+    }),
+  );
+  expect(await conflictsSoFar()).toBeGreaterThan(before); // the adversity happened
+  expect(await ch.len()).toBe(160);
+  await ch.close();
+  const got: number[] = [];
+  for await (const value of ch.range({ signal: AbortSignal.timeout(60_000) })) got.push(value);
+  expect(got.sort((a, b) => a - b)).toEqual(Array.from({ length: 16 }, (_, s) => Array.from({ length: 10 }, (_, i) => s * 100 + i)).flat());
+  expect(await ch.status()).toMatchObject({ sent: 160, received: 160, queued: 0, closed: true });
+});
+
+it('close() while senders are sending: it goes through, and the closed channel drains exactly what was sent', async () => {
+  const ch = await channel('closing');
+  let sent = 0;
+  let refused = 0;
+  const senders = Array.from({ length: 8 }, async (_, sender) => {
+    for (let i = 0; i < 20; i++) {
+      try {
+        await ch.send(sender * 100 + i);
+        sent += 1;
+      } catch (err) {
+        if (!(err instanceof ChannelClosedError)) throw err;
+        refused += 1;
+        return;
+      }
+    }
+  });
+  await new Promise((resolve) => setTimeout(resolve, 300));
+  await ch.close();
+  await Promise.all(senders);
+  let received = 0;
+  for await (const _ of ch.range({ signal: AbortSignal.timeout(60_000) })) received += 1;
+  expect(refused).toBeGreaterThan(0);
+  expect(received).toBe(sent);
+  expect(await ch.status()).toMatchObject({ sent, received: sent, queued: 0, closed: true });
+});
+
+it('a WaitGroup counted down by 100 concurrent done() calls reaches zero, each task counted once', async () => {
+  const wg = new WaitGroup({ client: dynamodb, tableName, name: 'fan-in' });
+  await wg.add(100);
+  const before = await conflictsSoFar();
+  const counted = await Promise.all(Array.from({ length: 100 }, (_, task) => wg.done(`task-${task}`)));
+  expect(counted.every(Boolean)).toBe(true);
+  expect(await wg.count()).toBe(0);
+  expect(await conflictsSoFar()).toBeGreaterThan(before);
+  // A retried report of a task that was counted changes nothing.
+  expect(await wg.done('task-7')).toBe(false);
+});
