@@ -219,7 +219,7 @@ class HeldMutexLock extends LeaseKeeper implements HeldLock {
     };
   }
 
-  protected async renew(until: number): Promise<boolean> {
+  protected async renew(until: number, signal: AbortSignal): Promise<boolean> {
     try {
       await this.mutex.send(
         new UpdateItemCommand({
@@ -227,6 +227,7 @@ class HeldMutexLock extends LeaseKeeper implements HeldLock {
           UpdateExpression: 'SET #leaseUntil = :until',
           ExpressionAttributeNames: { '#leaseUntil': 'leaseUntil', '#owner': 'owner' },
         }),
+        signal,
       );
       return true;
     } catch (err) {

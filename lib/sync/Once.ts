@@ -72,7 +72,7 @@ export class Once {
       const claim = await this.claim(key, options.signal);
       if (claim.won) return this.run(key, claim, fn);
       const state = readString(claim.item, 'state');
-      if (state === 'done') return JSON.parse(readString(claim.item, 'result') ?? 'null') as T;
+      if (state === 'done') return resultOf(readString(claim.item, 'result')) as T;
       if (state === 'failed') {
         throw new OnceFailedError(key, readString(claim.item, 'errorType') ?? 'Error', readString(claim.item, 'errorMessage') ?? '');
       }
@@ -94,7 +94,10 @@ export class Once {
             TableName: this.tableName,
             Key: keys.once(key),
             UpdateExpression: 'SET #state = :running, #owner = :token, #leaseUntil = :until, #startedAt = :now, #v = :v ADD #fence :one',
-            ConditionExpression: 'attribute_not_exists(#state) OR (#state = :running AND #leaseUntil < :expiredBefore)',
+            // `#owner = :token`: the SDK's retry of a claim that applied but whose answer was lost
+            // wins as the first attempt did, instead of waiting out its own lease.
+            ConditionExpression:
+              'attribute_not_exists(#state) OR (#state = :running AND (#leaseUntil < :expiredBefore OR #owner = :token))',
             ExpressionAttributeNames: {
               '#state': 'state',
               '#owner': 'owner',
@@ -129,8 +132,8 @@ export class Once {
   }
 
   private async run<T>(key: string, claim: { fence: number; token: string; until: number }, fn: (run: OnceRun) => Promise<T>): Promise<T> {
-    const lease = new RunLease(this.lease, claim.until, key, (until) =>
-      this.finish(key, claim.token, 'SET #leaseUntil = :until', { '#leaseUntil': 'leaseUntil' }, { ':until': n(until) }),
+    const lease = new RunLease(this.lease, claim.until, key, (until, signal) =>
+      this.finish(key, claim.token, 'SET #leaseUntil = :until', { '#leaseUntil': 'leaseUntil' }, { ':until': n(until) }, signal),
     );
     const recordFailure = (error: Error) =>
       // If this write fails too, the lease runs out and the next caller runs fn again.
@@ -161,9 +164,13 @@ export class Once {
       throw err;
     }
     lease.stop();
-    const text = JSON.stringify(result === undefined ? null : result);
-    if (text === undefined) {
-      const error = new InvalidInputError('result', 'the result of a Once function must be JSON-serializable');
+    let text: string | undefined;
+    try {
+      text = encodeResult(result);
+    } catch (err) {
+      const error = new InvalidInputError('result', `the result of a Once function must be JSON-serializable: ${(err as Error).message}`, {
+        cause: err,
+      });
       await recordFailure(error);
       throw error;
     }
@@ -171,21 +178,31 @@ export class Once {
       await this.finish(
         key,
         claim.token,
-        'SET #state = :done, #result = :result, #finishedAt = :now REMOVE #leaseUntil',
+        text === undefined
+          ? 'SET #state = :done, #finishedAt = :now REMOVE #leaseUntil, #result'
+          : 'SET #state = :done, #result = :result, #finishedAt = :now REMOVE #leaseUntil',
         { '#state': 'state', '#result': 'result', '#finishedAt': 'finishedAt', '#leaseUntil': 'leaseUntil' },
-        { ':done': s('done'), ':result': s(text), ':now': n(this.lease.now()) },
+        { ':done': s('done'), ':now': n(this.lease.now()), ...(text === undefined ? {} : { ':result': s(text) }) },
       );
     } catch (err) {
       // Our lease ran out mid-run and another caller took over: our run did finish, so we
       // return its result; the key will hold the other run's (see the class notes on fencing).
       if (!(err instanceof ConditionalCheckFailedException)) throw err;
     }
-    return result;
+    // What every other caller gets from the item: the runner gets the same.
+    return resultOf(text) as T;
   }
 
   /** An update of our own run's item, only while we still own it. */
-  private async finish(key: string, token: string, update: string, names: Record<string, string>, values: Item): Promise<void> {
-    await retryConflicts(`once ${key}: finish`, undefined, () =>
+  private async finish(
+    key: string,
+    token: string,
+    update: string,
+    names: Record<string, string>,
+    values: Item,
+    signal?: AbortSignal,
+  ): Promise<void> {
+    await retryConflicts(`once ${key}: finish`, signal, () =>
       this.client.send(
         new UpdateItemCommand({
           TableName: this.tableName,
@@ -195,6 +212,7 @@ export class Once {
           ExpressionAttributeNames: { ...names, '#owner': 'owner', '#state': 'state' },
           ExpressionAttributeValues: { ...values, ':token': s(token), ':runningState': s('running') },
         }),
+        callOptions(signal),
       ),
     );
   }
@@ -206,15 +224,15 @@ class RunLease extends LeaseKeeper {
     settings: LeaseSettings,
     leaseUntil: number,
     private readonly key: string,
-    private readonly renewTo: (until: number) => Promise<void>,
+    private readonly renewTo: (until: number, signal: AbortSignal) => Promise<void>,
   ) {
     super(settings, leaseUntil);
     this.start();
   }
 
-  protected async renew(until: number): Promise<boolean> {
+  protected async renew(until: number, signal: AbortSignal): Promise<boolean> {
     try {
-      await this.renewTo(until);
+      await this.renewTo(until, signal);
       return true;
     } catch (err) {
       if (err instanceof ConditionalCheckFailedException) return false;
@@ -232,4 +250,20 @@ class RunLease extends LeaseKeeper {
   stop(): void {
     this.end();
   }
+}
+
+/**
+ * A result as stored: JSON, or nothing for `undefined`. @throws TypeError for what JSON cannot
+ * hold (a BigInt, a cycle, a function or symbol)
+ */
+function encodeResult(result: unknown): string | undefined {
+  if (result === undefined) return undefined;
+  const text = JSON.stringify(result);
+  if (text === undefined) throw new TypeError(`a ${typeof result} is not JSON`);
+  return text;
+}
+
+/** What every caller of a done key gets: `JSON.parse` of the stored JSON, or `undefined`. */
+function resultOf(text: string | undefined): unknown {
+  return text === undefined ? undefined : JSON.parse(text);
 }

@@ -313,13 +313,16 @@ class ReadKeeper extends LeaseKeeper implements HeldReadLock {
     this.start();
   }
 
-  protected async renew(until: number): Promise<boolean> {
-    const { applied } = await this.item.attempt({
-      update: 'SET #readers.#token = :until ADD #version :one',
-      condition: 'attribute_exists(#readers.#token)',
-      names: { '#token': this.owner },
-      values: { ':until': n(until), ':one': n(1) },
-    });
+  protected async renew(until: number, signal: AbortSignal): Promise<boolean> {
+    const { applied } = await this.item.attempt(
+      {
+        update: 'SET #readers.#token = :until ADD #version :one',
+        condition: 'attribute_exists(#readers.#token)',
+        names: { '#token': this.owner },
+        values: { ':until': n(until), ':one': n(1) },
+      },
+      signal,
+    );
     return applied;
   }
 
@@ -385,12 +388,15 @@ class WriteKeeper extends LeaseKeeper implements HeldLock {
     };
   }
 
-  protected async renew(until: number): Promise<boolean> {
-    const { applied } = await this.item.attempt({
-      update: 'SET #writerUntil = :until ADD #version :one',
-      ...this.ours,
-      values: { ...this.ours.values, ':until': n(until) },
-    });
+  protected async renew(until: number, signal: AbortSignal): Promise<boolean> {
+    const { applied } = await this.item.attempt(
+      {
+        update: 'SET #writerUntil = :until ADD #version :one',
+        ...this.ours,
+        values: { ...this.ours.values, ':until': n(until) },
+      },
+      signal,
+    );
     return applied;
   }
 

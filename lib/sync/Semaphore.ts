@@ -312,13 +312,16 @@ class PermitKeeper extends LeaseKeeper implements HeldPermits {
     return this.ended ? 0 : this.held;
   }
 
-  protected async renew(until: number): Promise<boolean> {
-    const { applied } = await this.item.attempt({
-      update: 'SET #holders.#token.#until = :until ADD #version :one',
-      condition: 'attribute_exists(#holders.#token)',
-      names: { '#token': this.owner },
-      values: { ':until': n(until), ':one': n(1) },
-    });
+  protected async renew(until: number, signal: AbortSignal): Promise<boolean> {
+    const { applied } = await this.item.attempt(
+      {
+        update: 'SET #holders.#token.#until = :until ADD #version :one',
+        condition: 'attribute_exists(#holders.#token)',
+        names: { '#token': this.owner },
+        values: { ':until': n(until), ':one': n(1) },
+      },
+      signal,
+    );
     return applied;
   }
 

@@ -4,6 +4,12 @@
  * unref'd timers, never past the holder's remaining time, and abort `signal` as soon as the lease
  * is known to be lost. A subclass only says how to renew (one conditional UpdateItem) and which
  * error reports the loss.
+ *
+ * Whatever the network does, `signal` aborts by the lease's end on this process's clock: a
+ * watchdog timer fires then unless a renewal moved the end, and each renewal carries a deadline at
+ * the current end (a request stuck on a black-holed connection is abandoned, not awaited for the
+ * SDK's minutes). A renewal that lands on the server after its deadline only keeps others waiting
+ * a little longer; it never lets this holder believe it still holds.
  */
 import type { LeaseSettings } from './lease.ts';
 import { leaseEnd } from './lease.ts';
@@ -16,6 +22,8 @@ import { leaseEnd } from './lease.ts';
 export abstract class LeaseKeeper {
   private readonly controller = new AbortController();
   private timer: NodeJS.Timeout | undefined;
+  /** Fires at `leaseUntil`: the lease is lost unless a renewal moved it first. */
+  private watchdog: NodeJS.Timeout | undefined;
   private isEnded = false;
   /** When the lease ends unless renewed (epoch ms, this process's clock). */
   leaseUntil: number;
@@ -37,16 +45,18 @@ export abstract class LeaseKeeper {
     return this.isEnded;
   }
 
-  /** Starts the heartbeats. Call it last in the subclass constructor. */
+  /** Starts the heartbeats and the watchdog. Call it last in the subclass constructor. */
   protected start(): void {
+    this.armWatchdog();
     this.schedule();
   }
 
   /**
-   * One renewal to `until`: true if applied, false if refused because the lease is gone (a
-   * conditional check failed). Any other error is transient: the next beat tries again.
+   * One renewal to `until`, abandoned when `signal` aborts (its deadline): true if applied, false
+   * if refused because the lease is gone (a conditional check failed). Any other error is
+   * transient: the next beat tries again, if the lease still runs.
    */
-  protected abstract renew(until: number): Promise<boolean>;
+  protected abstract renew(until: number, signal: AbortSignal): Promise<boolean>;
 
   /** The error `signal` aborts with when the lease is lost. */
   protected abstract lostError(reason: string, cause?: unknown): Error;
@@ -67,6 +77,7 @@ export abstract class LeaseKeeper {
     if (this.isEnded) return false;
     this.isEnded = true;
     clearTimeout(this.timer);
+    clearTimeout(this.watchdog);
     this.onEnd();
     return true;
   }
@@ -80,6 +91,15 @@ export abstract class LeaseKeeper {
   protected lose(reason: string, cause?: unknown): void {
     if (!this.end()) return;
     this.abortSignal(this.lostError(reason, cause));
+  }
+
+  private armWatchdog(): void {
+    clearTimeout(this.watchdog);
+    this.watchdog = setTimeout(
+      () => this.lose('the lease ended before a renewal succeeded'),
+      Math.max(0, this.leaseUntil - this.settings.now()),
+    );
+    this.watchdog.unref();
   }
 
   private schedule(): void {
@@ -107,11 +127,15 @@ export abstract class LeaseKeeper {
       return;
     }
     try {
-      const renewed = await this.renew(until);
+      const renewed = await this.renew(until, AbortSignal.timeout(Math.max(1, this.leaseUntil - now)));
       if (!renewed) return this.lose('it was taken over after its lease expired');
-      if (!this.isEnded) this.leaseUntil = until;
+      if (!this.isEnded && this.settings.now() < this.leaseUntil) {
+        this.leaseUntil = until;
+        this.armWatchdog();
+      }
     } catch {
-      // Transient (throttling, network): the lease still runs; try again at the next beat.
+      // Transient (throttling, network, the deadline): the watchdog ends the lease on time if no
+      // later beat renews it.
     }
     if (!this.isEnded) this.schedule();
   }

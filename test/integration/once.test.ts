@@ -1,8 +1,10 @@
 /** Once across concurrent callers, failures and a crashed runner. */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { OnceFailedError } from '../../lib/errors.ts';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { InvalidInputError, OnceFailedError } from '../../lib/errors.ts';
+import { SdkFaults } from '../../lib/faults/sdkFaults.ts';
 import { Once } from '../../lib/sync/Once.ts';
-import { dynamodb, uniqueSuffix } from '../helpers/aws.ts';
+import { dynamodb, localConfig, uniqueSuffix } from '../helpers/aws.ts';
 import { createMeshTable, deleteMeshTable } from '../helpers/meshTable.ts';
 
 let tableName: string;
@@ -73,5 +75,71 @@ describe('Once', () => {
     expect(result).toBe('recovered');
     expect(fences).toEqual([2]); // the takeover run carries a larger fence than the crashed one
     expect(Date.now() - startedAt).toBeLessThan(2000);
+  });
+
+  const circular = (): unknown => {
+    const node: Record<string, unknown> = { name: 'loop' };
+    node.self = node;
+    return node;
+  };
+  it.each([
+    ['a BigInt', () => ({ total: 10n })],
+    ['a circular object', circular],
+    ['a function', () => () => 1],
+  ])('a result JSON cannot hold (%s): InvalidInputError for the runner, the key done as failed, fn never run again', async (_, make) => {
+    const key = `unstorable-${uniqueSuffix()}`;
+    let runs = 0;
+    const fn = async () => {
+      runs++;
+      return make();
+    };
+    const quick = { leaseMs: 300, heartbeatMs: 100 };
+    const first = await once(quick)
+      .do(key, fn)
+      .catch((err: unknown) => err);
+    expect(first).toBeInstanceOf(InvalidInputError);
+    expect((first as InvalidInputError).path).toBe('result');
+    await new Promise((resolve) => setTimeout(resolve, 800)); // past any lease: nothing may take over
+    const later = await once(quick)
+      .do(key, fn)
+      .catch((err: unknown) => err);
+    expect(later).toBeInstanceOf(OnceFailedError);
+    expect(later).toMatchObject({ errorType: 'InvalidInputError' });
+    expect(runs).toBe(1);
+  });
+
+  it('every caller, the runner included, gets the same value: the JSON round trip, and undefined as undefined', async () => {
+    const dated = `dated-${uniqueSuffix()}`;
+    const value = { at: new Date(0), missing: undefined, list: [1, 'two'] };
+    const runner = await once().do(dated, async () => value);
+    const later = await once().do(dated, async () => 'never runs');
+    expect(runner).toEqual({ at: '1970-01-01T00:00:00.000Z', list: [1, 'two'] });
+    expect(later).toEqual(runner);
+
+    const nothing = `nothing-${uniqueSuffix()}`;
+    expect(await once().do(nothing, async () => undefined)).toBeUndefined();
+    expect(await once().do(nothing, async () => 'never runs')).toBeUndefined();
+    const empty = `null-${uniqueSuffix()}`;
+    expect(await once().do(empty, async () => null)).toBeNull();
+    expect(await once().do(empty, async () => 'never runs')).toBeNull();
+  });
+
+  it('a claim applied whose answer was lost wins on the SDK’s retry instead of waiting out its own lease', async () => {
+    const key = `lost-claim-${uniqueSuffix()}`;
+    const faults = new SdkFaults({ rate: 1, seed: 3, kinds: ['ambiguous'], operations: ['UpdateItem'], limit: 1 });
+    const client = faults.attach(new DynamoDBClient({ ...localConfig, maxAttempts: 3 }));
+    const startedAt = Date.now();
+    let runs = 0;
+    const result = await new Once({ client, tableName, leaseMs: 10_000, clockSkewMs: 100 }).do(
+      key,
+      async () => {
+        runs++;
+        return 'ran';
+      },
+      { signal: AbortSignal.timeout(20_000) },
+    );
+    expect(faults.total).toBe(1); // the claim's answer was lost once
+    expect([result, runs]).toEqual(['ran', 1]);
+    expect(Date.now() - startedAt).toBeLessThan(5000); // not the 10 s lease
   });
 });
