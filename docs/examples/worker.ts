@@ -9,4 +9,4 @@ async function square(task: { n: number }): Promise<number> {
   return task.n * task.n;
 }
 
-export const handler = middy(square).use(taskCompletion({ client }));
+export const handler = middy(square).use(taskCompletion({ client, tableName: 'fnmesh-dev-mesh' }));

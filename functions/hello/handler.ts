@@ -3,7 +3,7 @@
  * "Hello, World!" and its WaitGroup membership is marked done by the taskCompletion middleware.
  */
 import { taskCompletion } from '../../lib/middlewares/taskCompletion.ts';
-import { dynamodb, tracer } from '../shared/clients.ts';
+import { dynamodb, tableName, tracer } from '../shared/clients.ts';
 import { logger, withMesh } from '../shared/withMesh.ts';
 
 export interface HelloEvent {
@@ -16,4 +16,4 @@ async function hello(event: HelloEvent) {
   return { greeting };
 }
 
-export const handler = withMesh(hello, { tracer }).use(taskCompletion({ client: dynamodb }));
+export const handler = withMesh(hello, { tracer }).use(taskCompletion({ client: dynamodb, tableName }));

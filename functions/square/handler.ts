@@ -35,4 +35,4 @@ async function square(event: unknown) {
   return { task, result };
 }
 
-export const handler = withMesh(square, { tracer }).use(taskCompletion({ client: dynamodb }));
+export const handler = withMesh(square, { tracer }).use(taskCompletion({ client: dynamodb, tableName }));

@@ -110,6 +110,9 @@ export async function strictStatus(endpoint = LOCALSTACK_ENDPOINT): Promise<Stri
   }
 }
 
+/** Set to 1 to let `up()` reuse a LocalStack that is not fnmesh's (no plugin). */
+const FOREIGN_SWITCH = 'FNMESH_FOREIGN_LOCALSTACK';
+
 const isOn = (value: string | undefined) => value !== undefined && ['1', 'true'].includes(value.trim().toLowerCase());
 
 // --- the Python venv ------------------------------------------------------------------------------
@@ -308,8 +311,9 @@ export interface UpOptions {
 }
 
 /**
- * Starts LocalStack (by default on 127.0.0.1:4566) and waits until it is ready. Idempotent: if a
- * LocalStack already answers there (ours or one the user runs), it is reused.
+ * Starts LocalStack (by default on 127.0.0.1:4566) and waits until it is ready. Idempotent: if
+ * fnmesh's LocalStack already answers there, it is reused; any other LocalStack only with
+ * `FNMESH_FOREIGN_LOCALSTACK=1` (tests and demos rely on fnmesh's plugin).
  * @throws LocalStackStartError with the log tail when it does not come up cleanly
  */
 export async function up(options: UpOptions = {}): Promise<UpResult> {
@@ -321,8 +325,13 @@ export async function up(options: UpOptions = {}): Promise<UpResult> {
   if (options.strict !== undefined) environment[STRICT_SWITCH] = options.strict ? '1' : '0';
   const strict = isOn(environment[STRICT_SWITCH]);
   if (await health(endpoint)) {
+    const running = await strictStatus(endpoint);
+    if (!running && !isOn(process.env[FOREIGN_SWITCH]))
+      throw new LocalStackStartError(
+        `a LocalStack answers at ${endpoint}, but not fnmesh's (its plugin's /_fnmesh/strict does not answer): ` +
+          `stop it, or set ${FOREIGN_SWITCH}=1 to use it as it is (a Docker LocalStack, say: no process executor, no strict mode)`,
+      );
     if (options.strict !== undefined) {
-      const running = await strictStatus(endpoint);
       if (running?.enabled !== options.strict)
         throw new LocalStackStartError(
           `the LocalStack at ${endpoint} runs with strict mode ${running?.enabled ? 'on' : running ? 'off' : "unknown (not fnmesh's plugin)"}, ` +

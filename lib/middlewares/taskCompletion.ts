@@ -9,15 +9,21 @@
  * invocation (which would run the task again after its failure was already counted). Set
  * `rethrow: true` to let Lambda retry anyway. A worker that crashes or times out records
  * nothing; Lambda's retries then run it again.
+ *
+ * The worker records only to its own mesh table (`tableName`): an envelope that names another
+ * table is refused with InvalidInputError before the handler runs, so an event cannot make the
+ * worker write where its author chose.
  */
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { MiddlewareObj, Request } from '@middy/core';
-import { MeshConfigError } from '../errors.ts';
+import { InvalidInputError, MeshConfigError } from '../errors.ts';
 import { isTaskEnvelope, type TaskRef } from '../spawn/go.ts';
 import { recordTaskOutcome } from '../spawn/taskRecord.ts';
 
 export interface TaskCompletionOptions {
   client: DynamoDBClient;
+  /** The mesh table this worker records to; envelopes naming any other table are refused. */
+  tableName: string;
   /** Rethrow a failed task's error after recording it (Lambda then retries). @default false */
   rethrow?: boolean;
 }
@@ -28,11 +34,18 @@ type TaskRequest = Request & { internal: Record<string | symbol, unknown> };
 
 export function taskCompletion(options: TaskCompletionOptions): MiddlewareObj {
   if (!options?.client) throw new MeshConfigError('taskCompletion needs a DynamoDB client');
-  const { client, rethrow = false } = options;
+  if (!options.tableName) throw new MeshConfigError('taskCompletion needs the mesh table name');
+  const { client, tableName, rethrow = false } = options;
 
   const taskCompletionBefore = (request: Request): void => {
     if (!isTaskEnvelope(request.event)) return;
-    (request as TaskRequest).internal[TASK] = request.event.fnmesh.task;
+    const task = request.event.fnmesh.task;
+    if (task.tableName !== tableName)
+      throw new InvalidInputError(
+        'event.fnmesh.task.tableName',
+        `this worker records to ${tableName}, not to ${JSON.stringify(task.tableName)}`,
+      );
+    (request as TaskRequest).internal[TASK] = task;
     request.event = request.event.payload;
   };
 

@@ -9,7 +9,7 @@ import { lambda } from './aws.ts';
 export async function deployFixture(
   fixture: string,
   functionName: string,
-  options: { timeout?: number } = {},
+  options: { timeout?: number; environment?: Record<string, string> } = {},
 ): Promise<() => Promise<void>> {
   const bundle = await build({
     entryPoints: [join(projectRoot, 'test', 'fixtures', `${fixture}.ts`)],
@@ -29,7 +29,7 @@ export async function deployFixture(
       Code: { ZipFile: zipSync({ 'index.js': bundle.outputFiles[0]!.contents }) },
       Timeout: options.timeout ?? 10,
       MemorySize: 256,
-      Environment: { Variables: { AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' } },
+      Environment: { Variables: { AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true', ...options.environment } },
     }),
   );
   await waitUntilFunctionActiveV2({ client: lambda, maxWaitTime: 60 }, { FunctionName: functionName });

@@ -4,6 +4,7 @@
  * are provoked on a second instance, on a free port with its own state directory.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer as createHttpServer } from 'node:http';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -56,6 +57,24 @@ describe('LocalStack start-up', () => {
 
     expect(result.started).toBe(false);
     expect(result.endpoint).toBe('http://127.0.0.1:4566');
+  });
+
+  it('refuses to reuse a LocalStack that is not fnmesh’s, unless told to', async () => {
+    const instance = await spareInstance();
+    const impostor = createHttpServer((request, response) => {
+      const ours = request.url === '/_localstack/health';
+      response.writeHead(ours ? 200 : 404, { 'content-type': 'application/json' });
+      response.end(ours ? JSON.stringify({ services: { sqs: 'running' }, version: '4.0.0' }) : '{}');
+    });
+    await new Promise<void>((resolve) => impostor.listen(instance.port, '127.0.0.1', resolve));
+    try {
+      await expect(up({ instance, log: () => {} })).rejects.toThrow(/not fnmesh's .* FNMESH_FOREIGN_LOCALSTACK=1/);
+      process.env.FNMESH_FOREIGN_LOCALSTACK = '1';
+      expect(await up({ instance, log: () => {} })).toMatchObject({ started: false, endpoint: endpointOf(instance) });
+    } finally {
+      delete process.env.FNMESH_FOREIGN_LOCALSTACK;
+      await new Promise((resolve) => impostor.close(resolve));
+    }
   });
 
   it.each([

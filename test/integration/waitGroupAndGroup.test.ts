@@ -2,7 +2,8 @@
  * WaitGroup, Group (errgroup) and go(): counters on the mesh table, workers as real Lambda
  * functions on LocalStack (the taskWorker fixture, with the taskCompletion middleware).
  */
-import { GetItemCommand } from '@aws-sdk/client-dynamodb';
+import { GetItemCommand, ScanCommand } from '@aws-sdk/client-dynamodb';
+import { InvokeCommand } from '@aws-sdk/client-lambda';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { GroupTaskError, PayloadTooLargeError, WaitGroupNegativeCounterError } from '../../lib/errors.ts';
 import { go } from '../../lib/spawn/go.ts';
@@ -17,7 +18,8 @@ let removeWorker: () => Promise<void>;
 const worker = `fnmesh-test-worker-${uniqueSuffix()}`;
 
 beforeAll(async () => {
-  [tableName, removeWorker] = await Promise.all([createMeshTable('groups'), deployFixture('taskWorker', worker)]);
+  tableName = await createMeshTable('groups');
+  removeWorker = await deployFixture('taskWorker', worker, { environment: { MESH_TABLE: tableName } });
 });
 
 afterAll(async () => {
@@ -32,6 +34,27 @@ async function resultOf(n: number): Promise<number | undefined> {
   );
   return Item?.value?.N === undefined ? undefined : Number(Item.value.N);
 }
+
+describe('the worker side', () => {
+  it('refuses a task envelope that names another table, and writes nothing there', async () => {
+    const elsewhere = await createMeshTable('elsewhere');
+    try {
+      const task = { kind: 'waitgroup', tableName: elsewhere, name: 'stolen', taskId: 'task-1', functionName: worker };
+      const { FunctionError, Payload } = await lambda.send(
+        new InvokeCommand({ FunctionName: worker, Payload: JSON.stringify({ fnmesh: { v: 1, task }, payload: { n: 3, tableName } }) }),
+      );
+      expect(FunctionError).toBe('Unhandled');
+      expect(JSON.parse(Buffer.from(Payload!).toString())).toMatchObject({
+        errorType: 'InvalidInputError',
+        errorMessage: expect.stringContaining(`this worker records to ${tableName}`),
+      });
+      expect((await dynamodb.send(new ScanCommand({ TableName: elsewhere, ConsistentRead: true }))).Count).toBe(0);
+      expect(await resultOf(3)).toBeUndefined(); // the handler never ran
+    } finally {
+      await deleteMeshTable(elsewhere);
+    }
+  });
+});
 
 describe('WaitGroup', () => {
   it('counts each task id once, however many times it reports done', async () => {

@@ -26,6 +26,7 @@ describe('option validation', () => {
     ['Group with a fractional limit', () => new Group({ dynamodb: client, lambda, tableName: 't', limit: 1.5 })],
     ['Once with a zero lease', () => new Once({ client, tableName: 't', leaseMs: 0 })],
     ['taskCompletion without a client', () => taskCompletion({} as never)],
+    ['taskCompletion without a table', () => taskCompletion({ client } as never)],
   ])('refuses %s', (_, construct) => {
     expect(construct).toThrow(MeshConfigError);
   });
