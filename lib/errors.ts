@@ -215,10 +215,34 @@ export class SemaphoreCapacityError extends MeshConfigError {
 export class ChannelClosedError extends MeshError {
   override name = 'ChannelClosedError';
   readonly channelName: string;
+  /**
+   * `sendMany` only: the indexes (into its `values`) of the values that were sent before the
+   * channel closed, ascending; every other value was not sent.
+   */
+  readonly sentIndexes: readonly number[];
 
-  constructor(channelName: string, message?: string) {
+  constructor(channelName: string, message?: string, sentIndexes: readonly number[] = []) {
     super(message ?? `send on closed channel ${channelName}`);
     this.channelName = channelName;
+    this.sentIndexes = sentIndexes;
+  }
+}
+
+/** Participants of one channel disagree on its capacity: the stored one wins, the newcomer is refused. */
+export class ChannelCapacityError extends MeshConfigError {
+  override name = 'ChannelCapacityError';
+  readonly channelName: string;
+  /** This participant's capacity (undefined: unbounded). */
+  readonly capacity: number | undefined;
+  /** The channel's (undefined: unbounded). */
+  readonly storedCapacity: number | undefined;
+
+  constructor(channelName: string, capacity: number | undefined, storedCapacity: number | undefined) {
+    const describe = (value: number | undefined) => (value === undefined ? 'unbounded' : `capacity ${value}`);
+    super(`channel ${channelName}: this participant is ${describe(capacity)}, but the channel is ${describe(storedCapacity)}`);
+    this.channelName = channelName;
+    this.capacity = capacity;
+    this.storedCapacity = storedCapacity;
   }
 }
 

@@ -2,6 +2,7 @@
  * fnmesh: Go's concurrency model on AWS serverless. Named exports only.
  */
 export {
+  ChannelCapacityError,
   ChannelClosedError,
   ChannelSendError,
   DeadlineExceededError,
@@ -32,6 +33,7 @@ export {
   SemaphoreWeightError,
   StaleFenceError,
   type TaskFailure,
+  TransactionConflictError,
   WaitGroupNegativeCounterError,
 } from './errors.ts';
 export {

@@ -36,6 +36,7 @@ import {
 } from '@aws-sdk/client-sqs';
 import { randomUUID } from 'node:crypto';
 import {
+  ChannelCapacityError,
   ChannelClosedError,
   ChannelSendError,
   InvalidInputError,
@@ -46,7 +47,7 @@ import {
 import { abortable, type BackoffOptions, callOptions, pollDelayMs, sleep, throwIfAborted } from '../internal/time.ts';
 import { retryConflicts, transactWrite } from '../internal/conflicts.ts';
 import { check, describeIssues, type Schema } from '../schema.ts';
-import { checkName, FORMAT_VERSION, type Item, keys, n, readNumber, ttlSeconds } from '../table/layout.ts';
+import { checkName, checkVersion, FORMAT_VERSION, type Item, keys, n, readNumber, ttlSeconds } from '../table/layout.ts';
 import { decodeEnvelope, type Envelope, encodeEnvelope, envelopeOf, type TraceContext } from './envelope.ts';
 
 /** SQS's default (and, for most queues, actual) largest message: 256 KiB. */
@@ -54,6 +55,8 @@ export const DEFAULT_MAX_MESSAGE_BYTES = 262_144;
 /** Claim markers outlive SQS's longest retention (14 days), so a late duplicate is still recognised. */
 const MARKER_TTL_MS = 15 * 24 * 3600 * 1000;
 const SQS_BATCH = 10;
+/** The meta item's `capacity` of an unbounded channel (fnmesh has no unbuffered channels). */
+const UNBOUNDED = 0;
 const SEND_RETRIES = 3;
 const SEND_CONCURRENCY = 4;
 /** `range` fetches the next batch while the body works when a batch takes the body less than this. */
@@ -218,10 +221,13 @@ export class Channel<T> {
    * a bounded one counts each batch in as there is room.
    * Cost per 10 values: 1 SendMessageBatch, + 1 TransactWriteItems (one item) per call (unbounded)
    * or per batch (bounded).
-   * @throws ChannelSendError listing what was not sent; ChannelClosedError; InvalidInputError / PayloadTooLargeError before any call
+   * @throws ChannelSendError listing what was not sent; ChannelClosedError (its `sentIndexes` say
+   *   which values went before the channel closed); ChannelCapacityError; InvalidInputError /
+   *   PayloadTooLargeError before any call
    */
   async sendMany(values: readonly T[], options: SendOptions = {}): Promise<Envelope<T>[]> {
     const messages = await this.prepare(values, options.trace);
+    const indexOf = new Map(messages.map((message, index) => [message, index]));
     const batches: (typeof messages)[] = [];
     let batch: typeof messages = [];
     let bytes = 0;
@@ -243,18 +249,30 @@ export class Channel<T> {
     const inFlight = this.fifo ? 1 : SEND_CONCURRENCY;
     let next = 0;
     const failures: unknown[] = [];
+    const sentIndexes: number[] = [];
     await Promise.all(
       Array.from({ length: Math.min(inFlight, batches.length) }, async () => {
         while (next < batches.length && !failures.length) {
           const entries = batches[next++]!;
-          await this.sendBatch(entries, options.signal, countedUpFront).catch((err: unknown) => failures.push(err));
+          await this.sendBatch(entries, options.signal, countedUpFront).then(
+            () => sentIndexes.push(...entries.map((entry) => indexOf.get(entry)!)),
+            (err: unknown) => failures.push(err),
+          );
         }
       }),
     );
     if (failures.length) {
       // Batches never started were counted in up front: count them out again.
       if (countedUpFront) await this.unreserve(batches.slice(next).reduce((sum, unsent) => sum + unsent.length, 0));
-      throw failures[0];
+      const [first] = failures;
+      // Closed midway (a bounded channel counts each batch in as it goes): say which values went.
+      if (first instanceof ChannelClosedError)
+        throw new ChannelClosedError(
+          this.name,
+          `send on closed channel ${this.name}: ${sentIndexes.length} of ${values.length} values were sent before it closed (sentIndexes)`,
+          sentIndexes.sort((a, b) => a - b),
+        );
+      throw first;
     }
     return messages.map((message) => message.envelope);
   }
@@ -326,17 +344,22 @@ export class Channel<T> {
    */
   private async reserve(count: number, signal: AbortSignal | undefined): Promise<void> {
     const capacityCheck = this.capacity === undefined ? '' : ' AND (attribute_not_exists(#queued) OR #queued <= :room)';
+    // The capacity is stored with the channel by its first send (0: unbounded); a participant
+    // that disagrees is refused, so no one can overfill a bounded channel. A newer format of the
+    // item is refused too, never written back as ours.
+    const ours = '(attribute_not_exists(#capacity) OR #capacity = :capacity) AND (attribute_not_exists(#v) OR #v <= :v)';
     for (let attempt = 0; ; attempt++) {
       throwIfAborted(signal);
       try {
         await this.countOnce(
           {
-            UpdateExpression: 'ADD #sent :count, #queued :count SET #v = :v',
-            ConditionExpression: `attribute_not_exists(#closedAt)${capacityCheck}`,
-            ExpressionAttributeNames: { '#sent': 'sent', '#queued': 'queued', '#closedAt': 'closedAt', '#v': 'v' },
+            UpdateExpression: 'ADD #sent :count, #queued :count SET #v = :v, #capacity = :capacity',
+            ConditionExpression: `attribute_not_exists(#closedAt) AND ${ours}${capacityCheck}`,
+            ExpressionAttributeNames: { '#sent': 'sent', '#queued': 'queued', '#closedAt': 'closedAt', '#v': 'v', '#capacity': 'capacity' },
             ExpressionAttributeValues: {
               ':count': n(count),
               ':v': n(FORMAT_VERSION),
+              ':capacity': n(this.capacity ?? UNBOUNDED),
               ...(this.capacity === undefined ? {} : { ':room': n(this.capacity - count) }),
             },
             ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
@@ -348,7 +371,11 @@ export class Channel<T> {
         if (!(err instanceof TransactionCanceledException)) throw err;
         const [refusal] = err.CancellationReasons ?? [];
         if (refusal?.Code !== 'ConditionalCheckFailed') throw err;
+        checkVersion(refusal.Item);
         if (refusal.Item?.closedAt) throw new ChannelClosedError(this.name);
+        const stored = readNumber(refusal.Item, 'capacity');
+        if (stored !== undefined && stored !== (this.capacity ?? UNBOUNDED))
+          throw new ChannelCapacityError(this.name, this.capacity, stored === UNBOUNDED ? undefined : stored);
         // Full: wait for receivers to make room (Go: a send on a full buffered channel blocks).
         await sleep(pollDelayMs(attempt, this.poll), signal);
       }
@@ -395,16 +422,20 @@ export class Channel<T> {
           new UpdateItemCommand({
             TableName: this.tableName,
             Key: keys.channel(this.name),
-            UpdateExpression: 'SET #closedAt = :now, #v = :v',
-            ConditionExpression: 'attribute_not_exists(#closedAt)',
+            UpdateExpression: 'SET #closedAt = :now, #v = if_not_exists(#v, :v)',
+            ConditionExpression: 'attribute_not_exists(#closedAt) AND (attribute_not_exists(#v) OR #v <= :v)',
             ExpressionAttributeNames: { '#closedAt': 'closedAt', '#v': 'v' },
             ExpressionAttributeValues: { ':now': n(Date.now()), ':v': n(FORMAT_VERSION) },
+            ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
           }),
           callOptions(options.signal),
         ),
       );
     } catch (err) {
-      if (err instanceof ConditionalCheckFailedException) throw new ChannelClosedError(this.name, `close of closed channel ${this.name}`);
+      if (err instanceof ConditionalCheckFailedException) {
+        checkVersion(err.Item);
+        throw new ChannelClosedError(this.name, `close of closed channel ${this.name}`);
+      }
       throw err;
     }
   }
@@ -417,6 +448,7 @@ export class Channel<T> {
         callOptions(options.signal),
       ),
     );
+    checkVersion(Item);
     return {
       sent: readNumber(Item, 'sent') ?? 0,
       received: readNumber(Item, 'received') ?? 0,
@@ -782,8 +814,10 @@ export class Channel<T> {
         ),
       );
       for (const item of Responses[this.tableName] ?? []) {
-        if (item.sk?.S === metaKey.sk.S) meta = item;
-        else if (item.sk?.S?.startsWith('msg#')) claimed.add(item.sk.S.slice('msg#'.length));
+        if (item.sk?.S === metaKey.sk.S) {
+          checkVersion(item);
+          meta = item;
+        } else if (item.sk?.S?.startsWith('msg#')) claimed.add(item.sk.S.slice('msg#'.length));
       }
       request = UnprocessedKeys[this.tableName]?.Keys;
     }

@@ -1,11 +1,18 @@
 /** Channel<T> on SQS + the mesh table: send/receive/range, exact close and drain, capacity, interop. */
-import { DynamoDBClient, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
+import { DynamoDBClient, GetItemCommand, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
 import { DeleteMessageCommand, ReceiveMessageCommand, SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { Channel, type ChannelOptions } from '../../lib/channel/Channel.ts';
-import { ChannelClosedError, InvalidInputError, MeshAbortError, PayloadTooLargeError } from '../../lib/errors.ts';
+import {
+  ChannelCapacityError,
+  ChannelClosedError,
+  InvalidInputError,
+  ItemFormatError,
+  MeshAbortError,
+  PayloadTooLargeError,
+} from '../../lib/errors.ts';
 import { SdkFaults } from '../../lib/faults/sdkFaults.ts';
 import { keys } from '../../lib/table/layout.ts';
 import { dynamodb, eventually, localConfig, sqs, uniqueSuffix } from '../helpers/aws.ts';
@@ -253,6 +260,56 @@ describe('Channel', () => {
     const got: number[] = [];
     for await (const value of ch.range({ signal: AbortSignal.timeout(15_000) })) got.push(value);
     expect(got.sort()).toEqual([1, 2, 3]); // and the closed channel drained
+  });
+
+  it('keeps its capacity with the channel: a participant with another capacity, or none, is refused and cannot overfill it', async () => {
+    const { ch } = await channel<number>({ capacity: 3 });
+    await ch.sendMany([1, 2, 3]);
+    const unbounded = new Channel<number>({ sqs, dynamodb, tableName, name: ch.name, queueUrl: ch.queueUrl, waitTimeSeconds: 1 });
+    const err = await unbounded.sendMany([4, 5]).catch((error: unknown) => error);
+    expect(err).toBeInstanceOf(ChannelCapacityError);
+    expect(err).toMatchObject({ capacity: undefined, storedCapacity: 3 });
+    expect(await ch.len()).toBe(3); // never overfilled
+
+    const { ch: open } = await channel<number>();
+    await open.send(1);
+    const bounded = new Channel<number>({ sqs, dynamodb, tableName, name: open.name, queueUrl: open.queueUrl, capacity: 5 });
+    await expect(bounded.send(2)).rejects.toMatchObject({ name: 'ChannelCapacityError', capacity: 5, storedCapacity: undefined });
+  });
+
+  it('refuses a meta item of a newer format instead of writing it back as its own', async () => {
+    const { ch } = await channel<number>();
+    await ch.send(1);
+    await dynamodb.send(
+      new UpdateItemCommand({
+        TableName: tableName,
+        Key: keys.channel(ch.name),
+        UpdateExpression: 'SET v = :two',
+        ExpressionAttributeValues: { ':two': { N: '2' } },
+      }),
+    );
+    await expect(ch.send(2)).rejects.toBeInstanceOf(ItemFormatError);
+    await expect(ch.status()).rejects.toBeInstanceOf(ItemFormatError);
+    await expect(ch.close()).rejects.toBeInstanceOf(ItemFormatError);
+    const { Item } = await dynamodb.send(new GetItemCommand({ TableName: tableName, Key: keys.channel(ch.name), ConsistentRead: true }));
+    expect(Item?.v?.N).toBe('2');
+    expect(Item?.closedAt).toBeUndefined();
+  });
+
+  it('sendMany on a bounded channel closed midway says which values went', async () => {
+    const { ch } = await channel<number>({ capacity: 2, poll: { baseMs: 20, maxMs: 50 } });
+    const values = [10, 11, 12, 13, 14, 15];
+    const sending = ch.sendMany(values).catch((error: unknown) => error);
+    // Let two values in, then close while the rest wait for room.
+    await eventually(async () => ((await ch.len()) === 2 ? true : undefined), 'the channel to fill');
+    await ch.close();
+    const err = await sending;
+    expect(err).toBeInstanceOf(ChannelClosedError);
+    const { sentIndexes } = err as ChannelClosedError;
+    expect(sentIndexes).toEqual([0, 1]);
+    const got: number[] = [];
+    for await (const value of ch.range({ signal: AbortSignal.timeout(15_000) })) got.push(value);
+    expect(got.sort()).toEqual(sentIndexes.map((index) => values[index]));
   });
 
   it('blocks a send while a bounded channel is full, and resumes when a value is received', async () => {
