@@ -135,9 +135,9 @@ export function stat(samples: number[]): Stat {
   for (const sample of samples) {
     if (!Number.isFinite(sample)) throw new MeshConfigError(`stat() needs finite samples, got ${sample}`);
   }
-  // `+ 0` turns -0 into 0: the two compare equal, so otherwise which one is min or max would
-  // depend on the order of the samples.
-  const sorted = samples.map((sample) => sample + 0).sort((a, b) => a - b);
+  // -0 before 0 (as Math.min and Math.max order them): they compare equal, so otherwise which one
+  // is min or max would depend on the order of the samples.
+  const sorted = [...samples].sort((a, b) => a - b || (Object.is(a, -0) ? -1 : Object.is(b, -0) ? 1 : 0));
   const min = sorted[0]!;
   const max = sorted[sorted.length - 1]!;
   const middle = sorted.length >> 1;

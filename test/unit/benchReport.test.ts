@@ -29,6 +29,8 @@ describe('stat', () => {
   });
 
   it('does not depend on the order of the samples', () => {
+    expect(stat([0, -0])).toEqual(stat([-0, 0])); // -0 and 0 compare equal: the order must not leak
+    expect(Object.is(stat([0, -0]).min, -0)).toBe(true);
     fc.assert(
       fc.property(
         fc
