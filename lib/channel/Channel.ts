@@ -48,7 +48,7 @@ import { abortable, type BackoffOptions, callOptions, pollDelayMs, sleep, throwI
 import { retryConflicts, transactWrite } from '../internal/conflicts.ts';
 import { check, describeIssues, type Schema } from '../schema.ts';
 import { checkName, checkVersion, FORMAT_VERSION, type Item, keys, n, readNumber, ttlSeconds } from '../table/layout.ts';
-import { decodeEnvelope, type Envelope, encodeEnvelope, envelopeOf, type TraceContext } from './envelope.ts';
+import { countedIdOf, decodeEnvelope, type Envelope, encodeEnvelope, envelopeOf, type TraceContext } from './envelope.ts';
 
 /** SQS's default (and, for most queues, actual) largest message: 256 KiB. */
 export const DEFAULT_MAX_MESSAGE_BYTES = 262_144;
@@ -643,7 +643,7 @@ export class Channel<T> {
    * `handle` runs and, if it succeeds, the value is counted out of the channel (the event source
    * deletes the message). A record that is not a valid envelope, or fails the schema, throws
    * MalformedEnvelopeError: report it as a batch item failure and the queue's redrive
-   * dead-letters it. Cost: 1 GetItem + 1 TransactWriteItems per record.
+   * dead-letters it (if it names a valid id, its sender counted it in: it is counted out here). Cost: 1 GetItem + 1 TransactWriteItems per record.
    * @returns false if the record was a duplicate and `handle` did not run
    */
   async acceptRecord(
@@ -651,8 +651,15 @@ export class Channel<T> {
     handle: (value: T, envelope: Envelope<T>) => Promise<void>,
     options: { signal?: AbortSignal } = {},
   ): Promise<boolean> {
-    const decoded = decodeEnvelope(record.body);
-    const envelope = { ...decoded, body: await this.validateReceived(decoded.body) };
+    let envelope: Envelope<T>;
+    try {
+      const decoded = decodeEnvelope(record.body);
+      envelope = { ...decoded, body: await this.validateReceived(decoded.body) };
+    } catch (err) {
+      // Dead-lettered by the queue's redrive, never received: counted out now, once.
+      if (err instanceof MalformedEnvelopeError) await this.countOut(record.body, 1);
+      throw err;
+    }
     const { Item } = await abortable(options.signal, () =>
       this.dynamodb.send(
         new GetItemCommand({
@@ -829,6 +836,7 @@ export class Channel<T> {
     try {
       envelope = decodeEnvelope(message.Body ?? '');
     } catch (err) {
+      await this.countOut(message.Body ?? '', receiveCount(message));
       await this.setAside(message, (err as Error).message);
       return undefined;
     }
@@ -843,6 +851,18 @@ export class Channel<T> {
       envelope = { ...envelope, body: result.value };
     }
     return { envelope: envelope as Envelope<T>, receiptHandle: message.ReceiptHandle!, receives: receiveCount(message), message };
+  }
+
+  /**
+   * A malformed message that still names a valid id was counted in by its sender: count it out
+   * (once, like any claim: a copy or a redrive of it finds its marker), or a closed channel would
+   * never drain. A message without a valid id was never counted.
+   */
+  private async countOut(body: string, receives: number): Promise<void> {
+    const id = countedIdOf(body);
+    if (id === undefined) return;
+    const envelope: Envelope<T> = { id, traceId: id, parent: null, sentAt: 0, body: undefined as T };
+    await this.claim([{ envelope, receiptHandle: '', receives }]);
   }
 
   /** A message no receiver can use: to the dead-letter queue with its reason, or left for the queue's redrive. */

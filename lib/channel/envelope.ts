@@ -8,7 +8,8 @@ import { randomUUID } from 'node:crypto';
 import { MalformedEnvelopeError } from '../errors.ts';
 
 export const ENVELOPE_VERSION = 1;
-const MAX_ID_LENGTH = 128;
+/** Identifiers are at most this many bytes in UTF-8 (a DynamoDB key part, e.g. `msg#<id>`, is bytes too). */
+const MAX_ID_BYTES = 128;
 
 export interface Envelope<T = unknown> {
   /** Unique per message; receivers deduplicate on it. */
@@ -48,9 +49,25 @@ export function encodeEnvelope(envelope: Envelope): string {
 
 function identifier(value: unknown, path: string): string {
   if (typeof value !== 'string' || value.length === 0) throw new MalformedEnvelopeError(path, 'expected a non-empty string');
-  if (value.length > MAX_ID_LENGTH) throw new MalformedEnvelopeError(path, `longer than ${MAX_ID_LENGTH} characters`);
+  if (!value.isWellFormed()) throw new MalformedEnvelopeError(path, 'not well-formed Unicode (a lone surrogate)');
+  if (Buffer.byteLength(value, 'utf8') > MAX_ID_BYTES) throw new MalformedEnvelopeError(path, `longer than ${MAX_ID_BYTES} bytes in UTF-8`);
   if (/[\u0000-\u001f\u007f]/.test(value)) throw new MalformedEnvelopeError(path, 'contains control characters');
   return value;
+}
+
+/**
+ * The id of a message body that breaks a rule of the envelope but still carries a valid `id`
+ * under `"fnmesh": "envelope"`: a channel participant sent it, so it was counted into the channel
+ * and must be counted out when it is set aside. Undefined for anything else (never counted).
+ */
+export function countedIdOf(text: string): string | undefined {
+  try {
+    const fields = JSON.parse(text) as Record<string, unknown> | null;
+    if (fields?.fnmesh !== 'envelope') return undefined;
+    return identifier(fields.id, 'id');
+  } catch {
+    return undefined;
+  }
 }
 
 /**

@@ -313,6 +313,72 @@ describe('Channel', () => {
     expect(got.sort()).toEqual(sentIndexes.map((index) => values[index]));
   });
 
+  it('a counted message whose envelope breaks a rule is dead-lettered and counted out once: the closed channel drains', async () => {
+    const queue = await createQueue('malformed');
+    queues.push(queue);
+    const ch = new Channel<number>({
+      sqs,
+      dynamodb,
+      tableName,
+      name: `ch-${uniqueSuffix()}`,
+      queueUrl: queue.queueUrl,
+      deadLetterQueueUrl: queue.deadLetterQueueUrl,
+      waitTimeSeconds: 1,
+    });
+    await ch.send(1);
+    // Another language's sender, by docs/wire-format.md: count in, then send an envelope whose
+    // traceId is over 128 bytes (64 characters, 192 bytes in UTF-8).
+    await dynamodb.send(
+      new UpdateItemCommand({
+        TableName: tableName,
+        Key: keys.channel(ch.name),
+        UpdateExpression: 'ADD sent :one, queued :one',
+        ExpressionAttributeValues: { ':one': { N: '1' } },
+      }),
+    );
+    const body = JSON.stringify({ fnmesh: 'envelope', v: 1, id: 'foreign-1', traceId: '€'.repeat(64), parent: null, sentAt: 0, body: 2 });
+    await sqs.send(new SendMessageCommand({ QueueUrl: queue.queueUrl, MessageBody: body }));
+    await sqs.send(new SendMessageCommand({ QueueUrl: queue.queueUrl, MessageBody: body })); // and a copy of it
+    await ch.close();
+
+    const got: number[] = [];
+    for await (const value of ch.range({ signal: AbortSignal.timeout(20_000) })) got.push(value);
+    expect(got).toEqual([1]);
+    expect(await ch.status()).toMatchObject({ sent: 2, received: 2, queued: 0, closed: true });
+    const letters = await eventually(async () => {
+      const { Messages = [] } = await sqs.send(
+        new ReceiveMessageCommand({
+          QueueUrl: queue.deadLetterQueueUrl,
+          MaxNumberOfMessages: 10,
+          MessageAttributeNames: ['All'],
+          WaitTimeSeconds: 1,
+        }),
+      );
+      return Messages.length ? Messages : undefined;
+    }, 'the dead letter');
+    expect(letters[0]!.MessageAttributes?.['fnmesh-reason']?.StringValue).toMatch(/traceId.*longer than 128 bytes in UTF-8/);
+  });
+
+  it('acceptRecord: a counted record that fails the envelope rules is counted out once, and still refused', async () => {
+    const { ch } = await channel<number>();
+    await ch.send(1);
+    const body = JSON.stringify({ fnmesh: 'envelope', v: 1, id: 'foreign-2', traceId: 't', parent: null, sentAt: -5, body: 2 });
+    await dynamodb.send(
+      new UpdateItemCommand({
+        TableName: tableName,
+        Key: keys.channel(ch.name),
+        UpdateExpression: 'ADD sent :one, queued :one',
+        ExpressionAttributeValues: { ':one': { N: '1' } },
+      }),
+    );
+    for (let delivery = 0; delivery < 3; delivery++)
+      await expect(ch.acceptRecord({ body }, async () => undefined)).rejects.toMatchObject({
+        name: 'MalformedEnvelopeError',
+        path: 'sentAt',
+      });
+    expect(await ch.status()).toMatchObject({ sent: 2, received: 1, queued: 1 });
+  });
+
   it('blocks a send while a bounded channel is full, and resumes when a value is received', async () => {
     const { ch } = await channel<number>({ capacity: 2, poll: { baseMs: 20, maxMs: 100 } });
     await ch.send(1);

@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { projectRoot } from '../../infra/localstack/localstack.ts';
-import { decodeEnvelope, type Envelope, encodeEnvelope, envelopeOf } from '../../lib/channel/envelope.ts';
+import { countedIdOf, decodeEnvelope, type Envelope, encodeEnvelope, envelopeOf } from '../../lib/channel/envelope.ts';
 import { MalformedEnvelopeError } from '../../lib/errors.ts';
 
 interface Vectors {
@@ -66,5 +66,15 @@ describe('envelope wire format v1', () => {
         },
       ),
     );
+  });
+
+  it('finds the id of a counted message that breaks another rule, and nothing in what was never an envelope', () => {
+    const broken = JSON.stringify({ fnmesh: 'envelope', v: 1, id: 'value-7', traceId: 'x'.repeat(200), sentAt: 0, body: 1 });
+    expect(() => decodeEnvelope(broken)).toThrow(MalformedEnvelopeError);
+    expect(countedIdOf(broken)).toBe('value-7');
+    expect(countedIdOf(JSON.stringify({ fnmesh: 'envelope', v: 1, id: '😀'.repeat(33) }))).toBeUndefined();
+    expect(countedIdOf(JSON.stringify({ v: 1, id: 'value-7' }))).toBeUndefined();
+    expect(countedIdOf('not json')).toBeUndefined();
+    expect(countedIdOf('null')).toBeUndefined();
   });
 });
