@@ -80,6 +80,28 @@ export class StaleFenceError extends MeshError {
   }
 }
 
+/**
+ * A fenced write was refused as stale on an SDK retry, after an earlier attempt whose answer never
+ * came back: that attempt may have been applied before the newer fence wrote. Unlike
+ * StaleFenceError, this does not mean "not applied": read the item to know.
+ */
+export class FencedWriteOutcomeUnknownError extends MeshError {
+  override name = 'FencedWriteOutcomeUnknownError';
+  readonly fence: number;
+  readonly latestFence: number;
+  readonly attempts: number;
+
+  constructor(fence: number, latestFence: number, attempts: number, options?: ErrorOptions) {
+    super(
+      `fence ${fence}: refused as stale (the item has fence ${latestFence}) on attempt ${attempts}; an earlier attempt may have been applied`,
+      options,
+    );
+    this.fence = fence;
+    this.latestFence = latestFence;
+    this.attempts = attempts;
+  }
+}
+
 /** A WaitGroup counter would go below zero (Go: "sync: negative WaitGroup counter"). */
 export class WaitGroupNegativeCounterError extends MeshError {
   override name = 'WaitGroupNegativeCounterError';

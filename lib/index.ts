@@ -7,6 +7,7 @@ export {
   ChannelSendError,
   DeadlineExceededError,
   EmptyRingError,
+  FencedWriteOutcomeUnknownError,
   GroupTaskError,
   InvalidInputError,
   ItemFormatError,

@@ -19,7 +19,7 @@ import {
   type UpdateItemCommandInput,
   type UpdateItemCommandOutput,
 } from '@aws-sdk/client-dynamodb';
-import { MeshConfigError, StaleFenceError } from '../errors.ts';
+import { FencedWriteOutcomeUnknownError, MeshConfigError, StaleFenceError } from '../errors.ts';
 import { callOptions } from '../internal/time.ts';
 import { retryConflicts } from '../internal/conflicts.ts';
 import { n, readNumber } from '../table/layout.ts';
@@ -78,10 +78,19 @@ export function withFencePut(input: PutItemCommandInput, fence: number, attribut
   };
 }
 
+/**
+ * A refusal for a newer fence is StaleFenceError ("not applied") only if it came on the SDK's first
+ * attempt: after a retry, an earlier attempt whose answer was lost may have been applied before the
+ * newer fence wrote, so the outcome is unknown.
+ */
 function translate(err: unknown, fence: number, attribute: string): never {
   if (err instanceof ConditionalCheckFailedException) {
     const latest = readNumber(err.Item, attribute);
-    if (latest !== undefined && latest > fence) throw new StaleFenceError(fence, latest);
+    if (latest !== undefined && latest > fence) {
+      const attempts = err.$metadata?.attempts ?? 1;
+      if (attempts > 1) throw new FencedWriteOutcomeUnknownError(fence, latest, attempts, { cause: err });
+      throw new StaleFenceError(fence, latest);
+    }
   }
   throw err;
 }

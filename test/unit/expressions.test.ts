@@ -2,7 +2,9 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { MeshConfigError } from '../../lib/errors.ts';
 import { isTaskEnvelope, serializePayload } from '../../lib/spawn/go.ts';
-import { addFenceToUpdateExpression, withFence, withFencePut } from '../../lib/sync/fenced.ts';
+import { ConditionalCheckFailedException, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { FencedWriteOutcomeUnknownError, StaleFenceError } from '../../lib/errors.ts';
+import { addFenceToUpdateExpression, fencedUpdate, withFence, withFencePut } from '../../lib/sync/fenced.ts';
 import { checkName, keys } from '../../lib/table/layout.ts';
 
 describe('fenced writes', () => {
@@ -85,5 +87,34 @@ describe('task payloads', () => {
       expect.objectContaining({ name: 'PayloadTooLargeError', bytes: 202, limit: 100 }),
     );
     expect(serializePayload({ a: [1, 'é'] }, 100)).toBe('{"a":[1,"é"]}');
+  });
+});
+
+describe('a fenced write refused for a newer fence', () => {
+  const refusal = (attempts: number) =>
+    Object.assign(new ConditionalCheckFailedException({ message: 'The conditional request failed', $metadata: { attempts } }), {
+      Item: { lastFence: { N: '7' } },
+    });
+  const clientThrowing = (err: Error) => ({ send: async () => Promise.reject(err) }) as unknown as DynamoDBClient;
+  const input = {
+    TableName: 't',
+    Key: { pk: { S: 'a' } },
+    UpdateExpression: 'SET v = :v',
+    ExpressionAttributeValues: { ':v': { N: '1' } },
+  };
+
+  it('on the first attempt: StaleFenceError, it was not applied', async () => {
+    await expect(fencedUpdate(clientThrowing(refusal(1)), input, 5)).rejects.toMatchObject({
+      name: 'StaleFenceError',
+      fence: 5,
+      latestFence: 7,
+    });
+  });
+
+  it('on an SDK retry: the outcome is unknown (an earlier attempt may have applied), never StaleFenceError', async () => {
+    const err = await fencedUpdate(clientThrowing(refusal(3)), input, 5).catch((error: unknown) => error);
+    expect(err).toBeInstanceOf(FencedWriteOutcomeUnknownError);
+    expect(err).not.toBeInstanceOf(StaleFenceError);
+    expect(err).toMatchObject({ fence: 5, latestFence: 7, attempts: 3 });
   });
 });
