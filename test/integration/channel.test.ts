@@ -45,6 +45,18 @@ async function channel<T>(options: Partial<ChannelOptions<T>> & { fifo?: boolean
 
 const point = z.object({ x: z.number(), y: z.number() });
 
+/** What a sender in another language does first (docs/wire-format.md): count one value in. */
+async function countInAsAnotherSender(channelName: string): Promise<void> {
+  await dynamodb.send(
+    new UpdateItemCommand({
+      TableName: tableName,
+      Key: keys.channel(channelName),
+      UpdateExpression: 'ADD sent :one, queued :one',
+      ExpressionAttributeValues: { ':one': { N: '1' } },
+    }),
+  );
+}
+
 describe('Channel', () => {
   it('sends and receives a value, with its envelope; len counts what is in the channel', async () => {
     const { ch } = await channel<{ x: number; y: number }>({ schema: point });
@@ -328,14 +340,7 @@ describe('Channel', () => {
     await ch.send(1);
     // Another language's sender, by docs/wire-format.md: count in, then send an envelope whose
     // traceId is over 128 bytes (64 characters, 192 bytes in UTF-8).
-    await dynamodb.send(
-      new UpdateItemCommand({
-        TableName: tableName,
-        Key: keys.channel(ch.name),
-        UpdateExpression: 'ADD sent :one, queued :one',
-        ExpressionAttributeValues: { ':one': { N: '1' } },
-      }),
-    );
+    await countInAsAnotherSender(ch.name);
     const body = JSON.stringify({ fnmesh: 'envelope', v: 1, id: 'foreign-1', traceId: '€'.repeat(64), parent: null, sentAt: 0, body: 2 });
     await sqs.send(new SendMessageCommand({ QueueUrl: queue.queueUrl, MessageBody: body }));
     await sqs.send(new SendMessageCommand({ QueueUrl: queue.queueUrl, MessageBody: body })); // and a copy of it
@@ -363,14 +368,7 @@ describe('Channel', () => {
     const { ch } = await channel<number>();
     await ch.send(1);
     const body = JSON.stringify({ fnmesh: 'envelope', v: 1, id: 'foreign-2', traceId: 't', parent: null, sentAt: -5, body: 2 });
-    await dynamodb.send(
-      new UpdateItemCommand({
-        TableName: tableName,
-        Key: keys.channel(ch.name),
-        UpdateExpression: 'ADD sent :one, queued :one',
-        ExpressionAttributeValues: { ':one': { N: '1' } },
-      }),
-    );
+    await countInAsAnotherSender(ch.name);
     for (let delivery = 0; delivery < 3; delivery++)
       await expect(ch.acceptRecord({ body }, async () => undefined)).rejects.toMatchObject({
         name: 'MalformedEnvelopeError',

@@ -34,6 +34,7 @@ import { strToU8, zipSync } from 'fflate';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { strictStatus, up } from '../../infra/localstack/localstack.ts';
 import { eventually, localConfig, uniqueSuffix } from '../helpers/aws.ts';
+import { createMeshTableNamed } from '../helpers/meshTable.ts';
 import { type ScratchLocalStack, scratchLocalStack, startScratch } from '../helpers/scratchLocalStack.ts';
 
 const SETTINGS = {
@@ -65,29 +66,21 @@ beforeAll(async () => {
   sqs = new SQSClient(scratch.config);
   lambda = new LambdaClient({ ...scratch.config, maxAttempts: 1 });
   logs = new CloudWatchLogsClient(scratch.config);
-  await dynamodb.send(
+  await createKeyTable(TABLE, dynamodb);
+  await createMeshTableNamed(WIDE_TABLE, dynamodb); // pk and sk, as the mesh table
+}, 300_000);
+
+/** A table keyed by `pk` alone: one item per partition key. */
+async function createKeyTable(tableName: string, client: DynamoDBClient): Promise<void> {
+  await client.send(
     new CreateTableCommand({
-      TableName: TABLE,
+      TableName: tableName,
       BillingMode: 'PAY_PER_REQUEST',
       AttributeDefinitions: [{ AttributeName: 'pk', AttributeType: 'S' }],
       KeySchema: [{ AttributeName: 'pk', KeyType: 'HASH' }],
     }),
   );
-  await dynamodb.send(
-    new CreateTableCommand({
-      TableName: WIDE_TABLE,
-      BillingMode: 'PAY_PER_REQUEST',
-      AttributeDefinitions: [
-        { AttributeName: 'pk', AttributeType: 'S' },
-        { AttributeName: 'sk', AttributeType: 'S' },
-      ],
-      KeySchema: [
-        { AttributeName: 'pk', KeyType: 'HASH' },
-        { AttributeName: 'sk', KeyType: 'RANGE' },
-      ],
-    }),
-  );
-}, 300_000);
+}
 
 afterAll(async () => {
   await scratch?.remove();
@@ -478,14 +471,7 @@ describe('status and the off switch', () => {
     expect(status).toMatchObject({ enabled: false, counts: {} });
     const client = new DynamoDBClient({ ...localConfig, maxAttempts: 1 });
     const tableName = `strict-off-${uniqueSuffix()}`;
-    await client.send(
-      new CreateTableCommand({
-        TableName: tableName,
-        BillingMode: 'PAY_PER_REQUEST',
-        AttributeDefinitions: [{ AttributeName: 'pk', AttributeType: 'S' }],
-        KeySchema: [{ AttributeName: 'pk', KeyType: 'HASH' }],
-      }),
-    );
+    await createKeyTable(tableName, client);
     const write = () =>
       client.send(new TransactWriteItemsCommand({ TransactItems: [{ Update: { ...increment('hot').Update, TableName: tableName } }] }));
     await Promise.all(Array.from({ length: 16 }, write));
