@@ -101,10 +101,15 @@ export interface StrictStatus {
 }
 
 /** Strict mode's status, or undefined if nothing (or no fnmesh LocalStack) answers there. */
-export async function strictStatus(endpoint = LOCALSTACK_ENDPOINT): Promise<StrictStatus | undefined> {
+export function strictStatus(endpoint = LOCALSTACK_ENDPOINT): Promise<StrictStatus | undefined> {
+  return getJson<StrictStatus>(`${endpoint}/_fnmesh/strict`);
+}
+
+/** A JSON answer to a GET within 2 s, or undefined (nothing answers, an error status, not JSON). */
+async function getJson<T>(url: string): Promise<T | undefined> {
   try {
-    const response = await fetch(`${endpoint}/_fnmesh/strict`, { signal: AbortSignal.timeout(2000) });
-    return response.ok ? ((await response.json()) as StrictStatus) : undefined;
+    const response = await fetch(url, { signal: AbortSignal.timeout(2000) });
+    return response.ok ? ((await response.json()) as T) : undefined;
   } catch {
     return undefined;
   }
@@ -254,13 +259,8 @@ export interface Health {
   version?: string;
 }
 
-export async function health(endpoint = LOCALSTACK_ENDPOINT): Promise<Health | undefined> {
-  try {
-    const response = await fetch(`${endpoint}/_localstack/health`, { signal: AbortSignal.timeout(2000) });
-    return response.ok ? ((await response.json()) as Health) : undefined;
-  } catch {
-    return undefined;
-  }
+export function health(endpoint = LOCALSTACK_ENDPOINT): Promise<Health | undefined> {
+  return getJson<Health>(`${endpoint}/_localstack/health`);
 }
 
 function isLocalStackProcess(pid: number): boolean {
