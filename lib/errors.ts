@@ -272,11 +272,18 @@ export class ChannelCapacityError extends MeshConfigError {
 export class ChannelSendError extends MeshError {
   override name = 'ChannelSendError';
   readonly channelName: string;
-  /** The envelope ids that were not sent, with SQS's reason for each. */
+  /**
+   * The envelope ids that were not sent, with the reason for each: SQS's code, `OutcomeUnknown`
+   * (SQS may or may not have taken it: it was abandoned, and a copy that arrives is set aside,
+   * never delivered) or `NotAttempted` (an earlier part of the send failed).
+   */
   readonly failures: readonly { id: string; code: string; message: string }[];
 
-  constructor(channelName: string, failures: readonly { id: string; code: string; message: string }[]) {
-    super(`channel ${channelName}: ${failures.length} message(s) could not be sent (${failures[0]?.code}: ${failures[0]?.message})`);
+  constructor(channelName: string, failures: readonly { id: string; code: string; message: string }[], options?: ErrorOptions) {
+    super(
+      `channel ${channelName}: ${failures.length} message(s) could not be sent (${failures[0]?.code}: ${failures[0]?.message})`,
+      options,
+    );
     this.channelName = channelName;
     this.failures = failures;
   }
@@ -402,4 +409,40 @@ export class RpcMalformedResponseError extends RpcError {
 /** A lookup on a hash ring with no nodes. */
 export class EmptyRingError extends MeshError {
   override name = 'EmptyRingError';
+}
+
+/**
+ * A channel value another receiver holds for its loop body right now (`acceptRecord` met a copy
+ * of it). Retryable: after `heldUntil` the copy is either recognised as received, or free.
+ */
+export class ChannelValueHeldError extends MeshError {
+  override name = 'ChannelValueHeldError';
+  readonly channelName: string;
+  readonly messageId: string;
+  /** Epoch milliseconds at which the other receiver's hold ends. */
+  readonly heldUntil: number;
+
+  constructor(channelName: string, messageId: string, heldUntil: number) {
+    super(`channel ${channelName}: value ${messageId} is held by another receiver until ${new Date(heldUntil).toISOString()}`);
+    this.channelName = channelName;
+    this.messageId = messageId;
+    this.heldUntil = heldUntil;
+  }
+}
+
+/**
+ * A channel value whose sender gave it up (it could not tell whether SQS took it, or did not
+ * confirm the send within its lease) and which arrived after all: it was counted out unsent and
+ * is never delivered. fnmesh's receivers set such a message aside in the dead-letter queue.
+ */
+export class ChannelValueAbandonedError extends MeshError {
+  override name = 'ChannelValueAbandonedError';
+  readonly channelName: string;
+  readonly messageId: string;
+
+  constructor(channelName: string, messageId: string) {
+    super(`channel ${channelName}: value ${messageId} was abandoned by its sender and is not delivered`);
+    this.channelName = channelName;
+    this.messageId = messageId;
+  }
 }

@@ -1,69 +1,64 @@
 /**
- * Channel<T>: Go's `chan T` on an SQS queue, with exact close and bounded capacity kept in a
- * meta item of the mesh table (never SQS's approximate counts).
+ * Channel<T>: Go's `chan T` on an SQS queue, with exact close and bounded capacity kept in the
+ * channel's ledger in the mesh table (ledger.ts; never SQS's approximate counts).
  *
- *   send        meta ADD sent k, queued k  if not closed (and queued <= capacity - k), a one-item
- *               TransactWriteItems (its client request token makes SDK retries safe),
- *               then SendMessage / SendMessageBatch of envelopes (docs/wire-format.md)
- *   receive     ReceiveMessage, then the claim: TransactWriteItems of a marker msg#<id> per message
- *               (if absent) + ADD received k, queued -k; then DeleteMessage(Batch)
+ *   send        count in: meta ADD sent k, queued k  if not closed (and there is room), with an
+ *               intent naming the k ids; SendMessage / SendMessageBatch of envelopes
+ *               (docs/wire-format.md); settle: the intent deleted, what SQS refused counted out,
+ *               what may or may not have gone abandoned (counted out; a late copy is set aside)
+ *   receive     ReceiveMessage, then the claim: a `done` marker msg#<id> per message + ADD
+ *               received k, queued -k, in one transaction; then DeleteMessageBatch
+ *   range       ReceiveMessage, a `held` marker per message (no other receiver hands the value to
+ *               a body meanwhile), the body, then the ack: each hold made `done` + the counts
  *   close       UpdateItem SET closedAt  if not closed
  *   drained     closedAt set and queued = 0: receivers get { ok: false }, range ends
  *
- * A value is counted out of the channel exactly once, by the claim: a duplicate delivery (SQS is
- * at-least-once) finds its marker and is deleted without being delivered again.
+ * A value is counted out of the channel exactly once, and reaches at most one body at a time: a
+ * copy (SQS is at-least-once) finds the value's marker and is deleted, or, while another
+ * receiver holds the value, comes back once that hold ends.
  */
-import {
-  type AttributeValue,
-  BatchGetItemCommand,
-  type BatchGetItemCommandOutput,
-  ConditionalCheckFailedException,
-  type DynamoDBClient,
-  GetItemCommand,
-  TransactionCanceledException,
-  type TransactWriteItemsCommandInput,
-  UpdateItemCommand,
-} from '@aws-sdk/client-dynamodb';
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import {
   ChangeMessageVisibilityBatchCommand,
   DeleteMessageBatchCommand,
+  GetQueueAttributesCommand,
   type Message,
   ReceiveMessageCommand,
   SendMessageBatchCommand,
   SendMessageCommand,
-  type SendMessageBatchRequestEntry,
   type SQSClient,
 } from '@aws-sdk/client-sqs';
-import { randomUUID } from 'node:crypto';
 import {
-  ChannelCapacityError,
   ChannelClosedError,
   ChannelSendError,
+  ChannelValueAbandonedError,
+  ChannelValueHeldError,
   InvalidInputError,
   MalformedEnvelopeError,
   MeshConfigError,
   PayloadTooLargeError,
 } from '../errors.ts';
 import { abortable, type BackoffOptions, callOptions, pollDelayMs, sleep, throwIfAborted } from '../internal/time.ts';
-import { retryConflicts, transactWrite } from '../internal/conflicts.ts';
 import { check, describeIssues, type Schema } from '../schema.ts';
-import { checkName, checkVersion, FORMAT_VERSION, type Item, keys, n, readNumber, ttlSeconds } from '../table/layout.ts';
+import { checkName, readNumber } from '../table/layout.ts';
 import { countedIdOf, decodeEnvelope, type Envelope, encodeEnvelope, envelopeOf, type TraceContext } from './envelope.ts';
+import { ChannelLedger, CLOCK_SKEW_MS, type Hold, MAX_IDS_PER_WRITE, type TakeOutcome } from './ledger.ts';
 
 /** SQS's default (and, for most queues, actual) largest message: 256 KiB. */
 export const DEFAULT_MAX_MESSAGE_BYTES = 262_144;
-/** Claim markers outlive SQS's longest retention (14 days), so a late duplicate is still recognised. */
-const MARKER_TTL_MS = 15 * 24 * 3600 * 1000;
 const SQS_BATCH = 10;
-/** The meta item's `capacity` of an unbounded channel (fnmesh has no unbuffered channels). */
-const UNBOUNDED = 0;
+/** SQS's default visibility timeout, and the longest a message can be made invisible (12 h). */
+const DEFAULT_VISIBILITY_SECONDS = 30;
+const MAX_VISIBILITY_SECONDS = 43_200;
 const SEND_RETRIES = 3;
+const DEFAULT_SEND_LEASE_MS = 60_000;
+/** A sender's calls to SQS end this long before its lease does (at most a quarter of it). */
+const SEND_LEASE_MARGIN_MS = 1000;
 const SEND_CONCURRENCY = 4;
 /** `range` fetches the next batch while the body works when a batch takes the body less than this. */
 const PREFETCH_WITHIN_MS = 1000;
 /** How many message ids a `range` loop remembers, to know copies of values it took. */
 const TAKEN_IDS_KEPT = 10_000;
-const LOOKUP_ATTEMPTS = 5;
 /** At most this many ReceiveMessage calls fill one `range` batch (and its one claim transaction). */
 const MAX_RECEIVES_PER_BATCH = 5;
 
@@ -90,6 +85,13 @@ export interface ChannelOptions<T> {
   deadLetterQueueUrl?: string;
   /** How a full channel's `send` and an idle receiver poll. @default { baseMs: 50, maxMs: 1000 } */
   poll?: BackoffOptions;
+  /**
+   * How long a sender may take to send what it counted in (its intent's lease). A sender that
+   * has not settled its send by then — it died, or is cut off — has its values abandoned by
+   * the next receiver that waits on the closed channel (a copy that arrives later is set aside
+   * in the dead-letter queue, never delivered). @default 60000
+   */
+  sendLeaseMs?: number;
 }
 
 export interface SendOptions {
@@ -103,7 +105,9 @@ export type Received<T> = { ok: true; value: T; envelope: Envelope<T> } | { ok: 
 export interface ChannelStatus {
   sent: number;
   received: number;
-  /** Values sent and not yet received: Go's `len(ch)`. */
+  /** Values counted out unsent: their senders could not tell whether SQS took them. */
+  abandoned: number;
+  /** Values sent and not yet received (nor abandoned): Go's `len(ch)`. */
   queued: number;
   closed: boolean;
   capacity: number | undefined;
@@ -117,6 +121,8 @@ interface Delivery<T> {
   receives: number;
   /** The message as SQS gave it (its body and id, for a dead-letter copy). */
   message?: Message;
+  /** For a loop body: the hold that keeps the value from other receivers until it is acked. */
+  hold?: Hold;
 }
 
 export interface ConsumeOptions<T> {
@@ -160,12 +166,15 @@ export class Channel<T> {
   private readonly waitTimeSeconds: number;
   private readonly deadLetterQueueUrl: string | undefined;
   private readonly poll: BackoffOptions;
+  private readonly sendLeaseMs: number;
+  private readonly ledger: ChannelLedger;
+  private visibilityTimeoutMs: Promise<number> | undefined;
 
   constructor(options: ChannelOptions<T>) {
     if (!options?.sqs || !options.dynamodb) throw new MeshConfigError('Channel needs an SQS client and a DynamoDB client');
     if (!options.tableName) throw new MeshConfigError('Channel needs the mesh table name');
     if (!options.queueUrl) throw new MeshConfigError('Channel needs its queue URL');
-    const { capacity, waitTimeSeconds = 2, maxMessageBytes = DEFAULT_MAX_MESSAGE_BYTES } = options;
+    const { capacity, waitTimeSeconds = 2, maxMessageBytes = DEFAULT_MAX_MESSAGE_BYTES, sendLeaseMs = DEFAULT_SEND_LEASE_MS } = options;
     if (capacity !== undefined && !(Number.isSafeInteger(capacity) && capacity > 0)) {
       throw new MeshConfigError(`capacity must be a positive integer (unbuffered channels are not supported), got ${capacity}`);
     }
@@ -174,6 +183,8 @@ export class Channel<T> {
     }
     if (!(Number.isSafeInteger(maxMessageBytes) && maxMessageBytes > 0))
       throw new MeshConfigError(`maxMessageBytes must be a positive integer`);
+    if (!(Number.isSafeInteger(sendLeaseMs) && sendLeaseMs >= 1000))
+      throw new MeshConfigError(`sendLeaseMs must be an integer of at least 1000, got ${sendLeaseMs}`);
     this.name = checkName('channel', options.name);
     this.queueUrl = options.queueUrl;
     this.capacity = capacity;
@@ -187,49 +198,44 @@ export class Channel<T> {
     this.waitTimeSeconds = waitTimeSeconds;
     this.deadLetterQueueUrl = options.deadLetterQueueUrl;
     this.poll = options.poll ?? { baseMs: 50, maxMs: 1000 };
+    this.sendLeaseMs = sendLeaseMs;
+    this.ledger = new ChannelLedger(this.dynamodb, this.tableName, this.name, capacity, this.poll);
   }
 
   // --- sending -------------------------------------------------------------------------------
 
   /**
    * Sends one value. Go: `ch <- value`. On a bounded channel, waits while it is full.
-   * Cost: 1 TransactWriteItems (one item) + 1 SendMessage (+ 1 per poll while full).
+   * Cost: 1 TransactWriteItems (count in, with the send's intent) + 1 SendMessage + 1
+   * TransactWriteItems (settle the intent) (+ 1 TransactWriteItems per poll while full).
    * @returns the envelope sent (its id and trace id)
-   * @throws ChannelClosedError, InvalidInputError (schema), PayloadTooLargeError — the last two before any call
+   * @throws ChannelClosedError; ChannelSendError when SQS refused the value or its fate is
+   *   unknown (then it is abandoned: see "Sends whose outcome is unknown" in docs/wire-format.md);
+   *   InvalidInputError (schema), PayloadTooLargeError — the last two before any call
    */
   async send(value: T, options: SendOptions = {}): Promise<Envelope<T>> {
     const [message] = await this.prepare([value], options.trace);
-    await this.reserve(1, options.signal);
-    try {
-      await abortable(options.signal, () =>
-        this.sqs.send(
-          new SendMessageCommand({ QueueUrl: this.queueUrl, MessageBody: message!.text, ...this.fifoFields(message!) }),
-          callOptions(options.signal),
-        ),
-      );
-    } catch (err) {
-      await this.unreserve(1);
-      throw err;
-    }
+    const { failures, cause } = await this.sendUnit([[message!]], options.signal);
+    if (failures.length) throw new ChannelSendError(this.name, failures, { cause });
     return message!.envelope;
   }
 
   /**
    * Sends many values in SendMessageBatch calls of up to 10 (and within the size limit), up to 4
-   * batches in flight on a standard queue; entries a batch fails are retried, and what still fails
-   * is uncounted and reported. An unbounded channel counts all the values in with one call;
-   * a bounded one counts each batch in as there is room.
-   * Cost per 10 values: 1 SendMessageBatch, + 1 TransactWriteItems (one item) per call (unbounded)
-   * or per batch (bounded).
-   * @throws ChannelSendError listing what was not sent; ChannelClosedError (its `sentIndexes` say
-   *   which values went before the channel closed); ChannelCapacityError; InvalidInputError /
-   *   PayloadTooLargeError before any call
+   * batches in flight on a standard queue (FIFO: one at a time, in order); entries a batch fails
+   * are retried, and what still fails is counted out and reported. Values are counted in by up to
+   * 50 at a time on an unbounded channel, a batch at a time on a bounded one (as there is room).
+   * Cost per 10 values: 1 SendMessageBatch; per count-in (50 values unbounded, 10 bounded):
+   * 2 TransactWriteItems (count in; settle).
+   * @throws ChannelSendError listing what was not sent (or whose fate is unknown: abandoned);
+   *   ChannelClosedError (its `sentIndexes` say which values went before the channel closed);
+   *   ChannelCapacityError; InvalidInputError / PayloadTooLargeError before any call
    */
   async sendMany(values: readonly T[], options: SendOptions = {}): Promise<Envelope<T>[]> {
     const messages = await this.prepare(values, options.trace);
     const indexOf = new Map(messages.map((message, index) => [message, index]));
-    const batches: (typeof messages)[] = [];
-    let batch: typeof messages = [];
+    const batches: PreparedMessage<T>[][] = [];
+    let batch: PreparedMessage<T>[] = [];
     let bytes = 0;
     const room = Math.min(SQS_BATCH, this.capacity ?? SQS_BATCH);
     for (const message of messages) {
@@ -243,73 +249,174 @@ export class Channel<T> {
       bytes += size;
     }
     if (batch.length) batches.push(batch);
-    const countedUpFront = this.capacity === undefined;
-    if (countedUpFront && messages.length) await this.reserve(messages.length, options.signal);
-    // Standard queues have no order to keep: up to 4 batches in flight. FIFO queues: one at a time.
+    // Units counted in together: a batch on a bounded channel (counted as there is room), up to
+    // 50 values on an unbounded one (one transaction settles them all).
+    const units: PreparedMessage<T>[][][] = [];
+    for (const next of batches) {
+      const unit = units.at(-1);
+      const size = unit?.reduce((sum, unitBatch) => sum + unitBatch.length, 0) ?? 0;
+      if (unit && this.capacity === undefined && size + next.length <= MAX_IDS_PER_WRITE) unit.push(next);
+      else units.push([next]);
+    }
+    // Standard queues have no order to keep: up to 4 units in flight. FIFO queues: one at a time.
     const inFlight = this.fifo ? 1 : SEND_CONCURRENCY;
-    let next = 0;
-    const failures: unknown[] = [];
+    let nextUnit = 0;
+    const errors: unknown[] = [];
+    const notSent: SendFailure[] = [];
+    let cause: unknown;
     const sentIndexes: number[] = [];
     await Promise.all(
-      Array.from({ length: Math.min(inFlight, batches.length) }, async () => {
-        while (next < batches.length && !failures.length) {
-          const entries = batches[next++]!;
-          await this.sendBatch(entries, options.signal, countedUpFront).then(
-            () => sentIndexes.push(...entries.map((entry) => indexOf.get(entry)!)),
-            (err: unknown) => failures.push(err),
-          );
+      Array.from({ length: Math.min(inFlight, units.length) }, async () => {
+        while (nextUnit < units.length && !errors.length && !notSent.length) {
+          const unit = units[nextUnit++]!;
+          try {
+            const outcome = await this.sendUnit(unit, options.signal);
+            const failed = new Set(outcome.failures.map((failure) => failure.id));
+            for (const message of unit.flat()) if (!failed.has(message.envelope.id)) sentIndexes.push(indexOf.get(message)!);
+            notSent.push(...outcome.failures);
+            cause ??= outcome.cause;
+          } catch (err) {
+            errors.push(err);
+          }
         }
       }),
     );
-    if (failures.length) {
-      // Batches never started were counted in up front: count them out again.
-      if (countedUpFront) await this.unreserve(batches.slice(next).reduce((sum, unsent) => sum + unsent.length, 0));
-      const [first] = failures;
-      // Closed midway (a bounded channel counts each batch in as it goes): say which values went.
-      if (first instanceof ChannelClosedError)
-        throw new ChannelClosedError(
-          this.name,
-          `send on closed channel ${this.name}: ${sentIndexes.length} of ${values.length} values were sent before it closed (sentIndexes)`,
-          sentIndexes.sort((a, b) => a - b),
-        );
-      throw first;
-    }
+    // Units never started: not counted in, not sent.
+    for (const unit of units.slice(nextUnit))
+      for (const message of unit.flat())
+        notSent.push({ id: message.envelope.id, code: 'NotAttempted', message: 'an earlier part of this sendMany failed' });
+    const [first] = errors;
+    // Closed midway (a bounded channel counts each batch in as it goes): say which values went.
+    if (first instanceof ChannelClosedError)
+      throw new ChannelClosedError(
+        this.name,
+        `send on closed channel ${this.name}: ${sentIndexes.length} of ${values.length} values were sent before it closed (sentIndexes)`,
+        sentIndexes.sort((a, b) => a - b),
+      );
+    if (first !== undefined) throw first;
+    if (notSent.length) throw new ChannelSendError(this.name, notSent, { cause });
     return messages.map((message) => message.envelope);
   }
 
-  /** Sends one batch (counting it in first unless it was already); what fails is counted out again. */
-  private async sendBatch(messages: PreparedMessage<T>[], signal: AbortSignal | undefined, counted: boolean): Promise<void> {
-    if (!counted) await this.reserve(messages.length, signal);
-    let pending: SendMessageBatchRequestEntry[] = messages.map((message, index) => ({
-      Id: String(index),
-      MessageBody: message.text,
-      ...this.fifoFields(message),
-    }));
-    let failures: { id: string; code: string; message: string }[] = [];
-    try {
-      for (let attempt = 0; pending.length && attempt < SEND_RETRIES; attempt++) {
+  /**
+   * One count-in unit: counts its values in with an intent, sends its batches one after another
+   * (within the intent's lease), then settles the intent: what SQS refused is counted out, what
+   * may or may not have reached the queue is abandoned (a copy that arrives later is set aside,
+   * never delivered), what went is confirmed.
+   * @returns the values that did not go, each with the reason (empty: all went), and the error
+   *   that left values unknown
+   * @throws ChannelClosedError / ChannelCapacityError (count in); MeshAbortError; the SDK's error
+   *   when SQS refused the whole unit outright (nothing of it is in the queue)
+   */
+  private async sendUnit(
+    batches: PreparedMessage<T>[][],
+    signal: AbortSignal | undefined,
+  ): Promise<{ failures: SendFailure[]; cause?: unknown }> {
+    const messages = batches.flat();
+    const intent = await this.ledger.countIn(
+      messages.map((message) => message.envelope.id),
+      this.sendLeaseMs,
+      signal,
+    );
+    // Every call to SQS ends before the lease does, so a receiver that finds the intent stale
+    // knows its sender is no longer sending.
+    const margin = Math.min(SEND_LEASE_MARGIN_MS, this.sendLeaseMs / 4);
+    const withinLease = AbortSignal.any([AbortSignal.timeout(this.sendLeaseMs - margin), ...(signal ? [signal] : [])]);
+    const fates = new Map<string, SendFate>();
+    let error: unknown;
+    for (const batch of batches) {
+      error = await this.deliver(batch, fates, withinLease);
+      if (error !== undefined) break;
+    }
+    const ids = messages.map((message) => message.envelope.id);
+    const notSent = ids.filter((id) => fates.get(id) === undefined || fates.get(id)!.fate === 'refused');
+    const unknown = ids.filter((id) => fates.get(id)?.fate === 'unknown');
+    const settled = await this.ledger.settleSend(intent, notSent, unknown);
+    const abandoned = new Set(settled.abandoned);
+    const failures: SendFailure[] = [];
+    for (const id of ids) {
+      const fate = fates.get(id);
+      if (abandoned.has(id))
+        failures.push({
+          id,
+          code: 'OutcomeUnknown',
+          message: settled.resolvedElsewhere
+            ? 'the send outlived its lease and was abandoned: a copy that reaches the queue is set aside'
+            : 'SQS may or may not have taken it: abandoned (a copy that reaches the queue is set aside)',
+        });
+      else if (fate === undefined) failures.push({ id, code: 'NotAttempted', message: 'an earlier batch of this send failed' });
+      else if (fate.fate === 'refused') failures.push({ id, code: fate.code, message: fate.message });
+    }
+    if (error !== undefined && signal?.aborted) throw error; // the caller's abort, after settling
+    if (error !== undefined && failures.length === ids.length && !abandoned.size) throw error; // refused outright
+    return { failures, ...(error === undefined ? {} : { cause: error }) };
+  }
+
+  /**
+   * Sends one batch (SendMessage for one value, SendMessageBatch for more), retrying entries SQS
+   * reports failed, and records each entry's fate: sent (an answer said so); unknown (an attempt
+   * whose answer never came, or that the SDK itself retried, may have put it in the queue);
+   * refused (SQS said no, and no attempt may have applied it). @returns the error that stopped it
+   */
+  private async deliver(batch: PreparedMessage<T>[], fates: Map<string, SendFate>, signal: AbortSignal): Promise<unknown> {
+    const sent = new Set<string>();
+    const maybe = new Set<string>();
+    const refusals = new Map<string, { code: string; message: string }>();
+    let pending = batch;
+    let error: unknown;
+    for (let attempt = 0; pending.length && attempt < SEND_RETRIES; attempt++) {
+      try {
         if (attempt) await sleep(pollDelayMs(attempt, this.poll), signal);
-        const { Failed = [] } = await abortable(signal, () =>
-          this.sqs.send(new SendMessageBatchCommand({ QueueUrl: this.queueUrl, Entries: pending }), callOptions(signal)),
+        error = undefined;
+        if (batch.length === 1) {
+          const [message] = batch;
+          await abortable(signal, () =>
+            this.sqs.send(
+              new SendMessageCommand({ QueueUrl: this.queueUrl, MessageBody: message!.text, ...this.fifoFields(message!) }),
+              callOptions(signal),
+            ),
+          );
+          sent.add(message!.envelope.id);
+          pending = [];
+          break;
+        }
+        const entries = pending.map((message, index) => ({ Id: String(index), MessageBody: message.text, ...this.fifoFields(message) }));
+        const output = await abortable(signal, () =>
+          this.sqs.send(new SendMessageBatchCommand({ QueueUrl: this.queueUrl, Entries: entries }), callOptions(signal)),
         );
-        const failed = new Set(Failed.map((entry) => entry.Id));
-        failures = Failed.map((entry) => ({
-          id: messages[Number(entry.Id)]!.envelope.id,
-          code: entry.Code ?? 'Unknown',
-          message: entry.Message ?? '',
-        }));
-        // A sender's fault (bad entry) will not succeed on retry.
-        if (Failed.some((entry) => entry.SenderFault)) break;
-        pending = pending.filter((entry) => failed.has(entry.Id));
+        // An SDK retry of the whole call: an earlier attempt may have put in what this one failed.
+        const retried = (output.$metadata.attempts ?? 1) > 1;
+        const failed = new Map((output.Failed ?? []).map((entry) => [entry.Id, entry]));
+        const next: PreparedMessage<T>[] = [];
+        pending.forEach((message, index) => {
+          const id = message.envelope.id;
+          const entry = failed.get(String(index));
+          if (!entry) return void sent.add(id);
+          if (retried) maybe.add(id);
+          refusals.set(id, { code: entry.Code ?? 'Unknown', message: entry.Message ?? '' });
+          // A sender's fault (a bad entry) will not succeed on retry.
+          if (!entry.SenderFault) next.push(message);
+        });
+        pending = next;
+      } catch (err) {
+        error = err;
+        const refused = definitelyRefused(err);
+        for (const message of pending) {
+          if (refused) refusals.set(message.envelope.id, { code: (err as Error).name, message: (err as Error).message });
+          else maybe.add(message.envelope.id);
+        }
+        // Refused outright (a missing queue, a bad request) or out of time: retrying will not help.
+        if (refused || signal.aborted) break;
       }
-    } catch (err) {
-      await this.unreserve(pending.length);
-      throw err;
     }
-    if (failures.length) {
-      await this.unreserve(failures.length);
-      throw new ChannelSendError(this.name, failures);
+    for (const message of batch) {
+      const id = message.envelope.id;
+      const refusal = refusals.get(id);
+      if (sent.has(id)) fates.set(id, { fate: 'sent' });
+      else if (maybe.has(id) || !refusal) fates.set(id, { fate: 'unknown' });
+      else fates.set(id, { fate: 'refused', ...refusal });
     }
+    return error;
   }
 
   private fifoFields(message: PreparedMessage<T>) {
@@ -336,78 +443,6 @@ export class Channel<T> {
     return result.value;
   }
 
-  /**
-   * Counts `count` values into the channel: refused once closed; waits while full. A one-item
-   * transaction rather than an UpdateItem, for its client request token: the SDK keeps the token
-   * across its retries, so a retry after a lost answer is not counted twice (which would keep a
-   * closed channel from ever draining).
-   */
-  private async reserve(count: number, signal: AbortSignal | undefined): Promise<void> {
-    const capacityCheck = this.capacity === undefined ? '' : ' AND (attribute_not_exists(#queued) OR #queued <= :room)';
-    // The capacity is stored with the channel by its first send (0: unbounded); a participant
-    // that disagrees is refused, so no one can overfill a bounded channel. A newer format of the
-    // item is refused too, never written back as ours.
-    const ours = '(attribute_not_exists(#capacity) OR #capacity = :capacity) AND (attribute_not_exists(#v) OR #v <= :v)';
-    for (let attempt = 0; ; attempt++) {
-      throwIfAborted(signal);
-      try {
-        await this.countOnce(
-          {
-            UpdateExpression: 'ADD #sent :count, #queued :count SET #v = :v, #capacity = :capacity',
-            ConditionExpression: `attribute_not_exists(#closedAt) AND ${ours}${capacityCheck}`,
-            ExpressionAttributeNames: { '#sent': 'sent', '#queued': 'queued', '#closedAt': 'closedAt', '#v': 'v', '#capacity': 'capacity' },
-            ExpressionAttributeValues: {
-              ':count': n(count),
-              ':v': n(FORMAT_VERSION),
-              ':capacity': n(this.capacity ?? UNBOUNDED),
-              ...(this.capacity === undefined ? {} : { ':room': n(this.capacity - count) }),
-            },
-            ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
-          },
-          signal,
-        );
-        return;
-      } catch (err) {
-        if (!(err instanceof TransactionCanceledException)) throw err;
-        const [refusal] = err.CancellationReasons ?? [];
-        if (refusal?.Code !== 'ConditionalCheckFailed') throw err;
-        checkVersion(refusal.Item);
-        if (refusal.Item?.closedAt) throw new ChannelClosedError(this.name);
-        const stored = readNumber(refusal.Item, 'capacity');
-        if (stored !== undefined && stored !== (this.capacity ?? UNBOUNDED))
-          throw new ChannelCapacityError(this.name, this.capacity, stored === UNBOUNDED ? undefined : stored);
-        // Full: wait for receivers to make room (Go: a send on a full buffered channel blocks).
-        await sleep(pollDelayMs(attempt, this.poll), signal);
-      }
-    }
-  }
-
-  /** Takes back the count of values that were not sent after all (once, like `reserve`). */
-  private async unreserve(count: number): Promise<void> {
-    if (count <= 0) return;
-    await this.countOnce(
-      {
-        UpdateExpression: 'ADD #sent :minus, #queued :minus',
-        ExpressionAttributeNames: { '#sent': 'sent', '#queued': 'queued' },
-        ExpressionAttributeValues: { ':minus': n(-count) },
-      },
-      undefined,
-    );
-  }
-
-  /** One update of the channel's counts, as a one-item transaction (see `reserve`). */
-  private async countOnce(
-    update: Omit<NonNullable<NonNullable<TransactWriteItemsCommandInput['TransactItems']>[number]['Update']>, 'TableName' | 'Key'>,
-    signal: AbortSignal | undefined,
-  ): Promise<void> {
-    await transactWrite(
-      this.dynamodb,
-      `channel ${this.name}: count`,
-      { TransactItems: [{ Update: { TableName: this.tableName, Key: keys.channel(this.name), ...update } }] },
-      signal,
-    );
-  }
-
   // --- closing and status ----------------------------------------------------------------------
 
   /**
@@ -416,46 +451,12 @@ export class Channel<T> {
    * @throws ChannelClosedError if it was closed already (Go: "close of closed channel")
    */
   async close(options: { signal?: AbortSignal } = {}): Promise<void> {
-    try {
-      await retryConflicts(`channel ${this.name}: close`, options.signal, () =>
-        this.dynamodb.send(
-          new UpdateItemCommand({
-            TableName: this.tableName,
-            Key: keys.channel(this.name),
-            UpdateExpression: 'SET #closedAt = :now, #v = if_not_exists(#v, :v)',
-            ConditionExpression: 'attribute_not_exists(#closedAt) AND (attribute_not_exists(#v) OR #v <= :v)',
-            ExpressionAttributeNames: { '#closedAt': 'closedAt', '#v': 'v' },
-            ExpressionAttributeValues: { ':now': n(Date.now()), ':v': n(FORMAT_VERSION) },
-            ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
-          }),
-          callOptions(options.signal),
-        ),
-      );
-    } catch (err) {
-      if (err instanceof ConditionalCheckFailedException) {
-        checkVersion(err.Item);
-        throw new ChannelClosedError(this.name, `close of closed channel ${this.name}`);
-      }
-      throw err;
-    }
+    await this.ledger.close(options.signal);
   }
 
   /** Counts and state, exact (consistent read of the meta item). Cost: 1 GetItem. */
   async status(options: { signal?: AbortSignal } = {}): Promise<ChannelStatus> {
-    const { Item } = await abortable(options.signal, () =>
-      this.dynamodb.send(
-        new GetItemCommand({ TableName: this.tableName, Key: keys.channel(this.name), ConsistentRead: true }),
-        callOptions(options.signal),
-      ),
-    );
-    checkVersion(Item);
-    return {
-      sent: readNumber(Item, 'sent') ?? 0,
-      received: readNumber(Item, 'received') ?? 0,
-      queued: readNumber(Item, 'queued') ?? 0,
-      closed: Item?.closedAt !== undefined,
-      capacity: this.capacity,
-    };
+    return { ...(await this.ledger.status(options.signal)), capacity: this.capacity };
   }
 
   /** Values sent and not yet received. Go: `len(ch)`. Cost: 1 GetItem. */
@@ -492,7 +493,7 @@ export class Channel<T> {
       const deliveries = await this.fetch(max, options.signal);
       if (deliveries === undefined) return [];
       if (!deliveries.length) continue;
-      const claimed = await this.settle(deliveries, [], [], options.signal);
+      const claimed = await this.claimDeliveries(deliveries, options.signal);
       if (claimed.length) return claimed.map((envelope) => ({ ok: true, value: envelope.body, envelope }));
     }
   }
@@ -617,7 +618,11 @@ export class Channel<T> {
           const copiesDone = batch.copies.filter((copy) => !goingBack.has(copy.envelope.id));
           const ack = loop.acks
             .then(async () => {
-              await this.settle(finished, [...rest, ...copiesBack], copiesDone, signal);
+              // Holds given up first, so the values are free to take when they come back.
+              await this.ledger.release(holdsOf([...rest, ...failed]));
+              await this.putBack([...rest, ...copiesBack]);
+              if (finished.length) await this.ledger.ack(holdsOf(finished), signal);
+              await this.deleteAll([...finished, ...copiesDone], signal);
               if (failures.length) await this.handleFailures(failures, options.deadLetterAfter, summary);
             })
             .then(() => (loop.unclaimed -= batch.fresh.length));
@@ -632,19 +637,29 @@ export class Channel<T> {
       }
     } finally {
       const unused = await prefetched?.catch(() => undefined);
-      if (unused) await this.putBack([...unused.fresh, ...unused.copies]);
+      if (unused) {
+        await this.ledger.release(holdsOf(unused.fresh));
+        await this.putBack([...unused.fresh, ...unused.copies]);
+      }
       await loop.acks;
     }
   }
 
   /**
    * For consumers that SQS itself feeds (a Lambda event source mapping): handles one record of the
-   * channel's queue. A record already received before (a duplicate) is skipped; otherwise
-   * `handle` runs and, if it succeeds, the value is counted out of the channel (the event source
-   * deletes the message). A record that is not a valid envelope, or fails the schema, throws
+   * channel's queue. The value is held for this call (no other receiver hands it to a body
+   * meanwhile), `handle` runs, and if it succeeds the value is counted out of the channel (the
+   * event source deletes the message); if it throws, the hold is given up and the error goes on
+   * (report the record as a batch item failure: it comes back). A copy of a value received
+   * before is skipped. A record that is not a valid envelope, or fails the schema, throws
    * MalformedEnvelopeError: report it as a batch item failure and the queue's redrive
-   * dead-letters it (if it names a valid id, its sender counted it in: it is counted out here). Cost: 1 GetItem + 1 TransactWriteItems per record.
-   * @returns false if the record was a duplicate and `handle` did not run
+   * dead-letters it (if it names a valid id, its sender counted it in: it is counted out here).
+   * Cost: 2 TransactWriteItems per record (hold, ack), + 1 GetQueueAttributes per Channel object.
+   * @returns false if the record was a copy of a value received before and `handle` did not run
+   * @throws ChannelValueHeldError when another receiver has the value now (report the record as a
+   *   batch item failure: the copy comes back after the visibility timeout, and is then skipped
+   *   or handled); ChannelValueAbandonedError for a value its sender gave up (report it as a
+   *   failure too: the queue's redrive dead-letters it)
    */
   async acceptRecord(
     record: { body: string },
@@ -657,24 +672,21 @@ export class Channel<T> {
       envelope = { ...decoded, body: await this.validateReceived(decoded.body) };
     } catch (err) {
       // Dead-lettered by the queue's redrive, never received: counted out now, once.
-      if (err instanceof MalformedEnvelopeError) await this.countOut(record.body, 1);
+      if (err instanceof MalformedEnvelopeError) await this.countOut(record.body);
       throw err;
     }
-    const { Item } = await abortable(options.signal, () =>
-      this.dynamodb.send(
-        new GetItemCommand({
-          TableName: this.tableName,
-          Key: keys.channelMessage(this.name, envelope.id),
-          ConsistentRead: true,
-          ProjectionExpression: 'pk',
-        }),
-        callOptions(options.signal),
-      ),
-    );
-    if (Item) return false;
-    await handle(envelope.body, envelope);
-    const claimed = await this.claim([{ envelope, receiptHandle: '', receives: 1 }], options.signal);
-    return claimed.length > 0;
+    const taking = await this.ledger.hold([envelope.id], await this.holdMs(options.signal), options.signal);
+    const [inFlight] = taking.inFlight;
+    if (inFlight) throw new ChannelValueHeldError(this.name, envelope.id, inFlight.until);
+    if (taking.abandoned.length) throw new ChannelValueAbandonedError(this.name, envelope.id);
+    if (!taking.holds.length) return false; // received before: a duplicate
+    try {
+      await handle(envelope.body, envelope);
+    } catch (err) {
+      await this.ledger.release(taking.holds);
+      throw err;
+    }
+    return (await this.ledger.ack(taking.holds, options.signal)).length > 0;
   }
 
   private async validateReceived(body: unknown): Promise<T> {
@@ -696,7 +708,7 @@ export class Channel<T> {
     const deliveries = await this.fetch(1, signal, waitTimeSeconds);
     if (deliveries === undefined) return { ok: false, value: undefined, envelope: undefined };
     if (!deliveries.length) return 'empty';
-    const [envelope] = await this.settle(deliveries, [], [], signal);
+    const [envelope] = await this.claimDeliveries(deliveries, signal);
     return envelope ? { ok: true, value: envelope.body, envelope } : 'empty';
   }
 
@@ -731,7 +743,11 @@ export class Channel<T> {
       );
     const drained = async () => {
       await ownAcks().catch(() => undefined); // their failure surfaces in the loop
-      const status = await this.status(signal ? { signal } : {});
+      let status = await this.ledger.status(signal);
+      // Closed and still waiting for values: values of senders that died (or were cut off)
+      // before settling their sends are given up once their leases end.
+      if (status.closed && status.queued > 0 && (await this.ledger.abandonStaleSends(signal)) > 0)
+        status = await this.ledger.status(signal);
       return status.closed && status.queued <= 0;
     };
     let Messages: Message[] = [];
@@ -781,10 +797,36 @@ export class Channel<T> {
     if (!candidates.size) return { fresh: [], copies, last: false, waiting: 0, nextPoll: copies.length ? 'quick' : 'idle' };
     // Values this loop holds and has not claimed yet may still be in the channel's count.
     const held = loop.unclaimed;
-    const { claimed, meta } = await this.lookUp([...candidates.keys()], signal);
-    const fresh = [...candidates.values()].filter((delivery) => !claimed.has(delivery.envelope.id));
-    const stale = [...candidates.values()].filter((delivery) => claimed.has(delivery.envelope.id));
-    if (stale.length) await this.deleteAll(stale, signal);
+    const { markers, meta } = await this.ledger.lookUp([...candidates.keys()], signal);
+    // Markers read now sort out most copies; the rest is held for this loop's body, so no other
+    // receiver hands the value to a body of its own while this one works.
+    const outcome: TakeOutcome = { taken: [], done: [], inFlight: [], abandoned: [] };
+    const free: string[] = [];
+    for (const id of candidates.keys()) {
+      const marker = markers.get(id);
+      if (!marker) free.push(id);
+      else if (marker.state === 'done') outcome.done.push(id);
+      else if (marker.state === 'abandoned') outcome.abandoned.push(id);
+      else if ((marker.heldUntil ?? 0) + CLOCK_SKEW_MS >= Date.now()) outcome.inFlight.push({ id, until: marker.heldUntil! });
+      else free.push(id);
+    }
+    const holds = new Map<string, Hold>();
+    if (free.length) {
+      const taking = await this.ledger.hold(free, await this.holdMs(signal), signal);
+      for (const hold of taking.holds) holds.set(hold.id, hold);
+      outcome.done.push(...taking.done);
+      outcome.inFlight.push(...taking.inFlight);
+      outcome.abandoned.push(...taking.abandoned);
+    }
+    await this.dispose(
+      [...candidates.values()].filter((delivery) => !holds.has(delivery.envelope.id)),
+      outcome,
+      signal,
+    );
+    const fresh = [...candidates.values()].flatMap((delivery) => {
+      const hold = holds.get(delivery.envelope.id);
+      return hold ? [{ ...delivery, hold }] : [];
+    });
     for (const delivery of fresh) taken.add(delivery.envelope.id);
     loop.unclaimed += fresh.length;
     if (meta === undefined) return { fresh, copies, last: false, waiting: 0, nextPoll: 'quick' };
@@ -801,42 +843,12 @@ export class Channel<T> {
     };
   }
 
-  /**
-   * Which of these message ids are claimed already, and the channel's meta item, in one
-   * consistent BatchGetItem. Keys DynamoDB leaves unprocessed are asked again a few times; any
-   * still unknown count as unclaimed (the claim catches them) and the meta item as unknown.
-   */
-  private async lookUp(ids: string[], signal: AbortSignal | undefined): Promise<{ claimed: Set<string>; meta: Item | undefined }> {
-    const claimed = new Set<string>();
-    const metaKey = keys.channel(this.name);
-    let meta: Item | undefined;
-    let request: Record<string, AttributeValue>[] | undefined = [metaKey, ...ids.map((id) => keys.channelMessage(this.name, id))];
-    for (let attempt = 0; request?.length && attempt < LOOKUP_ATTEMPTS; attempt++) {
-      if (attempt) await sleep(pollDelayMs(attempt, this.poll), signal);
-      const keysNow: Record<string, AttributeValue>[] = request;
-      const { Responses = {}, UnprocessedKeys = {} }: BatchGetItemCommandOutput = await abortable(signal, () =>
-        this.dynamodb.send(
-          new BatchGetItemCommand({ RequestItems: { [this.tableName]: { Keys: keysNow, ConsistentRead: true } } }),
-          callOptions(signal),
-        ),
-      );
-      for (const item of Responses[this.tableName] ?? []) {
-        if (item.sk?.S === metaKey.sk.S) {
-          checkVersion(item);
-          meta = item;
-        } else if (item.sk?.S?.startsWith('msg#')) claimed.add(item.sk.S.slice('msg#'.length));
-      }
-      request = UnprocessedKeys[this.tableName]?.Keys;
-    }
-    return { claimed, meta };
-  }
-
   private async decode(message: Message): Promise<Delivery<T> | undefined> {
     let envelope: Envelope<unknown>;
     try {
       envelope = decodeEnvelope(message.Body ?? '');
     } catch (err) {
-      await this.countOut(message.Body ?? '', receiveCount(message));
+      await this.countOut(message.Body ?? '');
       await this.setAside(message, (err as Error).message);
       return undefined;
     }
@@ -844,7 +856,7 @@ export class Channel<T> {
       const result = await check(this.schema, envelope.body);
       if (!result.ok) {
         // It was counted when sent: count it out as well, or the channel would never drain.
-        await this.claim([{ envelope: envelope as Envelope<T>, receiptHandle: message.ReceiptHandle!, receives: receiveCount(message) }]);
+        await this.ledger.claim([envelope.id]);
         await this.setAside(message, new MalformedEnvelopeError('body', describeIssues(result.issues)).message);
         return undefined;
       }
@@ -858,11 +870,9 @@ export class Channel<T> {
    * (once, like any claim: a copy or a redrive of it finds its marker), or a closed channel would
    * never drain. A message without a valid id was never counted.
    */
-  private async countOut(body: string, receives: number): Promise<void> {
+  private async countOut(body: string): Promise<void> {
     const id = countedIdOf(body);
-    if (id === undefined) return;
-    const envelope: Envelope<T> = { id, traceId: id, parent: null, sentAt: 0, body: undefined as T };
-    await this.claim([{ envelope, receiptHandle: '', receives }]);
+    if (id !== undefined) await this.ledger.claim([id]);
   }
 
   /** A message no receiver can use: to the dead-letter queue with its reason, or left for the queue's redrive. */
@@ -947,72 +957,59 @@ export class Channel<T> {
   }
 
   /**
-   * Acks `done` (claims them, then deletes them and `alsoDelete`, copies of values claimed
-   * already) and returns `back` to the queue at once. @returns the envelopes this call claimed
-   * (duplicates excluded)
+   * Moves deliveries out of the channel (receive, select): claims their ids, deletes them and
+   * their copies, and disposes of what another receiver holds or a sender abandoned.
+   * @returns the envelopes claimed now, one per id
    */
-  private async settle(
-    done: Delivery<T>[],
-    back: Delivery<T>[],
-    alsoDelete: Delivery<T>[],
-    signal: AbortSignal | undefined,
-  ): Promise<Envelope<T>[]> {
-    if (back.length) await this.putBack(back);
-    const claimed = done.length ? await this.claim(done, signal) : [];
-    await this.deleteAll([...done, ...alsoDelete], signal);
-    return claimed;
+  private async claimDeliveries(deliveries: Delivery<T>[], signal: AbortSignal | undefined): Promise<Envelope<T>[]> {
+    const outcome = await this.ledger.claim(
+      deliveries.map((delivery) => delivery.envelope.id),
+      signal,
+    );
+    const taken = new Set(outcome.taken);
+    await this.dispose(deliveries, { ...outcome, taken: [], done: [...outcome.done, ...outcome.taken] }, signal);
+    const claimed = new Map<string, Envelope<T>>();
+    for (const { envelope } of deliveries) if (taken.has(envelope.id) && !claimed.has(envelope.id)) claimed.set(envelope.id, envelope);
+    return [...claimed.values()];
   }
 
   /**
-   * Counts deliveries out of the channel, once per message id: one transaction of a marker per
-   * message (if absent) and the counters. Markers that exist are duplicates: dropped, and the
-   * transaction is retried with the rest. Each marker names this claim: if the markers that
-   * refused a retry are this claim's own, an earlier attempt whose answer was lost applied the
-   * whole transaction, and the claim succeeded. @returns the envelopes that were claimed now
+   * What to do with deliveries a receiver did not take: copies of values counted out already are
+   * deleted; a value another receiver holds goes back to the queue until that hold ends (if the
+   * holder fails, it is free then; if not, the copy is recognised and deleted); a value its
+   * sender abandoned is set aside with the reason, never delivered.
    */
-  private async claim(deliveries: Delivery<T>[], signal?: AbortSignal): Promise<Envelope<T>[]> {
-    let pending = [...new Map(deliveries.map((delivery) => [delivery.envelope.id, delivery.envelope])).values()];
+  private async dispose(deliveries: Delivery<T>[], outcome: TakeOutcome, signal: AbortSignal | undefined): Promise<void> {
+    const done = new Set(outcome.done);
+    const abandoned = new Set(outcome.abandoned);
+    const inFlight = new Map(outcome.inFlight.map(({ id, until }) => [id, until]));
+    await this.deleteAll(
+      deliveries.filter((delivery) => done.has(delivery.envelope.id)),
+      signal,
+    );
     const now = Date.now();
-    while (pending.length) {
-      const claimId = randomUUID();
-      const markers = pending.map((envelope) => ({
-        Put: {
-          TableName: this.tableName,
-          Item: {
-            ...keys.channelMessage(this.name, envelope.id),
-            v: n(FORMAT_VERSION),
-            receivedAt: n(now),
-            claimId: { S: claimId },
-            expiresAt: ttlSeconds(now + MARKER_TTL_MS),
-          } satisfies Item,
-          ConditionExpression: 'attribute_not_exists(pk)',
-          ReturnValuesOnConditionCheckFailure: 'ALL_OLD' as const,
-        },
-      }));
-      const counters = {
-        Update: {
-          TableName: this.tableName,
-          Key: keys.channel(this.name),
-          UpdateExpression: 'ADD #received :count, #queued :minus',
-          ExpressionAttributeNames: { '#received': 'received', '#queued': 'queued' },
-          ExpressionAttributeValues: { ':count': n(pending.length), ':minus': n(-pending.length) } as Record<string, AttributeValue>,
-        },
-      };
-      try {
-        await transactWrite(this.dynamodb, `channel ${this.name}: claim`, { TransactItems: [...markers, counters] }, signal);
-        return pending;
-      } catch (err) {
-        if (!(err instanceof TransactionCanceledException)) throw err;
-        const refusals = (err.CancellationReasons ?? []).flatMap((reason, index) =>
-          reason.Code === 'ConditionalCheckFailed' && index < pending.length ? [{ index, claimedBy: reason.Item?.claimId?.S }] : [],
-        );
-        if (!refusals.length) throw err;
-        if (refusals.some((refusal) => refusal.claimedBy === claimId)) return pending; // our own lost answer
-        const duplicates = new Set(refusals.map((refusal) => refusal.index));
-        pending = pending.filter((_, index) => !duplicates.has(index));
-      }
+    await this.putBack(
+      deliveries.filter((delivery) => inFlight.has(delivery.envelope.id)),
+      (delivery) => Math.min(MAX_VISIBILITY_SECONDS, Math.ceil((inFlight.get(delivery.envelope.id)! + CLOCK_SKEW_MS - now) / 1000) + 1),
+    );
+    for (const delivery of deliveries)
+      if (abandoned.has(delivery.envelope.id) && delivery.message)
+        await this.setAside(delivery.message, `abandoned by its sender (${delivery.envelope.id}): it arrived after its send was given up`);
+  }
+
+  /** How long a hold lasts: the queue's visibility timeout (read once), the time SQS gives a receiver. */
+  private holdMs(signal: AbortSignal | undefined): Promise<number> {
+    if (!this.visibilityTimeoutMs) {
+      const reading = abortable(signal, () =>
+        this.sqs.send(
+          new GetQueueAttributesCommand({ QueueUrl: this.queueUrl, AttributeNames: ['VisibilityTimeout'] }),
+          callOptions(signal),
+        ),
+      ).then(({ Attributes }) => Number(Attributes?.VisibilityTimeout ?? DEFAULT_VISIBILITY_SECONDS) * 1000);
+      reading.catch(() => (this.visibilityTimeoutMs = undefined));
+      this.visibilityTimeoutMs = reading;
     }
-    return [];
+    return this.visibilityTimeoutMs;
   }
 }
 
@@ -1042,6 +1039,21 @@ interface RangeLoop {
 
 type PollMode = 'quick' | 'idle' | 'long';
 
+/** What became of one value a sender tried to put in the queue. */
+type SendFate = { fate: 'sent' } | { fate: 'unknown' } | { fate: 'refused'; code: string; message: string };
+
+type SendFailure = ChannelSendError['failures'][number];
+
+/**
+ * Whether SQS answered this error itself, on the only attempt: then the request was refused and
+ * nothing of it applied. Anything else — no answer, a timeout, an abort, an error after SDK
+ * retries (an earlier attempt may have been applied) — leaves the outcome unknown.
+ */
+function definitelyRefused(err: unknown): boolean {
+  const service = err as { $fault?: string; $metadata?: { attempts?: number; httpStatusCode?: number } };
+  return service?.$fault === 'client' && (service.$metadata?.attempts ?? 1) <= 1 && service.$metadata?.httpStatusCode !== undefined;
+}
+
 /** A set of the last `limit` ids added (the oldest are forgotten first). */
 class RecentIds {
   private readonly ids = new Set<string>();
@@ -1056,6 +1068,10 @@ class RecentIds {
     this.ids.add(id);
     if (this.ids.size > this.limit) this.ids.delete(this.ids.values().next().value!);
   }
+}
+
+function holdsOf(deliveries: Iterable<Delivery<unknown>>): Hold[] {
+  return [...deliveries].flatMap((delivery) => (delivery.hold ? [delivery.hold] : []));
 }
 
 function receiveCount(message: Message): number {

@@ -37,6 +37,7 @@ export const keys = {
   once: (name: string) => key(`once#${name}`, 'once'),
   channel: (name: string) => key(`channel#${name}`, 'meta'),
   channelMessage: (name: string, messageId: string) => key(`channel#${name}`, `msg#${messageId}`),
+  channelSendIntent: (name: string, intentId: string) => key(`channel#${name}`, `send#${intentId}`),
   traceHop: (traceId: string, startedAt: number, hopId: string) =>
     key(`trace#${traceId}`, `${String(startedAt).padStart(15, '0')}#${hopId}`),
   fence: (pk: string, sk: string) => key(pk, sk),
