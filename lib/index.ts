@@ -5,6 +5,8 @@ export {
   ChannelCapacityError,
   ChannelClosedError,
   ChannelSendError,
+  ChannelValueAbandonedError,
+  ChannelValueHeldError,
   DeadlineExceededError,
   EmptyRingError,
   FencedWriteOutcomeUnknownError,

@@ -9,12 +9,14 @@ import type { Context, SQSEvent, SQSRecord } from 'aws-lambda';
 import { z } from 'zod';
 import { Channel } from '../../lib/channel/Channel.ts';
 import { dynamodb, sqs, tableName, tracer } from '../shared/clients.ts';
+import { requireEnv } from '../shared/env.ts';
 import { logger, withMesh } from '../shared/withMesh.ts';
 import { shardName } from './shards.ts';
 
 export const shardMessage = z.object({ runId: z.string().min(1), key: z.string().min(1) });
 const processor = new BatchProcessor(EventType.SQS);
 const channels = new Map<string, Channel<z.infer<typeof shardMessage>>>();
+const visibilityTimeoutSeconds = Number(requireEnv('QUEUE_VISIBILITY_SECONDS'));
 
 function channelFor(record: SQSRecord) {
   const name = shardName(record.eventSourceARN);
@@ -24,7 +26,7 @@ function channelFor(record: SQSRecord) {
     // sends, so its queue URL is only an identity (derived from the ARN).
     const [, region, account, queue] = record.eventSourceARN.split(':').slice(2);
     const queueUrl = `https://sqs.${region}.amazonaws.com/${account}/${queue}`;
-    channel = new Channel({ sqs, dynamodb, tableName, name, queueUrl, schema: shardMessage });
+    channel = new Channel({ sqs, dynamodb, tableName, name, queueUrl, schema: shardMessage, visibilityTimeoutSeconds });
     channels.set(name, channel);
   }
   return { name, channel };

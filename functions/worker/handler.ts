@@ -2,13 +2,15 @@
  * worker: the seed's worker pool. SQS-triggered on the tasks channel's queue; each task becomes
  * `{ task, result: task² }` on the results channel. Failed records are reported as batch item
  * failures (Powertools batch): redelivered, and dead-lettered after the queue's maxReceiveCount.
- * Duplicate deliveries are skipped (the channel's claim markers), so every task yields one result.
+ * Duplicate deliveries are skipped (the channel's markers): a copy of a task another worker has in
+ * hand comes back once that worker's hold ends, so every task yields one result.
  */
 import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-powertools/batch';
 import { ChangeMessageVisibilityCommand } from '@aws-sdk/client-sqs';
 import type { Context, SQSEvent, SQSRecord } from 'aws-lambda';
 import { z } from 'zod';
 import { Channel } from '../../lib/channel/Channel.ts';
+import { ChannelValueHeldError } from '../../lib/errors.ts';
 import { dynamodb, sqs, tableName, tracer } from '../shared/clients.ts';
 import { requireEnv } from '../shared/env.ts';
 import { logger, withMesh } from '../shared/withMesh.ts';
@@ -19,7 +21,15 @@ export const poolTask = z.object({ runId: z.string().min(1), task: z.number().in
 export const poolResult = z.object({ runId: z.string(), task: z.number().int(), result: z.number().int() });
 
 const tasksQueueUrl = requireEnv('TASKS_QUEUE_URL');
-const tasks = new Channel({ sqs, dynamodb, tableName, name: 'tasks', queueUrl: tasksQueueUrl, schema: poolTask });
+const tasks = new Channel({
+  sqs,
+  dynamodb,
+  tableName,
+  name: 'tasks',
+  queueUrl: tasksQueueUrl,
+  schema: poolTask,
+  visibilityTimeoutSeconds: Number(requireEnv('QUEUE_VISIBILITY_SECONDS')),
+});
 const results = new Channel({ sqs, dynamodb, tableName, name: 'results', queueUrl: requireEnv('RESULTS_QUEUE_URL'), schema: poolResult });
 const processor = new BatchProcessor(EventType.SQS);
 
@@ -49,7 +59,11 @@ async function pool(event: SQSEvent, context: Context) {
         await work(record);
       } catch (err) {
         const receiveCount = Number(record.attributes.ApproximateReceiveCount);
-        const retryInSeconds = Math.min(2 ** receiveCount, 60);
+        // A copy of a task another worker has in hand: back once that worker's hold ends.
+        const retryInSeconds =
+          err instanceof ChannelValueHeldError
+            ? Math.max(1, Math.ceil((err.heldUntil - Date.now()) / 1000) + 2)
+            : Math.min(2 ** receiveCount, 60);
         logger.warn('task failed, will be redelivered', { messageId: record.messageId, receiveCount, retryInSeconds, error: err as Error });
         // Retry soon (exponential backoff by receive count), not after the whole visibility timeout.
         await sqs

@@ -92,6 +92,11 @@ export interface ChannelOptions<T> {
    * in the dead-letter queue, never delivered). @default 60000
    */
   sendLeaseMs?: number;
+  /**
+   * The queue's visibility timeout, which is how long a loop body's hold on a value lasts.
+   * @default read from the queue once (1 GetQueueAttributes per Channel object)
+   */
+  visibilityTimeoutSeconds?: number;
 }
 
 export interface SendOptions {
@@ -199,6 +204,16 @@ export class Channel<T> {
     this.deadLetterQueueUrl = options.deadLetterQueueUrl;
     this.poll = options.poll ?? { baseMs: 50, maxMs: 1000 };
     this.sendLeaseMs = sendLeaseMs;
+    const { visibilityTimeoutSeconds } = options;
+    if (visibilityTimeoutSeconds !== undefined) {
+      if (!(
+        Number.isInteger(visibilityTimeoutSeconds) &&
+        visibilityTimeoutSeconds >= 0 &&
+        visibilityTimeoutSeconds <= MAX_VISIBILITY_SECONDS
+      ))
+        throw new MeshConfigError(`visibilityTimeoutSeconds must be an integer from 0 to ${MAX_VISIBILITY_SECONDS}`);
+      this.visibilityTimeoutMs = Promise.resolve(visibilityTimeoutSeconds * 1000);
+    }
     this.ledger = new ChannelLedger(this.dynamodb, this.tableName, this.name, capacity, this.poll);
   }
 
@@ -997,7 +1012,7 @@ export class Channel<T> {
         await this.setAside(delivery.message, `abandoned by its sender (${delivery.envelope.id}): it arrived after its send was given up`);
   }
 
-  /** How long a hold lasts: the queue's visibility timeout (read once), the time SQS gives a receiver. */
+  /** How long a hold lasts: the queue's visibility timeout (given, or read once), the time SQS gives a receiver. */
   private holdMs(signal: AbortSignal | undefined): Promise<number> {
     if (!this.visibilityTimeoutMs) {
       const reading = abortable(signal, () =>
