@@ -9,7 +9,7 @@
  * at-least-once delivery yields exactly-once effects. At the end every value's effect is counted:
  * lost = values without one, doubleApplied = effects applied more than once.
  */
-import { DynamoDBClient, QueryCommand, UpdateItemCommand, ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import {
   DeleteMessageBatchCommand,
   GetQueueAttributesCommand,
@@ -23,8 +23,9 @@ import { Channel } from '../lib/channel/Channel.ts';
 import { seededRandom } from '../lib/faults/random.ts';
 import { SdkFaults } from '../lib/faults/sdkFaults.ts';
 import { sleep } from '../lib/internal/time.ts';
-import { dynamodb, localConfig, sqs } from '../test/helpers/aws.ts';
+import { localConfig, sqs } from '../test/helpers/aws.ts';
 import { createQueue } from '../test/helpers/queues.ts';
+import { applyEffect, countEffects, effectTotals } from './effects.ts';
 
 export interface ChannelChaosOptions {
   tableName: string;
@@ -144,7 +145,7 @@ export async function runChannelChaos(options: ChannelChaosOptions): Promise<Cha
     await sleep(1500); // the stopped loops' last long polls run out on the server
 
     // Phase 2: the poison is "fixed", the dead letters redriven, and the channel drains.
-    const letters = await drain(queue.deadLetterQueueUrl);
+    const letters = await drainQueue(queue.deadLetterQueueUrl);
     const deadLetteredWithReason = letters.filter((letter) => letter.MessageAttributes?.['fnmesh-reason']?.StringValue).length;
     await redrive(letters, queue.deadLetterQueueUrl, queue.queueUrl);
     poisonFixed = true;
@@ -174,57 +175,6 @@ export async function runChannelChaos(options: ChannelChaosOptions): Promise<Cha
   }
 }
 
-/** The value's effect, applied once: a retry or a redelivery finds it applied and leaves it. */
-async function applyEffect(client: DynamoDBClient, tableName: string, runId: string, i: number): Promise<void> {
-  try {
-    await client.send(
-      new UpdateItemCommand({
-        TableName: tableName,
-        Key: { pk: { S: `effect#${runId}` }, sk: { S: String(i).padStart(6, '0') } },
-        UpdateExpression: 'ADD #applied :one',
-        ConditionExpression: 'attribute_not_exists(#applied)',
-        ExpressionAttributeNames: { '#applied': 'applied' },
-        ExpressionAttributeValues: { ':one': { N: '1' } },
-      }),
-    );
-  } catch (err) {
-    if (!(err instanceof ConditionalCheckFailedException)) throw err; // applied before: done
-  }
-}
-
-async function queryEffects(tableName: string, runId: string, each: (item: Record<string, { N?: string }>) => void): Promise<void> {
-  let start: Record<string, never> | undefined;
-  do {
-    const page = await dynamodb.send(
-      new QueryCommand({
-        TableName: tableName,
-        KeyConditionExpression: 'pk = :pk',
-        ExpressionAttributeValues: { ':pk': { S: `effect#${runId}` } },
-        ConsistentRead: true,
-        ...(start ? { ExclusiveStartKey: start } : {}),
-      }),
-    );
-    for (const item of page.Items ?? []) each(item as Record<string, { N?: string }>);
-    start = page.LastEvaluatedKey as Record<string, never> | undefined;
-  } while (start);
-}
-
-async function countEffects(tableName: string, runId: string): Promise<number> {
-  let count = 0;
-  await queryEffects(tableName, runId, () => count++);
-  return count;
-}
-
-async function effectTotals(tableName: string, runId: string): Promise<{ effects: number; doubleApplied: number }> {
-  let effects = 0;
-  let doubleApplied = 0;
-  await queryEffects(tableName, runId, (item) => {
-    effects++;
-    if (Number(item.applied?.N ?? 0) > 1) doubleApplied++;
-  });
-  return { effects, doubleApplied };
-}
-
 async function queueDepth(queueUrl: string): Promise<number> {
   const { Attributes = {} } = await sqs.send(
     new GetQueueAttributesCommand({
@@ -236,7 +186,7 @@ async function queueDepth(queueUrl: string): Promise<number> {
 }
 
 /** Every message of a queue, received (and hidden for a minute) with its attributes. */
-async function drain(queueUrl: string): Promise<Message[]> {
+export async function drainQueue(queueUrl: string): Promise<Message[]> {
   const letters: Message[] = [];
   for (;;) {
     const { Messages = [] } = await sqs.send(

@@ -269,6 +269,15 @@ export class ChannelCapacityError extends MeshConfigError {
 }
 
 /** Messages that could not be sent after retries; none of them was counted as sent. */
+/** A value a send did not deliver: its envelope id, its position in the call, and why. */
+export interface ChannelSendFailure {
+  id: string;
+  /** The value's index in `sendMany`'s array (0 for `send`). */
+  index: number;
+  code: string;
+  message: string;
+}
+
 export class ChannelSendError extends MeshError {
   override name = 'ChannelSendError';
   readonly channelName: string;
@@ -277,9 +286,9 @@ export class ChannelSendError extends MeshError {
    * (SQS may or may not have taken it: it was abandoned, and a copy that arrives is set aside,
    * never delivered) or `NotAttempted` (an earlier part of the send failed).
    */
-  readonly failures: readonly { id: string; code: string; message: string }[];
+  readonly failures: readonly ChannelSendFailure[];
 
-  constructor(channelName: string, failures: readonly { id: string; code: string; message: string }[], options?: ErrorOptions) {
+  constructor(channelName: string, failures: readonly ChannelSendFailure[], options?: ErrorOptions) {
     super(
       `channel ${channelName}: ${failures.length} message(s) could not be sent (${failures[0]?.code}: ${failures[0]?.message})`,
       options,

@@ -5,6 +5,7 @@ export {
   ChannelCapacityError,
   ChannelClosedError,
   ChannelSendError,
+  type ChannelSendFailure,
   ChannelValueAbandonedError,
   ChannelValueHeldError,
   DeadlineExceededError,

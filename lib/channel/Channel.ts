@@ -31,6 +31,7 @@ import {
 import {
   ChannelClosedError,
   ChannelSendError,
+  type ChannelSendFailure,
   ChannelValueAbandonedError,
   ChannelValueHeldError,
   InvalidInputError,
@@ -277,7 +278,7 @@ export class Channel<T> {
     const inFlight = this.fifo ? 1 : SEND_CONCURRENCY;
     let nextUnit = 0;
     const errors: unknown[] = [];
-    const notSent: SendFailure[] = [];
+    const notSent: ChannelSendFailure[] = [];
     let cause: unknown;
     const sentIndexes: number[] = [];
     await Promise.all(
@@ -299,7 +300,12 @@ export class Channel<T> {
     // Units never started: not counted in, not sent.
     for (const unit of units.slice(nextUnit))
       for (const message of unit.flat())
-        notSent.push({ id: message.envelope.id, code: 'NotAttempted', message: 'an earlier part of this sendMany failed' });
+        notSent.push({
+          id: message.envelope.id,
+          index: message.index,
+          code: 'NotAttempted',
+          message: 'an earlier part of this sendMany failed',
+        });
     const [first] = errors;
     // Closed midway (a bounded channel counts each batch in as it goes): say which values went.
     if (first instanceof ChannelClosedError)
@@ -326,7 +332,7 @@ export class Channel<T> {
   private async sendUnit(
     batches: PreparedMessage<T>[][],
     signal: AbortSignal | undefined,
-  ): Promise<{ failures: SendFailure[]; cause?: unknown }> {
+  ): Promise<{ failures: ChannelSendFailure[]; cause?: unknown }> {
     const messages = batches.flat();
     const intent = await this.ledger.countIn(
       messages.map((message) => message.envelope.id),
@@ -348,19 +354,21 @@ export class Channel<T> {
     const unknown = ids.filter((id) => fates.get(id)?.fate === 'unknown');
     const settled = await this.ledger.settleSend(intent, notSent, unknown);
     const abandoned = new Set(settled.abandoned);
-    const failures: SendFailure[] = [];
-    for (const id of ids) {
+    const failures: ChannelSendFailure[] = [];
+    for (const { envelope, index } of messages) {
+      const { id } = envelope;
       const fate = fates.get(id);
       if (abandoned.has(id))
         failures.push({
           id,
+          index,
           code: 'OutcomeUnknown',
           message: settled.resolvedElsewhere
             ? 'the send outlived its lease and was abandoned: a copy that reaches the queue is set aside'
             : 'SQS may or may not have taken it: abandoned (a copy that reaches the queue is set aside)',
         });
-      else if (fate === undefined) failures.push({ id, code: 'NotAttempted', message: 'an earlier batch of this send failed' });
-      else if (fate.fate === 'refused') failures.push({ id, code: fate.code, message: fate.message });
+      else if (fate === undefined) failures.push({ id, index, code: 'NotAttempted', message: 'an earlier batch of this send failed' });
+      else if (fate.fate === 'refused') failures.push({ id, index, code: fate.code, message: fate.message });
     }
     if (error !== undefined && signal?.aborted) throw error; // the caller's abort, after settling
     if (error !== undefined && failures.length === ids.length && !abandoned.size) throw error; // refused outright
@@ -446,7 +454,7 @@ export class Channel<T> {
       const text = encodeEnvelope(envelope);
       const bytes = Buffer.byteLength(text);
       if (bytes > this.maxMessageBytes) throw new PayloadTooLargeError(`channel ${this.name} message`, bytes, this.maxMessageBytes);
-      prepared.push({ envelope, text });
+      prepared.push({ envelope, text, index });
     }
     return prepared;
   }
@@ -1057,8 +1065,6 @@ type PollMode = 'quick' | 'idle' | 'long';
 /** What became of one value a sender tried to put in the queue. */
 type SendFate = { fate: 'sent' } | { fate: 'unknown' } | { fate: 'refused'; code: string; message: string };
 
-type SendFailure = ChannelSendError['failures'][number];
-
 /**
  * Whether SQS answered this error itself, on the only attempt: then the request was refused and
  * nothing of it applied. Anything else — no answer, a timeout, an abort, an error after SDK
@@ -1096,4 +1102,6 @@ function receiveCount(message: Message): number {
 interface PreparedMessage<T> {
   envelope: Envelope<T>;
   text: string;
+  /** The value's index in the call. */
+  index: number;
 }
