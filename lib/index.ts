@@ -7,6 +7,7 @@ export {
   ChannelSendError,
   DeadlineExceededError,
   EmptyRingError,
+  DuplicateTaskError,
   FencedWriteOutcomeUnknownError,
   GroupTaskError,
   InvalidInputError,
@@ -36,6 +37,7 @@ export {
   type TaskFailure,
   TransactionConflictError,
   WaitGroupNegativeCounterError,
+  WaitGroupTaskLostError,
 } from './errors.ts';
 export {
   Channel,
@@ -77,10 +79,13 @@ export {
   InvokeRefusedError,
   isTaskEnvelope,
   type TaskEnvelope,
+  type TaskGoOptions,
   type TaskRef,
 } from './spawn/go.ts';
 export { Group, type GroupOptions, type GroupStatus } from './spawn/Group.ts';
-export { recordTaskOutcome, type TaskOutcome } from './spawn/taskRecord.ts';
+export { checkTaskTimeout, DEFAULT_TASK_TIMEOUT_MS, TASK_DEADLINE_EXCEEDED } from './spawn/deadlines.ts';
+export { type LostTask, lostTaskOf, recordLostTask } from './spawn/lostTasks.ts';
+export { recordTaskOutcome, recordTaskStart, type TaskOutcome } from './spawn/taskRecord.ts';
 export { type LeaseOptions } from './sync/lease.ts';
 export { fencedPut, fencedUpdate, type FenceOptions, withFence, withFencePut } from './sync/fenced.ts';
 export { type HeldLock, Mutex, type MutexOptions, type SignalOptions } from './sync/Mutex.ts';
