@@ -150,6 +150,42 @@ export class GroupTaskError extends MeshError {
   }
 }
 
+/**
+ * `WaitGroup.wait()`: a task started by `WaitGroup.go` never reported (its deadline passed, or
+ * Lambda gave up on it and its on-failure destination said so). Go's WaitGroup carries no errors,
+ * and a worker that ran and failed still counts as done; a task that was lost is another matter:
+ * nobody knows whether its work happened. `failure` is the first lost task; `lost` how many.
+ */
+export class WaitGroupTaskLostError extends MeshError {
+  override name = 'WaitGroupTaskLostError';
+  readonly groupName: string;
+  readonly failure: TaskFailure;
+  readonly lost: number;
+
+  constructor(groupName: string, failure: TaskFailure, lost: number) {
+    super(
+      `wait group ${groupName}: task ${failure.taskId} (${failure.functionName}) never reported: ${failure.errorType}: ${failure.errorMessage}` +
+        (lost > 1 ? ` (and ${lost - 1} more)` : ''),
+    );
+    this.groupName = groupName;
+    this.failure = failure;
+    this.lost = lost;
+  }
+}
+
+/** `go` with a task id that this Group or WaitGroup has started before: refused before any invoke. */
+export class DuplicateTaskError extends MeshConfigError {
+  override name = 'DuplicateTaskError';
+  readonly groupName: string;
+  readonly taskId: string;
+
+  constructor(groupName: string, taskId: string) {
+    super(`${groupName}: task id ${taskId} was started before; a task id names one task`);
+    this.groupName = groupName;
+    this.taskId = taskId;
+  }
+}
+
 /** `Once.do()`: the one run of the function threw; every caller gets this, like the first. */
 export class OnceFailedError extends MeshError {
   override name = 'OnceFailedError';

@@ -10,6 +10,7 @@ export {
   ChannelValueHeldError,
   DeadlineExceededError,
   EmptyRingError,
+  DuplicateTaskError,
   FencedWriteOutcomeUnknownError,
   GroupTaskError,
   InvalidInputError,
@@ -39,6 +40,7 @@ export {
   type TaskFailure,
   TransactionConflictError,
   WaitGroupNegativeCounterError,
+  WaitGroupTaskLostError,
 } from './errors.ts';
 export {
   Channel,
@@ -80,10 +82,13 @@ export {
   InvokeRefusedError,
   isTaskEnvelope,
   type TaskEnvelope,
+  type TaskGoOptions,
   type TaskRef,
 } from './spawn/go.ts';
 export { Group, type GroupOptions, type GroupStatus } from './spawn/Group.ts';
-export { recordTaskOutcome, type TaskOutcome } from './spawn/taskRecord.ts';
+export { checkTaskTimeout, DEFAULT_TASK_TIMEOUT_MS, TASK_DEADLINE_EXCEEDED } from './spawn/deadlines.ts';
+export { type LostTask, lostTaskOf, recordLostTask } from './spawn/lostTasks.ts';
+export { recordTaskOutcome, recordTaskStart, type TaskOutcome } from './spawn/taskRecord.ts';
 export { type LeaseOptions } from './sync/lease.ts';
 export { fencedPut, fencedUpdate, type FenceOptions, withFence, withFencePut } from './sync/fenced.ts';
 export { type HeldLock, Mutex, type MutexOptions, type SignalOptions } from './sync/Mutex.ts';

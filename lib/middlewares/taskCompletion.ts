@@ -8,7 +8,9 @@
  * `{ ok: false, error }`): the group reports it, and Lambda does not retry the asynchronous
  * invocation (which would run the task again after its failure was already counted). Set
  * `rethrow: true` to let Lambda retry anyway. A worker that crashes or times out records
- * nothing; Lambda's retries then run it again.
+ * nothing; Lambda's retries then run it again, and if every attempt fails the task is recorded as
+ * failed by the function's on-failure destination (functions/taskfailures) or, at the latest, by
+ * its deadline (lib/spawn/deadlines.ts). A report that comes after either changes nothing.
  *
  * The worker records only to its own mesh table (`tableName`): an envelope that names another
  * table is refused with InvalidInputError before the handler runs, so an event cannot make the

@@ -1,23 +1,27 @@
 /**
  * Group: Go's `errgroup.Group` across Lambda workers.
  *
- *   go(fn, payload)  UpdateItem ADD pending 1  +  Invoke (Event) with the task envelope
- *   worker ends      TransactWriteItems (taskCompletion middleware): task marker if absent,
- *                    ADD pending -1, succeeded|failed +1, firstError = if_not_exists(...)
- *   wait()           GetItem (consistent) polls until pending = 0
+ *   go(fn, payload)  TransactWriteItems: Put task#<id> (running, deadline) + ADD pending 1,
+ *                    started 1; then Invoke (Event) with the task envelope
+ *   worker ends      TransactWriteItems (taskCompletion middleware): task item succeeded|failed
+ *                    if absent or running, ADD pending -1, succeeded|failed +1,
+ *                    firstError = if_not_exists(...)
+ *   Lambda gives up  the same, from the on-failure destination (functions/taskfailures)
+ *   wait()           GetItem (consistent) polls until pending = 0; past a deadline, a Query
+ *                    finds the tasks that never reported and records them failed
  *
  * The group item (`group#<id>`, format in docs/item-format.md) is the whole state, so any process
  * that knows the id can wait on the group or inspect it.
  */
-import { type DynamoDBClient, GetItemCommand, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
+import { type DynamoDBClient, GetItemCommand } from '@aws-sdk/client-dynamodb';
 import type { LambdaClient } from '@aws-sdk/client-lambda';
 import { randomUUID } from 'node:crypto';
 import { GroupTaskError, MeshConfigError, type TaskFailure } from '../errors.ts';
 import { type BackoffOptions, abortable, callOptions, pollDelayMs, sleep, throwIfAborted } from '../internal/time.ts';
-import { retryConflicts } from '../internal/conflicts.ts';
-import { checkName, FORMAT_VERSION, type Item, keys, n, readNumber, readString } from '../table/layout.ts';
-import { ASYNC_PAYLOAD_LIMIT_BYTES, envelope, type GoOptions, invokeAsync, serializePayload, type TaskRef } from './go.ts';
-import { recordTaskOutcome } from './taskRecord.ts';
+import { checkName, type Item, keys, readNumber, readString } from '../table/layout.ts';
+import { checkTaskTimeout, TaskDeadlines } from './deadlines.ts';
+import { ASYNC_PAYLOAD_LIMIT_BYTES, envelope, invokeAsync, serializePayload, type TaskGoOptions, type TaskRef } from './go.ts';
+import { recordTaskStart, recordTaskOutcome } from './taskRecord.ts';
 
 export interface GroupOptions {
   dynamodb: DynamoDBClient;
@@ -29,6 +33,13 @@ export interface GroupOptions {
   limit?: number;
   /** How `wait()` (and `go()` at the limit) polls. @default { baseMs: 50, maxMs: 1000 } */
   poll?: BackoffOptions;
+  /**
+   * Each task must report within this many ms of its `go` (a `go` may set its own); past it,
+   * `wait()` records the task as failed with `TaskDeadlineExceeded`.
+   * @default DEFAULT_TASK_TIMEOUT_MS (15 minutes: Lambda's three attempts of a function whose
+   *   timeout is up to 3 minutes; see lib/spawn/deadlines.ts)
+   */
+  taskTimeoutMs?: number;
 }
 
 export interface GroupStatus {
@@ -57,6 +68,8 @@ export class Group {
   private readonly lambda: LambdaClient;
   private readonly limit: number | undefined;
   private readonly poll: BackoffOptions;
+  private readonly taskTimeoutMs: number;
+  private readonly deadlines: TaskDeadlines;
   private starting: Promise<unknown> = Promise.resolve();
 
   constructor(options: GroupOptions) {
@@ -71,45 +84,46 @@ export class Group {
     this.lambda = options.lambda;
     this.limit = options.limit;
     this.poll = options.poll ?? { baseMs: 50, maxMs: 1000 };
+    this.taskTimeoutMs = checkTaskTimeout(options.taskTimeoutMs);
+    this.deadlines = new TaskDeadlines(this.dynamodb, { kind: 'group', tableName: this.tableName, name: this.id }, this.taskTimeoutMs);
   }
 
   /**
    * Starts `functionName` with `payload` as a task of the group. Go: `g.Go(f)`. With a limit,
    * waits (polling the group) while `limit` tasks are running. An invoke that fails is recorded
-   * as that task's failure (reported by `wait()`, like any task's error).
-   * Cost: 1 UpdateItem + 1 Invoke (+ 1 GetItem per poll at the limit).
+   * as that task's failure (reported by `wait()`, like any task's error). The task must report
+   * within `taskTimeoutMs` (its item carries the deadline).
+   * Cost: 1 TransactWriteItems (the task item + the group's counts: 4 write units, where the
+   * UpdateItem it replaces was 1) + 1 Invoke (+ 1 GetItem per poll at the limit).
    * @returns the task id
-   * @throws PayloadTooLargeError / InvalidInputError before any call
+   * @throws PayloadTooLargeError / InvalidInputError / MeshConfigError before any call
+   * @throws DuplicateTaskError if `taskId` was started in this group before (nothing is invoked)
    */
-  async go(functionName: string, payload: unknown, options: GoOptions & { taskId?: string } = {}): Promise<string> {
-    const taskId = options.taskId ?? randomUUID();
+  async go(functionName: string, payload: unknown, options: TaskGoOptions = {}): Promise<string> {
+    const taskId = checkName('task id', options.taskId ?? randomUUID());
+    const timeoutMs = checkTaskTimeout(options.taskTimeoutMs, this.taskTimeoutMs);
     const task: TaskRef = { kind: 'group', tableName: this.tableName, name: this.id, taskId, functionName };
     const body = serializePayload(envelope(task, payload, options.trace), options.maxPayloadBytes ?? ASYNC_PAYLOAD_LIMIT_BYTES);
     // Starts are serialized in this process so that the limit check and the count agree.
-    const start = this.starting.then(() => this.start(task, body, options.signal));
+    const start = this.starting.then(() => this.start(task, body, timeoutMs, options.signal));
     this.starting = start.catch(() => undefined);
     await start;
     return taskId;
   }
 
-  private async start(task: TaskRef, body: string, signal: AbortSignal | undefined): Promise<void> {
+  private async start(task: TaskRef, body: string, timeoutMs: number, signal: AbortSignal | undefined): Promise<void> {
     if (this.limit !== undefined) {
-      for (let attempt = 0; (await this.status({ ...(signal ? { signal } : {}) })).pending >= this.limit; attempt++) {
+      for (let attempt = 0; ; attempt++) {
+        const status = await this.status({ ...(signal ? { signal } : {}) });
+        if (status.pending < this.limit) break;
+        // A task that never reports would hold its slot for ever: past its deadline, free it.
+        if ((await this.deadlines.recordOverdue(status.started, signal)) > 0) continue;
         await sleep(pollDelayMs(attempt, this.poll), signal);
       }
     }
-    await retryConflicts(`group ${this.id}: start`, signal, () =>
-      this.dynamodb.send(
-        new UpdateItemCommand({
-          TableName: this.tableName,
-          Key: keys.group(this.id),
-          UpdateExpression: 'ADD #pending :one, #started :one SET #v = :v',
-          ExpressionAttributeNames: { '#pending': 'pending', '#started': 'started', '#v': 'v' },
-          ExpressionAttributeValues: { ':one': n(1), ':v': n(FORMAT_VERSION) },
-        }),
-        callOptions(signal),
-      ),
-    );
+    const startedAt = Date.now();
+    await recordTaskStart(this.dynamodb, task, { startedAt, deadline: startedAt + timeoutMs }, signal);
+    this.deadlines.started(startedAt + timeoutMs);
     try {
       await invokeAsync(this.lambda, task.functionName, body, signal);
     } catch (err) {
@@ -142,7 +156,13 @@ export class Group {
   /**
    * Waits until every task started so far has finished, then resolves with the counts, or
    * rejects with the first task's error (Go: `g.Wait()` returns the first non-nil error, after all
-   * have returned). Polls with a consistent GetItem, 50 ms backing off to 1 s.
+   * have returned). Polls with a consistent GetItem, 50 ms backing off to 1 s. A task that has not
+   * reported by its deadline is recorded as failed (`TaskDeadlineExceeded`), so a task whose every
+   * attempt crashed ends the wait by its deadline at the latest.
+   * Cost: 1 GetItem per poll; past the earliest deadline this object knows with tasks still
+   * pending, 1 Query (+ 1 TransactWriteItems per overdue task), then again at the next deadline.
+   * A waiter that started none of the tasks makes that Query at its first poll that finds tasks
+   * pending, to learn their deadlines.
    * @throws GroupTaskError carrying the first failure (task id, function, errorType, message)
    * @throws MeshAbortError when `signal` aborts first
    */
@@ -155,6 +175,7 @@ export class Group {
         if (status.failed > 0 && status.firstError) throw new GroupTaskError(this.id, status.firstError, status.failed);
         return status;
       }
+      if ((await this.deadlines.recordOverdue(status.started, options.signal)) > 0) continue;
       await sleep(pollDelayMs(attempt, this.poll), options.signal);
     }
   }

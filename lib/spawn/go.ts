@@ -18,6 +18,14 @@ export interface GoOptions {
   maxPayloadBytes?: number;
 }
 
+/** The options of `Group.go` and `WaitGroup.go`: the task's id and deadline, besides go()'s own. */
+export interface TaskGoOptions extends GoOptions {
+  /** The task's id, unique in its group or wait group. @default a random UUID */
+  taskId?: string;
+  /** This task's deadline, ms after `go`. @default the group's or wait group's `taskTimeoutMs` */
+  taskTimeoutMs?: number;
+}
+
 /** Where a worker reports its outcome: a Group task or a WaitGroup member. */
 export interface TaskRef {
   kind: 'group' | 'waitgroup';

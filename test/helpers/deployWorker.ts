@@ -1,4 +1,7 @@
-/** Bundles a test fixture with esbuild and creates it as a Lambda function on LocalStack. */
+/**
+ * Bundles a test fixture (or, with `entry`, any handler of the project, e.g.
+ * `functions/taskfailures/handler.ts`) with esbuild and creates it as a Lambda function on LocalStack.
+ */
 import { CreateFunctionCommand, DeleteFunctionCommand, waitUntilFunctionActiveV2 } from '@aws-sdk/client-lambda';
 import { build } from 'esbuild';
 import { zipSync } from 'fflate';
@@ -9,10 +12,10 @@ import { lambda } from './aws.ts';
 export async function deployFixture(
   fixture: string,
   functionName: string,
-  options: { timeout?: number; environment?: Record<string, string> } = {},
+  options: { timeout?: number; environment?: Record<string, string>; entry?: string } = {},
 ): Promise<() => Promise<void>> {
   const bundle = await build({
-    entryPoints: [join(projectRoot, 'test', 'fixtures', `${fixture}.ts`)],
+    entryPoints: [options.entry ? join(projectRoot, options.entry) : join(projectRoot, 'test', 'fixtures', `${fixture}.ts`)],
     bundle: true,
     platform: 'node',
     target: 'node20',

@@ -46,6 +46,7 @@ const wellFormed: Record<string, unknown> = {
   record: { Records: [] },
   worker: { Records: [] },
   shard: { Records: [] },
+  taskfailures: { Records: [] },
 };
 
 async function drainPing(count: number): Promise<void> {
@@ -62,7 +63,7 @@ async function drainPing(count: number): Promise<void> {
 }
 
 describe('every function under arbitrary events', () => {
-  it.each(['ping', 'record', 'hello', 'channel', 'quoter', 'counter', 'square', 'worker', 'shard'])(
+  it.each(['ping', 'record', 'hello', 'channel', 'quoter', 'counter', 'square', 'worker', 'shard', 'taskfailures'])(
     '%s answers or refuses with a typed error, and keeps serving',
     async (name) => {
       const seen = new Map<string, number>();

@@ -2,16 +2,29 @@
  * WaitGroup, Group (errgroup) and go(): counters on the mesh table, workers as real Lambda
  * functions on LocalStack (the taskWorker fixture, with the taskCompletion middleware).
  */
-import { GetItemCommand, ScanCommand } from '@aws-sdk/client-dynamodb';
-import { InvokeCommand } from '@aws-sdk/client-lambda';
+import { DynamoDBClient, GetItemCommand, ScanCommand } from '@aws-sdk/client-dynamodb';
+import {
+  CreateEventSourceMappingCommand,
+  DeleteEventSourceMappingCommand,
+  InvokeCommand,
+  PutFunctionEventInvokeConfigCommand,
+} from '@aws-sdk/client-lambda';
+import { GetQueueAttributesCommand, SendMessageCommand } from '@aws-sdk/client-sqs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { GroupTaskError, PayloadTooLargeError, WaitGroupNegativeCounterError } from '../../lib/errors.ts';
-import { go } from '../../lib/spawn/go.ts';
+import {
+  DuplicateTaskError,
+  GroupTaskError,
+  PayloadTooLargeError,
+  WaitGroupNegativeCounterError,
+  WaitGroupTaskLostError,
+} from '../../lib/errors.ts';
+import { envelope, go, type TaskRef } from '../../lib/spawn/go.ts';
 import { Group } from '../../lib/spawn/Group.ts';
 import { WaitGroup } from '../../lib/sync/WaitGroup.ts';
-import { dynamodb, eventually, lambda, uniqueSuffix } from '../helpers/aws.ts';
+import { dynamodb, eventually, lambda, localConfig, sqs, uniqueSuffix } from '../helpers/aws.ts';
 import { deployFixture } from '../helpers/deployWorker.ts';
 import { createMeshTable, deleteMeshTable } from '../helpers/meshTable.ts';
+import { createQueue, type TestQueue } from '../helpers/queues.ts';
 
 let tableName: string;
 let removeWorker: () => Promise<void>;
@@ -174,5 +187,215 @@ describe('go', () => {
 
     await expect(go(lambda, 'fnmesh-test-never-called', huge)).rejects.toBeInstanceOf(PayloadTooLargeError);
     await expect(go(lambda, 'fnmesh-test-never-called', { big: 1n })).rejects.toMatchObject({ name: 'InvalidInputError' });
+  });
+});
+
+/** A DynamoDB client that counts the commands it sends, by name. */
+function countingClient(): { client: DynamoDBClient; calls: Record<string, number> } {
+  const calls: Record<string, number> = {};
+  const client = new DynamoDBClient({ ...localConfig, maxAttempts: 1 });
+  client.middlewareStack.add(
+    (next, context) => (args) => {
+      calls[context.commandName!] = (calls[context.commandName!] ?? 0) + 1;
+      return next(args);
+    },
+    { step: 'initialize', name: 'countCalls' },
+  );
+  return { client, calls };
+}
+
+async function taskItem(partition: string, sortKey: string) {
+  const { Item } = await dynamodb.send(
+    new GetItemCommand({ TableName: tableName, Key: { pk: { S: partition }, sk: { S: sortKey } }, ConsistentRead: true }),
+  );
+  return Item;
+}
+
+describe('tasks that never report', () => {
+  // Both crash on every attempt and are retried 0 times (LocalStack's retry delays are AWS's real
+  // 1 and 2 minutes). `silent` has no destination: only a deadline can end a wait on it.
+  // `destined` sends its failed events to a queue read by the real taskfailures function.
+  const silent = `fnmesh-test-silent-${uniqueSuffix()}`;
+  const destined = `fnmesh-test-destined-${uniqueSuffix()}`;
+  const failuresFunction = `fnmesh-test-taskfailures-${uniqueSuffix()}`;
+  let failures: TestQueue;
+  let failuresArn: string;
+  let mapping: string;
+  let removers: (() => Promise<void>)[] = [];
+
+  beforeAll(async () => {
+    failures = await createQueue('task-failures', { visibilityTimeout: 10 });
+    const { Attributes } = await sqs.send(new GetQueueAttributesCommand({ QueueUrl: failures.queueUrl, AttributeNames: ['QueueArn'] }));
+    failuresArn = Attributes!.QueueArn!;
+    const environment = { MESH_TABLE: tableName };
+    removers = await Promise.all([
+      deployFixture('taskWorker', silent, { environment }),
+      deployFixture('taskWorker', destined, { environment }),
+      deployFixture('taskfailures', failuresFunction, { environment, entry: 'functions/taskfailures/handler.ts' }),
+    ]);
+    await lambda.send(new PutFunctionEventInvokeConfigCommand({ FunctionName: silent, MaximumRetryAttempts: 0 }));
+    await lambda.send(
+      new PutFunctionEventInvokeConfigCommand({
+        FunctionName: destined,
+        MaximumRetryAttempts: 0,
+        DestinationConfig: { OnFailure: { Destination: failuresArn } },
+      }),
+    );
+    const { UUID } = await lambda.send(
+      new CreateEventSourceMappingCommand({
+        EventSourceArn: failuresArn,
+        FunctionName: failuresFunction,
+        BatchSize: 10,
+        FunctionResponseTypes: ['ReportBatchItemFailures'],
+      }),
+    );
+    mapping = UUID!;
+  });
+
+  afterAll(async () => {
+    await lambda.send(new DeleteEventSourceMappingCommand({ UUID: mapping })).catch(() => undefined);
+    await Promise.all([...removers.map((remove) => remove()), failures?.remove()]);
+  });
+
+  it('Group: a task whose every attempt crashes is recorded from the on-failure destination; wait rejects naming it', async () => {
+    const group = new Group({ dynamodb, lambda, tableName });
+
+    const lost = await group.go(destined, { crash: true, tableName });
+    await group.go(worker, { n: 51, tableName });
+    const error = await group.wait({ signal: AbortSignal.timeout(90_000) }).catch((err: unknown) => err);
+
+    expect(error).toBeInstanceOf(GroupTaskError);
+    expect((error as GroupTaskError).failure).toMatchObject({
+      taskId: lost,
+      functionName: destined,
+      errorType: 'RetriesExhausted',
+      errorMessage: expect.stringContaining('Runtime.ExitError'),
+    });
+    expect(await group.status()).toMatchObject({ started: 2, pending: 0, succeeded: 1, failed: 1 });
+  });
+
+  it('a destination record delivered again (SQS delivers at least once) changes nothing', async () => {
+    const group = new Group({ dynamodb, lambda, tableName });
+    const lost = await group.go(destined, { crash: true, tableName });
+    await group.wait({ signal: AbortSignal.timeout(90_000) }).catch(() => undefined);
+    const task: TaskRef = { kind: 'group', tableName, name: group.id, taskId: lost, functionName: destined };
+    const record = {
+      version: '1.0',
+      requestContext: {
+        requestId: 'again',
+        functionArn: `arn:aws:lambda:us-east-1:000000000000:function:${destined}`,
+        condition: 'RetriesExhausted',
+        approximateInvokeCount: 1,
+      },
+      requestPayload: envelope(task, { crash: true, tableName }),
+      responseContext: { statusCode: 200, functionError: 'Unhandled' },
+      responsePayload: { errorType: 'Runtime.ExitError', errorMessage: 'again' },
+    };
+
+    await sqs.send(new SendMessageCommand({ QueueUrl: failures.queueUrl, MessageBody: JSON.stringify(record) }));
+    await eventually(async () => {
+      const { visible, inFlight } = await failures.depth();
+      return visible + inFlight === 0 ? true : undefined;
+    }, 'the taskfailures function to take the record');
+
+    expect(await group.status()).toMatchObject({ started: 1, pending: 0, succeeded: 0, failed: 1 });
+    const item = await taskItem(`group#${group.id}`, `task#${lost}`);
+    expect(item?.errorType?.S).toBe('RetriesExhausted');
+    expect(item?.errorMessage?.S).not.toContain('again');
+  });
+
+  it('Group: with no destination, a task whose every attempt crashes ends wait at its deadline (TaskDeadlineExceeded)', async () => {
+    const group = new Group({ dynamodb, lambda, tableName, taskTimeoutMs: 2000 });
+    const started = Date.now();
+
+    const lost = await group.go(silent, { crash: true, tableName });
+    const error = await group.wait({ signal: AbortSignal.timeout(30_000) }).catch((err: unknown) => err);
+
+    expect(error).toBeInstanceOf(GroupTaskError);
+    expect((error as GroupTaskError).failure).toMatchObject({ taskId: lost, functionName: silent, errorType: 'TaskDeadlineExceeded' });
+    expect(Date.now() - started).toBeGreaterThanOrEqual(2000);
+    expect(await group.status()).toMatchObject({ started: 1, pending: 0, succeeded: 0, failed: 1 });
+  });
+
+  it('a late report, after the deadline was recorded, changes nothing', async () => {
+    const group = new Group({ dynamodb, lambda, tableName, taskTimeoutMs: 1000 });
+    const late = await group.go(worker, { n: 61, tableName, sleepMs: 4000 });
+    const error = await group.wait({ signal: AbortSignal.timeout(30_000) }).catch((err: unknown) => err);
+    expect((error as GroupTaskError).failure).toMatchObject({ taskId: late, errorType: 'TaskDeadlineExceeded' });
+
+    // The worker reports: once more synchronously (its middleware has run when the call returns),
+    // and the first attempt itself once its sleep ends.
+    const task: TaskRef = { kind: 'group', tableName, name: group.id, taskId: late, functionName: worker };
+    const { FunctionError } = await lambda.send(
+      new InvokeCommand({ FunctionName: worker, Payload: JSON.stringify(envelope(task, { n: 61, tableName })) }),
+    );
+    expect(FunctionError).toBeUndefined();
+    await eventually(() => resultOf(61), 'the late worker to finish');
+    await new Promise((resolve) => setTimeout(resolve, 5000));
+
+    expect(await group.status()).toMatchObject({ started: 1, pending: 0, succeeded: 0, failed: 1 });
+    const item = await taskItem(`group#${group.id}`, `task#${late}`);
+    expect(item).toMatchObject({ status: { S: 'failed' }, errorType: { S: 'TaskDeadlineExceeded' } });
+    expect(Number(item!.deadline!.N)).toBeLessThanOrEqual(Number(item!.finishedAt!.N));
+  });
+
+  it('WaitGroup: a task whose every attempt crashes is recorded from the destination; wait rejects with WaitGroupTaskLostError', async () => {
+    const wg = waitGroup();
+
+    const lost = await wg.go(lambda, destined, { crash: true, tableName });
+    await wg.go(lambda, worker, { n: 71, tableName });
+    const error = await wg.wait({ signal: AbortSignal.timeout(90_000) }).catch((err: unknown) => err);
+
+    expect(error).toBeInstanceOf(WaitGroupTaskLostError);
+    expect(error).toMatchObject({ lost: 1, failure: { taskId: lost, functionName: destined, errorType: 'RetriesExhausted' } });
+    expect(await wg.count()).toBe(0);
+  });
+
+  it('WaitGroup: a task that never reports ends wait at its deadline; its late done() is ignored', async () => {
+    const wg = new WaitGroup({ client: dynamodb, tableName, name: `wg-${uniqueSuffix()}`, taskTimeoutMs: 1500 });
+
+    const lost = await wg.go(lambda, silent, { crash: true, tableName });
+    const error = await wg.wait({ signal: AbortSignal.timeout(30_000) }).catch((err: unknown) => err);
+
+    expect(error).toBeInstanceOf(WaitGroupTaskLostError);
+    expect((error as WaitGroupTaskLostError).failure).toMatchObject({
+      taskId: lost,
+      functionName: silent,
+      errorType: 'TaskDeadlineExceeded',
+    });
+    expect(await wg.done(lost)).toBe(false);
+    expect(await wg.count()).toBe(0);
+  });
+
+  it('a per-call taskTimeoutMs overrides the group’s, and a waiter in another process finds the overdue task too', async () => {
+    const starter = new Group({ dynamodb, lambda, tableName });
+    const lost = await starter.go(silent, { crash: true, tableName }, { taskTimeoutMs: 1500 });
+    const elsewhere = new Group({ dynamodb, lambda, tableName, id: starter.id });
+
+    const error = await elsewhere.wait({ signal: AbortSignal.timeout(30_000) }).catch((err: unknown) => err);
+
+    expect((error as GroupTaskError).failure).toMatchObject({ taskId: lost, errorType: 'TaskDeadlineExceeded' });
+  });
+
+  it('a task id used twice in one group is refused before any invoke', async () => {
+    const group = new Group({ dynamodb, lambda, tableName });
+    await group.go(worker, { n: 81, tableName }, { taskId: 'same' });
+
+    await expect(group.go(worker, { n: 82, tableName }, { taskId: 'same' })).rejects.toBeInstanceOf(DuplicateTaskError);
+    expect(await group.wait({ signal: AbortSignal.timeout(60_000) })).toMatchObject({ started: 1, succeeded: 1 });
+  });
+
+  it('the normal path: go is 1 TransactWriteItems (+ 1 Invoke); a wait whose tasks report in time makes no Query', async () => {
+    const { client, calls } = countingClient();
+    const group = new Group({ dynamodb: client, lambda, tableName });
+    const wg = new WaitGroup({ client, tableName, name: `wg-${uniqueSuffix()}` });
+
+    await group.go(worker, { n: 91, tableName });
+    await wg.go(lambda, worker, { n: 92, tableName });
+    expect(calls).toEqual({ TransactWriteItemsCommand: 2 });
+    await Promise.all([group.wait({ signal: AbortSignal.timeout(60_000) }), wg.wait({ signal: AbortSignal.timeout(60_000) })]);
+
+    expect(Object.keys(calls).sort()).toEqual(['GetItemCommand', 'TransactWriteItemsCommand']);
+    expect(calls.TransactWriteItemsCommand).toBe(2);
   });
 });
