@@ -9,6 +9,11 @@
  *             effect applied exactly once, the poison dead-lettered with its reason and redriven
  *   pool      tasks through the deployed worker function while it throws or crashes on a share of
  *             its invocations; every task's result exactly once
+ *   sends     values whose SQS answers are lost (no SDK retries), and sender processes SIGKILLed
+ *             mid-send, with copies racing through range, consume and receive: nothing confirmed
+ *             is lost, nothing reported unsent is delivered, no value in two bodies at once, and
+ *             the closed channels drain with exact counts
+ *   fan-in    hundreds of concurrent done() on one WaitGroup: each counted once, the waiter wakes
  *
  * Prints one JSON document (with --json, nothing else on stdout) whose `totals` are
  * { operations, faultsInjected, lost, doubleApplied, lockViolations, staleFenceWritesAccepted, runsFailed },
@@ -24,7 +29,9 @@ import { serverless } from '../infra/serverless/cli.ts';
 import { createMeshTable, deleteMeshTable } from '../test/helpers/meshTable.ts';
 import { type ChannelChaosResult, runChannelChaos } from './channelChaos.ts';
 import { type LockChaosResult, runLockChaos } from './lockChaos.ts';
+import { runFanInChaos } from './fanInChaos.ts';
 import { runPoolChaos } from './poolChaos.ts';
+import { runSendChaos } from './sendChaos.ts';
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 
@@ -39,8 +46,30 @@ const { values: flags } = parseArgs({
 const seed = Number(flags.seed);
 if (!Number.isSafeInteger(seed)) throw new Error(`--seed must be an integer, got ${flags.seed}`);
 const size = flags.quick
-  ? { lockRuns: 3, workers: 3, increments: 5, pauses: 4, messages: 1000, poolTasks: 20 }
-  : { lockRuns: 10, workers: 4, increments: 10, pauses: 8, messages: 10_000, poolTasks: 100 };
+  ? {
+      lockRuns: 3,
+      workers: 3,
+      increments: 5,
+      pauses: 4,
+      messages: 1000,
+      poolTasks: 20,
+      sendValues: 300,
+      killedSenders: 3,
+      valuesPerSender: 20,
+      fanIn: 500,
+    }
+  : {
+      lockRuns: 10,
+      workers: 4,
+      increments: 10,
+      pauses: 8,
+      messages: 10_000,
+      poolTasks: 100,
+      sendValues: 2000,
+      killedSenders: 6,
+      valuesPerSender: 50,
+      fanIn: 1000,
+    };
 const log = (line: string) => process.stderr.write(`${line}\n`);
 // Under strict mode a run can stall (a channel that never drains): it stops and counts what is missing.
 const runTimeoutMs = flags.strict ? (flags.quick ? 2 : 5) * 60_000 : 10 * 60_000;
@@ -122,19 +151,69 @@ async function main(): Promise<number> {
     if (pool)
       log(`pool: ${pool.tasks - pool.lost}/${pool.tasks} results, ${pool.faultsInjected} worker faults, ${pool.doubleApplied} duplicates`);
 
+    log(
+      `sends: ${size.sendValues} values with 30% of SQS answers lost (maxAttempts 1); ${size.killedSenders} sender processes SIGKILLed; ` +
+        'copies racing through range, consume and receive',
+    );
+    const sends = await guarded('sends', async () => {
+      const result = await runSendChaos({
+        tableName,
+        values: size.sendValues,
+        answerLossRate: 0.3,
+        killedSenders: size.killedSenders,
+        valuesPerSender: size.valuesPerSender,
+        seed,
+        timeoutMs: runTimeoutMs,
+      });
+      for (const [run, part] of Object.entries(result))
+        if (!part.drained || !part.countsExact) throw new Error(`sends ${run}: drained ${part.drained}, counts exact ${part.countsExact}`);
+      return result;
+    });
+    for (const [run, part] of Object.entries(sends ?? {}))
+      log(
+        `sends ${run}: ${part.confirmed} confirmed, ${part.reportedNotSent} reported not sent, ${part.unconfirmed} unconfirmed; ` +
+          `${part.delivered} delivered, ${part.abandoned} abandoned (${part.abandonedCopiesSetAside} late copies set aside); ` +
+          `${part.lost} lost, ${part.misreported} misreported, ${part.concurrentBodies} in two bodies at once`,
+      );
+
+    log(`fan-in: ${size.fanIn} concurrent done() on one WaitGroup, 3% SDK faults`);
+    const fanIn = await guarded('fan-in', () =>
+      runFanInChaos({ tableName, tasks: size.fanIn, clients: 10, faultRate: 0.03, seed, timeoutMs: runTimeoutMs }),
+    );
+    if (fanIn)
+      log(
+        `fan-in: ${fanIn.tasks - fanIn.lost}/${fanIn.tasks} counted out in ${fanIn.seconds.toFixed(1)} s; ${fanIn.doneCalls} done calls, ` +
+          `${fanIn.gaveUpOnConflicts} gave up on conflicts and were retried; waiter woke: ${fanIn.waiterWoke}`,
+      );
+    const sendParts = Object.values(sends ?? {});
+    const sendSum = (pick: (part: (typeof sendParts)[number]) => number) => sendParts.reduce((total, part) => total + pick(part), 0);
+
     const sum = (pick: (run: LockChaosResult) => number) => lockRuns.reduce((total, run) => total + pick(run), 0);
     const strictInjected = injectedBetween(strictBefore, await strictStatus());
     const injectedByStrictMode = Object.values(strictInjected).reduce((total, count) => total + count, 0);
     const totals = {
       operations:
-        sum((run) => run.operations) + (channel ? channel.messages + channel.handlerRuns : 0) + (pool ? pool.tasks + pool.results : 0),
+        sum((run) => run.operations) +
+        (channel ? channel.messages + channel.handlerRuns : 0) +
+        (pool ? pool.tasks + pool.results : 0) +
+        sendSum((part) => part.values + part.delivered) +
+        (fanIn?.doneCalls ?? 0),
       faultsInjected:
         sum((run) => run.faultsInjected) +
         (channel ? channel.handlerFailures + channel.sdkFaults : 0) +
         (pool?.faultsInjected ?? 0) +
+        sendSum((part) => part.sdkFaults) +
+        (sends ? size.killedSenders : 0) +
+        (fanIn?.sdkFaults ?? 0) +
         injectedByStrictMode,
-      lost: sum((run) => run.lost) + (channel?.lost ?? 0) + (pool?.lost ?? 0),
-      doubleApplied: sum((run) => run.doubleApplied) + (channel?.doubleApplied ?? 0) + (pool?.doubleApplied ?? 0),
+      lost: sum((run) => run.lost) + (channel?.lost ?? 0) + (pool?.lost ?? 0) + sendSum((part) => part.lost) + (fanIn?.lost ?? 0),
+      // Delivered twice, in two bodies at once, or delivered though reported not sent.
+      doubleApplied:
+        sum((run) => run.doubleApplied) +
+        (channel?.doubleApplied ?? 0) +
+        (pool?.doubleApplied ?? 0) +
+        sendSum((part) => part.misreported + part.concurrentBodies) +
+        (fanIn?.doubleApplied ?? 0),
       lockViolations: sum((run) => run.lockViolations),
       staleFenceWritesAccepted: sum((run) => run.staleFenceWritesAccepted),
       runsFailed: failures.length,
@@ -158,6 +237,8 @@ async function main(): Promise<number> {
       },
       channel: channel ?? null,
       pool: pool ?? null,
+      sends: sends ?? null,
+      fanIn: fanIn ?? null,
       failures,
     };
     const out = join(projectRoot, 'chaos', 'results');
