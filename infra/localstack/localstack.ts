@@ -87,8 +87,8 @@ export function localstackEnvironment(instance: LocalStackInstance = defaultInst
 
 /**
  * Strict mode (docs/STRICT.md): LocalStack with AWS's transaction conflicts, hot-key throttling and
- * duplicate deliveries, switched on by this variable in its environment (tuned by the other
- * `FNMESH_STRICT_*` variables, which reach LocalStack from the caller's environment).
+ * duplicate deliveries. On by default; `FNMESH_STRICT=0` in the caller's environment turns it off
+ * (the other `FNMESH_STRICT_*` variables, which reach LocalStack from there too, tune it).
  */
 const STRICT_SWITCH = 'FNMESH_STRICT';
 const STRICT_MARKER = 'fnmesh strict: on';
@@ -117,6 +117,12 @@ async function getJson<T>(url: string): Promise<T | undefined> {
 
 /** Set to 1 to let `up()` reuse a LocalStack that is not fnmesh's (no plugin). */
 const FOREIGN_SWITCH = 'FNMESH_FOREIGN_LOCALSTACK';
+
+/** Strict mode unless `FNMESH_STRICT` says 0/false. */
+export function strictByDefault(environment: Record<string, string | undefined> = process.env): boolean {
+  const value = environment[STRICT_SWITCH];
+  return value === undefined || value.trim() === '' || isOn(value);
+}
 
 const isOn = (value: string | undefined) => value !== undefined && ['1', 'true'].includes(value.trim().toLowerCase());
 
@@ -303,9 +309,8 @@ export interface UpOptions {
   /** Extra settings on top of `localstackEnvironment()` (tests use it to provoke failures). */
   environment?: Record<string, string>;
   /**
-   * Strict mode on (true) or off (false) in a LocalStack this call starts; a running LocalStack is
-   * reused only if its mode is the one asked for. Undefined: whatever `FNMESH_STRICT` says, and any
-   * running LocalStack will do.
+   * Strict mode on (true) or off (false); a running LocalStack is reused only if its mode is this
+   * one. Undefined: what `FNMESH_STRICT` says, on if it is unset (`strictByDefault`).
    */
   strict?: boolean;
 }
@@ -322,8 +327,8 @@ export async function up(options: UpOptions = {}): Promise<UpResult> {
   const logFile = logFileOf(instance);
   const startedAt = Date.now();
   const environment = { ...process.env, ...localstackEnvironment(instance), ...options.environment };
-  if (options.strict !== undefined) environment[STRICT_SWITCH] = options.strict ? '1' : '0';
-  const strict = isOn(environment[STRICT_SWITCH]);
+  const strict = options.strict ?? strictByDefault(environment);
+  environment[STRICT_SWITCH] = strict ? '1' : '0';
   if (await health(endpoint)) {
     const running = await strictStatus(endpoint);
     if (!running && !isOn(process.env[FOREIGN_SWITCH]))
@@ -331,13 +336,12 @@ export async function up(options: UpOptions = {}): Promise<UpResult> {
         `a LocalStack answers at ${endpoint}, but not fnmesh's (its plugin's /_fnmesh/strict does not answer): ` +
           `stop it, or set ${FOREIGN_SWITCH}=1 to use it as it is (a Docker LocalStack, say: no process executor, no strict mode)`,
       );
-    if (options.strict !== undefined) {
-      if (running?.enabled !== options.strict)
-        throw new LocalStackStartError(
-          `the LocalStack at ${endpoint} runs with strict mode ${running?.enabled ? 'on' : running ? 'off' : "unknown (not fnmesh's plugin)"}, ` +
-            `but strict mode ${options.strict ? 'on' : 'off'} was asked for: stop it first (npm run local:down)`,
-        );
-    }
+    if (running && running.enabled !== strict)
+      throw new LocalStackStartError(
+        `the LocalStack at ${endpoint} runs with strict mode ${running.enabled ? 'on' : 'off'}, but strict mode ` +
+          `${strict ? 'on' : 'off'} was asked for${options.strict === undefined ? ` (${STRICT_SWITCH}=${environment[STRICT_SWITCH] === '1' ? '1 or unset' : '0'})` : ''}: ` +
+          `stop it first (npm run local:down)${strict ? `, or set ${STRICT_SWITCH}=0 to work without strict mode` : ''}`,
+      );
     return { started: false, pid: runningPid(instance), endpoint, seconds: 0 };
   }
 
