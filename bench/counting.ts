@@ -57,6 +57,9 @@ export function refusalOf(err: unknown): Refusal | undefined {
 export class CallCounter {
   private readonly tallies = new Map<string, CallTally>();
 
+  /** @param onRefusal called at each refused attempt (e.g. to time the first throttle) */
+  constructor(private readonly onRefusal?: (call: string, refusal: Refusal) => void) {}
+
   /** Attempts by `Service.Operation`. */
   snapshot(): Record<string, number> {
     return Object.fromEntries([...this.tallies].map(([key, tally]) => [key, tally.attempts]));
@@ -111,6 +114,7 @@ export class CallCounter {
           const refusal = refusalOf(err);
           if (refusal === 'conflict') this.entry(key).conflicts += 1;
           else if (refusal === 'throttled') this.entry(key).throttled += 1;
+          if (refusal) this.onRefusal?.(key, refusal);
           throw err;
         }
       },
