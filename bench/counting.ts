@@ -1,37 +1,122 @@
 /**
  * Exact API call counts: an SDK middleware on the benchmark's own clients counts every request
- * that reaches the wire (retries included), by service and operation. Deterministic, whatever
- * the machine's noise.
+ * that reaches the wire (retries included), by service and operation, and which of those attempts
+ * the service refused for a transaction conflict or for throttling. Deterministic, whatever the
+ * machine's noise.
  */
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { LambdaClient } from '@aws-sdk/client-lambda';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { LOCALSTACK_ENDPOINT } from '../infra/localstack/localstack.ts';
 
-export class CallCounter {
-  private readonly counts = new Map<string, number>();
+/** Why the service refused an attempt, when it is a "not now" rather than a "no". */
+export type Refusal = 'conflict' | 'throttled';
 
-  /** Counts by `Service.Operation`. */
+/** Attempts on the wire of one `Service.Operation`, and how many were refused, and why. */
+export interface CallTally {
+  /** Every attempt on the wire, retries included (the SDK's own and the caller's). */
+  attempts: number;
+  /** Attempts refused for a transaction conflict. */
+  conflicts: number;
+  /** Attempts refused for throttling. */
+  throttled: number;
+}
+
+/** Errors that say "another transaction holds the item" (or "your own is still in progress"). */
+const CONFLICT_ERRORS = new Set(['TransactionConflictException', 'TransactionInProgressException']);
+/**
+ * Errors that say "too fast": DynamoDB's `ThrottlingException` (on-demand),
+ * `ProvisionedThroughputExceededException` (provisioned) and `RequestLimitExceeded` (account);
+ * Lambda's `TooManyRequestsException`; SQS's `RequestThrottled`.
+ */
+const THROTTLING_ERRORS = new Set([
+  'ThrottlingException',
+  'ProvisionedThroughputExceededException',
+  'RequestLimitExceeded',
+  'TooManyRequestsException',
+  'RequestThrottled',
+]);
+
+/**
+ * Whether a service error refused the attempt for a transaction conflict or for throttling, or
+ * neither. A `TransactionCanceledException` is judged by its `CancellationReasons`: any
+ * `ThrottlingError` makes it throttled, else any `TransactionConflict` a conflict; a cancellation
+ * for a condition or a validation error is neither (the service said "no", not "not now").
+ */
+export function refusalOf(err: unknown): Refusal | undefined {
+  if (!(err instanceof Error)) return undefined;
+  if (CONFLICT_ERRORS.has(err.name)) return 'conflict';
+  if (THROTTLING_ERRORS.has(err.name)) return 'throttled';
+  if (err.name !== 'TransactionCanceledException') return undefined;
+  const codes = ((err as { CancellationReasons?: { Code?: string }[] }).CancellationReasons ?? []).map((reason) => reason.Code);
+  if (codes.includes('ThrottlingError')) return 'throttled';
+  if (codes.includes('TransactionConflict')) return 'conflict';
+  return undefined;
+}
+
+export class CallCounter {
+  private readonly tallies = new Map<string, CallTally>();
+
+  /** @param onRefusal called at each refused attempt (e.g. to time the first throttle) */
+  constructor(private readonly onRefusal?: (call: string, refusal: Refusal) => void) {}
+
+  /** Attempts by `Service.Operation`. */
   snapshot(): Record<string, number> {
-    return Object.fromEntries(this.counts);
+    return Object.fromEntries([...this.tallies].map(([key, tally]) => [key, tally.attempts]));
+  }
+
+  /** Attempts and refusals by `Service.Operation`, in name order. */
+  tally(): Record<string, CallTally> {
+    return Object.fromEntries([...this.tallies].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([key, t]) => [key, { ...t }]));
   }
 
   reset(): void {
-    this.counts.clear();
+    this.tallies.clear();
   }
 
+  /** Attempts, of one service or of all. */
   total(service?: string): number {
+    return this.sum('attempts', service);
+  }
+
+  /** Attempts refused for a transaction conflict, of one service or of all. */
+  conflicts(service?: string): number {
+    return this.sum('conflicts', service);
+  }
+
+  /** Attempts refused for throttling, of one service or of all. */
+  throttled(service?: string): number {
+    return this.sum('throttled', service);
+  }
+
+  private sum(field: keyof CallTally, service: string | undefined): number {
     let sum = 0;
-    for (const [key, count] of this.counts) if (!service || key.startsWith(`${service}.`)) sum += count;
+    for (const [key, tally] of this.tallies) if (!service || key.startsWith(`${service}.`)) sum += tally[field];
     return sum;
+  }
+
+  private entry(key: string): CallTally {
+    let tally = this.tallies.get(key);
+    if (!tally) this.tallies.set(key, (tally = { attempts: 0, conflicts: 0, throttled: 0 }));
+    return tally;
   }
 
   attach<C extends { middlewareStack: DynamoDBClient['middlewareStack'] }>(client: C, service: string): C {
     client.middlewareStack.add(
-      (next, context) => (args) => {
+      (next, context) => async (args) => {
         const key = `${service}.${String(context.commandName).replace(/Command$/, '')}`;
-        this.counts.set(key, (this.counts.get(key) ?? 0) + 1);
-        return next(args);
+        this.entry(key).attempts += 1;
+        try {
+          return await next(args);
+        } catch (err) {
+          // Below this step the answer is deserialized: a service error arrives here typed,
+          // `CancellationReasons` included, once per attempt (the retry middleware is above).
+          const refusal = refusalOf(err);
+          if (refusal === 'conflict') this.entry(key).conflicts += 1;
+          else if (refusal === 'throttled') this.entry(key).throttled += 1;
+          if (refusal) this.onRefusal?.(key, refusal);
+          throw err;
+        }
       },
       // Inside the retry middleware: every attempt on the wire counts.
       { step: 'finalizeRequest', priority: 'low', name: `count-${service}` },
@@ -42,11 +127,11 @@ export class CallCounter {
 
 const local = { endpoint: LOCALSTACK_ENDPOINT, region: 'us-east-1', credentials: { accessKeyId: 'test', secretAccessKey: 'test' } };
 
-/** Clients for LocalStack whose calls `counter` counts. */
-export function countedClients(counter: CallCounter) {
+/** Clients for LocalStack (or `config`'s endpoint) whose calls `counter` counts. */
+export function countedClients(counter: CallCounter, config: typeof local = local) {
   return {
-    dynamodb: counter.attach(new DynamoDBClient(local), 'DynamoDB') as DynamoDBClient,
-    sqs: counter.attach(new SQSClient(local) as never, 'SQS') as SQSClient,
-    lambda: counter.attach(new LambdaClient(local) as never, 'Lambda') as LambdaClient,
+    dynamodb: counter.attach(new DynamoDBClient(config), 'DynamoDB') as DynamoDBClient,
+    sqs: counter.attach(new SQSClient(config) as never, 'SQS') as SQSClient,
+    lambda: counter.attach(new LambdaClient(config) as never, 'Lambda') as LambdaClient,
   };
 }

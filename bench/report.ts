@@ -182,6 +182,26 @@ function runCounts(results: BenchResults): number[] {
 // ---------------------------------------------------------------------------------------------
 // Markdown
 
+/** `wireCalls` as a table: one row per operation and call, in the order of `apiCallsPerOp`. */
+function wireTable(results: BenchResults): string {
+  const rows = results.wireCalls ?? [];
+  if (rows.length === 0) return '_Not measured in this run._';
+  const order = Object.keys(results.apiCallsPerOp);
+  const sorted = [...rows].sort((a, b) => order.indexOf(a.op) - order.indexOf(b.op) || (a.call < b.call ? -1 : a.call > b.call ? 1 : 0));
+  return table(
+    ['Key', 'Operations', 'Call', 'Attempts', 'Per operation', 'Refused: conflict', 'Refused: throttled'],
+    sorted.map((row) => [
+      `\`${row.op}\``,
+      group(row.ops),
+      `\`${row.call}\``,
+      group(row.attempts),
+      num(row.attempts / row.ops),
+      group(row.conflicts),
+      group(row.throttled),
+    ]),
+  );
+}
+
 function renderMarkdown(results: BenchResults, charts: Chart[]): string {
   const { machine, apiCallsPerOp: calls, targets, curves, hashRing } = results;
   const image = (file: string) => {
@@ -283,6 +303,16 @@ function renderMarkdown(results: BenchResults, charts: Chart[]): string {
     'Calls per logical operation, counted exactly. Fewer calls mean lower cost and latency on AWS.',
     '',
     table(['Operation', 'Key', 'SQS', 'DynamoDB', 'Lambda', 'Target', 'Met'], callRows),
+    '',
+    '### On the wire, by call',
+    '',
+    'The calls behind each operation above, by `Service.Operation`, summed over every measured run: attempts on the wire ' +
+      '(retries included), and how many the service refused for a **conflict** (`TransactionConflict` cancellations, ' +
+      '`TransactionConflictException`, `TransactionInProgressException`) or for **throttling** (`ThrottlingError` ' +
+      'cancellations, `ThrottlingException`, `ProvisionedThroughputExceededException`). The default LocalStack refuses ' +
+      'nothing; against one in strict mode ([STRICT.md](STRICT.md)) these are the refusals AWS would give.',
+    '',
+    wireTable(results),
   );
 
   const ratios = ratioRows(results);
@@ -448,6 +478,25 @@ export const KEYS: readonly (readonly [string, string, string])[] = [
   ['apiCallsPerOp.rpcCall.lambda', 'number', 'Lambda calls per RPC call.'],
   ['apiCallsPerOp.once', 'object', 'Once, first run of a key.'],
   ['apiCallsPerOp.once.dynamodb', 'number', 'DynamoDB calls for the first run of a Once key.'],
+  [
+    'wireCalls',
+    'array',
+    'The calls behind `apiCallsPerOp`, one entry per operation and `Service.Operation`, summed over its runs (absent from older runs).',
+  ],
+  ['wireCalls[].op', 'string', 'The operation: a key of `apiCallsPerOp`.'],
+  ['wireCalls[].ops', 'number', 'How many of it were measured (messages, for the channel).'],
+  ['wireCalls[].call', 'string', '`Service.Operation`, e.g. `DynamoDB.TransactWriteItems`.'],
+  ['wireCalls[].attempts', 'number', 'Attempts on the wire, retries included.'],
+  [
+    'wireCalls[].conflicts',
+    'number',
+    'Attempts refused for a transaction conflict: `TransactionConflict` cancellations, `TransactionConflictException`, `TransactionInProgressException`.',
+  ],
+  [
+    'wireCalls[].throttled',
+    'number',
+    'Attempts refused for throttling: `ThrottlingError` cancellations, `ThrottlingException`, `ProvisionedThroughputExceededException`, `RequestLimitExceeded`.',
+  ],
   ['targets', 'object', 'The targets the figures are held to (fixed in schema 1).'],
   ['targets.channelSqsCallsPerMessage', '0.3', 'Most SQS calls per message, batched.'],
   ['targets.lockUnlockCalls', '2', 'Most DynamoDB calls per lock + unlock.'],

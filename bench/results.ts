@@ -28,6 +28,25 @@ export interface ApiCallsPerOp {
   once: { dynamodb: number };
 }
 
+/**
+ * What one logical operation of `apiCallsPerOp` sent on the wire as one `Service.Operation`, over
+ * all its measured runs: every attempt (retries included), and those the service refused for a
+ * transaction conflict or for throttling (bench/counting.ts).
+ */
+export interface WireCalls {
+  /** The logical operation, a key of `apiCallsPerOp`. */
+  op: keyof ApiCallsPerOp;
+  /** How many of them were measured (messages, for the channel rows). */
+  ops: number;
+  /** `Service.Operation`, e.g. `DynamoDB.TransactWriteItems`. */
+  call: string;
+  attempts: number;
+  /** Refused: `TransactionConflict` cancellations, `TransactionConflictException`, `TransactionInProgressException`. */
+  conflicts: number;
+  /** Refused: `ThrottlingError` cancellations, `ThrottlingException`, `ProvisionedThroughputExceededException`, … */
+  throttled: number;
+}
+
 /** The targets the figures are held to (fixed for schema 1). */
 export interface Targets {
   channelSqsCallsPerMessage: 0.3;
@@ -119,6 +138,8 @@ export interface BenchResults {
   durationSeconds: number;
   machine: MachineInfo;
   apiCallsPerOp: ApiCallsPerOp;
+  /** The calls behind `apiCallsPerOp`, by `Service.Operation`, with refusals (absent from older runs). */
+  wireCalls?: WireCalls[];
   targets: Targets;
   ratios: Ratios;
   curves: Curves;

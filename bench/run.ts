@@ -26,9 +26,9 @@ import { Once } from '../lib/sync/Once.ts';
 import { WaitGroup } from '../lib/sync/WaitGroup.ts';
 import { createMeshTable, deleteMeshTable } from '../test/helpers/meshTable.ts';
 import { createQueue } from '../test/helpers/queues.ts';
-import { CallCounter, countedClients } from './counting.ts';
+import { CallCounter, type CallTally, countedClients } from './counting.ts';
 import { writeReport } from './report.ts';
-import { type BenchResults, ratioStat, stat } from './results.ts';
+import { type ApiCallsPerOp, type BenchResults, ratioStat, stat, type WireCalls } from './results.ts';
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 
@@ -72,6 +72,30 @@ async function repeat<T>(runs: number, one: (run: number) => Promise<T>): Promis
   return results;
 }
 
+/** The calls behind each logical operation, summed over its runs (`wireCalls` in latest.json). */
+const wire = new Map<keyof ApiCallsPerOp, { ops: number; calls: Map<string, CallTally> }>();
+
+/** Adds the counter's tally, taken after `ops` operations of `op`, to `wire`. */
+function recordWire(op: keyof ApiCallsPerOp, ops: number): void {
+  const entry = wire.get(op) ?? { ops: 0, calls: new Map<string, CallTally>() };
+  wire.set(op, entry);
+  entry.ops += ops;
+  for (const [call, tally] of Object.entries(counter.tally())) {
+    const sum = entry.calls.get(call) ?? { attempts: 0, conflicts: 0, throttled: 0 };
+    entry.calls.set(call, {
+      attempts: sum.attempts + tally.attempts,
+      conflicts: sum.conflicts + tally.conflicts,
+      throttled: sum.throttled + tally.throttled,
+    });
+  }
+}
+
+function wireCalls(): WireCalls[] {
+  return [...wire].flatMap(([op, { ops, calls }]) =>
+    [...calls].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([call, tally]) => ({ op, ops, call, ...tally })),
+  );
+}
+
 function median(values: number[]): number {
   return stat(values).median;
 }
@@ -111,6 +135,7 @@ async function fnmeshChannelRun(tableName: string, messages: number): Promise<{ 
     const received = await receiving;
     const ms = elapsed(startedAt);
     if (received !== messages) throw new Error(`channel bench received ${received} of ${messages}`);
+    recordWire('channelSendReceiveAck', messages);
     // The final empty poll and drain check are the cost of ending the loop, not of a message.
     return { perSecond: (messages / ms) * 1000, sqs: counter.total('SQS') / messages, dynamodb: counter.total('DynamoDB') / messages };
   } finally {
@@ -160,6 +185,7 @@ async function unbatchedChannelCounts(tableName: string): Promise<{ sqs: number;
     counter.reset();
     for (let i = 0; i < n; i++) await channel.send(i);
     for (let i = 0; i < n; i++) await channel.receive();
+    recordWire('channelSendReceiveAckUnbatched', n);
     return { sqs: counter.total('SQS') / n, dynamodb: counter.total('DynamoDB') / n };
   } finally {
     await queue.remove();
@@ -207,6 +233,7 @@ async function lockRun(tableName: string, iterations: number): Promise<{ fnmeshM
   counter.reset();
   for (let i = 0; i < iterations; i++) await fnmeshOnce();
   const calls = counter.total('DynamoDB') / iterations;
+  recordWire('lockUnlock', iterations);
   // Timed pair by pair, the order alternating, so drift in the machine's load hits both alike.
   const [fnmesh, raw] = await interleaved(iterations, fnmeshOnce, rawOnce);
   return { fnmeshMs: median(fnmesh), rawMs: median(raw), calls };
@@ -248,6 +275,7 @@ async function rpcRun(calls: number): Promise<{ fnmeshMs: number; rawMs: number;
   counter.reset();
   for (let call = 0; call < calls; call++) await fnmeshOnce();
   const invokes = counter.total('Lambda') / calls;
+  recordWire('rpcCall', calls);
   const [fnmesh, raw] = await interleaved(calls, fnmeshOnce, rawOnce);
   return { fnmeshMs: median(fnmesh), rawMs: median(raw), invokes };
 }
@@ -259,6 +287,7 @@ async function waitGroupDoneCalls(tableName: string): Promise<number> {
   await wg.add(10);
   counter.reset();
   for (let i = 0; i < 10; i++) await wg.done(`task-${i}`);
+  recordWire('waitGroupDone', 10);
   return counter.total('DynamoDB') / 10;
 }
 
@@ -266,6 +295,7 @@ async function onceCalls(tableName: string): Promise<number> {
   const once = new Once({ client: dynamodb, tableName });
   counter.reset();
   await once.do(`bench-${randomUUID()}`, async () => 42);
+  recordWire('once', 1);
   return counter.total('DynamoDB');
 }
 
@@ -570,6 +600,7 @@ async function main(): Promise<void> {
         rpcCall: { lambda: median(rpcRuns.map((run) => run.invokes)) },
         once: { dynamodb: await onceCalls(tableName) },
       },
+      wireCalls: wireCalls(),
       targets: {
         channelSqsCallsPerMessage: 0.3,
         lockUnlockCalls: 2,

@@ -49,6 +49,16 @@ describe('npm run bench -- --quick', () => {
     expect(latest.apiCallsPerOp.lockUnlock.dynamodb).toBe(2);
     expect(latest.apiCallsPerOp.waitGroupDone.dynamodb).toBe(1);
     expect(latest.apiCallsPerOp.rpcCall.lambda).toBe(1);
+    // The calls behind them, with refusals counted (none on the default LocalStack).
+    expect(latest.wireCalls).toContainEqual({
+      op: 'waitGroupDone',
+      ops: 10,
+      call: 'DynamoDB.TransactWriteItems',
+      attempts: 10,
+      conflicts: 0,
+      throttled: 0,
+    });
+    expect(new Set(latest.wireCalls.map((row: { op: string }) => row.op))).toEqual(new Set(Object.keys(latest.apiCallsPerOp)));
     expect(latest.curves.lockContention.map((point: { contenders: number }) => point.contenders)).toEqual([1, 2, 4, 8, 16]);
     expect(latest.curves.fanOut.map((point: { shards: number }) => point.shards)).toEqual([1, 2, 4]);
     expect(readFileSync(join(out, 'BENCHMARKS.md'), 'utf8')).toContain('latest.json');

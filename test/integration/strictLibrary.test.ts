@@ -6,6 +6,7 @@
 import { CreateQueueCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { afterAll, beforeAll, expect, it } from 'vitest';
+import { CallCounter, countedClients } from '../../bench/counting.ts';
 import { strictStatus } from '../../infra/localstack/localstack.ts';
 import { Channel } from '../../lib/channel/Channel.ts';
 import { ChannelClosedError } from '../../lib/errors.ts';
@@ -90,4 +91,28 @@ it('a WaitGroup counted down by 100 concurrent done() calls reaches zero, each t
   expect(await conflictsSoFar()).toBeGreaterThan(before);
   // A retried report of a task that was counted changes nothing.
   expect(await wg.done('task-7')).toBe(false);
+});
+
+it("the bench's call counter counts every attempt refused for a conflict, as the strict LocalStack counts them", async () => {
+  const counter = new CallCounter();
+  const { dynamodb: counted } = countedClients(counter, scratch.config);
+  const wg = new WaitGroup({ client: counted, tableName, name: 'counted-fan-in' });
+  await wg.add(30);
+  const refusals = async () => {
+    const counts = (await strictStatus(scratch.config.endpoint))!.counts;
+    const count = (kind: string) => counts[kind] ?? 0;
+    return {
+      conflicts: count('transaction-conflict') + count('transaction-conflict-exception') + count('transaction-in-progress'),
+      throttled: count('throttled'),
+    };
+  };
+  const before = await refusals();
+  counter.reset();
+  await Promise.all(Array.from({ length: 30 }, (_, task) => wg.done(`task-${task}`)));
+  const after = await refusals();
+  expect(counter.conflicts()).toBeGreaterThan(0); // the adversity happened, and was seen
+  expect(counter.conflicts()).toBe(after.conflicts - before.conflicts);
+  expect(counter.throttled()).toBe(after.throttled - before.throttled);
+  // Every attempt either committed (30) or was refused and counted.
+  expect(counter.tally()['DynamoDB.TransactWriteItems']!.attempts).toBe(30 + counter.conflicts() + counter.throttled());
 });

@@ -110,6 +110,11 @@ function sampleResults(): BenchResults {
       rpcCall: { lambda: 1 },
       once: { dynamodb: 2 },
     },
+    wireCalls: [
+      { op: 'waitGroupDone', ops: 10, call: 'DynamoDB.TransactWriteItems', attempts: 13, conflicts: 2, throttled: 1 },
+      { op: 'channelSendReceiveAck', ops: 3000, call: 'SQS.SendMessageBatch', attempts: 300, conflicts: 0, throttled: 0 },
+      { op: 'channelSendReceiveAck', ops: 3000, call: 'DynamoDB.TransactWriteItems', attempts: 1250, conflicts: 180, throttled: 7 },
+    ],
     targets: {
       channelSqsCallsPerMessage: 0.3,
       lockUnlockCalls: 2,
@@ -244,6 +249,23 @@ describe('writeReport', () => {
     results.apiCallsPerOp.rpcCall.lambda = 2;
     const { markdownPath } = await writeReport(results, { docsDir: dirs[2]! });
     expect(row(await readFile(markdownPath, 'utf8'), '`rpcCall`')).toContain('✗');
+  });
+
+  it('lists the calls on the wire with the attempts refused for conflicts and throttling', async () => {
+    const wire = markdown.slice(markdown.indexOf('### On the wire, by call'), markdown.indexOf('## Ratios vs raw SDK'));
+    const lines = wire.split('\n').filter((line) => line.startsWith('| `'));
+    // In the order of apiCallsPerOp, then by call.
+    expect(lines).toEqual([
+      '| `channelSendReceiveAck` | 3,000 | `DynamoDB.TransactWriteItems` | 1,250 | 0.417 | 180 | 7 |',
+      '| `channelSendReceiveAck` | 3,000 | `SQS.SendMessageBatch` | 300 | 0.1 | 0 | 0 |',
+      '| `waitGroupDone` | 10 | `DynamoDB.TransactWriteItems` | 13 | 1.3 | 2 | 1 |',
+    ]);
+    const { wireCalls: _, ...older } = sampleResults();
+    const { markdownPath } = await writeReport(older, { docsDir: dirs[2]! });
+    const olderPage = await readFile(markdownPath, 'utf8');
+    expect(olderPage.slice(olderPage.indexOf('### On the wire, by call'))).toMatch(
+      /^### On the wire, by call\n\n.*\n\n_Not measured in this run._/,
+    );
   });
 
   it('writes every chart as SVG and embeds it', async () => {
