@@ -1,7 +1,8 @@
 /**
- * `npm run chaos [-- --quick] [-- --json] [-- --seed N] [-- --strict]`: the reliability runs, with
- * fixed seeds; `--strict` against a LocalStack in strict mode (docs/STRICT.md: AWS's transaction
- * conflicts, throttling and duplicate deliveries), whose injected counts the document reports.
+ * `npm run chaos [-- --quick] [-- --json] [-- --seed N] [-- --no-strict]`: the reliability runs, with
+ * fixed seeds, against a LocalStack in strict mode (docs/STRICT.md: AWS's transaction conflicts,
+ * throttling and duplicate deliveries), whose injected counts the document reports; `--no-strict`
+ * (or FNMESH_STRICT=0) on the kind local cloud.
  *
  *   locks     contender processes frozen past their lease while their SDK calls draw faults;
  *             every run's history through the checker, and its counter exact (W × N)
@@ -24,7 +25,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { projectRoot, type StrictStatus, strictStatus, up } from '../infra/localstack/localstack.ts';
+import { projectRoot, type StrictStatus, strictByDefault, strictStatus, up } from '../infra/localstack/localstack.ts';
 import { serverless } from '../infra/serverless/cli.ts';
 import { createMeshTable, deleteMeshTable } from '../test/helpers/meshTable.ts';
 import { type ChannelChaosResult, runChannelChaos } from './channelChaos.ts';
@@ -41,8 +42,11 @@ const { values: flags } = parseArgs({
     json: { type: 'boolean', default: false },
     seed: { type: 'string', default: '1' },
     strict: { type: 'boolean', default: false },
+    'no-strict': { type: 'boolean', default: false },
   },
 });
+// Strict mode unless --no-strict (or FNMESH_STRICT=0); --strict insists on it.
+const strict = flags.strict || (!flags['no-strict'] && strictByDefault());
 const seed = Number(flags.seed);
 if (!Number.isSafeInteger(seed)) throw new Error(`--seed must be an integer, got ${flags.seed}`);
 const size = flags.quick
@@ -72,7 +76,7 @@ const size = flags.quick
     };
 const log = (line: string) => process.stderr.write(`${line}\n`);
 // Under strict mode a run can stall (a channel that never drains): it stops and counts what is missing.
-const runTimeoutMs = flags.strict ? (flags.quick ? 2 : 5) * 60_000 : 10 * 60_000;
+const runTimeoutMs = strict ? (flags.quick ? 2 : 5) * 60_000 : 10 * 60_000;
 
 interface RunFailure {
   run: string;
@@ -88,7 +92,7 @@ function injectedBetween(before: StrictStatus | undefined, after: StrictStatus |
 
 async function main(): Promise<number> {
   const startedAt = Date.now();
-  await up({ log, ...(flags.strict ? { strict: true } : {}) });
+  await up({ log, strict });
   const strictBefore = await strictStatus();
   const deploy = await serverless(['deploy', '--stage', 'local']);
   if (deploy.code !== 0) throw new Error(`serverless deploy failed:\n${deploy.stderr}`);
@@ -243,7 +247,7 @@ async function main(): Promise<number> {
     };
     const out = join(projectRoot, 'chaos', 'results');
     mkdirSync(out, { recursive: true });
-    writeFileSync(join(out, flags.strict ? 'latest-strict.json' : 'latest.json'), `${JSON.stringify(document, null, 2)}\n`);
+    writeFileSync(join(out, strict ? 'latest-strict.json' : 'latest.json'), `${JSON.stringify(document, null, 2)}\n`);
     process.stdout.write(flags.json ? `${JSON.stringify(document)}\n` : `${JSON.stringify(totals, null, 2)}\n`);
     const broken = totals.lost + totals.doubleApplied + totals.lockViolations + totals.staleFenceWritesAccepted + totals.runsFailed;
     return broken === 0 ? 0 : 1;

@@ -118,8 +118,8 @@ export function buildProgram(configure: (program: Command) => Command = (program
   program
     .command('up')
     .description('start LocalStack in host mode on 127.0.0.1:4566 (idempotent)')
-    .option('--strict', "strict mode: AWS's transaction conflicts, throttling and duplicate deliveries (docs/STRICT.md)")
-    .option('--no-strict', 'strict mode off, even if FNMESH_STRICT is set')
+    .option('--strict', "strict mode (the default): AWS's transaction conflicts, throttling and duplicate deliveries (docs/STRICT.md)")
+    .option('--no-strict', 'strict mode off (as FNMESH_STRICT=0)')
     .action(async (options: { strict?: boolean }) => {
       const out = output(globals().json);
       const result = await up({ log: (line) => out.say(line), ...(options.strict === undefined ? {} : { strict: options.strict }) });
