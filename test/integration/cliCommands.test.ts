@@ -127,11 +127,12 @@ describe('fnmesh status', () => {
     }
   });
 
-  it('prints three tables and a summary on a terminal', async () => {
+  it("prints a table each of channels, locks and groups (and strict mode's adversities, when on), and a summary", async () => {
     const { out, tables, lines } = capture();
     const document = await status(ctx, out);
 
-    expect(tables.map((table) => table.head[0])).toEqual(['channel', 'lock', 'group']);
+    const adversities = document.strict?.enabled ? ['adversity'] : [];
+    expect(tables.map((table) => table.head[0])).toEqual(['channel', 'lock', 'group', ...adversities]);
     expect(tables[0]!.rows).toHaveLength(document.channels.length);
     expect(lines.at(-1)).toMatch(/^\d+ channels .* locks .* groups/);
   });

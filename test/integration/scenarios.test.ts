@@ -26,6 +26,7 @@ describe('serverless invoke --path events/<fn>.json --stage local', () => {
     square: (body) => expect(body).toEqual({ task: 7, result: 49 }),
     worker: (body) => expect(body).toEqual({ batchItemFailures: [] }),
     shard: (body) => expect(body).toEqual({ batchItemFailures: [] }),
+    taskfailures: (body) => expect(body).toEqual({ batchItemFailures: [] }),
   };
 
   it('has a sample event for every function, and an expectation for every sample', () => {

@@ -38,7 +38,9 @@ describe('a real-AWS stage', () => {
     const template = JSON.parse(text);
     const functions = Object.values<any>(template.Resources).filter((resource) => resource.Type === 'AWS::Lambda::Function');
     expect(functions.map((fn) => fn.Properties.FunctionName).sort()).toEqual(
-      ['channel', 'counter', 'hello', 'ping', 'quoter', 'record', 'shard', 'square', 'worker'].map((name) => `fnmesh-dev-${name}`),
+      ['channel', 'counter', 'hello', 'ping', 'quoter', 'record', 'shard', 'square', 'taskfailures', 'worker'].map(
+        (name) => `fnmesh-dev-${name}`,
+      ),
     );
     // One role per function, none shared.
     const roles = functions.map((fn) => JSON.stringify(fn.Properties.Role));

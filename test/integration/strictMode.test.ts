@@ -33,7 +33,7 @@ import {
 import { strToU8, zipSync } from 'fflate';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { strictStatus, up } from '../../infra/localstack/localstack.ts';
-import { eventually, localConfig, uniqueSuffix } from '../helpers/aws.ts';
+import { eventually, uniqueSuffix } from '../helpers/aws.ts';
 import { createMeshTableNamed } from '../helpers/meshTable.ts';
 import { type ScratchLocalStack, scratchLocalStack, startScratch } from '../helpers/scratchLocalStack.ts';
 
@@ -466,21 +466,26 @@ describe('status and the off switch', () => {
       expect(status.counts[kind], kind).toBeGreaterThan(0);
   });
 
-  it('off (the shared LocalStack): the same 16 concurrent transactions all commit, nothing is counted', async () => {
-    const status = await strictStatus(localConfig.endpoint);
-    expect(status).toMatchObject({ enabled: false, counts: {} });
-    const client = new DynamoDBClient({ ...localConfig, maxAttempts: 1 });
-    const tableName = `strict-off-${uniqueSuffix()}`;
-    await createKeyTable(tableName, client);
-    const write = () =>
-      client.send(new TransactWriteItemsCommand({ TransactItems: [{ Update: { ...increment('hot').Update, TableName: tableName } }] }));
-    await Promise.all(Array.from({ length: 16 }, write));
-    const { Item } = await client.send(new GetItemCommand({ TableName: tableName, Key: key('hot'), ConsistentRead: true }));
-    expect(Item?.n?.N).toBe('16');
-  });
-
-  it('asking for strict mode from a LocalStack running without it is refused, not silently reused', async () => {
-    await expect(up({ strict: true, log: () => {} })).rejects.toThrow(/runs with strict mode off, but strict mode on was asked for/);
+  it('off (FNMESH_STRICT=0): the same 16 concurrent transactions all commit, nothing is counted; asking it for strict mode is refused', async () => {
+    const off = await scratchLocalStack('strict-off');
+    try {
+      await startScratch(off, { FNMESH_STRICT: '0' });
+      expect(await strictStatus(off.config.endpoint)).toMatchObject({ enabled: false, counts: {} });
+      const client = new DynamoDBClient({ ...off.config, maxAttempts: 1 });
+      const tableName = `strict-off-${uniqueSuffix()}`;
+      await createKeyTable(tableName, client);
+      const write = () =>
+        client.send(new TransactWriteItemsCommand({ TransactItems: [{ Update: { ...increment('hot').Update, TableName: tableName } }] }));
+      await Promise.all(Array.from({ length: 16 }, write));
+      const { Item } = await client.send(new GetItemCommand({ TableName: tableName, Key: key('hot'), ConsistentRead: true }));
+      expect(Item?.n?.N).toBe('16');
+      // Strict is the default: a LocalStack without it is refused rather than silently reused.
+      await expect(up({ instance: off.instance, log: () => {}, environment: { FNMESH_STRICT: '' } })).rejects.toThrow(
+        /runs with strict mode off, but strict mode on was asked for/,
+      );
+    } finally {
+      await off.remove();
+    }
   });
 
   it('a malformed setting stops start-up with the variable named', async () => {
