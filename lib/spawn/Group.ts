@@ -219,8 +219,8 @@ export class Group {
    * reported by its deadline is recorded as failed (`TaskDeadlineExceeded`), so a task whose every
    * attempt crashed ends the wait by its deadline at the latest.
    * Cost: 1 GetItem per poll (sharded: 1 BatchGetItem of N items, + 1 to confirm the end); past
-   * the earliest deadline this object knows with tasks still
-   * pending, 1 Query (+ 1 TransactWriteItems per overdue task), then again at the next deadline.
+   * the earliest deadline this object knows with tasks still pending, 1 Query per shard (+ 1
+   * TransactWriteItems per overdue task), then again at the next deadline.
    * A waiter that started none of the tasks makes that Query at its first poll that finds tasks
    * pending, to learn their deadlines.
    * @throws GroupTaskError carrying the first failure (task id, function, errorType, message)
