@@ -12,6 +12,9 @@
  *   waitGroupDone  done() calls on one WaitGroup offered at 0.5, 0.9, 1.5 and 2× the predicted ceiling
  *   channelSend    send() calls on one unbounded channel, the same factors
  *   channelClaim   values received (receiveMany(10), 4 receivers flat out) from one channel
+ *   waitGroupShards  the same done() fan-in, offered at `--shard-factor` (default 4) × one
+ *                  counter's ceiling, on a WaitGroup of 1 shard and of `--shards` (default 8):
+ *                  the ceiling moves with the shards (docs/SCALING.md, "Sharded counters")
  *
  * Every attempt is counted by bench/counting.ts, refusals too, and checked against the strict
  * LocalStack's own counts. What is compared with the arithmetic are counts and ratios: where
@@ -25,6 +28,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { projectRoot, strictStatus } from '../infra/localstack/localstack.ts';
 import { Channel } from '../lib/channel/Channel.ts';
+import { shardOf } from '../lib/spawn/shards.ts';
 import { WaitGroup } from '../lib/sync/WaitGroup.ts';
 import { createMeshTableNamed } from '../test/helpers/meshTable.ts';
 import { scratchLocalStack, startScratch } from '../test/helpers/scratchLocalStack.ts';
@@ -37,6 +41,9 @@ const { values: args } = parseArgs({
     units: { type: 'string', default: '40' },
     window: { type: 'string', default: '5' },
     seconds: { type: 'string', default: '4' },
+    shards: { type: 'string', default: '8' },
+    'shard-factor': { type: 'string', default: '4' },
+    only: { type: 'string' },
     json: { type: 'boolean', default: false },
   },
 });
@@ -44,14 +51,22 @@ const UNITS = Number(args.units);
 const WINDOW_MS = Number(args.window);
 const SECONDS = Number(args.seconds);
 const FACTORS = [0.5, 0.9, 1.5, 2];
+const SHARDS = Number(args.shards);
+const SHARD_FACTOR = Number(args['shard-factor']);
+/** `--only waitGroupShards` (comma-separated sections) runs those alone. */
+const ONLY = args.only ? new Set(args.only.split(',')) : undefined;
+const runs = (section: string) => !ONLY || ONLY.has(section);
 /** Strict mode, as AWS: a partition keeps one second of unused units. */
 const BURST = UNITS;
 /** Write units per operation on the hot partition key (items under 1 KB; transactional writes cost 2 per item). */
 const COST = {
   /** Put done#<taskId> + Update counter, both in partition waitgroup#<name>. */
   waitGroupDone: 4,
-  /** A one-item transaction on the meta item. */
-  channelSend: 2,
+  /**
+   * A count-in transaction of the meta item + the send intent `send#<id>` (2 items: 4 units), then
+   * the settle transaction deleting the intent (1 item: 2 units), all in partition channel#<name>.
+   */
+  channelSend: 6,
   /** A claim of k values: k markers msg#<id> + the meta item, all in partition channel#<name>. */
   channelClaim: (k: number) => 2 * (k + 1),
 };
@@ -174,6 +189,87 @@ async function sweep(
   return { ceilingPerSecond: ceiling, unitsPerOp, points };
 }
 
+interface ShardPoint {
+  shards: number;
+  offeredPerSecond: number;
+  operations: number;
+  /** done() calls per shard (murmur3(taskId) mod shards). */
+  perShard: number[];
+  errors: string[];
+  attempts: number;
+  conflicts: number;
+  throttled: number;
+  firstThrottleSeconds: number | null;
+  seconds: number;
+  /** The least the shards' buckets allow: max(dispatch time, max over shards of (n_k·u − burst_k) / U). */
+  predictedSeconds: number;
+  /** done() calls that counted, per second of the run. */
+  donePerSecond: number;
+  /** The wait group's count afterwards (the dones that failed), read as a sum of the shards. */
+  countAfter: number;
+  serverAgrees: boolean;
+}
+
+/**
+ * The same offered load of done() calls on a WaitGroup of each shard count: `factor` × one
+ * counter's ceiling, for SECONDS. Add(n) goes to shard 0 first (1 unit there).
+ */
+async function shardSweep(
+  endpoint: string,
+  tableName: string,
+  dynamodb: ReturnType<typeof countedClients>['dynamodb'],
+  shardCounts: number[],
+  factor: number,
+) {
+  const unitsPerOp = COST.waitGroupDone;
+  const rate = factor * (UNITS / unitsPerOp);
+  const n = Math.round(rate * SECONDS);
+  const points: ShardPoint[] = [];
+  for (const shards of shardCounts) {
+    const wg = new WaitGroup({ client: dynamodb, tableName, name: `hot-sharded-${shards}-${Date.now()}`, shards });
+    await wg.add(n);
+    const tasks = Array.from({ length: n }, (_, i) => `task-${i}`);
+    const perShard = Array.from({ length: shards }, (_, shard) => tasks.filter((task) => shardOf(task, shards) === shard).length);
+    await sleep(1100); // the add spent a unit of shard 0: a full bucket again
+    const before = await serverRefusals(endpoint);
+    begin();
+    const { seconds, errors } = await openLoop(n, rate, (i) => wg.done(tasks[i]!));
+    const after = await serverRefusals(endpoint);
+    const tally = counter.tally()['DynamoDB.TransactWriteItems'] ?? { attempts: 0, conflicts: 0, throttled: 0 };
+    const point: ShardPoint = {
+      shards,
+      offeredPerSecond: round(rate),
+      operations: n,
+      perShard,
+      errors,
+      ...tally,
+      firstThrottleSeconds: firstThrottle === undefined ? null : round(firstThrottle),
+      seconds: round(seconds),
+      predictedSeconds: round(Math.max((n - 1) / rate, ...perShard.map((calls) => (calls * unitsPerOp - BURST) / UNITS))),
+      donePerSecond: round((n - errors.length) / seconds),
+      countAfter: await wg.count(),
+      serverAgrees:
+        after.conflicts - before.conflicts === counter.conflicts() && after.throttled - before.throttled === counter.throttled(),
+    };
+    points.push(point);
+    log(
+      `waitGroupShards ${shards} shard${shards === 1 ? '' : 's'}: ${n} done at ${point.offeredPerSecond}/s (per shard max ${Math.max(...perShard)}) → ` +
+        `${tally.attempts} attempts, ${tally.throttled} throttled (first at ${point.firstThrottleSeconds ?? '—'} s), ` +
+        `${tally.conflicts} conflicts, ${errors.length} failed; ${point.seconds} s (least ${point.predictedSeconds} s), ` +
+        `${point.donePerSecond} done/s, count after ${point.countAfter}${point.serverAgrees ? '' : '; the server counted otherwise'}`,
+    );
+    await sleep(1100);
+  }
+  const [one, many] = [points[0]!, points.at(-1)!];
+  return {
+    factor,
+    ceilingPerShardPerSecond: UNITS / unitsPerOp,
+    points,
+    /** donePerSecond of the most shards over that of one. */
+    throughputRatio: round(many.donePerSecond / one.donePerSecond),
+  };
+}
+
 async function main(): Promise<void> {
   const scratch = await scratchLocalStack('hot-items');
   try {
@@ -195,66 +291,81 @@ async function main(): Promise<void> {
       return new Channel<number>({ sqs, dynamodb, tableName, name, queueUrl: QueueUrl!, waitTimeSeconds: 1 });
     };
 
-    log('WaitGroup.done fan-in on one counter');
-    const waitGroupDone = await sweep('waitGroupDone', COST.waitGroupDone, endpoint, 'DynamoDB.TransactWriteItems', async (n) => {
-      const wg = new WaitGroup({ client: dynamodb, tableName, name: `hot-${++serial}` });
-      await wg.add(n); // 1 unit (an UpdateItem) from the same partition's bucket
-      return { op: (i) => wg.done(`task-${i}`), spentBefore: 1 };
-    });
+    if (runs('waitGroupDone')) log('WaitGroup.done fan-in on one counter');
+    const waitGroupDone = !runs('waitGroupDone')
+      ? undefined
+      : await sweep('waitGroupDone', COST.waitGroupDone, endpoint, 'DynamoDB.TransactWriteItems', async (n) => {
+          const wg = new WaitGroup({ client: dynamodb, tableName, name: `hot-${++serial}` });
+          await wg.add(n); // 1 unit (an UpdateItem) from the same partition's bucket
+          return { op: (i) => wg.done(`task-${i}`), spentBefore: 1 };
+        });
 
-    log('Channel.send on one unbounded channel');
-    const channelSend = await sweep('channelSend', COST.channelSend, endpoint, 'DynamoDB.TransactWriteItems', async () => {
-      const ch = await channel(`hot-send-${++serial}`);
-      return { op: (i) => ch.send(i), spentBefore: 0 };
-    });
+    if (runs('channelSend')) log('Channel.send on one unbounded channel');
+    const channelSend = !runs('channelSend')
+      ? undefined
+      : await sweep('channelSend', COST.channelSend, endpoint, 'DynamoDB.TransactWriteItems', async () => {
+          const ch = await channel(`hot-send-${++serial}`);
+          return { op: (i) => ch.send(i), spentBefore: 0 };
+        });
 
-    log('Channel claims: 4 receivers taking values as fast as they can');
-    const values = Math.round((UNITS / COST.channelClaim(10)) * 10 * SECONDS * 3);
-    const ch = await channel(`hot-claim-${++serial}`);
-    await ch.sendMany(Array.from({ length: values }, (_, i) => i));
-    await ch.close();
-    await sleep(1100); // the sends and the close spent a few units: a full bucket again
-    const before = await serverRefusals(endpoint);
-    begin();
-    const batches: number[] = [];
-    await Promise.all(
-      Array.from({ length: 4 }, async () => {
-        for (;;) {
-          const got = await ch.receiveMany(10);
-          if (!got.length) return;
-          batches.push(got.length);
-        }
-      }),
-    );
-    const seconds = (performance.now() - startedAt) / 1000;
-    const after = await serverRefusals(endpoint);
-    const received = batches.reduce((sum, k) => sum + k, 0);
-    const units = batches.reduce((sum, k) => sum + COST.channelClaim(k), 0);
-    const meanBatch = received / batches.length;
-    const ceilingValues = UNITS / (COST.channelClaim(meanBatch) / meanBatch);
-    const tally = counter.tally()['DynamoDB.TransactWriteItems'] ?? { attempts: 0, conflicts: 0, throttled: 0 };
-    const channelClaim = {
-      values,
-      received,
-      claims: batches.length,
-      meanBatch: round(meanBatch),
-      unitsSpent: units,
-      ceilingValuesPerSecond: round(ceilingValues),
-      ...tally,
-      firstThrottleSeconds: firstThrottle === undefined ? null : round(firstThrottle),
-      seconds: round(seconds),
-      predictedSeconds: round((units - BURST) / UNITS),
-      valuesPerSecond: round(received / seconds),
-      throughputVsCeiling: round(received / seconds / ceilingValues),
-      predictedThroughputVsCeiling: round(received / ((units - BURST) / UNITS) / ceilingValues),
-      serverAgrees:
-        after.conflicts - before.conflicts === counter.conflicts() && after.throttled - before.throttled === counter.throttled(),
-    };
-    log(
-      `channelClaim: ${received}/${values} values in ${batches.length} claims (mean ${channelClaim.meanBatch}) → ` +
-        `${tally.attempts} attempts, ${tally.throttled} throttled, ${tally.conflicts} conflicts; ${channelClaim.seconds} s ` +
-        `(least ${channelClaim.predictedSeconds} s), ${channelClaim.valuesPerSecond} values/s vs a ceiling of ${channelClaim.ceilingValuesPerSecond}`,
-    );
+    const channelClaim = !runs('channelClaim')
+      ? undefined
+      : await (async () => {
+          log('Channel claims: 4 receivers taking values as fast as they can');
+          const values = Math.round((UNITS / COST.channelClaim(10)) * 10 * SECONDS * 3);
+          const ch = await channel(`hot-claim-${++serial}`);
+          await ch.sendMany(Array.from({ length: values }, (_, i) => i));
+          await ch.close();
+          await sleep(1100); // the sends and the close spent a few units: a full bucket again
+          const before = await serverRefusals(endpoint);
+          begin();
+          const batches: number[] = [];
+          await Promise.all(
+            Array.from({ length: 4 }, async () => {
+              for (;;) {
+                const got = await ch.receiveMany(10);
+                if (!got.length) return;
+                batches.push(got.length);
+              }
+            }),
+          );
+          const seconds = (performance.now() - startedAt) / 1000;
+          const after = await serverRefusals(endpoint);
+          const received = batches.reduce((sum, k) => sum + k, 0);
+          const units = batches.reduce((sum, k) => sum + COST.channelClaim(k), 0);
+          const meanBatch = received / batches.length;
+          const ceilingValues = UNITS / (COST.channelClaim(meanBatch) / meanBatch);
+          const tally = counter.tally()['DynamoDB.TransactWriteItems'] ?? { attempts: 0, conflicts: 0, throttled: 0 };
+          const claim = {
+            values,
+            received,
+            claims: batches.length,
+            meanBatch: round(meanBatch),
+            unitsSpent: units,
+            ceilingValuesPerSecond: round(ceilingValues),
+            ...tally,
+            firstThrottleSeconds: firstThrottle === undefined ? null : round(firstThrottle),
+            seconds: round(seconds),
+            predictedSeconds: round((units - BURST) / UNITS),
+            valuesPerSecond: round(received / seconds),
+            throughputVsCeiling: round(received / seconds / ceilingValues),
+            predictedThroughputVsCeiling: round(received / ((units - BURST) / UNITS) / ceilingValues),
+            serverAgrees:
+              after.conflicts - before.conflicts === counter.conflicts() && after.throttled - before.throttled === counter.throttled(),
+          };
+          log(
+            `channelClaim: ${received}/${values} values in ${batches.length} claims (mean ${claim.meanBatch}) → ` +
+              `${tally.attempts} attempts, ${tally.throttled} throttled, ${tally.conflicts} conflicts; ${claim.seconds} s ` +
+              `(least ${claim.predictedSeconds} s), ${claim.valuesPerSecond} values/s vs a ceiling of ${claim.ceilingValuesPerSecond}`,
+          );
+          return claim;
+        })();
+
+    if (runs('waitGroupShards')) log(`WaitGroup.done fan-in offered at ${SHARD_FACTOR}× one counter's ceiling, on 1 and ${SHARDS} shards`);
+    const waitGroupShards = !runs('waitGroupShards')
+      ? undefined
+      : await shardSweep(endpoint, tableName, dynamodb, [1, SHARDS], SHARD_FACTOR);
+    if (waitGroupShards) log(`waitGroupShards: ${SHARDS} shards took ${waitGroupShards.throughputRatio}× the done calls a second of 1`);
 
     const results = {
       settings: {
@@ -263,15 +374,22 @@ async function main(): Promise<void> {
         transactionWindowMs: WINDOW_MS,
         secondsPerPoint: SECONDS,
         sqsDuplicateRate: 0,
+        shards: SHARDS,
+        shardFactor: SHARD_FACTOR,
       },
       scaleToAws: 1000 / UNITS,
       waitGroupDone,
       channelSend,
       channelClaim,
+      waitGroupShards,
     };
-    writeFileSync(join(projectRoot, 'bench', 'results', 'hot-items.json'), `${JSON.stringify(results, null, 2)}\n`);
+    // A partial run (--only) writes beside the full results, not over them.
+    writeFileSync(
+      join(projectRoot, 'bench', 'results', ONLY ? 'hot-items-partial.json' : 'hot-items.json'),
+      `${JSON.stringify(results, null, 2)}\n`,
+    );
     if (args.json) process.stdout.write(`${JSON.stringify(results)}\n`);
-    log('wrote bench/results/hot-items.json');
+    log(`wrote bench/results/${ONLY ? 'hot-items-partial.json' : 'hot-items.json'}`);
   } finally {
     await scratch.remove();
   }

@@ -186,6 +186,33 @@ export class DuplicateTaskError extends MeshConfigError {
   }
 }
 
+/**
+ * Participants of one WaitGroup or Group disagree on its number of shards (`shards` option): the
+ * one stored with the group wins, the newcomer is refused before it miscounts. A participant of a
+ * sharded group that does not know it is sharded (shards 1) is refused the same way.
+ */
+export class ShardCountMismatchError extends MeshConfigError {
+  override name = 'ShardCountMismatchError';
+  /** `waitgroup` or `group`. */
+  readonly kind: string;
+  readonly groupName: string;
+  /** This participant's shard count. */
+  readonly shards: number;
+  /** The group's, as stored on its items. */
+  readonly storedShards: number;
+
+  constructor(kind: string, groupName: string, shards: number, storedShards: number) {
+    super(
+      `${kind} ${groupName}: this participant uses ${shards} shard${shards === 1 ? '' : 's'}, but the ${kind} has ${storedShards}; ` +
+        'every participant (go, add, done, wait and the workers) must use the same shards',
+    );
+    this.kind = kind;
+    this.groupName = groupName;
+    this.shards = shards;
+    this.storedShards = storedShards;
+  }
+}
+
 /** `Once.do()`: the one run of the function threw; every caller gets this, like the first. */
 export class OnceFailedError extends MeshError {
   override name = 'OnceFailedError';

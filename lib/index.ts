@@ -36,6 +36,7 @@ export {
   SemaphoreCapacityError,
   SemaphoreReleaseError,
   SemaphoreWeightError,
+  ShardCountMismatchError,
   StaleFenceError,
   type TaskFailure,
   TransactionConflictError,

@@ -20,6 +20,7 @@ import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { MiddlewareObj, Request } from '@middy/core';
 import { InvalidInputError, MeshConfigError } from '../errors.ts';
 import { isTaskEnvelope, type TaskRef } from '../spawn/go.ts';
+import { isValidShards } from '../spawn/shards.ts';
 import { recordTaskOutcome } from '../spawn/taskRecord.ts';
 
 export interface TaskCompletionOptions {
@@ -47,6 +48,8 @@ export function taskCompletion(options: TaskCompletionOptions): MiddlewareObj {
         'event.fnmesh.task.tableName',
         `this worker records to ${tableName}, not to ${JSON.stringify(task.tableName)}`,
       );
+    if (!isValidShards(task.shards))
+      throw new InvalidInputError('event.fnmesh.task.shards', `must be an integer from 1 to 100, got ${JSON.stringify(task.shards)}`);
     (request as TaskRequest).internal[TASK] = task;
     request.event = request.event.payload;
   };

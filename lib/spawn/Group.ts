@@ -11,16 +11,19 @@
  *                    finds the tasks that never reported and records them failed
  *
  * The group item (`group#<id>`, format in docs/item-format.md) is the whole state, so any process
- * that knows the id can wait on the group or inspect it.
+ * that knows the id can wait on the group or inspect it. With `shards` = N > 1 it is N items in N
+ * partitions (lib/spawn/shards.ts): each task counts in and out on shard murmur3(taskId) mod N,
+ * and `status`/`wait` sum the shards.
  */
-import { type DynamoDBClient, GetItemCommand } from '@aws-sdk/client-dynamodb';
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { LambdaClient } from '@aws-sdk/client-lambda';
 import { randomUUID } from 'node:crypto';
 import { GroupTaskError, MeshConfigError, type TaskFailure } from '../errors.ts';
-import { type BackoffOptions, abortable, callOptions, pollDelayMs, sleep, throwIfAborted } from '../internal/time.ts';
-import { checkName, type Item, keys, readNumber, readString } from '../table/layout.ts';
+import { type BackoffOptions, pollDelayMs, sleep, throwIfAborted } from '../internal/time.ts';
+import { checkName, checkShards, type Item, readNumber, readString } from '../table/layout.ts';
 import { checkTaskTimeout, TaskDeadlines } from './deadlines.ts';
 import { ASYNC_PAYLOAD_LIMIT_BYTES, envelope, invokeAsync, serializePayload, type TaskGoOptions, type TaskRef } from './go.ts';
+import { declareShards, readCounters, sameWrites, type ShardedGroupRef, sumOf } from './shards.ts';
 import { recordTaskStart, recordTaskOutcome } from './taskRecord.ts';
 
 export interface GroupOptions {
@@ -40,6 +43,16 @@ export interface GroupOptions {
    *   timeout is up to 3 minutes; see lib/spawn/deadlines.ts)
    */
   taskTimeoutMs?: number;
+  /**
+   * Spread the group's counts over this many items in as many partitions (1–100), each task
+   * counted in and out on the shard of its task id: N times the task finishes a second one group
+   * item takes (about 250 a second each on AWS, docs/SCALING.md), for N read units per poll of
+   * `wait`/`status`. Every participant of the group must use the same number (workers learn it
+   * from their task envelope); one that does not is refused with ShardCountMismatchError. 1 is
+   * today's format exactly.
+   * @default 1
+   */
+  shards?: number;
 }
 
 export interface GroupStatus {
@@ -50,7 +63,7 @@ export interface GroupStatus {
   firstError: TaskFailure | undefined;
 }
 
-function failureOf(item: Item | undefined): TaskFailure | undefined {
+function failureOf(item: Item | undefined): (TaskFailure & { finishedAt: number }) | undefined {
   const map = item?.firstError?.M;
   if (!map) return undefined;
   return {
@@ -58,6 +71,27 @@ function failureOf(item: Item | undefined): TaskFailure | undefined {
     functionName: readString(map, 'functionName') ?? '',
     errorType: readString(map, 'errorType') ?? 'Error',
     errorMessage: readString(map, 'errorMessage') ?? '',
+    finishedAt: readNumber(map, 'finishedAt') ?? 0,
+  };
+}
+
+/** The counts of all shards summed; the first error is the earliest of the shards' first errors. */
+function statusOf(items: readonly (Item | undefined)[]): GroupStatus {
+  const first = items
+    .map(failureOf)
+    .filter((failure) => failure !== undefined)
+    .sort((a, b) => a.finishedAt - b.finishedAt)[0];
+  return {
+    started: sumOf(items, 'started'),
+    pending: sumOf(items, 'pending'),
+    succeeded: sumOf(items, 'succeeded'),
+    failed: sumOf(items, 'failed'),
+    firstError: first && {
+      taskId: first.taskId,
+      functionName: first.functionName,
+      errorType: first.errorType,
+      errorMessage: first.errorMessage,
+    },
   };
 }
 
@@ -70,6 +104,9 @@ export class Group {
   private readonly poll: BackoffOptions;
   private readonly taskTimeoutMs: number;
   private readonly deadlines: TaskDeadlines;
+  /** How many shards the group's counts have (1: unsharded). */
+  readonly shards: number;
+  private declared = false;
   private starting: Promise<unknown> = Promise.resolve();
 
   constructor(options: GroupOptions) {
@@ -85,7 +122,12 @@ export class Group {
     this.limit = options.limit;
     this.poll = options.poll ?? { baseMs: 50, maxMs: 1000 };
     this.taskTimeoutMs = checkTaskTimeout(options.taskTimeoutMs);
-    this.deadlines = new TaskDeadlines(this.dynamodb, { kind: 'group', tableName: this.tableName, name: this.id }, this.taskTimeoutMs);
+    this.shards = checkShards(options.shards);
+    this.deadlines = new TaskDeadlines(this.dynamodb, this.ref, this.taskTimeoutMs);
+  }
+
+  private get ref(): ShardedGroupRef {
+    return { kind: 'group', tableName: this.tableName, name: this.id, ...(this.shards > 1 ? { shards: this.shards } : {}) };
   }
 
   /**
@@ -102,7 +144,7 @@ export class Group {
   async go(functionName: string, payload: unknown, options: TaskGoOptions = {}): Promise<string> {
     const taskId = checkName('task id', options.taskId ?? randomUUID());
     const timeoutMs = checkTaskTimeout(options.taskTimeoutMs, this.taskTimeoutMs);
-    const task: TaskRef = { kind: 'group', tableName: this.tableName, name: this.id, taskId, functionName };
+    const task: TaskRef = { ...this.ref, taskId, functionName };
     const body = serializePayload(envelope(task, payload, options.trace), options.maxPayloadBytes ?? ASYNC_PAYLOAD_LIMIT_BYTES);
     // Starts are serialized in this process so that the limit check and the count agree.
     const start = this.starting.then(() => this.start(task, body, timeoutMs, options.signal));
@@ -112,6 +154,12 @@ export class Group {
   }
 
   private async start(task: TaskRef, body: string, timeoutMs: number, signal: AbortSignal | undefined): Promise<void> {
+    // A sharded group's first start from this object puts the shard count on shard 0 (see
+    // declareShards): 1 UpdateItem, once.
+    if (this.shards > 1 && !this.declared) {
+      await declareShards(this.dynamodb, this.ref, signal);
+      this.declared = true;
+    }
     if (this.limit !== undefined) {
       for (let attempt = 0; ; attempt++) {
         const status = await this.status({ ...(signal ? { signal } : {}) });
@@ -136,21 +184,32 @@ export class Group {
     }
   }
 
-  /** The group's counters and first error. Cost: 1 GetItem (consistent). */
+  /**
+   * The group's counters and first error. Cost: 1 GetItem (consistent); sharded, 1 BatchGetItem
+   * of the N shards (their sums, within the tasks in flight: not a snapshot).
+   * @throws ShardCountMismatchError if the group has another number of shards
+   */
   async status(options: { signal?: AbortSignal } = {}): Promise<GroupStatus> {
-    const { Item } = await abortable(options.signal, () =>
-      this.dynamodb.send(
-        new GetItemCommand({ TableName: this.tableName, Key: keys.group(this.id), ConsistentRead: true }),
-        callOptions(options.signal),
-      ),
-    );
-    return {
-      started: readNumber(Item, 'started') ?? 0,
-      pending: readNumber(Item, 'pending') ?? 0,
-      succeeded: readNumber(Item, 'succeeded') ?? 0,
-      failed: readNumber(Item, 'failed') ?? 0,
-      firstError: failureOf(Item),
-    };
+    return statusOf(await readCounters(this.dynamodb, this.ref, options.signal));
+  }
+
+  /**
+   * The status a wait may end on. Sharded, a sum of shards read at different instants may show a
+   * task's finish but not its start (a task that starts a subtask, then finishes): a false zero.
+   * So `pending` of zero is accepted only once two reads in a row saw the same `writes` on every
+   * shard (a double collect: the values then all held at one instant).
+   */
+  private async settledStatus(signal: AbortSignal | undefined): Promise<GroupStatus> {
+    let items = await readCounters(this.dynamodb, this.ref, signal);
+    if (this.shards === 1) return statusOf(items);
+    for (let attempt = 0; ; attempt++) {
+      const status = statusOf(items);
+      if (status.pending > 0) return status;
+      if (attempt > 0) await sleep(pollDelayMs(attempt - 1, this.poll), signal);
+      const again = await readCounters(this.dynamodb, this.ref, signal);
+      if (sameWrites(items, again)) return statusOf(again);
+      items = again;
+    }
   }
 
   /**
@@ -159,8 +218,9 @@ export class Group {
    * have returned). Polls with a consistent GetItem, 50 ms backing off to 1 s. A task that has not
    * reported by its deadline is recorded as failed (`TaskDeadlineExceeded`), so a task whose every
    * attempt crashed ends the wait by its deadline at the latest.
-   * Cost: 1 GetItem per poll; past the earliest deadline this object knows with tasks still
-   * pending, 1 Query (+ 1 TransactWriteItems per overdue task), then again at the next deadline.
+   * Cost: 1 GetItem per poll (sharded: 1 BatchGetItem of N items, + 1 to confirm the end); past
+   * the earliest deadline this object knows with tasks still pending, 1 Query per shard (+ 1
+   * TransactWriteItems per overdue task), then again at the next deadline.
    * A waiter that started none of the tasks makes that Query at its first poll that finds tasks
    * pending, to learn their deadlines.
    * @throws GroupTaskError carrying the first failure (task id, function, errorType, message)
@@ -170,7 +230,7 @@ export class Group {
     await this.starting;
     for (let attempt = 0; ; attempt++) {
       throwIfAborted(options.signal);
-      const status = await this.status(options);
+      const status = await this.settledStatus(options.signal);
       if (status.pending <= 0) {
         if (status.failed > 0 && status.firstError) throw new GroupTaskError(this.id, status.firstError, status.failed);
         return status;

@@ -9,8 +9,9 @@
 import { type DynamoDBClient, QueryCommand } from '@aws-sdk/client-dynamodb';
 import { MeshConfigError } from '../errors.ts';
 import { abortable, callOptions, type Now } from '../internal/time.ts';
-import { type Item, keys, readNumber, readString } from '../table/layout.ts';
+import { type Item, readNumber, readString } from '../table/layout.ts';
 import type { TaskRef } from './go.ts';
+import { counterKey } from './shards.ts';
 import { recordTaskOutcome, RUNNING } from './taskRecord.ts';
 
 /**
@@ -44,7 +45,7 @@ export interface RunningTask {
 }
 
 /** Which group a task belongs to: everything of a TaskRef but the task. */
-export type TaskGroupRef = Pick<TaskRef, 'kind' | 'tableName' | 'name'>;
+export type TaskGroupRef = Pick<TaskRef, 'kind' | 'tableName' | 'name' | 'shards'>;
 
 const SORT_KEY_PREFIX = { group: 'task#', waitgroup: 'done#' } as const;
 
@@ -62,12 +63,24 @@ export function runningTaskOf(group: TaskGroupRef, item: Item): RunningTask | un
 }
 
 /**
- * The tasks of a group that have not reported yet. Cost: 1 Query (consistent) per 1 MB of the
- * partition's task items (each item about 150 bytes: some 7,000 tasks a page); the filter keeps
- * the running ones, but every task item read is paid for (0.5 RCU per 4 KB, consistent).
+ * The tasks of a group that have not reported yet. Cost: 1 Query (consistent) per shard and per
+ * 1 MB of its partition's task items (each item about 150 bytes: some 7,000 tasks a page); the
+ * filter keeps the running ones, but every task item read is paid for (0.5 RCU per 4 KB,
+ * consistent). A sharded group's shards are read one after the other.
  */
 export async function runningTasks(client: DynamoDBClient, group: TaskGroupRef, signal?: AbortSignal): Promise<RunningTask[]> {
-  const partition = group.kind === 'group' ? keys.group(group.name).pk : keys.waitGroup(group.name).pk;
+  const tasks: RunningTask[] = [];
+  for (let shard = 0; shard < (group.shards ?? 1); shard++) tasks.push(...(await runningTasksOfShard(client, group, shard, signal)));
+  return tasks;
+}
+
+async function runningTasksOfShard(
+  client: DynamoDBClient,
+  group: TaskGroupRef,
+  shard: number,
+  signal?: AbortSignal,
+): Promise<RunningTask[]> {
+  const partition = counterKey(group, shard).pk;
   const tasks: RunningTask[] = [];
   let start: Item | undefined;
   do {

@@ -34,11 +34,17 @@ export interface TaskRef {
   name: string;
   taskId: string;
   functionName: string;
+  /**
+   * The group's or wait group's shard count (absent: 1, unsharded). The task's items are on shard
+   * `murmur3(taskId) mod shards` (lib/spawn/shards.ts), so a worker finds them with no read.
+   */
+  shards?: number;
 }
 
 /** The event a tracked worker receives: its payload, and where to report (docs/item-format.md). */
 export interface TaskEnvelope<T = unknown> {
-  fnmesh: { v: 1; task: TaskRef; trace?: TraceContext };
+  /** `v` is 2 when the task names a sharded group (`task.shards` > 1), 1 otherwise. */
+  fnmesh: { v: 1 | 2; task: TaskRef; trace?: TraceContext };
   payload: T;
 }
 
@@ -102,5 +108,7 @@ export async function invokeAsync(client: LambdaClient, functionName: string, bo
 
 /** Wraps a payload in the envelope a tracked worker's `taskCompletion` middleware understands. */
 export function envelope<T>(task: TaskRef, payload: T, trace?: TraceContext): TaskEnvelope<T> {
-  return { fnmesh: { v: 1, task, ...(trace ? { trace } : {}) }, payload };
+  const sharded = (task.shards ?? 1) > 1;
+  const { shards: _shards, ...unsharded } = task;
+  return { fnmesh: { v: sharded ? 2 : 1, task: sharded ? task : unsharded, ...(trace ? { trace } : {}) }, payload };
 }

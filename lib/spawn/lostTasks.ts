@@ -13,6 +13,7 @@
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { checkName } from '../table/layout.ts';
 import { isTaskEnvelope, type TaskRef } from './go.ts';
+import { isValidShards } from './shards.ts';
 import { recordTaskOutcome, type TaskOutcome } from './taskRecord.ts';
 
 /** What an on-failure record says about a task, or why it says nothing this mesh can record. */
@@ -43,11 +44,12 @@ export function lostTaskOf(body: string, tableName: string): LostTask {
   if (typeof record !== 'object' || record === null) return { ok: false, reason: 'the body is not an invocation record' };
   const payload = record.requestPayload;
   if (!isTaskEnvelope(payload)) return { ok: false, reason: 'the failed event is not a task envelope (an untracked invocation)' };
-  const { kind, tableName: taskTable, name, taskId, functionName } = payload.fnmesh.task as unknown as Record<string, unknown>;
+  const { kind, tableName: taskTable, name, taskId, functionName, shards } = payload.fnmesh.task as unknown as Record<string, unknown>;
   if (kind !== 'group' && kind !== 'waitgroup') return { ok: false, reason: `unknown task kind ${JSON.stringify(kind)}` };
   if (taskTable !== tableName) return { ok: false, reason: `the task belongs to table ${JSON.stringify(taskTable)}, not ${tableName}` };
   if (!isValidName(name) || !isValidName(taskId) || typeof functionName !== 'string')
     return { ok: false, reason: 'the task envelope names no valid group, task id or function' };
+  if (!isValidShards(shards)) return { ok: false, reason: `the task envelope's shards ${JSON.stringify(shards)} is not a shard count` };
 
   const context = (record.requestContext ?? {}) as Record<string, unknown>;
   const condition = typeof context.condition === 'string' && context.condition ? context.condition : 'InvocationFailed';
@@ -64,7 +66,7 @@ export function lostTaskOf(body: string, tableName: string): LostTask {
     (lastError ? `; the last attempt failed with ${lastError}` : '');
   return {
     ok: true,
-    task: { kind, tableName, name, taskId, functionName },
+    task: { kind, tableName, name, taskId, functionName, ...(shards !== undefined && shards > 1 ? { shards } : {}) },
     outcome: { ok: false, lost: true, errorType: condition, errorMessage },
   };
 }

@@ -12,8 +12,11 @@
 import { type DynamoDBClient, TransactionCanceledException, type TransactWriteItem } from '@aws-sdk/client-dynamodb';
 import { DuplicateTaskError, WaitGroupNegativeCounterError } from '../errors.ts';
 import { transactWrite } from '../internal/conflicts.ts';
-import { FORMAT_VERSION, type Key, keys, n, s, ttlSeconds } from '../table/layout.ts';
+import { checkShards, n, s, ttlSeconds } from '../table/layout.ts';
 import type { TaskRef } from './go.ts';
+import { checkShardsOf, counterKey, formatOf, shardGuard, shardOf, taskKey } from './shards.ts';
+
+export { taskKey } from './shards.ts';
 
 /** Task items are kept a week on AWS (TTL) for status and tracing; correctness never needs them. */
 const MARKER_TTL_MS = 7 * 24 * 3600 * 1000;
@@ -34,14 +37,18 @@ function reasonCode(err: TransactionCanceledException, index: number): string | 
   return err.CancellationReasons?.[index]?.Code;
 }
 
-/** The task item's key: `task#<taskId>` in a group, `done#<taskId>` in a wait group. */
-export function taskKey(task: Pick<TaskRef, 'kind' | 'name' | 'taskId'>): Key {
-  return task.kind === 'group' ? keys.groupTask(task.name, task.taskId) : keys.waitGroupTask(task.name, task.taskId);
+/** The counter item a task counts in and out on: its shard's group item or wait group counter. */
+function taskCounterKey(task: TaskRef) {
+  return counterKey(task, shardOf(task.taskId, task.shards));
 }
 
-/** The counter item a task counts in and out on: the group item, or the wait group's counter. */
-function counterKey(task: Pick<TaskRef, 'kind' | 'name'>): Key {
-  return task.kind === 'group' ? keys.group(task.name) : keys.waitGroup(task.name);
+/**
+ * A cancelled transaction whose counter (item `index`) was refused because the group has another
+ * shard count: ShardCountMismatchError (from the ALL_OLD the refusal carries).
+ */
+function checkCounterRefusal(task: TaskRef, err: TransactionCanceledException, index: number): void {
+  const reason = err.CancellationReasons?.[index];
+  if (reason?.Code === 'ConditionalCheckFailed') checkShardsOf(task, reason.Item);
 }
 
 /**
@@ -55,12 +62,15 @@ export async function recordTaskStart(
   times: { startedAt: number; deadline: number },
   signal?: AbortSignal,
 ): Promise<void> {
+  const shards = checkShards(task.shards);
+  const version = formatOf(shards);
+  const guard = shardGuard(shards);
   const item: TransactWriteItem = {
     Put: {
       TableName: task.tableName,
       Item: {
         ...taskKey(task),
-        v: n(FORMAT_VERSION),
+        v: n(version),
         status: s(RUNNING),
         functionName: s(task.functionName),
         startedAt: n(times.startedAt),
@@ -74,23 +84,33 @@ export async function recordTaskStart(
   const counter: TransactWriteItem = {
     Update: {
       TableName: task.tableName,
-      Key: counterKey(task),
-      UpdateExpression: 'ADD #pending :one, #started :one SET #v = :v',
-      ExpressionAttributeNames: { '#pending': pending, '#started': 'started', '#v': 'v' },
-      ExpressionAttributeValues: { ':one': n(1), ':v': n(FORMAT_VERSION) },
+      Key: taskCounterKey(task),
+      UpdateExpression: `ADD #pending :one, #started :one${guard.add} SET #v = :v${guard.set}`,
+      ConditionExpression: guard.condition,
+      ExpressionAttributeNames: { '#pending': pending, '#started': 'started', '#v': 'v', ...guard.names },
+      ExpressionAttributeValues: { ':one': n(1), ':v': n(version), ...guard.values },
+      ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
     },
   };
   try {
     await transactWrite(client, `${task.kind} ${task.name}: start ${task.taskId}`, { TransactItems: [item, counter] }, signal);
   } catch (err) {
-    if (err instanceof TransactionCanceledException && reasonCode(err, 0) === 'ConditionalCheckFailed')
-      throw new DuplicateTaskError(`${task.kind} ${task.name}`, task.taskId);
+    if (err instanceof TransactionCanceledException) {
+      checkCounterRefusal(task, err, 1);
+      if (reasonCode(err, 0) === 'ConditionalCheckFailed') throw new DuplicateTaskError(`${task.kind} ${task.name}`, task.taskId);
+    }
     throw err;
   }
 }
 
-/** The counter's side of an outcome: count the task out, and keep the first failure (or loss). */
-function countOut(task: TaskRef, outcome: TaskOutcome): TransactWriteItem {
+/**
+ * The counter's side of an outcome: count the task out, and keep the first failure (or loss). A
+ * sharded group keeps a first failure per shard, with its `finishedAt`: the group's first is the
+ * earliest of them.
+ */
+function countOut(task: TaskRef, outcome: TaskOutcome, now: number): TransactWriteItem {
+  const shards = task.shards ?? 1;
+  const guard = shardGuard(shards);
   const failure = outcome.ok
     ? undefined
     : {
@@ -99,36 +119,67 @@ function countOut(task: TaskRef, outcome: TaskOutcome): TransactWriteItem {
           functionName: s(task.functionName),
           errorType: s(outcome.errorType),
           errorMessage: s(outcome.errorMessage.slice(0, MAX_ERROR_MESSAGE_CHARS)),
+          ...(shards > 1 ? { finishedAt: n(now) } : {}),
         },
       };
+  const sharded = shards > 1 ? { set: `SET #v = :v${guard.set}`, values: { ':v': n(formatOf(shards)) } } : { set: '', values: {} };
+  /** `SET a, b` joined with the sharded group's own SETs. */
+  const withSet = (update: string, sets: string) =>
+    sets ? `${update} ${sharded.set ? `${sharded.set}, ${sets}` : `SET ${sets}`}` : `${update}${sharded.set ? ` ${sharded.set}` : ''}`;
   if (task.kind === 'group') {
     return {
       Update: {
         TableName: task.tableName,
-        Key: counterKey(task),
+        Key: taskCounterKey(task),
         UpdateExpression: failure
-          ? 'ADD #pending :minusOne, #failed :one SET #firstError = if_not_exists(#firstError, :failure)'
-          : 'ADD #pending :minusOne, #succeeded :one',
-        ExpressionAttributeNames: failure
-          ? { '#pending': 'pending', '#failed': 'failed', '#firstError': 'firstError' }
-          : { '#pending': 'pending', '#succeeded': 'succeeded' },
-        ExpressionAttributeValues: { ':minusOne': n(-1), ':one': n(1), ...(failure ? { ':failure': failure } : {}) },
+          ? withSet(`ADD #pending :minusOne, #failed :one${guard.add}`, '#firstError = if_not_exists(#firstError, :failure)')
+          : withSet(`ADD #pending :minusOne, #succeeded :one${guard.add}`, ''),
+        ConditionExpression: guard.condition,
+        ExpressionAttributeNames: {
+          ...(failure
+            ? { '#pending': 'pending', '#failed': 'failed', '#firstError': 'firstError' }
+            : { '#pending': 'pending', '#succeeded': 'succeeded' }),
+          ...(shards > 1 ? { '#v': 'v' } : {}),
+          ...guard.names,
+        },
+        ExpressionAttributeValues: {
+          ':minusOne': n(-1),
+          ':one': n(1),
+          ...(failure ? { ':failure': failure } : {}),
+          ...sharded.values,
+          ...guard.values,
+        },
+        ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
       },
     };
   }
   // A wait group counts a task done whatever its outcome (Go's WaitGroup carries no errors), but
-  // keeps the tasks that were lost apart, for `wait` to report.
+  // keeps the tasks that were lost apart, for `wait` to report. A sharded wait group's shard counts
+  // are signed (`add` counts in on shard 0, `done` out on the task's shard): only their sum must not
+  // go below zero, which `count` and `wait` check.
   const lost = failure && !outcome.ok && outcome.lost;
   return {
     Update: {
       TableName: task.tableName,
-      Key: counterKey(task),
+      Key: taskCounterKey(task),
       UpdateExpression: lost
-        ? 'ADD #count :minusOne, #lost :one SET #firstLost = if_not_exists(#firstLost, :failure)'
-        : 'ADD #count :minusOne',
-      ConditionExpression: '#count >= :one',
-      ExpressionAttributeNames: { '#count': 'count', ...(lost ? { '#lost': 'lost', '#firstLost': 'firstLost' } : {}) },
-      ExpressionAttributeValues: { ':minusOne': n(-1), ':one': n(1), ...(lost ? { ':failure': failure } : {}) },
+        ? withSet(`ADD #count :minusOne, #lost :one${guard.add}`, '#firstLost = if_not_exists(#firstLost, :failure)')
+        : withSet(`ADD #count :minusOne${guard.add}`, ''),
+      ConditionExpression: shards > 1 ? guard.condition : `#count >= :one AND ${guard.condition}`,
+      ExpressionAttributeNames: {
+        '#count': 'count',
+        ...(lost ? { '#lost': 'lost', '#firstLost': 'firstLost' } : {}),
+        ...(shards > 1 ? { '#v': 'v' } : {}),
+        ...guard.names,
+      },
+      ExpressionAttributeValues: {
+        ':minusOne': n(-1),
+        ':one': n(1),
+        ...(lost ? { ':failure': failure } : {}),
+        ...sharded.values,
+        ...guard.values,
+      },
+      ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
     },
   };
 }
@@ -148,6 +199,7 @@ export async function recordTaskOutcome(
   options: { signal?: AbortSignal; now?: number } = {},
 ): Promise<boolean> {
   const now = options.now ?? Date.now();
+  const shards = checkShards(task.shards);
   const marker: TransactWriteItem = {
     Update: {
       TableName: task.tableName,
@@ -170,7 +222,7 @@ export async function recordTaskOutcome(
         ':functionName': s(task.functionName),
         ':now': n(now),
         ':expiresAt': ttlSeconds(now + MARKER_TTL_MS),
-        ':v': n(FORMAT_VERSION),
+        ':v': n(formatOf(shards)),
         ...(outcome.ok
           ? {}
           : { ':errorType': s(outcome.errorType), ':errorMessage': s(outcome.errorMessage.slice(0, MAX_ERROR_MESSAGE_CHARS)) }),
@@ -181,12 +233,13 @@ export async function recordTaskOutcome(
     await transactWrite(
       client,
       `${task.kind} ${task.name}: task ${task.taskId}`,
-      { TransactItems: [marker, countOut(task, outcome)] },
+      { TransactItems: [marker, countOut(task, outcome, now)] },
       options.signal,
     );
     return true;
   } catch (err) {
     if (err instanceof TransactionCanceledException) {
+      checkCounterRefusal(task, err, 1);
       if (reasonCode(err, 0) === 'ConditionalCheckFailed') return false;
       if (reasonCode(err, 1) === 'ConditionalCheckFailed') throw new WaitGroupNegativeCounterError(task.name, -1);
     }

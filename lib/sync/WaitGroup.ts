@@ -11,17 +11,33 @@
  *
  * `done` is keyed by a task id, so a retried worker (Lambda retries asynchronous invocations)
  * never counts twice: exactly once, in one call.
+ *
+ * With `shards` = N > 1 the counter is N items in N partitions (lib/spawn/shards.ts): a task
+ * counts in (go) and out (done) on shard murmur3(taskId) mod N, `add` on shard 0, and `wait`
+ * sums the shards with a BatchGetItem, accepting a zero only when a second read finds no shard
+ * written in between. N × the write throughput of one counter (docs/SCALING.md).
  */
-import { ConditionalCheckFailedException, type DynamoDBClient, GetItemCommand, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
+import { ConditionalCheckFailedException, type DynamoDBClient, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
 import type { LambdaClient } from '@aws-sdk/client-lambda';
 import { randomUUID } from 'node:crypto';
 import { MeshConfigError, type TaskFailure, WaitGroupNegativeCounterError, WaitGroupTaskLostError } from '../errors.ts';
-import { type BackoffOptions, abortable, callOptions, pollDelayMs, sleep, throwIfAborted } from '../internal/time.ts';
+import { type BackoffOptions, callOptions, pollDelayMs, sleep, throwIfAborted } from '../internal/time.ts';
 import { retryConflicts } from '../internal/conflicts.ts';
 import { checkTaskTimeout, TaskDeadlines } from '../spawn/deadlines.ts';
 import { recordTaskOutcome, recordTaskStart } from '../spawn/taskRecord.ts';
 import { ASYNC_PAYLOAD_LIMIT_BYTES, envelope, invokeAsync, serializePayload, type TaskGoOptions, type TaskRef } from '../spawn/go.ts';
-import { checkName, FORMAT_VERSION, type Item, keys, n, readNumber, readString } from '../table/layout.ts';
+import {
+  checkShardsOf,
+  counterKey,
+  declareShards,
+  formatOf,
+  readCounters,
+  sameWrites,
+  shardGuard,
+  type ShardedGroupRef,
+  sumOf,
+} from '../spawn/shards.ts';
+import { checkName, checkShards, type Item, n, readNumber, readString } from '../table/layout.ts';
 import type { SignalOptions } from './Mutex.ts';
 
 export interface WaitGroupOptions {
@@ -37,6 +53,15 @@ export interface WaitGroupOptions {
    * @default DEFAULT_TASK_TIMEOUT_MS (15 minutes; see lib/spawn/deadlines.ts)
    */
   taskTimeoutMs?: number;
+  /**
+   * Spread the counter over this many items in as many partitions (1–100), each `done` going to
+   * the shard of its task id: N times the done calls a second one counter takes (about 250 a
+   * second each on AWS, docs/SCALING.md), for N read units per poll of `wait`. Every participant
+   * of the wait group must use the same number (workers learn it from their task envelope); one
+   * that does not is refused with ShardCountMismatchError. 1 is today's format exactly.
+   * @default 1
+   */
+  shards?: number;
 }
 
 /** The counter item: the count, the tasks `go` started, and the tasks lost (never reported). */
@@ -47,7 +72,7 @@ interface CounterState {
   firstLost: TaskFailure | undefined;
 }
 
-function lostOf(item: Item | undefined): TaskFailure | undefined {
+function lostOf(item: Item | undefined): (TaskFailure & { finishedAt: number }) | undefined {
   const map = item?.firstLost?.M;
   if (!map) return undefined;
   return {
@@ -55,6 +80,24 @@ function lostOf(item: Item | undefined): TaskFailure | undefined {
     functionName: readString(map, 'functionName') ?? '',
     errorType: readString(map, 'errorType') ?? 'Error',
     errorMessage: readString(map, 'errorMessage') ?? '',
+    finishedAt: readNumber(map, 'finishedAt') ?? 0,
+  };
+}
+
+/** The counter of all shards summed; the first lost task is the earliest of the shards' firsts. */
+function counterOf(items: readonly (Item | undefined)[]): CounterState {
+  const firsts = items.map(lostOf).filter((lost) => lost !== undefined);
+  const first = firsts.sort((a, b) => a.finishedAt - b.finishedAt)[0];
+  return {
+    count: sumOf(items, 'count'),
+    started: sumOf(items, 'started'),
+    lost: sumOf(items, 'lost'),
+    firstLost: first && {
+      taskId: first.taskId,
+      functionName: first.functionName,
+      errorType: first.errorType,
+      errorMessage: first.errorMessage,
+    },
   };
 }
 
@@ -65,6 +108,10 @@ export class WaitGroup {
   private readonly poll: BackoffOptions;
   private readonly taskTimeoutMs: number;
   private readonly deadlines: TaskDeadlines;
+  /** How many shards the counter has (1: unsharded). */
+  readonly shards: number;
+  /** Set once shard 0 carries this object's shard count (a sharded wait group's first `go`). */
+  private declared: Promise<void> | undefined;
 
   constructor(options: WaitGroupOptions) {
     if (!options?.client) throw new MeshConfigError('WaitGroup needs a DynamoDB client');
@@ -74,35 +121,54 @@ export class WaitGroup {
     this.client = options.client;
     this.poll = options.poll ?? { baseMs: 50, maxMs: 1000 };
     this.taskTimeoutMs = checkTaskTimeout(options.taskTimeoutMs);
-    this.deadlines = new TaskDeadlines(this.client, { kind: 'waitgroup', tableName: this.tableName, name: this.name }, this.taskTimeoutMs);
+    this.shards = checkShards(options.shards);
+    this.deadlines = new TaskDeadlines(this.client, this.ref, this.taskTimeoutMs);
+  }
+
+  private get ref(): ShardedGroupRef {
+    return { kind: 'waitgroup', tableName: this.tableName, name: this.name, ...(this.shards > 1 ? { shards: this.shards } : {}) };
   }
 
   /**
    * Adds `delta` (which may be negative) to the counter. Go: `wg.Add(delta)`; as in Go, a
-   * positive add must happen before the `wait()` it should hold up. Cost: 1 UpdateItem.
-   * @returns the counter after the add
-   * @throws WaitGroupNegativeCounterError if the counter would go below zero (nothing changes)
+   * positive add must happen before the `wait()` it should hold up. Cost: 1 UpdateItem (on shard
+   * 0 when sharded).
+   * @returns the counter after the add (sharded: shard 0's count, which alone means little)
+   * @throws WaitGroupNegativeCounterError if the counter would go below zero (nothing changes);
+   *   sharded, shard counts are signed and a negative sum is reported by `count` and `wait`
+   * @throws ShardCountMismatchError if the wait group has another number of shards
    */
   async add(delta: number, options: SignalOptions = {}): Promise<number> {
     if (!Number.isSafeInteger(delta) || delta === 0) throw new MeshConfigError(`add needs a non-zero integer, got ${delta}`);
+    const guard = shardGuard(this.shards);
+    const checked = delta < 0 && this.shards === 1;
     try {
       const { Attributes } = await retryConflicts(`wait group ${this.name}: add`, options.signal, () =>
         this.client.send(
           new UpdateItemCommand({
             TableName: this.tableName,
-            Key: keys.waitGroup(this.name),
-            UpdateExpression: 'ADD #count :delta SET #v = :v',
-            ...(delta < 0 ? { ConditionExpression: '#count >= :needed' } : {}),
-            ExpressionAttributeNames: { '#count': 'count', '#v': 'v' },
-            ExpressionAttributeValues: { ':delta': n(delta), ':v': n(FORMAT_VERSION), ...(delta < 0 ? { ':needed': n(-delta) } : {}) },
+            Key: counterKey(this.ref),
+            UpdateExpression: `ADD #count :delta${guard.add} SET #v = :v${guard.set}`,
+            ConditionExpression: checked ? `#count >= :needed AND ${guard.condition}` : guard.condition,
+            ExpressionAttributeNames: { '#count': 'count', '#v': 'v', ...guard.names },
+            ExpressionAttributeValues: {
+              ':delta': n(delta),
+              ':v': n(formatOf(this.shards)),
+              ...(checked ? { ':needed': n(-delta) } : {}),
+              ...guard.values,
+            },
             ReturnValues: 'UPDATED_NEW',
+            ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
           }),
           callOptions(options.signal),
         ),
       );
       return readNumber(Attributes, 'count') ?? 0;
     } catch (err) {
-      if (err instanceof ConditionalCheckFailedException) throw new WaitGroupNegativeCounterError(this.name, delta);
+      if (err instanceof ConditionalCheckFailedException) {
+        checkShardsOf(this.ref, err.Item);
+        throw new WaitGroupNegativeCounterError(this.name, delta);
+      }
       throw err;
     }
   }
@@ -115,32 +181,39 @@ export class WaitGroup {
    */
   async done(taskId: string, options: SignalOptions = {}): Promise<boolean> {
     checkName('task id', taskId);
-    return recordTaskOutcome(
-      this.client,
-      { kind: 'waitgroup', tableName: this.tableName, name: this.name, taskId, functionName: '' },
-      { ok: true },
-      options,
-    );
+    return recordTaskOutcome(this.client, { ...this.ref, taskId, functionName: '' }, { ok: true }, options);
   }
 
-  /** The current counter. Cost: 1 GetItem (consistent). */
+  /**
+   * The current counter. Cost: 1 GetItem (consistent); sharded, 1 BatchGetItem of the N shards,
+   * and when their sum is zero or less, one more to confirm it (see `state`).
+   * @throws WaitGroupNegativeCounterError (sharded) if the shards sum to less than zero
+   */
   async count(options: SignalOptions = {}): Promise<number> {
-    return (await this.counter(options)).count;
+    const { count } = await this.state(options.signal);
+    if (count < 0) throw new WaitGroupNegativeCounterError(this.name, count);
+    return count;
   }
 
-  private async counter(options: SignalOptions): Promise<CounterState> {
-    const { Item } = await abortable(options.signal, () =>
-      this.client.send(
-        new GetItemCommand({ TableName: this.tableName, Key: keys.waitGroup(this.name), ConsistentRead: true }),
-        callOptions(options.signal),
-      ),
-    );
-    return {
-      count: readNumber(Item, 'count') ?? 0,
-      started: readNumber(Item, 'started') ?? 0,
-      lost: readNumber(Item, 'lost') ?? 0,
-      firstLost: lostOf(Item),
-    };
+  /**
+   * The counter. Unsharded: one read. Sharded: the sum of one read of every shard, which is not a
+   * snapshot (each shard is read at its own instant) and may briefly show a task's `done` but not
+   * the `go` or `add` that counted it in elsewhere: a false zero. So a sum of zero or less is
+   * returned only once two reads in a row saw the same `writes` on every shard (a double collect:
+   * then the values all held at one instant); otherwise the shards are read again, after a poll
+   * delay from the third read on. A sum above zero is returned at once: a wait polls again anyway.
+   */
+  private async state(signal: AbortSignal | undefined): Promise<CounterState> {
+    let items = await readCounters(this.client, this.ref, signal);
+    if (this.shards === 1) return counterOf(items);
+    for (let attempt = 0; ; attempt++) {
+      const counter = counterOf(items);
+      if (counter.count > 0) return counter;
+      if (attempt > 0) await sleep(pollDelayMs(attempt - 1, this.poll), signal);
+      const again = await readCounters(this.client, this.ref, signal);
+      if (sameWrites(items, again)) return counterOf(again);
+      items = again;
+    }
   }
 
   /**
@@ -148,18 +221,21 @@ export class WaitGroup {
    * off from 50 ms to 1 s: about 1 read per second of waiting once backed off. A task started by
    * `go` that has not reported by its deadline is counted out as lost, so a task whose every
    * attempt crashed ends the wait by its deadline at the latest; the wait then rejects.
-   * Cost: 1 GetItem per poll; past the earliest deadline this object knows with the count above
+   * Cost: 1 GetItem per poll (sharded: 1 BatchGetItem of N items, + 1 to confirm the zero); past the earliest deadline this object knows with the count above
    * zero, 1 Query (+ 1 TransactWriteItems per overdue task), then again at the next deadline. A
    * waiter that started none of the tasks makes that Query at its first poll that finds the count
    * above zero (if `go` ever started a task of this wait group), to learn their deadlines.
    * @throws WaitGroupTaskLostError at zero, if a task of this wait group was ever lost (it never
    *   reported: its deadline passed, or Lambda gave up on it); `failure` names the first
+   * @throws WaitGroupNegativeCounterError (sharded) if the shards sum to less than zero
+   * @throws ShardCountMismatchError if the wait group has another number of shards
    * @throws MeshAbortError when `signal` aborts first
    */
   async wait(options: SignalOptions = {}): Promise<void> {
     for (let attempt = 0; ; attempt++) {
       throwIfAborted(options.signal);
-      const counter = await this.counter(options);
+      const counter = await this.state(options.signal);
+      if (counter.count < 0 && this.shards > 1) throw new WaitGroupNegativeCounterError(this.name, counter.count);
       if (counter.count <= 0) {
         if (counter.lost > 0 && counter.firstLost) throw new WaitGroupTaskLostError(this.name, counter.firstLost, counter.lost);
         return;
@@ -182,8 +258,9 @@ export class WaitGroup {
   async go(lambda: LambdaClient, functionName: string, payload: unknown, options: TaskGoOptions = {}): Promise<string> {
     const taskId = checkName('task id', options.taskId ?? randomUUID());
     const timeoutMs = checkTaskTimeout(options.taskTimeoutMs, this.taskTimeoutMs);
-    const task: TaskRef = { kind: 'waitgroup', tableName: this.tableName, name: this.name, taskId, functionName };
+    const task: TaskRef = { ...this.ref, taskId, functionName };
     const body = serializePayload(envelope(task, payload, options.trace), options.maxPayloadBytes ?? ASYNC_PAYLOAD_LIMIT_BYTES);
+    await this.declare(options.signal);
     const startedAt = Date.now();
     await recordTaskStart(this.client, task, { startedAt, deadline: startedAt + timeoutMs }, options.signal);
     this.deadlines.started(startedAt + timeoutMs);
@@ -194,5 +271,20 @@ export class WaitGroup {
       throw err;
     }
     return taskId;
+  }
+
+  /**
+   * A sharded wait group's first `go` from this object makes sure shard 0 carries the shard
+   * count and format 2, even if no task lands there: a participant with another count (or a
+   * reader of format 1) then finds it at shard 0 and is refused, instead of missing the tasks on
+   * the shards it does not read. Cost: 1 UpdateItem, once per object; nothing unsharded.
+   */
+  private declare(signal: AbortSignal | undefined): Promise<void> {
+    if (this.shards === 1) return Promise.resolve();
+    this.declared ??= declareShards(this.client, this.ref, signal).catch((err: unknown) => {
+      this.declared = undefined;
+      throw err;
+    });
+    return this.declared;
   }
 }

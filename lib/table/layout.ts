@@ -8,6 +8,33 @@ import { ItemFormatError, MeshConfigError } from '../errors.ts';
 
 export const FORMAT_VERSION = 1;
 
+/**
+ * The format of a sharded WaitGroup's or Group's items (`shards` > 1): every shard item carries
+ * `v = 2`, so a reader of format 1 refuses the group instead of reading shard 0 as its whole
+ * count. Everything else is format 1.
+ */
+export const SHARDED_FORMAT_VERSION = 2;
+
+/** A sharded WaitGroup or Group has at most this many shards (one BatchGetItem reads them all). */
+export const MAX_SHARDS = 100;
+
+/** A shard count: an integer from 1 (unsharded, format 1) to MAX_SHARDS. */
+export function checkShards(shards: number | undefined): number {
+  if (shards === undefined) return 1;
+  if (!Number.isSafeInteger(shards) || shards < 1 || shards > MAX_SHARDS)
+    throw new MeshConfigError(`shards must be an integer from 1 to ${MAX_SHARDS}, got ${shards}`);
+  return shards;
+}
+
+/**
+ * The partition key of shard `shard` of a sharded primitive: `<kind>#<name>` for shard 0 (the
+ * unsharded item's own key), `<kind>.<shard>#<name>` otherwise. The index goes before the first
+ * `#` because names may contain `#`.
+ */
+export function shardPartition(kind: string, name: string, shard = 0): string {
+  return shard === 0 ? `${kind}#${name}` : `${kind}.${shard}#${name}`;
+}
+
 export type Key = Record<'pk' | 'sk', AttributeValue>;
 export type Item = Record<string, AttributeValue>;
 
@@ -30,10 +57,12 @@ export const keys = {
   mutex: (name: string) => key(`mutex#${name}`, 'lock'),
   rwMutex: (name: string) => key(`rwmutex#${name}`, 'lock'),
   semaphore: (name: string) => key(`semaphore#${name}`, 'sem'),
-  waitGroup: (name: string) => key(`waitgroup#${name}`, 'counter'),
-  waitGroupTask: (name: string, taskId: string) => key(`waitgroup#${name}`, `done#${taskId}`),
-  group: (id: string) => key(`group#${id}`, 'group'),
-  groupTask: (id: string, taskId: string) => key(`group#${id}`, `task#${taskId}`),
+  /** Shard 0 is the unsharded counter; shard k ≥ 1 is `waitgroup.<k>#<name>` / `counter`. */
+  waitGroup: (name: string, shard = 0) => key(shardPartition('waitgroup', name, shard), 'counter'),
+  waitGroupTask: (name: string, taskId: string, shard = 0) => key(shardPartition('waitgroup', name, shard), `done#${taskId}`),
+  /** Shard 0 is the unsharded group item; shard k ≥ 1 is `group.<k>#<id>` / `group`. */
+  group: (id: string, shard = 0) => key(shardPartition('group', id, shard), 'group'),
+  groupTask: (id: string, taskId: string, shard = 0) => key(shardPartition('group', id, shard), `task#${taskId}`),
   once: (name: string) => key(`once#${name}`, 'once'),
   channel: (name: string) => key(`channel#${name}`, 'meta'),
   channelMessage: (name: string, messageId: string) => key(`channel#${name}`, `msg#${messageId}`),
@@ -65,10 +94,10 @@ export function readString(item: Item | undefined, attribute: string): string | 
   return value.S;
 }
 
-/** Refuses items written by a newer format than this library understands. */
-export function checkVersion(item: Item | undefined): void {
+/** Refuses items written by a newer format than this library understands (`newest`: for this item kind). */
+export function checkVersion(item: Item | undefined, newest = FORMAT_VERSION): void {
   const version = readNumber(item, 'v');
-  if (version !== undefined && version > FORMAT_VERSION) {
-    throw new ItemFormatError(`item format version ${version} is newer than this fnmesh (${FORMAT_VERSION})`);
+  if (version !== undefined && version > newest) {
+    throw new ItemFormatError(`item format version ${version} is newer than this fnmesh (${newest})`);
   }
 }

@@ -15,10 +15,14 @@ import {
   DuplicateTaskError,
   GroupTaskError,
   PayloadTooLargeError,
+  ShardCountMismatchError,
   WaitGroupNegativeCounterError,
   WaitGroupTaskLostError,
 } from '../../lib/errors.ts';
+import { SdkFaults } from '../../lib/faults/sdkFaults.ts';
 import { envelope, go, type TaskRef } from '../../lib/spawn/go.ts';
+import { shardOf } from '../../lib/spawn/shards.ts';
+import { keys } from '../../lib/table/layout.ts';
 import { Group } from '../../lib/spawn/Group.ts';
 import { WaitGroup } from '../../lib/sync/WaitGroup.ts';
 import { dynamodb, eventually, lambda, localConfig, sqs, uniqueSuffix } from '../helpers/aws.ts';
@@ -172,6 +176,127 @@ describe('Group', () => {
 
     expect(error).toBeInstanceOf(GroupTaskError);
     expect((error as GroupTaskError).failure.errorType).toBe('ResourceNotFoundException');
+  });
+});
+
+describe('sharded counters (shards = 8)', () => {
+  const SHARDS = 8;
+  const sharded = (name = `wg-${uniqueSuffix()}`, client = dynamodb) => new WaitGroup({ client, tableName, name, shards: SHARDS });
+  /** A task id whose shard, among `shards`, is `shard`. */
+  const idOnShard = (shard: number, shards: number, prefix = 'task') => {
+    for (let i = 0; ; i++) if (shardOf(`${prefix}-${i}`, shards) === shard) return `${prefix}-${i}`;
+  };
+  const item = async (key: ReturnType<typeof keys.waitGroup>) =>
+    (await dynamodb.send(new GetItemCommand({ TableName: tableName, Key: key, ConsistentRead: true }))).Item;
+
+  it('WaitGroup: each task is counted once, on its own shard, whatever the retries and lost answers', async () => {
+    const wg = sharded();
+    const tasks = Array.from({ length: 16 }, (_, i) => `t${i}`);
+    await wg.add(tasks.length);
+    // The first three dones are applied and their answers lost: the SDK sends them again.
+    const lossy = tasks.slice(0, 3).map(() => {
+      const faults = new SdkFaults({ rate: 1, seed: 1, kinds: ['ambiguous'], operations: ['TransactWriteItems'], limit: 1 });
+      return { faults, wg: sharded(wg.name, faults.attach(new DynamoDBClient(localConfig))) };
+    });
+
+    await Promise.all(lossy.map(({ wg: lossyWg }, i) => lossyWg.done(tasks[i]!)));
+    const firsts = await Promise.all(tasks.slice(3).map((task) => wg.done(task)));
+    const retries = await Promise.all(tasks.map((task) => wg.done(task)));
+
+    expect(lossy.map(({ faults }) => faults.injected.ambiguous)).toEqual([1, 1, 1]);
+    expect(firsts.every(Boolean)).toBe(true);
+    expect(retries.some(Boolean)).toBe(false);
+    expect(await wg.count()).toBe(0);
+    await wg.wait({ signal: AbortSignal.timeout(5000) });
+    // Each marker sits in its shard's partition; the tasks used several shards.
+    for (const task of tasks) expect((await item(keys.waitGroupTask(wg.name, task, shardOf(task, SHARDS))))?.status?.S).toBe('succeeded');
+    expect(new Set(tasks.map((task) => shardOf(task, SHARDS))).size).toBeGreaterThan(4);
+    expect(await item(keys.waitGroup(wg.name, 0))).toMatchObject({ v: { N: '2' }, shards: { N: String(SHARDS) } });
+  });
+
+  it('WaitGroup: wait wakes at zero and not before, with dones on many shards at once', async () => {
+    const wg = sharded();
+    await wg.add(10);
+    let finished = false;
+    const waiting = wg.wait({ signal: AbortSignal.timeout(15_000) }).then(() => (finished = true));
+
+    await Promise.all(Array.from({ length: 9 }, (_, i) => wg.done(`t${i}`)));
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    expect(finished).toBe(false);
+    expect(await wg.count()).toBe(1);
+    await wg.done('t9');
+
+    await waiting;
+    expect(finished).toBe(true);
+  });
+
+  it('WaitGroup: a sum below zero is refused by count and wait (shard counts are signed)', async () => {
+    const wg = sharded();
+    await wg.add(1);
+    await wg.done(idOnShard(3, SHARDS));
+    await wg.done(idOnShard(5, SHARDS));
+
+    await expect(wg.count()).rejects.toBeInstanceOf(WaitGroupNegativeCounterError);
+    await expect(wg.wait({ signal: AbortSignal.timeout(5000) })).rejects.toBeInstanceOf(WaitGroupNegativeCounterError);
+  });
+
+  it('WaitGroup: go() starts real workers whose middleware finds their shard in the envelope', async () => {
+    const wg = sharded();
+
+    await Promise.all([14, 15, 16, 17].map((n) => wg.go(lambda, worker, { n, tableName })));
+    await wg.wait({ signal: AbortSignal.timeout(60_000) });
+
+    expect(await Promise.all([14, 15, 16, 17].map(resultOf))).toEqual([196, 225, 256, 289]);
+    expect(await wg.count()).toBe(0);
+  });
+
+  it('Group: counts summed over the shards, and the first error of a real failing worker', async () => {
+    const group = new Group({ dynamodb, lambda, tableName, shards: SHARDS });
+
+    const failing = await group.go(worker, { fail: 'not on this shard', tableName });
+    for (const n of [7, 8, 9]) await group.go(worker, { n, tableName, sleepMs: 300 });
+    const error = await group.wait({ signal: AbortSignal.timeout(60_000) }).catch((err: unknown) => err);
+
+    expect(error).toBeInstanceOf(GroupTaskError);
+    expect((error as GroupTaskError).failure).toMatchObject({
+      taskId: failing,
+      errorType: 'SquareError',
+      errorMessage: 'not on this shard',
+    });
+    expect(await group.status()).toEqual(expect.objectContaining({ started: 4, pending: 0, succeeded: 3, failed: 1 }));
+    expect(await Promise.all([7, 8, 9].map(resultOf))).toEqual([49, 64, 81]);
+  });
+
+  it('refuses a participant with another shard count, before it miscounts', async () => {
+    const wg = sharded();
+    await wg.add(2); // shard 0 now says 8 shards
+    await wg.done(idOnShard(1, SHARDS)); // and shard 1 too
+    const four = new WaitGroup({ client: dynamodb, tableName, name: wg.name, shards: 4 });
+    const one = new WaitGroup({ client: dynamodb, tableName, name: wg.name });
+
+    for (const other of [four, one]) {
+      await expect(other.count()).rejects.toBeInstanceOf(ShardCountMismatchError);
+      await expect(other.wait({ signal: AbortSignal.timeout(5000) })).rejects.toBeInstanceOf(ShardCountMismatchError);
+      await expect(other.add(1)).rejects.toBeInstanceOf(ShardCountMismatchError);
+    }
+    await expect(four.done(idOnShard(0, 4, 'four'))).rejects.toMatchObject({ name: 'ShardCountMismatchError', shards: 4, storedShards: 8 });
+    await expect(one.done('any')).rejects.toMatchObject({ name: 'ShardCountMismatchError', shards: 1, storedShards: 8 });
+    expect(await wg.count()).toBe(1); // nothing changed
+
+    // A sharded participant of an unsharded group is refused too.
+    const plain = waitGroup();
+    await plain.add(1);
+    await expect(sharded(plain.name).count()).rejects.toBeInstanceOf(ShardCountMismatchError);
+    await expect(sharded(plain.name).add(1)).rejects.toBeInstanceOf(ShardCountMismatchError);
+
+    // Group: the first go puts the count on shard 0, wherever its task lands.
+    const group = new Group({ dynamodb, lambda, tableName, shards: SHARDS });
+    await group.go(worker, { n: 18, tableName }, { taskId: idOnShard(6, SHARDS) });
+    await expect(new Group({ dynamodb, lambda, tableName, id: group.id, shards: 2 }).status()).rejects.toBeInstanceOf(
+      ShardCountMismatchError,
+    );
+    await expect(new Group({ dynamodb, lambda, tableName, id: group.id }).status()).rejects.toBeInstanceOf(ShardCountMismatchError);
+    await group.wait({ signal: AbortSignal.timeout(60_000) });
   });
 });
 
@@ -365,6 +490,35 @@ describe('tasks that never report', () => {
     });
     expect(await wg.done(lost)).toBe(false);
     expect(await wg.count()).toBe(0);
+  });
+
+  it('sharded: tasks that never report end wait by their deadlines, found by a Query of each shard', async () => {
+    const wg = new WaitGroup({ client: dynamodb, tableName, name: `wg-${uniqueSuffix()}`, taskTimeoutMs: 1500, shards: 8 });
+    const ids = ['lost-a', 'lost-b', 'lost-c'];
+    expect(new Set(ids.map((id) => shardOf(id, 8))).size).toBeGreaterThan(1);
+
+    for (const taskId of ids) await wg.go(lambda, silent, { crash: true, tableName }, { taskId });
+    const error = await wg.wait({ signal: AbortSignal.timeout(30_000) }).catch((err: unknown) => err);
+
+    expect(error).toBeInstanceOf(WaitGroupTaskLostError);
+    expect(error).toMatchObject({ lost: 3, failure: { errorType: 'TaskDeadlineExceeded' } });
+    expect(ids).toContain((error as WaitGroupTaskLostError).failure.taskId);
+    expect(await wg.done('lost-b')).toBe(false);
+    expect(await wg.count()).toBe(0);
+  });
+
+  it('sharded: a task Lambda gave up on is recorded on its shard from the on-failure destination', async () => {
+    const group = new Group({ dynamodb, lambda, tableName, shards: 4 });
+
+    const lost = await group.go(destined, { crash: true, tableName });
+    await group.go(worker, { n: 52, tableName });
+    const error = await group.wait({ signal: AbortSignal.timeout(90_000) }).catch((err: unknown) => err);
+
+    expect((error as GroupTaskError).failure).toMatchObject({ taskId: lost, functionName: destined, errorType: 'RetriesExhausted' });
+    expect(await group.status()).toMatchObject({ started: 2, pending: 0, succeeded: 1, failed: 1 });
+    const shard = shardOf(lost, 4);
+    const marker = await taskItem(keys.groupTask(group.id, lost, shard).pk.S!, `task#${lost}`);
+    expect(marker).toMatchObject({ status: { S: 'failed' }, v: { N: '2' } });
   });
 
   it('a per-call taskTimeoutMs overrides the group’s, and a waiter in another process finds the overdue task too', async () => {
