@@ -15,6 +15,8 @@ import { localConfig } from '../test/helpers/aws.ts';
 export interface FanInChaosOptions {
   tableName: string;
   tasks: number;
+  /** The WaitGroup's counter shards (1: one counter item). */
+  shards: number;
   /** Separate SDK clients the done calls are spread over. */
   clients: number;
   faultRate: number;
@@ -24,6 +26,7 @@ export interface FanInChaosOptions {
 
 export interface FanInChaosResult {
   tasks: number;
+  shards: number;
   /** done() calls made, retries included, and those that gave up (then were retried). */
   doneCalls: number;
   gaveUpOnConflicts: number;
@@ -46,9 +49,14 @@ export async function runFanInChaos(options: FanInChaosOptions): Promise<FanInCh
   );
   const groups = faults.map(
     (fault) =>
-      new WaitGroup({ client: fault.attach(new DynamoDBClient({ ...localConfig, maxAttempts: 3 })), tableName: options.tableName, name }),
+      new WaitGroup({
+        client: fault.attach(new DynamoDBClient({ ...localConfig, maxAttempts: 3 })),
+        tableName: options.tableName,
+        name,
+        shards: options.shards,
+      }),
   );
-  const plain = new WaitGroup({ client: new DynamoDBClient(localConfig), tableName: options.tableName, name });
+  const plain = new WaitGroup({ client: new DynamoDBClient(localConfig), tableName: options.tableName, name, shards: options.shards });
   await plain.add(options.tasks);
   const deadline = AbortSignal.timeout(options.timeoutMs);
   setMaxListeners(options.tasks + 10, deadline); // every done call in flight listens to it
@@ -83,6 +91,7 @@ export async function runFanInChaos(options: FanInChaosOptions): Promise<FanInCh
   const count = await plain.count();
   return {
     tasks: options.tasks,
+    shards: options.shards,
     doneCalls,
     gaveUpOnConflicts,
     gaveUpOnFaults,

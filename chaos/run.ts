@@ -30,7 +30,7 @@ import { serverless } from '../infra/serverless/cli.ts';
 import { createMeshTable, deleteMeshTable } from '../test/helpers/meshTable.ts';
 import { type ChannelChaosResult, runChannelChaos } from './channelChaos.ts';
 import { type LockChaosResult, runLockChaos } from './lockChaos.ts';
-import { runFanInChaos } from './fanInChaos.ts';
+import { type FanInChaosResult, runFanInChaos } from './fanInChaos.ts';
 import { runPoolChaos } from './poolChaos.ts';
 import { runSendChaos } from './sendChaos.ts';
 
@@ -180,15 +180,29 @@ async function main(): Promise<number> {
           `${part.lost} lost, ${part.misreported} misreported, ${part.concurrentBodies} in two bodies at once`,
       );
 
-    log(`fan-in: ${size.fanIn} concurrent done() on one WaitGroup, 3% SDK faults`);
-    const fanIn = await guarded('fan-in', () =>
-      runFanInChaos({ tableName, tasks: size.fanIn, clients: 10, faultRate: 0.03, seed, timeoutMs: runTimeoutMs }),
-    );
-    if (fanIn)
+    const fanIns: FanInChaosResult[] = [];
+    for (const shards of [1, 8]) {
+      log(`fan-in: ${size.fanIn} concurrent done() on one WaitGroup of ${shards} shard(s), 3% SDK faults`);
+      const fanIn = await guarded(`fan-in (${shards} shards)`, async () => {
+        const result = await runFanInChaos({
+          tableName,
+          tasks: size.fanIn,
+          shards,
+          clients: 10,
+          faultRate: 0.03,
+          seed,
+          timeoutMs: runTimeoutMs,
+        });
+        if (!result.waiterWoke) throw new Error(`the waiter of ${shards} shard(s) did not wake`);
+        return result;
+      });
+      if (!fanIn) continue;
+      fanIns.push(fanIn);
       log(
-        `fan-in: ${fanIn.tasks - fanIn.lost}/${fanIn.tasks} counted out in ${fanIn.seconds.toFixed(1)} s; ${fanIn.doneCalls} done calls, ` +
-          `${fanIn.gaveUpOnConflicts} gave up on conflicts and were retried; waiter woke: ${fanIn.waiterWoke}`,
+        `fan-in (${shards} shards): ${fanIn.tasks - fanIn.lost}/${fanIn.tasks} counted out in ${fanIn.seconds.toFixed(1)} s; ` +
+          `${fanIn.doneCalls} done calls, ${fanIn.gaveUpOnConflicts} gave up on conflicts or throttling and were retried`,
       );
+    }
     const sendParts = Object.values(sends ?? {});
     const sendSum = (pick: (part: (typeof sendParts)[number]) => number) => sendParts.reduce((total, part) => total + pick(part), 0);
 
@@ -201,23 +215,28 @@ async function main(): Promise<number> {
         (channel ? channel.messages + channel.handlerRuns : 0) +
         (pool ? pool.tasks + pool.results : 0) +
         sendSum((part) => part.values + part.delivered) +
-        (fanIn?.doneCalls ?? 0),
+        fanIns.reduce((total, run) => total + run.doneCalls, 0),
       faultsInjected:
         sum((run) => run.faultsInjected) +
         (channel ? channel.handlerFailures + channel.sdkFaults : 0) +
         (pool?.faultsInjected ?? 0) +
         sendSum((part) => part.sdkFaults) +
         (sends ? size.killedSenders : 0) +
-        (fanIn?.sdkFaults ?? 0) +
+        fanIns.reduce((total, run) => total + run.sdkFaults, 0) +
         injectedByStrictMode,
-      lost: sum((run) => run.lost) + (channel?.lost ?? 0) + (pool?.lost ?? 0) + sendSum((part) => part.lost) + (fanIn?.lost ?? 0),
+      lost:
+        sum((run) => run.lost) +
+        (channel?.lost ?? 0) +
+        (pool?.lost ?? 0) +
+        sendSum((part) => part.lost) +
+        fanIns.reduce((total, run) => total + run.lost, 0),
       // Delivered twice, in two bodies at once, or delivered though reported not sent.
       doubleApplied:
         sum((run) => run.doubleApplied) +
         (channel?.doubleApplied ?? 0) +
         (pool?.doubleApplied ?? 0) +
         sendSum((part) => part.misreported + part.concurrentBodies) +
-        (fanIn?.doubleApplied ?? 0),
+        fanIns.reduce((total, run) => total + run.doubleApplied, 0),
       lockViolations: sum((run) => run.lockViolations),
       staleFenceWritesAccepted: sum((run) => run.staleFenceWritesAccepted),
       runsFailed: failures.length,
@@ -242,7 +261,7 @@ async function main(): Promise<number> {
       channel: channel ?? null,
       pool: pool ?? null,
       sends: sends ?? null,
-      fanIn: fanIn ?? null,
+      fanIn: fanIns,
       failures,
     };
     const out = join(projectRoot, 'chaos', 'results');
