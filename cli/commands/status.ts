@@ -27,6 +27,8 @@ export interface ChannelRow {
   queued: number;
   sent: number;
   received: number;
+  /** Counted out unsent: their senders could not tell whether SQS took them (docs/wire-format.md). */
+  abandoned: number;
   closed: boolean;
   /**
    * Messages in the channel's dead-letter queue (SQS's approximate visible + not visible counts);
@@ -133,6 +135,7 @@ function channelRow(name: string, item: Item | undefined, dlqDepth: number | nul
     queued: readNumber(item, 'queued') ?? 0,
     sent: readNumber(item, 'sent') ?? 0,
     received: readNumber(item, 'received') ?? 0,
+    abandoned: readNumber(item, 'abandoned') ?? 0,
     closed: item?.closedAt !== undefined,
     dlqDepth,
   };
@@ -205,8 +208,8 @@ export async function status(ctx: MeshContext, out: Output): Promise<StatusDocum
   if (!out.json) {
     out.say('channels');
     out.table(
-      ['channel', 'queued', 'sent', 'received', 'closed', 'dlq'],
-      document.channels.map((c) => [c.name, c.queued, c.sent, c.received, c.closed ? 'closed' : '', show(c.dlqDepth)]),
+      ['channel', 'queued', 'sent', 'received', 'abandoned', 'closed', 'dlq'],
+      document.channels.map((c) => [c.name, c.queued, c.sent, c.received, c.abandoned, c.closed ? 'closed' : '', show(c.dlqDepth)]),
     );
     out.say('locks');
     out.table(

@@ -97,7 +97,7 @@ describe('fnmesh status', () => {
       const names = document.channels.map((channel) => channel.name);
       expect(names.slice(0, 7)).toEqual(['ping', 'tasks', 'results', 'shard-0', 'shard-1', 'shard-2', 'shard-3']);
       for (const channel of document.channels) {
-        expect(Object.keys(channel).sort()).toEqual(['closed', 'dlqDepth', 'name', 'queued', 'received', 'sent']);
+        expect(Object.keys(channel).sort()).toEqual(['abandoned', 'closed', 'dlqDepth', 'name', 'queued', 'received', 'sent']);
         expect(typeof channel.queued).toBe('number');
         expect(typeof channel.closed).toBe('boolean');
       }
