@@ -56,6 +56,8 @@ const DEFAULT_SEND_LEASE_MS = 60_000;
 /** A sender's calls to SQS end this long before its lease does (at most a quarter of it). */
 const SEND_LEASE_MARGIN_MS = 1000;
 const SEND_CONCURRENCY = 4;
+/** How often one receiver looks for senders' intents whose lease has ended (closed channels only). */
+const STALE_SENDS_EVERY_MS = 2000;
 /** `range` fetches the next batch while the body works when a batch takes the body less than this. */
 const PREFETCH_WITHIN_MS = 1000;
 /** How many message ids a `range` loop remembers, to know copies of values it took. */
@@ -175,6 +177,7 @@ export class Channel<T> {
   private readonly sendLeaseMs: number;
   private readonly ledger: ChannelLedger;
   private visibilityTimeoutMs: Promise<number> | undefined;
+  private staleSendsCheckedAt = 0;
 
   constructor(options: ChannelOptions<T>) {
     if (!options?.sqs || !options.dynamodb) throw new MeshConfigError('Channel needs an SQS client and a DynamoDB client');
@@ -768,9 +771,12 @@ export class Channel<T> {
       await ownAcks().catch(() => undefined); // their failure surfaces in the loop
       let status = await this.ledger.status(signal);
       // Closed and still waiting for values: values of senders that died (or were cut off)
-      // before settling their sends are given up once their leases end.
-      if (status.closed && status.queued > 0 && (await this.ledger.abandonStaleSends(signal)) > 0)
-        status = await this.ledger.status(signal);
+      // before settling their sends are given up once their leases end (looked for at most every
+      // 2 s by this object: a lease is seconds long, and each look is a Query).
+      if (status.closed && status.queued > 0 && Date.now() - this.staleSendsCheckedAt >= STALE_SENDS_EVERY_MS) {
+        this.staleSendsCheckedAt = Date.now();
+        if ((await this.ledger.abandonStaleSends(signal)) > 0) status = await this.ledger.status(signal);
+      }
       return status.closed && status.queued <= 0;
     };
     let Messages: Message[] = [];
