@@ -129,7 +129,8 @@ export async function runChannelChaos(options: ChannelChaosOptions): Promise<Cha
     const first = consumeAll(firstStop.signal);
     const phaseStartedAt = Date.now();
     for (;;) {
-      await sleep(500);
+      // Counting 10,000 effects is a paginated Query: every 2 s, not to load the local cloud.
+      await sleep(2000);
       const [effects, depth] = await Promise.all([countEffects(options.tableName, runId), queueDepth(queue.deadLetterQueueUrl)]);
       // Every value applied or dead-lettered (the poison, and any value that failed
       // `deadLetterAfter` times by chance); duplicates of dead letters make this end early at
