@@ -7,6 +7,7 @@ import { type DynamoDBClient, ScanCommand } from '@aws-sdk/client-dynamodb';
 import { GetQueueAttributesCommand } from '@aws-sdk/client-sqs';
 import type { TaskFailure } from '../../lib/errors.ts';
 import { SHARD_COUNT, shardChannelName } from '../../functions/shard/shards.ts';
+import { earliestFailure } from '../../lib/spawn/shards.ts';
 import { checkVersion, type Item, readNumber, readString } from '../../lib/table/layout.ts';
 import { type StrictStatus, strictStatus } from '../../infra/localstack/localstack.ts';
 import type { MeshContext } from '../context.ts';
@@ -118,17 +119,6 @@ async function queueDepth(ctx: MeshContext, queueKey: string): Promise<number | 
   }
 }
 
-function failureOf(item: Item): TaskFailure | null {
-  const map = item.firstError?.M;
-  if (!map) return null;
-  return {
-    taskId: readString(map, 'taskId') ?? '',
-    functionName: readString(map, 'functionName') ?? '',
-    errorType: readString(map, 'errorType') ?? 'Error',
-    errorMessage: readString(map, 'errorMessage') ?? '',
-  };
-}
-
 function channelRow(name: string, item: Item | undefined, dlqDepth: number | null): ChannelRow {
   return {
     name,
@@ -192,7 +182,7 @@ export async function status(ctx: MeshContext, out: Output): Promise<StatusDocum
         pending: readNumber(item, 'pending') ?? 0,
         succeeded: readNumber(item, 'succeeded') ?? 0,
         failed: readNumber(item, 'failed') ?? 0,
-        firstError: failureOf(item),
+        firstError: earliestFailure([item], 'firstError') ?? null,
       });
     }
   }

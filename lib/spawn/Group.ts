@@ -20,10 +20,10 @@ import type { LambdaClient } from '@aws-sdk/client-lambda';
 import { randomUUID } from 'node:crypto';
 import { GroupTaskError, MeshConfigError, type TaskFailure } from '../errors.ts';
 import { type BackoffOptions, pollDelayMs, sleep, throwIfAborted } from '../internal/time.ts';
-import { checkName, checkShards, type Item, readNumber, readString } from '../table/layout.ts';
+import { checkName, checkShards, type Item } from '../table/layout.ts';
 import { checkTaskTimeout, TaskDeadlines } from './deadlines.ts';
 import { ASYNC_PAYLOAD_LIMIT_BYTES, envelope, invokeAsync, serializePayload, type TaskGoOptions, type TaskRef } from './go.ts';
-import { declareShards, readCounters, sameWrites, type ShardedGroupRef, sumOf } from './shards.ts';
+import { declareShards, earliestFailure, readCounters, sameWrites, type ShardedGroupRef, sumOf } from './shards.ts';
 import { recordTaskStart, recordTaskOutcome } from './taskRecord.ts';
 
 export interface GroupOptions {
@@ -63,35 +63,14 @@ export interface GroupStatus {
   firstError: TaskFailure | undefined;
 }
 
-function failureOf(item: Item | undefined): (TaskFailure & { finishedAt: number }) | undefined {
-  const map = item?.firstError?.M;
-  if (!map) return undefined;
-  return {
-    taskId: readString(map, 'taskId') ?? '',
-    functionName: readString(map, 'functionName') ?? '',
-    errorType: readString(map, 'errorType') ?? 'Error',
-    errorMessage: readString(map, 'errorMessage') ?? '',
-    finishedAt: readNumber(map, 'finishedAt') ?? 0,
-  };
-}
-
 /** The counts of all shards summed; the first error is the earliest of the shards' first errors. */
 function statusOf(items: readonly (Item | undefined)[]): GroupStatus {
-  const first = items
-    .map(failureOf)
-    .filter((failure) => failure !== undefined)
-    .sort((a, b) => a.finishedAt - b.finishedAt)[0];
   return {
     started: sumOf(items, 'started'),
     pending: sumOf(items, 'pending'),
     succeeded: sumOf(items, 'succeeded'),
     failed: sumOf(items, 'failed'),
-    firstError: first && {
-      taskId: first.taskId,
-      functionName: first.functionName,
-      errorType: first.errorType,
-      errorMessage: first.errorMessage,
-    },
+    firstError: earliestFailure(items, 'firstError'),
   };
 }
 

@@ -20,7 +20,7 @@ import {
   GetItemCommand,
   UpdateItemCommand,
 } from '@aws-sdk/client-dynamodb';
-import { ShardCountMismatchError } from '../errors.ts';
+import { ShardCountMismatchError, type TaskFailure } from '../errors.ts';
 import { retryConflicts } from '../internal/conflicts.ts';
 import { abortable, backoffMs, callOptions, sleep } from '../internal/time.ts';
 import { murmur3 } from '../ring/hash.ts';
@@ -33,6 +33,7 @@ import {
   MAX_SHARDS,
   n,
   readNumber,
+  readString,
   SHARDED_FORMAT_VERSION,
 } from '../table/layout.ts';
 import type { TaskRef } from './go.ts';
@@ -148,6 +149,29 @@ export async function readCounters(client: DynamoDBClient, group: ShardedGroupRe
  */
 export function sameWrites(first: readonly (Item | undefined)[], second: readonly (Item | undefined)[]): boolean {
   return first.length === second.length && first.every((item, shard) => readNumber(item, 'writes') === readNumber(second[shard], 'writes'));
+}
+
+/**
+ * The earliest task failure recorded under `attribute` (a Group's `firstError`, a WaitGroup's
+ * `firstLost`) over the shards' counter items (one item: unsharded).
+ */
+export function earliestFailure(items: readonly (Item | undefined)[], attribute: 'firstError' | 'firstLost'): TaskFailure | undefined {
+  const failures = items.flatMap((item) => {
+    const map = item?.[attribute]?.M;
+    if (!map) return [];
+    return [
+      {
+        failure: {
+          taskId: readString(map, 'taskId') ?? '',
+          functionName: readString(map, 'functionName') ?? '',
+          errorType: readString(map, 'errorType') ?? 'Error',
+          errorMessage: readString(map, 'errorMessage') ?? '',
+        },
+        finishedAt: readNumber(map, 'finishedAt') ?? 0,
+      },
+    ];
+  });
+  return failures.sort((a, b) => a.finishedAt - b.finishedAt)[0]?.failure;
 }
 
 /** The sum of a number attribute over the shards. */

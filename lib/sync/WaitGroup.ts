@@ -30,6 +30,7 @@ import {
   checkShardsOf,
   counterKey,
   declareShards,
+  earliestFailure,
   formatOf,
   readCounters,
   sameWrites,
@@ -37,7 +38,7 @@ import {
   type ShardedGroupRef,
   sumOf,
 } from '../spawn/shards.ts';
-import { checkName, checkShards, type Item, n, readNumber, readString } from '../table/layout.ts';
+import { checkName, checkShards, type Item, n, readNumber } from '../table/layout.ts';
 import type { SignalOptions } from './Mutex.ts';
 
 export interface WaitGroupOptions {
@@ -72,32 +73,13 @@ interface CounterState {
   firstLost: TaskFailure | undefined;
 }
 
-function lostOf(item: Item | undefined): (TaskFailure & { finishedAt: number }) | undefined {
-  const map = item?.firstLost?.M;
-  if (!map) return undefined;
-  return {
-    taskId: readString(map, 'taskId') ?? '',
-    functionName: readString(map, 'functionName') ?? '',
-    errorType: readString(map, 'errorType') ?? 'Error',
-    errorMessage: readString(map, 'errorMessage') ?? '',
-    finishedAt: readNumber(map, 'finishedAt') ?? 0,
-  };
-}
-
 /** The counter of all shards summed; the first lost task is the earliest of the shards' firsts. */
 function counterOf(items: readonly (Item | undefined)[]): CounterState {
-  const firsts = items.map(lostOf).filter((lost) => lost !== undefined);
-  const first = firsts.sort((a, b) => a.finishedAt - b.finishedAt)[0];
   return {
     count: sumOf(items, 'count'),
     started: sumOf(items, 'started'),
     lost: sumOf(items, 'lost'),
-    firstLost: first && {
-      taskId: first.taskId,
-      functionName: first.functionName,
-      errorType: first.errorType,
-      errorMessage: first.errorMessage,
-    },
+    firstLost: earliestFailure(items, 'firstLost'),
   };
 }
 
