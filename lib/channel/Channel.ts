@@ -642,7 +642,8 @@ export class Channel<T> {
           const goingBack = new Set([...rest, ...failed].map((delivery) => delivery.envelope.id));
           const copiesBack = batch.copies.filter((copy) => goingBack.has(copy.envelope.id));
           const copiesDone = batch.copies.filter((copy) => !goingBack.has(copy.envelope.id));
-          const ack = loop.acks
+          const previous = loop.acks;
+          const ack = previous
             .then(async () => {
               // Holds given up first, so the values are free to take when they come back.
               await this.ledger.release(holdsOf([...rest, ...failed]));
@@ -655,6 +656,9 @@ export class Channel<T> {
           loop.acks = ack;
           ack.catch((error: unknown) => (ackFailure ??= { error }));
           if (rest.length) await ack;
+          // At most one ack behind: when acks are slow (a hot meta item's conflicts), the loop
+          // waits rather than take more values whose holds would run out before their acks.
+          else await previous.catch(() => undefined);
         }
         // The last batch ends the loop, unless values of it failed: they come back to be received.
         if (batch.last && !failures.length) return;
