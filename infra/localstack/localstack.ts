@@ -24,7 +24,11 @@ export interface LocalStackInstance {
   stateDir: string;
 }
 
-export const LOCALSTACK_PORT = 4566;
+/**
+ * The project's LocalStack port: 4566, or `FNMESH_LOCALSTACK_PORT` (lets two clones, or a clone and
+ * a LocalStack test suite, each run their own LocalStack side by side).
+ */
+export const LOCALSTACK_PORT = Number(process.env.FNMESH_LOCALSTACK_PORT || 4566);
 export const LOCALSTACK_ENDPOINT = `http://127.0.0.1:${LOCALSTACK_PORT}`;
 /** The project's LocalStack: what `npm run local:*`, `npm start` and the tests use. */
 export const defaultInstance: LocalStackInstance = { port: LOCALSTACK_PORT, stateDir: join(projectRoot, '.localstack') };

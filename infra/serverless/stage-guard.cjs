@@ -2,7 +2,7 @@
 // Serverless Framework plugin: keeps the `local` stage on LocalStack, and only there.
 //
 // For stage `local` it points the AWS SDK inside the CLI at LocalStack (AWS_ENDPOINT_URL,
-// default http://127.0.0.1:4566, which osls honours by itself) with LocalStack's dummy
+// default http://127.0.0.1:4566 or the port in FNMESH_LOCALSTACK_PORT, which osls honours by itself) with LocalStack's dummy
 // credentials, and refuses to run if the endpoint is anything but a loopback address: a `local`
 // deploy can never reach real AWS by accident. Any other stage is left untouched.
 //
@@ -29,7 +29,10 @@ class StageGuard {
     const stage = options.stage || serverless.service.provider.stage || LOCAL_STAGE;
     if (stage !== LOCAL_STAGE) return;
     const env = process.env;
-    if (!env.AWS_ENDPOINT_URL) env.AWS_ENDPOINT_URL = env.FNMESH_LOCALSTACK_ENDPOINT || DEFAULT_ENDPOINT;
+    if (!env.AWS_ENDPOINT_URL) {
+      const port = env.FNMESH_LOCALSTACK_PORT;
+      env.AWS_ENDPOINT_URL = env.FNMESH_LOCALSTACK_ENDPOINT || (port ? `http://127.0.0.1:${port}` : DEFAULT_ENDPOINT);
+    }
     if (!isLoopback(env.AWS_ENDPOINT_URL)) {
       throw new serverless.classes.Error(
         `Stage "local" deploys only to LocalStack on this machine, but AWS_ENDPOINT_URL is ${env.AWS_ENDPOINT_URL}. ` +

@@ -12,7 +12,15 @@ import { CreateFunctionCommand, InvokeCommand, LambdaClient, waitUntilFunctionAc
 import { strToU8, zipSync } from 'fflate';
 import { readdirSync, readFileSync } from 'node:fs';
 import { afterAll, describe, expect, it } from 'vitest';
-import { down, endpointOf, LocalStackStartError, runningPid, up, type LocalStackInstance } from '../../infra/localstack/localstack.ts';
+import {
+  down,
+  endpointOf,
+  LOCALSTACK_ENDPOINT,
+  LocalStackStartError,
+  runningPid,
+  up,
+  type LocalStackInstance,
+} from '../../infra/localstack/localstack.ts';
 import { localConfig } from '../helpers/aws.ts';
 
 /** Pids of Lambda runtime processes (ours) serving the LocalStack on `port`. */
@@ -56,7 +64,7 @@ describe('LocalStack start-up', () => {
     const result = await up({ log: () => {} });
 
     expect(result.started).toBe(false);
-    expect(result.endpoint).toBe('http://127.0.0.1:4566');
+    expect(result.endpoint).toBe(LOCALSTACK_ENDPOINT);
   });
 
   it('refuses to reuse a LocalStack that is not fnmesh’s, unless told to', async () => {

@@ -30,6 +30,7 @@ describe('stage guard', () => {
       const saved = { ...process.env };
       try {
         delete process.env.AWS_ENDPOINT_URL;
+        delete process.env.FNMESH_LOCALSTACK_PORT;
         process.env.AWS_PROFILE = 'production';
 
         new StageGuard(fakeServerless('local'), { stage: 'local' });
