@@ -31,7 +31,10 @@ export interface LocalStackInstance {
 export const LOCALSTACK_PORT = Number(process.env.FNMESH_LOCALSTACK_PORT || 4566);
 export const LOCALSTACK_ENDPOINT = `http://127.0.0.1:${LOCALSTACK_PORT}`;
 /** The project's LocalStack: what `npm run local:*`, `npm start` and the tests use. */
-export const defaultInstance: LocalStackInstance = { port: LOCALSTACK_PORT, stateDir: join(projectRoot, '.localstack') };
+export const defaultInstance: LocalStackInstance = {
+  port: LOCALSTACK_PORT,
+  stateDir: join(projectRoot, LOCALSTACK_PORT === 4566 ? '.localstack' : `.localstack-${LOCALSTACK_PORT}`),
+};
 
 export const endpointOf = (instance: LocalStackInstance) => `http://127.0.0.1:${instance.port}`;
 export const logFileOf = (instance: LocalStackInstance) => join(instance.stateDir, 'localstack.log');
