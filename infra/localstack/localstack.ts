@@ -42,7 +42,7 @@ const pidFileOf = (instance: LocalStackInstance) => join(instance.stateDir, 'loc
 export const logFile = logFileOf(defaultInstance);
 
 /** Services started (plus LocalStack's own dependencies of these). */
-const SERVICES = 'sqs,lambda,dynamodb,cloudformation,s3,iam,sts,logs,events,ssm,cloudwatch';
+const SERVICES = 'sqs,lambda,dynamodb,dynamodbstreams,cloudformation,s3,iam,sts,logs,events,ssm,cloudwatch';
 
 /**
  * Lines in LocalStack's log that mean a service failed to load, that LocalStack silently fell back
@@ -55,6 +55,7 @@ export const FORBIDDEN_FALLBACKS: readonly RegExp[] = [
   /could not load service plugin/,
   /dynamodb-local|DynamoDBLocal/i,
   /Docker not available/,
+  /kinesis-mock|KinesisMockService/i,
   /fnmesh strict: invalid setting/,
 ];
 
@@ -83,6 +84,8 @@ export function localstackEnvironment(instance: LocalStackInstance = defaultInst
     EAGER_SERVICE_LOADING: '1',
     LAMBDA_RUNTIME_EXECUTOR: 'process',
     PROVIDER_OVERRIDE_DYNAMODB: 'moto',
+    // DynamoDB Streams over moto's tables (plugin/fnmesh_localstack/dynamodb_streams*.py), no Kinesis.
+    PROVIDER_OVERRIDE_DYNAMODBSTREAMS: 'fnmesh',
     LAMBDA_EVENT_SOURCE_MAPPING_MAX_BACKOFF_ON_EMPTY_POLL_SEC: '1',
     // LocalStack waits this long after every poll that found records (default 1 s: one batch per
     // second per queue). AWS's pollers go straight on while a queue has work.

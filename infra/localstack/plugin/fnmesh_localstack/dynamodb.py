@@ -7,6 +7,9 @@ Moto is not thread-safe: ``Table.put_item`` reads, evaluates the condition and w
 lock, and LocalStack's gateway serves requests on a thread pool. Without serialization two
 concurrent conditional writes on one key can both succeed, which would grant a lock twice. So
 every operation runs under one process-wide lock.
+
+Each operation is also one unit of DynamoDB Streams (``dynamodb_streams.py``: the items it changed
+become stream records when it ends), and the TTL sweeper (``dynamodb_ttl.py``) takes the same lock.
 """
 
 import functools
@@ -17,7 +20,7 @@ from localstack.aws.api.dynamodb import DynamodbApi
 from localstack.services.moto import MotoFallbackDispatcher
 from localstack.services.plugins import Service, aws_provider
 
-from fnmesh_localstack import strict
+from fnmesh_localstack import dynamodb_streams, dynamodb_ttl, strict
 from fnmesh_localstack.plugins import DYNAMODB_MARKER
 from fnmesh_localstack.strict_dynamodb import StrictDynamoDB
 
@@ -34,7 +37,7 @@ class MotoDynamoDBProvider(DynamodbApi):
 def serialized(handler):
     @functools.wraps(handler)
     def run_serialized(*args, **kwargs):
-        with MOTO_DYNAMODB_LOCK:
+        with MOTO_DYNAMODB_LOCK, dynamodb_streams.recording():
             return handler(*args, **kwargs)
 
     return run_serialized
@@ -54,5 +57,7 @@ def dynamodb_moto():
     from fnmesh_localstack import transactions
 
     transactions.install()
+    dynamodb_streams.install()
+    dynamodb_ttl.start(MOTO_DYNAMODB_LOCK)
     LOG.info(DYNAMODB_MARKER)
     return Service.for_provider(MotoDynamoDBProvider(), dispatch_table_factory=serialized_dispatch_table)

@@ -31,3 +31,19 @@ def fnmesh_strict_mode():
     from fnmesh_localstack.strict import install_strict_mode
 
     install_strict_mode()
+
+
+@hooks.on_infra_start(priority=50)
+def fnmesh_streams_without_kinesis():
+    """LocalStack loads Kinesis (kinesis-mock, a download) for DynamoDB Streams; fnmesh's streams
+    provider (``PROVIDER_OVERRIDE_DYNAMODBSTREAMS=fnmesh``) needs none. Runs before eager loading."""
+    import os
+
+    from localstack.utils import bootstrap
+
+    if os.environ.get("PROVIDER_OVERRIDE_DYNAMODBSTREAMS") != "fnmesh":
+        return
+    bootstrap.API_DEPENDENCIES["dynamodbstreams"] = []
+    for resolved in (bootstrap.get_enabled_apis, bootstrap.get_preloaded_services):
+        if hasattr(resolved, "cache_clear"):
+            resolved.cache_clear()
