@@ -264,7 +264,7 @@ describe('DynamoDB Streams', () => {
 const HANDLER = `
 exports.handler = async (event) => {
   for (const record of event.Records) {
-    console.log('fnmesh-stream-record ' + JSON.stringify({ eventName: record.eventName, source: record.eventSource, key: record.dynamodb.Keys.pk.S, newImage: record.dynamodb.NewImage, arn: record.eventSourceARN }));
+    console.log('fnmesh-stream-record ' + JSON.stringify({ eventName: record.eventName, source: record.eventSource, key: record.dynamodb.Keys.pk.S, newImage: record.dynamodb.NewImage, arn: record.eventSourceARN, userIdentity: record.userIdentity }));
   }
   return {};
 };
@@ -276,6 +276,7 @@ interface Delivered {
   key: string;
   newImage?: Record<string, unknown>;
   arn: string;
+  userIdentity?: { type: string; principalId: string };
 }
 
 /** The stream records a function has logged so far, once `done` says they are all there. */
@@ -298,7 +299,7 @@ function delivered(functionName: string, done: (records: Delivered[]) => boolean
 }
 
 describe('a table stream triggers a Lambda function', () => {
-  it('through an event-source mapping made with the SDK (TRIM_HORIZON, BatchSize, a filter)', async () => {
+  it('through an event-source mapping made with the SDK (TRIM_HORIZON, BatchSize, a filter; a TTL deletion)', async () => {
     const table = `fnmesh-test-streams-esm-${suffix}`;
     const functionName = `fnmesh-test-streams-fn-${suffix}`;
     const streamArn = (await createTable(table, 'NEW_AND_OLD_IMAGES')).LatestStreamArn!;
@@ -334,16 +335,20 @@ describe('a table stream triggers a Lambda function', () => {
     await dynamodb.send(new PutItemCommand({ TableName: table, Item: { pk: { S: 'one' }, v: { N: '1' } } }));
     await dynamodb.send(new PutItemCommand({ TableName: table, Item: { pk: { S: 'one' }, v: { N: '2' } } })); // MODIFY: filtered out
     await dynamodb.send(new DeleteItemCommand({ TableName: table, Key: { pk: { S: 'early' } } }));
-    await dynamodb.send(new PutItemCommand({ TableName: table, Item: { pk: { S: 'last' } } }));
+    await dynamodb.send(new UpdateTimeToLiveCommand({ TableName: table, TimeToLiveSpecification: { Enabled: true, AttributeName: 'ttl' } }));
+    await dynamodb.send(new PutItemCommand({ TableName: table, Item: { pk: { S: 'expired' }, ttl: { N: String(Math.floor(Date.now() / 1000) - 1) } } }));
 
-    const records = await delivered(functionName, (seen) => seen.some((record) => record.key === 'last'));
+    const records = await delivered(functionName, (seen) => seen.some((record) => record.eventName === 'REMOVE' && record.key === 'expired'));
     expect(records.map((record) => [record.eventName, record.key])).toEqual([
       ['INSERT', 'early'],
       ['INSERT', 'one'],
       ['REMOVE', 'early'],
-      ['INSERT', 'last'],
+      ['INSERT', 'expired'],
+      ['REMOVE', 'expired'],
     ]);
     expect(records[1]).toMatchObject({ source: 'aws:dynamodb', arn: streamArn, newImage: { pk: { S: 'one' }, v: { N: '1' } } });
+    expect(records[2].userIdentity).toBeUndefined();
+    expect(records[4].userIdentity).toEqual({ type: 'Service', principalId: 'dynamodb.amazonaws.com' });
   });
 
   it("through a CloudFormation stack's AWS::Lambda::EventSourceMapping on the table's StreamArn (as serverless.yml compiles `stream` events)", async () => {

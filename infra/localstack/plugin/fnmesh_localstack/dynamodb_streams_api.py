@@ -199,7 +199,28 @@ def _copy(record: dict) -> dict:
     return copied
 
 
+def _lambda_events_keep_user_identity() -> None:
+    """LocalStack's stream poller drops a record's ``userIdentity`` when it builds the Lambda event;
+    AWS keeps it (lower-case keys there), which is how a function tells a TTL deletion apart."""
+    from localstack.services.lambda_.event_source_mapping.pollers.dynamodb_poller import DynamoDBPoller
+
+    transform = DynamoDBPoller.transform_into_events
+    if getattr(transform, "fnmesh_user_identity", False):
+        return
+
+    def transform_into_events(self, records, shard_id):
+        events = transform(self, records, shard_id)
+        for event, record in zip(events, records):
+            if identity := record.get("userIdentity"):
+                event["userIdentity"] = {"type": identity.get("Type"), "principalId": identity.get("PrincipalId")}
+        return events
+
+    transform_into_events.fnmesh_user_identity = True
+    DynamoDBPoller.transform_into_events = transform_into_events
+
+
 @aws_provider(api="dynamodbstreams", name="fnmesh")
 def dynamodbstreams_fnmesh():
     dynamodb_streams.install()
+    _lambda_events_keep_user_identity()
     return Service.for_provider(FnmeshDynamoDBStreamsProvider())
