@@ -55,7 +55,10 @@ async function createTable(name: string, viewType?: StreamViewType, withSortKey 
     new CreateTableCommand({
       TableName: name,
       BillingMode: 'PAY_PER_REQUEST',
-      AttributeDefinitions: [{ AttributeName: 'pk', AttributeType: 'S' }, ...(withSortKey ? [{ AttributeName: 'sk', AttributeType: 'N' as const }] : [])],
+      AttributeDefinitions: [
+        { AttributeName: 'pk', AttributeType: 'S' },
+        ...(withSortKey ? [{ AttributeName: 'sk', AttributeType: 'N' as const }] : []),
+      ],
       KeySchema: [{ AttributeName: 'pk', KeyType: 'HASH' }, ...(withSortKey ? [{ AttributeName: 'sk', KeyType: 'RANGE' as const }] : [])],
       ...(viewType ? { StreamSpecification: { StreamEnabled: true, StreamViewType: viewType } } : {}),
     }),
@@ -117,7 +120,14 @@ async function writeEveryWay(table: string) {
     new TransactWriteItemsCommand({
       TransactItems: [
         { Put: { TableName: table, Item: { pk: { S: 'd' } } } }, // INSERT d
-        { Update: { TableName: table, Key: { pk: { S: 'c' } }, UpdateExpression: 'SET tag = :t', ExpressionAttributeValues: { ':t': { S: 'x' } } } }, // MODIFY c
+        {
+          Update: {
+            TableName: table,
+            Key: { pk: { S: 'c' } },
+            UpdateExpression: 'SET tag = :t',
+            ExpressionAttributeValues: { ':t': { S: 'x' } },
+          },
+        }, // MODIFY c
         { Delete: { TableName: table, Key: { pk: { S: 'a' } } } }, // REMOVE a
       ],
     }),
@@ -148,7 +158,12 @@ const EXPECTED = [
   ['REMOVE', 'b', { pk: { S: 'b' }, n: { N: '7' } }, undefined],
   ['INSERT', 'c', undefined, { pk: { S: 'c' }, bin: { B: new Uint8Array([0, 1, 2, 255]) } }],
   ['INSERT', 'd', undefined, { pk: { S: 'd' } }],
-  ['MODIFY', 'c', { pk: { S: 'c' }, bin: { B: new Uint8Array([0, 1, 2, 255]) } }, { pk: { S: 'c' }, bin: { B: new Uint8Array([0, 1, 2, 255]) }, tag: { S: 'x' } }],
+  [
+    'MODIFY',
+    'c',
+    { pk: { S: 'c' }, bin: { B: new Uint8Array([0, 1, 2, 255]) } },
+    { pk: { S: 'c' }, bin: { B: new Uint8Array([0, 1, 2, 255]) }, tag: { S: 'x' } },
+  ],
   ['REMOVE', 'a', { pk: { S: 'a' }, n: { N: '2' } }, undefined],
   ['REMOVE', 'd', { pk: { S: 'd' } }, undefined],
 ] as const;
@@ -165,11 +180,13 @@ describe('DynamoDB Streams', () => {
       await writeEveryWay(table);
       const records = await readAll(streamArn);
 
-      expect(records.map((record) => [record.eventName, record.dynamodb!.Keys!.pk.S])).toEqual(EXPECTED.map(([event, key]) => [event, key]));
+      expect(records.map((record) => [record.eventName, record.dynamodb!.Keys!.pk!.S])).toEqual(
+        EXPECTED.map(([event, key]) => [event, key]),
+      );
       const numbers = records.map((record) => BigInt(record.dynamodb!.SequenceNumber!));
-      for (let i = 1; i < numbers.length; i++) expect(numbers[i]).toBeGreaterThan(numbers[i - 1]);
+      for (let i = 1; i < numbers.length; i++) expect(numbers[i]!).toBeGreaterThan(numbers[i - 1]!);
       records.forEach((record, i) => {
-        const [, , oldImage, newImage] = EXPECTED[i];
+        const [, , oldImage, newImage] = EXPECTED[i]!;
         expect(record).toMatchObject({ eventSource: 'aws:dynamodb', eventVersion: '1.1', awsRegion: 'us-east-1' });
         expect(record.eventID).toMatch(/^[0-9a-f]{32}$/);
         expect(record.userIdentity).toBeUndefined();
@@ -187,12 +204,17 @@ describe('DynamoDB Streams', () => {
     const description = await createTable(table, 'KEYS_ONLY', true);
     const streamArn = description.LatestStreamArn!;
     const { StreamDescription } = await streams.send(new DescribeStreamCommand({ StreamArn: streamArn }));
-    expect(StreamDescription).toMatchObject({ StreamArn: streamArn, StreamStatus: 'ENABLED', StreamViewType: 'KEYS_ONLY', TableName: table });
+    expect(StreamDescription).toMatchObject({
+      StreamArn: streamArn,
+      StreamStatus: 'ENABLED',
+      StreamViewType: 'KEYS_ONLY',
+      TableName: table,
+    });
     expect(StreamDescription!.KeySchema).toEqual([
       { AttributeName: 'pk', KeyType: 'HASH' },
       { AttributeName: 'sk', KeyType: 'RANGE' },
     ]);
-    const [shard] = StreamDescription!.Shards!;
+    const shard = StreamDescription!.Shards![0]!;
     expect(shard.ShardId).toMatch(/^shardId-\d{20}-[a-zA-Z0-9]{1,36}$/);
     const after = await streams.send(new DescribeStreamCommand({ StreamArn: streamArn, ExclusiveStartShardId: shard.ShardId }));
     expect(after.StreamDescription!.Shards).toEqual([]);
@@ -200,8 +222,16 @@ describe('DynamoDB Streams', () => {
     expect(listed.Streams).toEqual([{ StreamArn: streamArn, TableName: table, StreamLabel: description.LatestStreamLabel }]);
 
     const iterator = async (type: 'LATEST' | 'TRIM_HORIZON' | 'AT_SEQUENCE_NUMBER' | 'AFTER_SEQUENCE_NUMBER', sequenceNumber?: string) =>
-      (await streams.send(new GetShardIteratorCommand({ StreamArn: streamArn, ShardId: shard.ShardId!, ShardIteratorType: type, SequenceNumber: sequenceNumber })))
-        .ShardIterator!;
+      (
+        await streams.send(
+          new GetShardIteratorCommand({
+            StreamArn: streamArn,
+            ShardId: shard.ShardId!,
+            ShardIteratorType: type,
+            SequenceNumber: sequenceNumber,
+          }),
+        )
+      ).ShardIterator!;
     const latest = await iterator('LATEST');
     expect(latest.startsWith(`${streamArn}|1|`)).toBe(true);
     await dynamodb.send(new PutItemCommand({ TableName: table, Item: { pk: { S: 'x' }, sk: { N: '1' } } }));
@@ -209,22 +239,22 @@ describe('DynamoDB Streams', () => {
     await dynamodb.send(new PutItemCommand({ TableName: table, Item: { pk: { S: 'x' }, sk: { N: '3' } } }));
 
     const fromLatest = await streams.send(new GetRecordsCommand({ ShardIterator: latest, Limit: 2 }));
-    expect(fromLatest.Records!.map((record) => record.dynamodb!.Keys!.sk.N)).toEqual(['1', '2']);
+    expect(fromLatest.Records!.map((record) => record.dynamodb!.Keys!.sk!.N)).toEqual(['1', '2']);
     const rest = await streams.send(new GetRecordsCommand({ ShardIterator: fromLatest.NextShardIterator! }));
-    expect(rest.Records!.map((record) => record.dynamodb!.Keys!.sk.N)).toEqual(['3']);
+    expect(rest.Records!.map((record) => record.dynamodb!.Keys!.sk!.N)).toEqual(['3']);
     const empty = await streams.send(new GetRecordsCommand({ ShardIterator: rest.NextShardIterator! }));
     expect(empty.Records).toEqual([]);
     expect(empty.NextShardIterator).toBeDefined();
 
-    const second = fromLatest.Records![1].dynamodb!.SequenceNumber!;
+    const second = fromLatest.Records![1]!.dynamodb!.SequenceNumber!;
     const at = await streams.send(new GetRecordsCommand({ ShardIterator: await iterator('AT_SEQUENCE_NUMBER', second) }));
-    expect(at.Records!.map((record) => record.dynamodb!.Keys!.sk.N)).toEqual(['2', '3']);
+    expect(at.Records!.map((record) => record.dynamodb!.Keys!.sk!.N)).toEqual(['2', '3']);
     const afterSecond = await streams.send(new GetRecordsCommand({ ShardIterator: await iterator('AFTER_SEQUENCE_NUMBER', second) }));
-    expect(afterSecond.Records!.map((record) => record.dynamodb!.Keys!.sk.N)).toEqual(['3']);
+    expect(afterSecond.Records!.map((record) => record.dynamodb!.Keys!.sk!.N)).toEqual(['3']);
 
-    await expect(streams.send(new DescribeStreamCommand({ StreamArn: `${description.TableArn}/stream/2024-11-18T14:36:44.149` }))).rejects.toThrow(
-      /Requested resource not found: Stream: .* not found/,
-    );
+    await expect(
+      streams.send(new DescribeStreamCommand({ StreamArn: `${description.TableArn}/stream/2024-11-18T14:36:44.149` })),
+    ).rejects.toThrow(/Requested resource not found: Stream: .* not found/);
   });
 
   it('enables and disables a stream with UpdateTable; a disabled stream keeps its records, closed', async () => {
@@ -242,8 +272,8 @@ describe('DynamoDB Streams', () => {
     await dynamodb.send(new PutItemCommand({ TableName: table, Item: { pk: { S: 'unstreamed' } } }));
     const disabled = await streams.send(new DescribeStreamCommand({ StreamArn: first }));
     expect(disabled.StreamDescription!.StreamStatus).toBe('DISABLED');
-    expect(disabled.StreamDescription!.Shards![0].SequenceNumberRange!.EndingSequenceNumber).toBeDefined();
-    expect((await readAll(first)).map((record) => record.dynamodb!.Keys!.pk.S)).toEqual(['one']);
+    expect(disabled.StreamDescription!.Shards![0]!.SequenceNumberRange!.EndingSequenceNumber).toBeDefined();
+    expect((await readAll(first)).map((record) => record.dynamodb!.Keys!.pk!.S)).toEqual(['one']);
     const { Table } = await dynamodb.send(new DescribeTableCommand({ TableName: table }));
     expect(Table!.LatestStreamArn).toBe(first);
 
@@ -255,7 +285,7 @@ describe('DynamoDB Streams', () => {
     const second = again.TableDescription!.LatestStreamArn!;
     expect(second).not.toBe(first);
     await dynamodb.send(new PutItemCommand({ TableName: table, Item: { pk: { S: 'two' } } }));
-    expect((await readAll(second)).map((record) => record.dynamodb!.Keys!.pk.S)).toEqual(['two']);
+    expect((await readAll(second)).map((record) => record.dynamodb!.Keys!.pk!.S)).toEqual(['two']);
   });
 });
 
@@ -335,10 +365,16 @@ describe('a table stream triggers a Lambda function', () => {
     await dynamodb.send(new PutItemCommand({ TableName: table, Item: { pk: { S: 'one' }, v: { N: '1' } } }));
     await dynamodb.send(new PutItemCommand({ TableName: table, Item: { pk: { S: 'one' }, v: { N: '2' } } })); // MODIFY: filtered out
     await dynamodb.send(new DeleteItemCommand({ TableName: table, Key: { pk: { S: 'early' } } }));
-    await dynamodb.send(new UpdateTimeToLiveCommand({ TableName: table, TimeToLiveSpecification: { Enabled: true, AttributeName: 'ttl' } }));
-    await dynamodb.send(new PutItemCommand({ TableName: table, Item: { pk: { S: 'expired' }, ttl: { N: String(Math.floor(Date.now() / 1000) - 1) } } }));
+    await dynamodb.send(
+      new UpdateTimeToLiveCommand({ TableName: table, TimeToLiveSpecification: { Enabled: true, AttributeName: 'ttl' } }),
+    );
+    await dynamodb.send(
+      new PutItemCommand({ TableName: table, Item: { pk: { S: 'expired' }, ttl: { N: String(Math.floor(Date.now() / 1000) - 1) } } }),
+    );
 
-    const records = await delivered(functionName, (seen) => seen.some((record) => record.eventName === 'REMOVE' && record.key === 'expired'));
+    const records = await delivered(functionName, (seen) =>
+      seen.some((record) => record.eventName === 'REMOVE' && record.key === 'expired'),
+    );
     expect(records.map((record) => [record.eventName, record.key])).toEqual([
       ['INSERT', 'early'],
       ['INSERT', 'one'],
@@ -346,9 +382,9 @@ describe('a table stream triggers a Lambda function', () => {
       ['INSERT', 'expired'],
       ['REMOVE', 'expired'],
     ]);
-    expect(records[1]).toMatchObject({ source: 'aws:dynamodb', arn: streamArn, newImage: { pk: { S: 'one' }, v: { N: '1' } } });
-    expect(records[2].userIdentity).toBeUndefined();
-    expect(records[4].userIdentity).toEqual({ type: 'Service', principalId: 'dynamodb.amazonaws.com' });
+    expect(records[1]!).toMatchObject({ source: 'aws:dynamodb', arn: streamArn, newImage: { pk: { S: 'one' }, v: { N: '1' } } });
+    expect(records[2]!.userIdentity).toBeUndefined();
+    expect(records[4]!.userIdentity).toEqual({ type: 'Service', principalId: 'dynamodb.amazonaws.com' });
   });
 
   it("through a CloudFormation stack's AWS::Lambda::EventSourceMapping on the table's StreamArn (as serverless.yml compiles `stream` events)", async () => {
@@ -406,7 +442,9 @@ describe('a table stream triggers a Lambda function', () => {
     await dynamodb.send(new PutItemCommand({ TableName: table, Item: { pk: { S: 'from-the-stack' } } }));
 
     const records = await delivered(functionName, (seen) => seen.length > 0);
-    expect(records).toEqual([{ eventName: 'INSERT', source: 'aws:dynamodb', key: 'from-the-stack', newImage: { pk: { S: 'from-the-stack' } }, arn: streamArn }]);
+    expect(records).toEqual([
+      { eventName: 'INSERT', source: 'aws:dynamodb', key: 'from-the-stack', newImage: { pk: { S: 'from-the-stack' } }, arn: streamArn },
+    ]);
   });
 });
 
@@ -416,7 +454,9 @@ describe('TTL', () => {
   it('deletes an expired item within the sweep delay (a service REMOVE), and keeps the others', async () => {
     const table = `fnmesh-test-ttl-${suffix}`;
     const streamArn = (await createTable(table, 'OLD_IMAGE')).LatestStreamArn!;
-    await dynamodb.send(new UpdateTimeToLiveCommand({ TableName: table, TimeToLiveSpecification: { Enabled: true, AttributeName: 'expiresAt' } }));
+    await dynamodb.send(
+      new UpdateTimeToLiveCommand({ TableName: table, TimeToLiveSpecification: { Enabled: true, AttributeName: 'expiresAt' } }),
+    );
     const now = Math.floor(Date.now() / 1000);
     const put = (pk: string, expiresAt?: { N: string } | { S: string }) =>
       dynamodb.send(new PutItemCommand({ TableName: table, Item: { pk: { S: pk }, ...(expiresAt ? { expiresAt } : {}) } }));
@@ -427,7 +467,8 @@ describe('TTL', () => {
     const started = Date.now();
     await put('expired', { N: String(now - 1) });
 
-    const exists = async (pk: string) => (await dynamodb.send(new GetItemCommand({ TableName: table, Key: { pk: { S: pk } }, ConsistentRead: true }))).Item !== undefined;
+    const exists = async (pk: string) =>
+      (await dynamodb.send(new GetItemCommand({ TableName: table, Key: { pk: { S: pk } }, ConsistentRead: true }))).Item !== undefined;
     await eventually(async () => ((await exists('expired')) ? undefined : true), 'the expired item deleted', 15_000);
     // The default sweep delay is 2 s (FNMESH_DYNAMODB_TTL_SWEEP_SECONDS); allow for a busy machine.
     expect(Date.now() - started).toBeLessThan(10_000);
@@ -436,8 +477,8 @@ describe('TTL', () => {
 
     const removals = (await readAll(streamArn)).filter((record) => record.eventName === 'REMOVE');
     expect(removals).toHaveLength(1);
-    expect(removals[0].dynamodb!.Keys).toEqual({ pk: { S: 'expired' } });
-    expect(removals[0].userIdentity).toEqual({ Type: 'Service', PrincipalId: 'dynamodb.amazonaws.com' });
-    expect(removals[0].dynamodb!.OldImage).toEqual({ pk: { S: 'expired' }, expiresAt: { N: String(now - 1) } });
+    expect(removals[0]!.dynamodb!.Keys).toEqual({ pk: { S: 'expired' } });
+    expect(removals[0]!.userIdentity).toEqual({ Type: 'Service', PrincipalId: 'dynamodb.amazonaws.com' });
+    expect(removals[0]!.dynamodb!.OldImage).toEqual({ pk: { S: 'expired' }, expiresAt: { N: String(now - 1) } });
   });
 });

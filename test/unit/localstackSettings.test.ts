@@ -9,6 +9,7 @@ describe('LocalStack settings', () => {
     expect(env).toMatchObject({
       LAMBDA_RUNTIME_EXECUTOR: 'process',
       PROVIDER_OVERRIDE_DYNAMODB: 'moto',
+      PROVIDER_OVERRIDE_DYNAMODBSTREAMS: 'fnmesh',
       GATEWAY_LISTEN: '127.0.0.1:4566',
       DNS_ADDRESS: '0',
       SKIP_SSL_CERT_DOWNLOAD: '1',
@@ -31,6 +32,10 @@ describe('LocalStack settings', () => {
     ],
     ['a service that failed to load', 'ERROR --- [ MainThread] l.services.plugins : could not load service plugin dynamodb'],
     ['a DynamoDB Local install', 'INFO --- [ Thread-3 ] l.p.api : Installation of dynamodb-local started.'],
+    [
+      'kinesis-mock (for DynamoDB Streams)',
+      'INFO --- [-functhread4] l.s.k.kinesis_mock_server : [info] kinesis.mock.KinesisMockService$ Starting Kinesis Plain Mock Service on port 48813',
+    ],
   ])('recognises a fallback to %s', (_, line) => {
     expect(FORBIDDEN_FALLBACKS.some((pattern) => pattern.test(line))).toBe(true);
   });

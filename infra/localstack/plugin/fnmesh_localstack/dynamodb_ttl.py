@@ -10,8 +10,9 @@ days. Here a sweeper thread does it every ``FNMESH_DYNAMODB_TTL_SWEEP_SECONDS`` 
 * the deletion is the service's: on a table with a stream it is a REMOVE record with
   ``userIdentity`` ``{Type: Service, PrincipalId: dynamodb.amazonaws.com}``.
 
-Each sweep holds the lock every DynamoDB operation runs under (``dynamodb.py``), so it never races
-a conditional write: a write that sees an item sees it before or after the sweep, never during.
+A sweep checks and deletes under the lock every DynamoDB operation runs under (``dynamodb.py``), so
+it never races a conditional write: a write sees an expired item either still there or deleted. It
+takes the lock a few hundred partitions at a time, so a large table's sweep never stalls requests.
 """
 
 import logging
@@ -55,33 +56,48 @@ def _expired(item, attribute: str, now: float) -> bool:
     return now - FIVE_YEARS_SECONDS <= expiry < now
 
 
-def _items(table):
-    for hash_value, entry in list(table.items.items()):
-        if table.range_key_attr is None:
-            yield hash_value, None, entry
-        else:
-            for range_value, item in list(entry.items()):
-                yield hash_value, range_value, item
+CHUNK = 200  # partitions examined per hold of the lock
 
 
-def sweep(now: float | None = None) -> int:
-    """Deletes every expired item of every table with TTL enabled; how many it deleted.
-    The caller holds the moto lock."""
+def _expire_in(table, hash_values, attribute: str, now: float) -> int:
+    """Deletes the expired items among these partitions; the caller holds the moto lock."""
+    deleted = 0
+    for hash_value in hash_values:
+        entry = table.items.get(hash_value)
+        if entry is None:
+            continue
+        candidates = [(None, entry)] if table.range_key_attr is None else list(entry.items())
+        for range_value, item in candidates:
+            if _expired(item, attribute, now):
+                with dynamodb_streams.recording(dynamodb_streams.SERVICE_IDENTITY):
+                    table.delete_item(hash_value, range_value)
+                deleted += 1
+    return deleted
+
+
+def sweep(lock, now: float | None = None) -> int:
+    """Deletes every expired item of every table with TTL enabled; how many it deleted. Holds the
+    lock a chunk of partitions at a time, so that a sweep of a large table never stalls requests."""
     from moto.dynamodb.models import dynamodb_backends
 
     now = time.time() if now is None else now
+    with lock:
+        tables = [
+            (backend, table, table.ttl["AttributeName"])
+            for regions in list(dynamodb_backends.values())
+            for backend in list(regions.values())
+            for table in list(backend.tables.values())
+            if (getattr(table, "ttl", None) or {}).get("TimeToLiveStatus") == "ENABLED" and table.ttl.get("AttributeName")
+        ]
     deleted = 0
-    for regions in list(dynamodb_backends.values()):
-        for backend in list(regions.values()):
-            for table in list(backend.tables.values()):
-                ttl = getattr(table, "ttl", None) or {}
-                if ttl.get("TimeToLiveStatus") != "ENABLED" or not ttl.get("AttributeName"):
-                    continue
-                expired = [(h, r) for h, r, item in _items(table) if _expired(item, ttl["AttributeName"], now)]
-                for hash_value, range_value in expired:
-                    with dynamodb_streams.recording(dynamodb_streams.SERVICE_IDENTITY):
-                        table.delete_item(hash_value, range_value)
-                deleted += len(expired)
+    for backend, table, attribute in tables:
+        with lock:
+            partitions = list(table.items.keys())
+        for start in range(0, len(partitions), CHUNK):
+            with lock:
+                if backend.tables.get(table.name) is not table:
+                    break  # deleted meanwhile
+                deleted += _expire_in(table, partitions[start : start + CHUNK], attribute, now)
     return deleted
 
 
@@ -97,8 +113,7 @@ def start(lock) -> None:
         while True:
             time.sleep(interval)
             try:
-                with lock:
-                    deleted = sweep()
+                deleted = sweep(lock)
                 if deleted:
                     LOG.debug("fnmesh: TTL deleted %d expired items", deleted)
             except Exception:
