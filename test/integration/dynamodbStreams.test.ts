@@ -9,6 +9,7 @@ import {
   BatchWriteItemCommand,
   CreateTableCommand,
   DeleteItemCommand,
+  DynamoDBClient,
   DeleteTableCommand,
   DescribeTableCommand,
   GetItemCommand,
@@ -286,6 +287,48 @@ describe('DynamoDB Streams', () => {
     expect(second).not.toBe(first);
     await dynamodb.send(new PutItemCommand({ TableName: table, Item: { pk: { S: 'two' } } }));
     expect((await readAll(second)).map((record) => record.dynamodb!.Keys!.pk!.S)).toEqual(['two']);
+  });
+});
+
+describe('global tables (2019.11.21)', () => {
+  it('a replica in another region gets the items, every later change both ways, and a stream of its own', async () => {
+    const table = `fnmesh-test-streams-global-${suffix}`;
+    const region2 = 'ap-southeast-1';
+    const dynamodb2 = new DynamoDBClient({ ...localConfig, region: region2, maxAttempts: 1 });
+    const streams2 = new DynamoDBStreamsClient({ ...localConfig, region: region2 });
+    await createTable(table, 'NEW_AND_OLD_IMAGES');
+    await dynamodb.send(new PutItemCommand({ TableName: table, Item: { pk: { S: 'before' } } }));
+    const updated = await dynamodb.send(
+      new UpdateTableCommand({ TableName: table, ReplicaUpdates: [{ Create: { RegionName: region2 } }] }),
+    );
+    cleanups.push(() => dynamodb2.send(new DeleteTableCommand({ TableName: table })));
+    expect(updated.TableDescription!.Replicas).toEqual([{ RegionName: region2, ReplicaStatus: 'ACTIVE' }]);
+    const replica = (await dynamodb2.send(new DescribeTableCommand({ TableName: table }))).Table!;
+    expect(replica.Replicas).toEqual([{ RegionName: 'us-east-1', ReplicaStatus: 'ACTIVE' }]);
+    expect(replica.LatestStreamArn).toContain(`:dynamodb:${region2}:`);
+    const get2 = async (pk: string) => (await dynamodb2.send(new GetItemCommand({ TableName: table, Key: { pk: { S: pk } } }))).Item;
+    expect(await get2('before')).toEqual({ pk: { S: 'before' } });
+
+    await dynamodb.send(new PutItemCommand({ TableName: table, Item: { pk: { S: 'after' }, v: { N: '1' } } }));
+    expect(await get2('after')).toEqual({ pk: { S: 'after' }, v: { N: '1' } });
+    await dynamodb2.send(new DeleteItemCommand({ TableName: table, Key: { pk: { S: 'before' } } }));
+    expect((await dynamodb.send(new GetItemCommand({ TableName: table, Key: { pk: { S: 'before' } } }))).Item).toBeUndefined();
+
+    const { Streams } = await streams2.send(new ListStreamsCommand({ TableName: table }));
+    expect(Streams!.map((stream) => stream.StreamArn)).toEqual([replica.LatestStreamArn]);
+    const { StreamDescription } = await streams2.send(new DescribeStreamCommand({ StreamArn: replica.LatestStreamArn! }));
+    const { ShardIterator } = await streams2.send(
+      new GetShardIteratorCommand({
+        StreamArn: replica.LatestStreamArn!,
+        ShardId: StreamDescription!.Shards![0]!.ShardId!,
+        ShardIteratorType: 'TRIM_HORIZON',
+      }),
+    );
+    const { Records } = await streams2.send(new GetRecordsCommand({ ShardIterator }));
+    expect(Records!.map((record) => [record.eventName, record.awsRegion, record.dynamodb!.Keys!.pk!.S])).toEqual([
+      ['INSERT', region2, 'after'],
+      ['REMOVE', region2, 'before'],
+    ]);
   });
 });
 

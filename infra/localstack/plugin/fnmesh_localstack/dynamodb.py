@@ -9,7 +9,8 @@ concurrent conditional writes on one key can both succeed, which would grant a l
 every operation runs under one process-wide lock.
 
 Each operation is also one unit of DynamoDB Streams (``dynamodb_streams.py``: the items it changed
-become stream records when it ends), and the TTL sweeper (``dynamodb_ttl.py``) takes the same lock.
+become stream records when it ends, and replicas of global tables follow: ``dynamodb_replicas.py``),
+and the TTL sweeper (``dynamodb_ttl.py``) takes the same lock.
 """
 
 import functools
@@ -20,7 +21,7 @@ from localstack.aws.api.dynamodb import DynamodbApi
 from localstack.services.moto import MotoFallbackDispatcher
 from localstack.services.plugins import Service, aws_provider
 
-from fnmesh_localstack import dynamodb_streams, dynamodb_ttl, strict
+from fnmesh_localstack import dynamodb_replicas, dynamodb_streams, dynamodb_ttl, strict
 from fnmesh_localstack.plugins import DYNAMODB_MARKER
 from fnmesh_localstack.strict_dynamodb import StrictDynamoDB
 
@@ -58,6 +59,7 @@ def dynamodb_moto():
 
     transactions.install()
     dynamodb_streams.install()
+    dynamodb_replicas.install()
     dynamodb_ttl.start(MOTO_DYNAMODB_LOCK)
     LOG.info(DYNAMODB_MARKER)
     return Service.for_provider(MotoDynamoDBProvider(), dispatch_table_factory=serialized_dispatch_table)

@@ -208,9 +208,15 @@ def recording(identity: Optional[dict[str, str]] = None):
         _emit(touched, identity)
 
 
+# Called as listener(table, hash_value, range_value, item or None) for every item an operation
+# changed, after its record (global tables replicate with it: ``dynamodb_replicas.py``). A table
+# without a stream is watched only if it has ``fnmesh_watched`` set.
+CHANGE_LISTENERS: list = []
+
+
 def _touch(table, hash_value, range_value) -> None:
     """Notes an item's state before the current operation first writes it."""
-    if stream_of(table) is None:
+    if stream_of(table) is None and not getattr(table, "fnmesh_watched", False):
         return
     touched = _operation.touched
     identity = (table.table_arn, hash_value, range_value)
@@ -220,38 +226,45 @@ def _touch(table, hash_value, range_value) -> None:
 
 def _emit(touched: dict, identity: Optional[dict[str, str]]) -> None:
     for table, hash_value, range_value, old in touched.values():
-        stream = stream_of(table)
-        if stream is None:
-            continue
-        new = _image(table.get_item(hash_value, range_value))
+        current = table.get_item(hash_value, range_value)
+        new = _image(current)
         if old == new:
             continue
-        some = new if new is not None else old
-        keys = {table.hash_key_attr: some[table.hash_key_attr]}
-        if table.range_key_attr is not None:
-            keys[table.range_key_attr] = some[table.range_key_attr]
-        change: dict[str, Any] = {
-            "ApproximateCreationDateTime": datetime.now(timezone.utc).replace(microsecond=0),
-            "Keys": keys,
-        }
-        if new is not None and stream.view_type in ("NEW_IMAGE", "NEW_AND_OLD_IMAGES"):
-            change["NewImage"] = new
-        if old is not None and stream.view_type in ("OLD_IMAGE", "NEW_AND_OLD_IMAGES"):
-            change["OldImage"] = old
-        change["SizeBytes"] = sum(_attributes_size(change.get(part)) for part in ("Keys", "NewImage", "OldImage"))
-        change["StreamViewType"] = stream.view_type
-        record = {
-            "eventID": uuid.uuid4().hex,
-            "eventName": "INSERT" if old is None else "REMOVE" if new is None else "MODIFY",
-            "eventVersion": "1.1",
-            "eventSource": "aws:dynamodb",
-            "awsRegion": stream.region,
-            "dynamodb": change,
-        }
-        if identity is not None:
-            record["userIdentity"] = dict(identity)
-        with _lock:
-            stream.shards[-1].append(record)
+        _record(table, old, new, identity)
+        for listener in CHANGE_LISTENERS:
+            listener(table, hash_value, range_value, current)
+
+
+def _record(table, old, new, identity: Optional[dict[str, str]]) -> None:
+    stream = stream_of(table)
+    if stream is None:
+        return
+    some = new if new is not None else old
+    keys = {table.hash_key_attr: some[table.hash_key_attr]}
+    if table.range_key_attr is not None:
+        keys[table.range_key_attr] = some[table.range_key_attr]
+    change: dict[str, Any] = {
+        "ApproximateCreationDateTime": datetime.now(timezone.utc).replace(microsecond=0),
+        "Keys": keys,
+    }
+    if new is not None and stream.view_type in ("NEW_IMAGE", "NEW_AND_OLD_IMAGES"):
+        change["NewImage"] = new
+    if old is not None and stream.view_type in ("OLD_IMAGE", "NEW_AND_OLD_IMAGES"):
+        change["OldImage"] = old
+    change["SizeBytes"] = sum(_attributes_size(change.get(part)) for part in ("Keys", "NewImage", "OldImage"))
+    change["StreamViewType"] = stream.view_type
+    record = {
+        "eventID": uuid.uuid4().hex,
+        "eventName": "INSERT" if old is None else "REMOVE" if new is None else "MODIFY",
+        "eventVersion": "1.1",
+        "eventSource": "aws:dynamodb",
+        "awsRegion": stream.region,
+        "dynamodb": change,
+    }
+    if identity is not None:
+        record["userIdentity"] = dict(identity)
+    with _lock:
+        stream.shards[-1].append(record)
 
 
 def _keys_of(table, attributes: dict[str, Any]):
