@@ -52,8 +52,10 @@ def _replicate(table, hash_value, range_value, item) -> None:
 def _create_replica(table, region: str) -> None:
     from moto.dynamodb.exceptions import MockValidationException
 
+    if region == table.region_name:
+        return  # the table itself (LocalStack's AWS::DynamoDB::GlobalTable lists every region, its own too)
     backend = _backend(table.account_id, region)
-    if region == table.region_name or table.name in backend.tables:
+    if table.name in backend.tables:
         raise MockValidationException(
             f"Failed to create a the new replica of table with name: '{table.name}' because one or more "
             "replicas already existed as tables."
