@@ -11,7 +11,8 @@ off and this module keeps the streams instead:
   it; when the operation ends, each touched item whose state differs gets one record
   (INSERT/MODIFY/REMOVE, images per the table's ``StreamViewType``). PutItem, UpdateItem,
   DeleteItem, BatchWriteItem, TransactWriteItems and PartiQL all write through these three, and a
-  write that changes nothing, or a transaction that is rolled back, leaves no record.
+  write that changes nothing, or a transaction that is rolled back, leaves no record. A
+  BatchWriteItem's records follow its request's order (moto applies the puts first).
 * a stream belongs to a table's stream label: enabling a stream (CreateTable/UpdateTable
   ``StreamSpecification``) starts a new one, disabling it or deleting the table closes it (its
   records stay readable for 24 hours, as on AWS). Each stream has one shard.
@@ -122,7 +123,7 @@ class Stream:
         }
 
 
-# stream ARN -> stream (the latest first would not matter: ListStreams sorts)
+# stream ARN -> stream, every stream since start-up (a disabled one stays readable, as on AWS)
 STREAMS: dict[str, Stream] = {}
 
 
