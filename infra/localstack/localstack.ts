@@ -7,9 +7,20 @@
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  closeSync,
+  copyFileSync,
+  existsSync,
+  mkdirSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { homedir } from 'node:os';
-import { dirname, join, relative, resolve } from 'node:path';
+import { basename, dirname, join, relative, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
@@ -40,6 +51,9 @@ export const endpointOf = (instance: LocalStackInstance) => `http://127.0.0.1:${
 export const logFileOf = (instance: LocalStackInstance) => join(instance.stateDir, 'localstack.log');
 const pidFileOf = (instance: LocalStackInstance) => join(instance.stateDir, 'localstack.pid');
 export const logFile = logFileOf(defaultInstance);
+
+/** Where LocalStack's process executor finds the AWS SDK it gives functions (see ensureLambdaSdk). */
+const LAMBDA_SDK_VARIABLE = 'FNMESH_LAMBDA_SDK';
 
 /** Services started (plus LocalStack's own dependencies of these). */
 const SERVICES = 'sqs,lambda,dynamodb,cloudformation,s3,iam,sts,logs,events,ssm,cloudwatch';
@@ -243,6 +257,35 @@ export async function ensureVenv(log: (line: string) => void = console.error): P
 }
 
 /**
+ * The AWS SDK for JavaScript v3 that Lambda functions find on their module path, as AWS's nodejs
+ * runtimes provide it in /var/runtime/node_modules: the pinned set in `lambda-sdk/`, installed with
+ * `npm ci` once per lock-file hash beside the venv. LocalStack's process executor is told where by
+ * `FNMESH_LAMBDA_SDK` and puts it on the functions' NODE_PATH (a function's own copy still wins).
+ * @returns the node_modules directory holding `@aws-sdk/*`
+ */
+export function ensureLambdaSdk(log: (line: string) => void = console.error): string {
+  const source = join(here, 'lambda-sdk');
+  const files = [join(source, 'package.json'), join(source, 'package-lock.json')];
+  const target = join(cacheRoot(), `lambda-sdk-${hashFiles(files)}`);
+  const modules = join(target, 'node_modules');
+  if (!existsSync(modules)) {
+    const partial = `${target}.partial-${process.pid}`;
+    rmSync(partial, { recursive: true, force: true });
+    mkdirSync(partial, { recursive: true });
+    for (const file of files) copyFileSync(file, join(partial, basename(file)));
+    log(`fnmesh: installing the AWS SDK Lambda functions get from the runtime (first run only) in ${target}`);
+    run(
+      'npm',
+      ['ci', '--omit=dev', '--ignore-scripts', '--no-audit', '--no-fund', '--loglevel=error', '--prefix', partial],
+      'installing the Lambda runtime SDK',
+    );
+    if (existsSync(modules)) rmSync(partial, { recursive: true, force: true });
+    else renameSync(partial, target);
+  }
+  return modules;
+}
+
+/**
  * A venv for a Python tool the tests use (e.g. cfn-lint), from a pinned requirements file: built
  * once in the per-user cache, keyed by the file's hash, like LocalStack's. Run its tools as
  * `python -m <module>`: the venv is built under another name and moved, which breaks scripts' #!.
@@ -353,6 +396,7 @@ export async function up(options: UpOptions = {}): Promise<UpResult> {
   }
 
   const python = await ensureVenv(log);
+  environment[LAMBDA_SDK_VARIABLE] ??= ensureLambdaSdk(log);
   mkdirSync(instance.stateDir, { recursive: true });
   const out = openSync(logFile, 'w');
   const child = spawn(python, ['-m', 'localstack.runtime.main'], {
