@@ -20,7 +20,7 @@ import {
   writeFileSync,
 } from 'node:fs';
 import { homedir } from 'node:os';
-import { basename, dirname, join, relative, resolve } from 'node:path';
+import { dirname, join, relative, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
@@ -257,32 +257,32 @@ export async function ensureVenv(log: (line: string) => void = console.error): P
 }
 
 /**
- * The AWS SDK for JavaScript v3 that Lambda functions find on their module path, as AWS's nodejs
- * runtimes provide it in /var/runtime/node_modules: the pinned set in `lambda-sdk/`, installed with
- * `npm ci` once per lock-file hash beside the venv. LocalStack's process executor is told where by
- * `FNMESH_LAMBDA_SDK` and puts it on the functions' NODE_PATH (a function's own copy still wins).
- * @returns the node_modules directory holding `@aws-sdk/*`
+ * The AWS SDK that Lambda functions find on their module path, as AWS's nodejs runtimes provide it
+ * in /var/runtime/node_modules: `lambda-sdk/v3` (a pinned set of SDK v3 clients, nodejs18.x and
+ * later) and `lambda-sdk/v2` (SDK v2, nodejs16.x and older), each installed with `npm ci` once per
+ * hash of the lock files, beside the venv. LocalStack's process executor is told where by
+ * `FNMESH_LAMBDA_SDK` and puts the right one on a function's NODE_PATH (its own copy still wins).
+ * @returns the directory holding `v3/node_modules` and `v2/node_modules`
  */
 export function ensureLambdaSdk(log: (line: string) => void = console.error): string {
   const source = join(here, 'lambda-sdk');
-  const files = [join(source, 'package.json'), join(source, 'package-lock.json')];
+  const sets = ['v3', 'v2'];
+  const files = sets.flatMap((set) => ['package.json', 'package-lock.json'].map((file) => join(source, set, file)));
   const target = join(cacheRoot(), `lambda-sdk-${hashFiles(files)}`);
-  const modules = join(target, 'node_modules');
-  if (!existsSync(modules)) {
+  if (!existsSync(target)) {
     const partial = `${target}.partial-${process.pid}`;
     rmSync(partial, { recursive: true, force: true });
-    mkdirSync(partial, { recursive: true });
-    for (const file of files) copyFileSync(file, join(partial, basename(file)));
-    log(`fnmesh: installing the AWS SDK Lambda functions get from the runtime (first run only) in ${target}`);
-    run(
-      'npm',
-      ['ci', '--omit=dev', '--ignore-scripts', '--no-audit', '--no-fund', '--loglevel=error', '--prefix', partial],
-      'installing the Lambda runtime SDK',
-    );
-    if (existsSync(modules)) rmSync(partial, { recursive: true, force: true });
+    log(`fnmesh: installing the AWS SDK that Lambda functions get from their runtime (first run only) in ${target}`);
+    for (const set of sets) {
+      mkdirSync(join(partial, set), { recursive: true });
+      for (const file of ['package.json', 'package-lock.json']) copyFileSync(join(source, set, file), join(partial, set, file));
+      const npmArgs = ['ci', '--omit=dev', '--ignore-scripts', '--no-audit', '--no-fund', '--loglevel=error'];
+      run('npm', [...npmArgs, '--prefix', join(partial, set)], `installing the Lambda runtime's SDK (${set})`);
+    }
+    if (existsSync(target)) rmSync(partial, { recursive: true, force: true });
     else renameSync(partial, target);
   }
-  return modules;
+  return target;
 }
 
 /**

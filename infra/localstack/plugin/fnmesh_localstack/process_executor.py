@@ -18,8 +18,9 @@ forks a fresh worker. If the supervisor itself dies, this executor fails whateve
 at once instead of letting LocalStack wait 905 seconds for an answer.
 
 The process gets the runtime AWS's nodejs runtimes give a function (``runtime_environment``):
-AWS's environment variables, the code directory as working directory, and the AWS SDK v3 on
-NODE_PATH (a pinned set installed beside the venv, named by FNMESH_LAMBDA_SDK).
+AWS's environment variables, the code as working directory, and the AWS SDK on NODE_PATH (pinned
+sets installed beside the venv, named by FNMESH_LAMBDA_SDK), at AWS's paths (/var/task,
+/var/runtime) in a mount namespace of its own where the machine allows it (``layout.py``).
 """
 
 import collections
@@ -49,15 +50,11 @@ from localstack.services.lambda_.invocation.runtime_executor import (
 )
 from localstack.utils.net import get_free_tcp_port
 
+from fnmesh_localstack.layout import Layout, layout_for, node_major
+
 LOG = logging.getLogger(__name__)
 
-RUNTIME_DIR = Path(__file__).parent / "runtime"
-SUPERVISOR = RUNTIME_DIR / "supervisor.cjs"
 LOOPBACK = "127.0.0.1"
-TASK_ROOT_ON_AWS = "/var/task"
-# The node_modules directory holding the AWS SDK v3 that AWS's nodejs runtimes provide in
-# /var/runtime/node_modules (installed beside the venv by infra/localstack/localstack.ts).
-SDK_VARIABLE = "FNMESH_LAMBDA_SDK"
 # Output kept per environment for get_logs() (the docker executor returns the container's logs).
 LOG_BUFFER_LINES = 2000
 STOP_GRACE_SECONDS = 2
@@ -68,62 +65,49 @@ def node_executable() -> str | None:
     return os.environ.get("FNMESH_NODE") or shutil.which("node")
 
 
-def aws_path(value: str, code_dir: str) -> str:
-    """A path as a function's configuration names it on AWS (/var/task/...), on this host."""
-    if value == TASK_ROOT_ON_AWS or value.startswith(TASK_ROOT_ON_AWS + "/"):
-        return code_dir + value[len(TASK_ROOT_ON_AWS) :]
-    return value
-
-
 def runtime_environment(
-    env_vars: dict[str, str], runtime: str, node: str, code_dir: str, tmpdir: str, port: int
+    env_vars: dict[str, str], runtime: str, node: str, layout: Layout, port: int
 ) -> dict[str, str]:
     """The environment of one execution environment's process, shaped like AWS's nodejs runtimes'.
 
     ``env_vars`` is what LocalStack passes (its own variables, then the function's, which win).
-    AWS's values that point into its filesystem (/var/task, /var/runtime, /var/lang) point to
-    their counterparts here: the unzipped code, this plugin's runtime directory, node's directory.
     Variables a function may set itself (PATH, NODE_PATH, LANG, TZ...) keep the function's value;
-    the ones AWS reserves for the runtime are always the runtime's.
+    the ones AWS reserves for the runtime are always the runtime's. Paths follow ``layout``.
     """
-    runtime_dir = str(RUNTIME_DIR)
-    sdk = os.environ.get(SDK_VARIABLE, "")
-    node_path = [p for p in (sdk, runtime_dir, code_dir) if p]
+    task_root, runtime_dir = layout.task_root, layout.runtime_dir
     library_path = [
         *filter(None, os.environ.get("LD_LIBRARY_PATH", "").split(":")),
-        "/lib64",
-        "/usr/lib64",
-        runtime_dir,
-        f"{runtime_dir}/lib",
-        code_dir,
-        f"{code_dir}/lib",
+        *("/lib64", "/usr/lib64", runtime_dir, f"{runtime_dir}/lib"),
+        *(task_root, f"{task_root}/lib", "/opt/lib"),
     ]
     defaults = {
         "LANG": "en_US.UTF-8",
         "TZ": ":UTC",
-        "PATH": f"{os.path.dirname(node)}:/usr/local/bin:/usr/bin:/bin",
-        "NODE_PATH": ":".join(node_path),
+        "PATH": f"{os.path.dirname(node)}:/usr/local/bin:/usr/bin/:/bin:/opt/bin",
+        "NODE_PATH": ":".join(layout.node_path(node_major(runtime))),
         "LD_LIBRARY_PATH": ":".join(library_path),
-        "HOME": tmpdir,
         "SHLVL": "0",
     }
+    if not layout.aws:
+        # AWS sets no HOME (the home directory is the sandbox user's) and uses /tmp, which the AWS
+        # layout makes private; on the host, both point to the environment's own directory.
+        defaults["HOME"] = layout.private_tmp
     reserved = {
-        "LAMBDA_TASK_ROOT": code_dir,
+        "LAMBDA_TASK_ROOT": task_root,
         "LAMBDA_RUNTIME_DIR": runtime_dir,
-        "PWD": code_dir,
-        "TMPDIR": tmpdir,
+        "PWD": task_root,
         # LocalStack says "AWS_Lambda_rapid" and leaves it to the runtime, as AWS's runtimes do.
         "AWS_EXECUTION_ENV": f"AWS_Lambda_{runtime}" if runtime else "AWS_Lambda_rapid",
         # The supervisor's address; it serves LocalStack's executor protocol, not the Runtime API.
         "AWS_LAMBDA_RUNTIME_API": f"{LOOPBACK}:{port}",
         "LOCALSTACK_RUNTIME_PORT": str(port),
     }
+    if not layout.aws:
+        reserved["TMPDIR"] = layout.private_tmp
     env = {**defaults, **env_vars, **reserved}
     wrapper = env_vars.get("AWS_LAMBDA_EXEC_WRAPPER")
     if wrapper:
-        env["LOCALSTACK_EXEC_WRAPPER"] = aws_path(wrapper, code_dir)
-    if not sdk:
-        LOG.warning("process executor: %s is not set; functions get no AWS SDK", SDK_VARIABLE)
+        env["LOCALSTACK_EXEC_WRAPPER"] = layout.host_path(wrapper)
     return env
 
 
@@ -148,17 +132,19 @@ class ProcessRuntimeExecutor(RuntimeExecutor):
         code_dir = str(self.function_version.config.code.get_unzipped_code_location())
         # /tmp is per execution environment in Lambda; give each process its own.
         self.tmpdir = tempfile.mkdtemp(prefix=f"fnmesh-lambda-{self.id[:12]}-")
+        runtime = str(self.function_version.config.runtime or "")
+        layout = layout_for(runtime, code_dir, self.tmpdir)
         env = runtime_environment(
             {key: str(value) for key, value in env_vars.items()},
-            runtime=str(self.function_version.config.runtime or ""),
+            runtime=runtime,
             node=node,
-            code_dir=code_dir,
-            tmpdir=self.tmpdir,
+            layout=layout,
             port=self.executor_endpoint.container_port,
         )
-        LOG.debug("process executor %s: starting %s in %s", self.id, SUPERVISOR, code_dir)
+        command = layout.command(node, code_dir)
+        LOG.debug("process executor %s: starting %s", self.id, command)
         self.process = subprocess.Popen(
-            [node, str(SUPERVISOR)],
+            command,
             cwd=code_dir,
             env=env,
             # Never written: when LocalStack dies, even by SIGKILL, the supervisor reads EOF here
