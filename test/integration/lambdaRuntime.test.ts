@@ -38,7 +38,8 @@ const fs = require('node:fs');
 exports.handler = async () => ({
   env: process.env,
   cwd: process.cwd(),
-  homeExists: fs.existsSync(process.env.HOME),
+  homeExists: Boolean(process.env.HOME) && fs.existsSync(process.env.HOME),
+  taskRootWritable: (() => { try { fs.accessSync(process.env.LAMBDA_TASK_ROOT, fs.constants.W_OK); return true; } catch { return false; } })(),
   taskRootHasCode: fs.existsSync(require('node:path').join(process.env.LAMBDA_TASK_ROOT, 'env.js')),
   nodeVersion: process.version,
 });`),
@@ -174,16 +175,28 @@ describe("the function's process", () => {
     expect(env.LAMBDA_TASK_ROOT).toBe(cwd);
     expect(body.taskRootHasCode).toBe(true);
     expect(env.PWD).toBe(cwd);
-    expect(env.LAMBDA_RUNTIME_DIR).toMatch(/fnmesh_localstack\/runtime$/);
+    if (env.LAMBDA_TASK_ROOT === '/var/task') {
+      // AWS's layout (a mount namespace of its own: root and unshare), with AWS's own values.
+      expect(env.LAMBDA_RUNTIME_DIR).toBe('/var/runtime');
+      expect(env.NODE_PATH).toBe(
+        '/opt/nodejs/node20/node_modules:/opt/nodejs/node_modules:/var/runtime/node_modules:/var/runtime:/var/task',
+      );
+      expect(body.taskRootWritable).toBe(false);
+      expect(env.HOME).toBeUndefined();
+    } else {
+      // The host's layout: the same variables, naming the host's directories.
+      expect(env.LAMBDA_RUNTIME_DIR).toMatch(/fnmesh_localstack\/runtime$/);
+      expect(env.NODE_PATH.split(':')).toEqual([
+        expect.stringMatching(/lambda-sdk-[0-9a-f]+\/v3\/node_modules$/),
+        env.LAMBDA_RUNTIME_DIR,
+        env.LAMBDA_TASK_ROOT,
+      ]);
+      expect(body.homeExists).toBe(true);
+    }
     expect(env.AWS_EXECUTION_ENV).toBe('AWS_Lambda_nodejs20.x');
     expect(env._HANDLER).toBe('env.handler');
     expect(env.LANG).toBe('en_US.UTF-8');
-    expect(body.homeExists).toBe(true);
-    // Like AWS's: the runtime's SDK, the runtime directory, the task root; node comes first on PATH.
-    const nodePath = env.NODE_PATH.split(':');
-    expect(nodePath[0]).toMatch(/lambda-sdk-[0-9a-f]+\/node_modules$/);
-    expect(nodePath.slice(1)).toEqual([env.LAMBDA_RUNTIME_DIR, env.LAMBDA_TASK_ROOT]);
-    expect(env.PATH.split(':')[0]).toMatch(/bin$/);
+    expect(env.PATH.split(':')[0]).toMatch(/bin$/); // node's directory first, as /var/lang/bin on AWS
     expect(env.LD_LIBRARY_PATH.split(':')).toContain(env.LAMBDA_TASK_ROOT);
     expect(env.AWS_LAMBDA_RUNTIME_API).toMatch(/^127\.0\.0\.1:\d+$/);
     expect(env.AWS_LAMBDA_INITIALIZATION_TYPE).toBe('on-demand');

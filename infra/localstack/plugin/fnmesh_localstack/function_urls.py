@@ -57,7 +57,8 @@ def _serve(request: Request, url_id: str, path: str = "") -> Response:
         return response
     gateway = localstack_host(custom_port=config.GATEWAY_LISTEN[0].port)
     host = f"{url_config.url_id}.lambda-url.{region}.{gateway.host_and_port()}"
-    headers = dict(request.headers)
+    # Clients differ in the case of header names ("host" from Node's fetch): replace it whatever it is.
+    headers = {name: value for name, value in request.headers.items() if name.lower() != "host"}
     headers["Host"] = host
     forwarded = Request(
         method=request.method,
