@@ -31,3 +31,11 @@ def fnmesh_strict_mode():
     from fnmesh_localstack.strict import install_strict_mode
 
     install_strict_mode()
+
+
+@hooks.on_infra_start()
+def fnmesh_function_urls():
+    """Function URLs callable on loopback: ``/_fnmesh/lambda-url/<url-id>/`` (function_urls.py)."""
+    from fnmesh_localstack.function_urls import install_function_urls
+
+    install_function_urls()
