@@ -248,8 +248,32 @@ def _numbers_as_parameters(statement: str, parameters: list) -> tuple[str, list]
     return "".join(result), merged + given
 
 
+def _refuse_duplicate_insert(context, statement: str, parameters) -> None:
+    """PartiQL's INSERT adds an item; if one with that key exists it fails with DuplicateItem (moto
+    would overwrite it)."""
+    if not statement.lstrip().upper().startswith("INSERT"):
+        return
+    from moto.dynamodb.models.dynamo_type import DynamoType
+    from moto.dynamodb.parsing import partiql
+
+    table = find_table(context, _statement_table(statement))
+    if table is None:
+        return
+    _, updates = partiql.query(statement, {table.name: []}, parameters or [])
+    for _, item in updates.get(table.name, []):
+        if not item or table.hash_key_attr not in item:
+            continue
+        range_key = item.get(table.range_key_attr) if table.range_key_attr else None
+        if range_key is None and table.range_key_attr:
+            continue
+        found = table.get_item(DynamoType(item[table.hash_key_attr]), DynamoType(range_key) if range_key else None)
+        if found is not None:
+            raise CommonServiceException("DuplicateItemException", "Duplicate primary key exists in table")
+
+
 def _partiql(call, context, request):
     try:
+        _refuse_duplicate_insert(context, request["Statement"], request.get("Parameters"))
         return call(context, request)
     except ServiceException:
         raise
@@ -281,6 +305,7 @@ def batch_execute_statement(context, request, lock):
                 if table_name not in backend.tables:
                     raise CommonServiceException("ResourceNotFoundException", "Requested resource not found")
                 answer["TableName"] = table_name
+                _refuse_duplicate_insert(context, statement, parameters)
                 items = backend.execute_statement(statement=statement, parameters=parameters or [])
                 if items:
                     answer["Item"] = items[0]
