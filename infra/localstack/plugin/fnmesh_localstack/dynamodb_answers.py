@@ -65,7 +65,9 @@ def validation_error(message: str) -> ServiceException:
 # --- capacity, metrics, attributes ---------------------------------------------------------------
 
 
-def _only_what_was_asked(request: dict, response: dict) -> dict:
+def _only_what_was_asked(request: dict, response):
+    if not isinstance(response, dict):
+        return response
     if request.get("ReturnConsumedCapacity") not in ("TOTAL", "INDEXES"):
         response.pop("ConsumedCapacity", None)
     if request.get("ReturnItemCollectionMetrics") != "SIZE":
@@ -78,7 +80,7 @@ def _only_what_was_asked(request: dict, response: dict) -> dict:
 # --- table descriptions --------------------------------------------------------------------------
 
 
-def _describe(context, table, description: dict, operation: str, request: dict) -> dict:
+def _describe(table, description: dict, operation: str, request: dict) -> dict:
     """Reshapes moto's table description as AWS answers ``operation``."""
     description = dict(description)
     description["TableId"] = table_id(table)
@@ -89,22 +91,15 @@ def _describe(context, table, description: dict, operation: str, request: dict) 
         since = getattr(table, "fnmesh_on_demand_since", None) or description.get("CreationDateTime")
         description["BillingModeSummary"] = {"BillingMode": "PAY_PER_REQUEST", "LastUpdateToPayPerRequestDateTime": since}
     for key in ("LocalSecondaryIndexes", "GlobalSecondaryIndexes"):
-        if not description.get(key):
-            description.pop(key, None)
-    indexes = []
-    for index in description.get("GlobalSecondaryIndexes", []):
-        index = dict(index)
-        index["IndexArn"] = f"{description['TableArn']}/index/{index['IndexName']}"
-        index.setdefault("IndexSizeBytes", 0)
-        index.setdefault("ItemCount", 0)
-        index["ProvisionedThroughput"] = {"NumberOfDecreasesToday": 0, **index.get("ProvisionedThroughput", {})}
-        indexes.append(index)
-    if indexes:
-        description["GlobalSecondaryIndexes"] = indexes
-    for index in description.get("LocalSecondaryIndexes", []):
-        index["IndexArn"] = f"{description['TableArn']}/index/{index['IndexName']}"
-        index.setdefault("IndexSizeBytes", 0)
-        index.setdefault("ItemCount", 0)
+        indexes = [dict(index) for index in description.pop(key, None) or []]
+        for index in indexes:
+            index["IndexArn"] = f"{description['TableArn']}/index/{index['IndexName']}"
+            index.setdefault("IndexSizeBytes", 0)  # as TableSizeBytes: moto does not measure
+            index.setdefault("ItemCount", 0)
+            if key == "GlobalSecondaryIndexes":
+                index["ProvisionedThroughput"] = {"NumberOfDecreasesToday": 0, **index.get("ProvisionedThroughput", {})}
+        if indexes:  # AWS lists no empty index lists
+            description[key] = indexes
     if operation == "CreateTable":
         # A new table is CREATING; warm throughput shows only where asked for, while it is applied.
         description["TableStatus"] = "CREATING"
@@ -142,7 +137,7 @@ def create_table(context, request, call):
     response = call(context, request) if keyed is request else moto_with(context, keyed)
     table = find_table(context, request["TableName"])
     if table is not None:
-        response["TableDescription"] = _describe(context, table, response["TableDescription"], "CreateTable", request)
+        response["TableDescription"] = _describe(table, response["TableDescription"], "CreateTable", request)
     return response
 
 
@@ -150,7 +145,7 @@ def describe_table(context, request, call):
     response = _named_table_call(context, request, call)
     table = find_table(context, request["TableName"])
     if table is not None:
-        response["Table"] = _describe(context, table, response["Table"], "DescribeTable", request)
+        response["Table"] = _describe(table, response["Table"], "DescribeTable", request)
     return response
 
 
@@ -168,7 +163,7 @@ def update_table(context, request, call):
 
         table.fnmesh_on_demand_since = datetime.now(timezone.utc)
     table.fnmesh_sse_disabling = disabling
-    response["TableDescription"] = _describe(context, table, response["TableDescription"], "UpdateTable", request)
+    response["TableDescription"] = _describe(table, response["TableDescription"], "UpdateTable", request)
     if disabling:  # AWS answers UPDATING, then the table describes no encryption at rest
         table.sse_specification = None
         table.fnmesh_sse_disabling = False
@@ -179,7 +174,7 @@ def delete_table(context, request, call):
     table = find_table(context, request["TableName"])
     response = _named_table_call(context, request, call)
     if table is not None:
-        response["TableDescription"] = _describe(context, table, response["TableDescription"], "DeleteTable", request)
+        response["TableDescription"] = _describe(table, response["TableDescription"], "DeleteTable", request)
         dynamodb_settings.forget(table_id(table))
     return response
 
@@ -332,23 +327,23 @@ def _batch_code(error_type: str) -> str:
 
 # --- the wrapper ---------------------------------------------------------------------------------
 
-_SHAPED = (
-    "PutItem",
-    "UpdateItem",
-    "DeleteItem",
-    "GetItem",
-    "BatchGetItem",
-    "Query",
-    "Scan",
-    "TransactWriteItems",
-    "TransactGetItems",
-    "ExecuteTransaction",
-)
+# Operations answered here in place of moto's handler; each runs under moto's lock.
+_ANSWERS = {
+    "CreateTable": create_table,
+    "DescribeTable": describe_table,
+    "UpdateTable": update_table,
+    "DeleteTable": delete_table,
+    "BatchWriteItem": batch_write_item,
+    "ExecuteStatement": execute_statement,
+}
 
 
 def wrap(dispatch_table: dict, lock) -> dict:
-    """AWS's answers around the serialized moto operations. Handlers that read moto's tables take
-    ``lock`` (re-entrant) around the reading and the call, so nothing changes in between."""
+    """AWS's answers around the serialized moto operations: every request is validated, every
+    answer carries only what was asked for. Handlers that read moto's tables take ``lock``
+    (re-entrant) around the reading and the call, so nothing changes in between. (Creating the
+    managed KMS key for a table happens under it too, once per account and region; KMS never calls
+    DynamoDB.)"""
 
     def answering(operation, handler, answer=None):
         def answer_as_aws(context, request):
@@ -361,23 +356,8 @@ def wrap(dispatch_table: dict, lock) -> dict:
         answer_as_aws.__name__ = f"answer_{operation}"
         return answer_as_aws
 
-    table = dict(dispatch_table)
-    for operation in _SHAPED:
-        table[operation] = answering(operation, dispatch_table[operation])
-    own = {
-        "CreateTable": create_table,
-        "DescribeTable": describe_table,
-        "UpdateTable": update_table,
-        "DeleteTable": delete_table,
-        "BatchWriteItem": batch_write_item,
-        "ExecuteStatement": execute_statement,
-    }
-    for operation, answer in own.items():
-        table[operation] = answering(operation, dispatch_table[operation], answer)
-    table["BatchExecuteStatement"] = answering(
-        "BatchExecuteStatement", None, lambda context, request, _: batch_execute_statement(context, request, lock)
-    )
+    answers = dict(_ANSWERS)
+    answers["BatchExecuteStatement"] = lambda context, request, _: batch_execute_statement(context, request, lock)
     for operation, answer in dynamodb_settings.operations(find_table, table_id, table_not_found).items():
-        table[operation] = answering(operation, None, lambda context, request, _, answer=answer: answer(context, request))
-    return table
-
+        answers[operation] = lambda context, request, _, answer=answer: answer(context, request)
+    return {operation: answering(operation, handler, answers.get(operation)) for operation, handler in dispatch_table.items()}
