@@ -15,9 +15,11 @@ import {
   DisableKinesisStreamingDestinationCommand,
   EnableKinesisStreamingDestinationCommand,
   ExecuteStatementCommand,
+  ExecuteTransactionCommand,
   GetItemCommand,
   PutItemCommand,
   type ReturnValue,
+  TransactionCanceledException,
   TransactWriteItemsCommand,
   UpdateContributorInsightsCommand,
   UpdateKinesisStreamingDestinationCommand,
@@ -275,6 +277,30 @@ describe('DynamoDB answers', () => {
       expect(Responses?.[2]?.Error?.Code).toBe('DuplicateItem');
       expect(updated.Item).toEqual({ pk: { S: `${key}-old` }, Age: { N: '20' } });
       expect(inserted.Item).toEqual({ pk: { S: `${key}-new` } });
+    });
+
+    it('cancels a PartiQL transaction whose INSERT meets an existing key, applying none of it', async () => {
+      const key = `partiql-tx-${uniqueSuffix()}`;
+      await dynamodb.send(new PutItemCommand({ TableName: table, Item: { pk: { S: `${key}-old` } } }));
+
+      const error = (await dynamodb
+        .send(
+          new ExecuteTransactionCommand({
+            TransactStatements: [
+              { Statement: `INSERT INTO "${table}" VALUE {'pk': '${key}-new'}` },
+              { Statement: `INSERT INTO "${table}" VALUE {'pk': '${key}-old'}` },
+            ],
+          }),
+        )
+        .catch((err: unknown) => err)) as TransactionCanceledException;
+      const inserted = await dynamodb.send(new GetItemCommand({ TableName: table, Key: { pk: { S: `${key}-new` } } }));
+
+      expect(error).toBeInstanceOf(TransactionCanceledException);
+      expect(error.CancellationReasons).toEqual([
+        { Code: 'None' },
+        { Code: 'DuplicateItem', Message: 'Duplicate primary key exists in table' },
+      ]);
+      expect(inserted.Item).toBeUndefined();
     });
   });
 

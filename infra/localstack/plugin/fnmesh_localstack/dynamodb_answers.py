@@ -266,9 +266,10 @@ def _refuse_duplicate_insert(context, statement: str, parameters) -> None:
             raise CommonServiceException("DuplicateItemException", "Duplicate primary key exists in table")
 
 
-def _partiql(call, context, request):
+def _partiql(call, context, request, check_insert=True):
     try:
-        _refuse_duplicate_insert(context, request["Statement"], request.get("Parameters"))
+        if check_insert:
+            _refuse_duplicate_insert(context, request["Statement"], request.get("Parameters"))
         return call(context, request)
     except ServiceException:
         raise
@@ -282,6 +283,37 @@ def execute_statement(context, request, call):
         request = dict(request, Statement=statement, Parameters=parameters)
         call = lambda context, rewritten: moto_with(context, rewritten)  # noqa: E731
     return _only_what_was_asked(request, _partiql(call, context, request))
+
+
+def execute_transaction(context, request, call):
+    """All statements or none: an INSERT over an existing key cancels the transaction with reason
+    ``DuplicateItem`` at that statement, ``None`` at the others."""
+    from localstack.aws.api.dynamodb import TransactionCanceledException
+
+    statements, reasons, rewritten = [], [], False
+    for entry in request["TransactStatements"]:
+        statement, parameters = _numbers_as_parameters(entry["Statement"], entry.get("Parameters"))
+        rewritten = rewritten or statement != entry["Statement"]
+        statements.append({**entry, "Statement": statement, **({"Parameters": parameters} if parameters else {})})
+        try:
+            _refuse_duplicate_insert(context, statement, parameters)
+            reasons.append({"Code": "None"})
+        except ServiceException as error:
+            if error.code != "DuplicateItemException":
+                raise
+            reasons.append({"Code": "DuplicateItem", "Message": error.message})
+        except Exception as error:
+            raise validation_error(f"Statement wasn't well formed, can't be processed: {error}") from error
+    if any(reason["Code"] != "None" for reason in reasons):
+        codes = ", ".join(reason["Code"] for reason in reasons)
+        raise TransactionCanceledException(
+            f"Transaction cancelled, please refer cancellation reasons for specific reasons [{codes}]",
+            CancellationReasons=reasons,
+        )
+    if rewritten:
+        request = {**request, "TransactStatements": statements}
+        call = lambda context, rewritten_request: moto_with(context, rewritten_request)  # noqa: E731
+    return _only_what_was_asked(request, _partiql(call, context, request, check_insert=False))
 
 
 def batch_execute_statement(context, request, lock):
@@ -335,6 +367,7 @@ _ANSWERS = {
     "DeleteTable": delete_table,
     "BatchWriteItem": batch_write_item,
     "ExecuteStatement": execute_statement,
+    "ExecuteTransaction": execute_transaction,
 }
 
 
