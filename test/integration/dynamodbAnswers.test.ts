@@ -279,6 +279,21 @@ describe('DynamoDB answers', () => {
       expect(inserted.Item).toEqual({ pk: { S: `${key}-new` } });
     });
 
+    it('selects, updates and deletes by key in the usual forms: literals unspaced, numbers, parameters', async () => {
+      const key = `partiql-forms-${uniqueSuffix()}`;
+      await dynamodb.send(new PutItemCommand({ TableName: table, Item: { pk: { S: key }, n: { N: '1' } } }));
+
+      await dynamodb.send(new ExecuteStatementCommand({ Statement: `UPDATE "${table}" SET n=5 WHERE pk='${key}'` }));
+      const selected = await dynamodb.send(
+        new ExecuteStatementCommand({ Statement: `SELECT * FROM "${table}" WHERE pk='${key}' AND n=5` }),
+      );
+      await dynamodb.send(new ExecuteStatementCommand({ Statement: `DELETE FROM "${table}" WHERE pk=?`, Parameters: [{ S: key }] }));
+      const after = await dynamodb.send(new GetItemCommand({ TableName: table, Key: { pk: { S: key } } }));
+
+      expect(selected.Items).toEqual([{ pk: { S: key }, n: { N: '5' } }]);
+      expect(after.Item).toBeUndefined();
+    });
+
     it('cancels a PartiQL transaction whose INSERT meets an existing key, applying none of it', async () => {
       const key = `partiql-tx-${uniqueSuffix()}`;
       await dynamodb.send(new PutItemCommand({ TableName: table, Item: { pk: { S: `${key}-old` } } }));

@@ -12,7 +12,8 @@ and as AWS's recorded answers (LocalStack's AWS-validated snapshots) show:
   only for on-demand tables, no empty index lists, the state a Create/DeleteTable answer reports);
 * server-side encryption without a key names the account's AWS-managed DynamoDB key, in KMS;
 * AWS's wording for the errors that differ (unknown tables, on-demand capacity, batch keys);
-* PartiQL: numeric literals in UPDATE statements, statements moto cannot parse refused as
+* PartiQL: statements rewritten into the forms moto's parser takes (numbers, spacing, DELETE
+  parameters), an INSERT over an existing key refused, statements moto cannot parse refused as
   ValidationException, ``BatchExecuteStatement`` answering per statement;
 * the operations moto lacks that only keep table settings (``dynamodb_settings.py``).
 """
@@ -211,36 +212,55 @@ def batch_write_item(context, request, call):
 
 # --- PartiQL -------------------------------------------------------------------------------------
 
-_NUMBER_AFTER_OPERATOR = re.compile(r"(=|<>|!=|<=|>=|<|>)(\s*)(-?\d+(?:\.\d+)?(?:[eE][+-]?\d+)?)(?![\w.])")
+_OPERATOR = r"<>|!=|<=|>=|=|<|>"
+_NUMBER_AFTER_OPERATOR = re.compile(rf"({_OPERATOR})(\s*)(-?\d+(?:\.\d+)?(?:[eE][+-]?\d+)?)(?![\w.])")
+_QUOTED = re.compile(r"('(?:[^']|'')*'|\"[^\"]*\")")
 
 
-def _numbers_as_parameters(statement: str, parameters: list) -> tuple[str, list]:
-    """moto's PartiQL parser takes quoted values and ``?`` in UPDATE statements, not numbers: rewrites
-    ``SET Age = 20`` as ``SET Age = ?`` with the number as a parameter, in order with the others.
-    Quoted strings and identifiers are left as they are."""
-    if not statement.lstrip().upper().startswith("UPDATE"):
+def _for_moto(statement: str, parameters: list | None) -> tuple[str, list | None]:
+    """The same statement in the forms moto's PartiQL parser takes, where AWS takes more:
+
+    * UPDATE and SELECT: a number compared or assigned (``SET Age = 20``, ``WHERE n = 5``) becomes a
+      ``?`` with the number as a parameter, in order with the others (moto reads numbers as strings);
+    * SELECT: comparison operators spaced (moto's WHERE parser needs ``id = 'a'``, not ``id='a'``);
+    * DELETE: string parameters written into the statement as quoted literals (moto's DELETE parser
+      takes no ``?``).
+
+    Quoted strings and identifiers are left as they are. A statement it cannot rewrite (fewer
+    parameters than placeholders, a non-string DELETE parameter) is returned unchanged."""
+    kind = statement.lstrip()[:6].upper()
+    if kind not in ("UPDATE", "SELECT", "DELETE"):
         return statement, parameters
-    pieces = re.split(r"('(?:[^']|'')*'|\"[^\"]*\")", statement)
     given = list(parameters or [])
     result, merged = [], []
-    for position, piece in enumerate(pieces):
+    for position, piece in enumerate(_QUOTED.split(statement)):
         if position % 2:  # a quoted string or identifier
             result.append(piece)
             continue
+        if kind == "SELECT":
+            piece = re.sub(rf"\s*({_OPERATOR})\s*", r" \1 ", piece)
         out, last = [], 0
-        tokens = re.finditer(r"\?|" + _NUMBER_AFTER_OPERATOR.pattern, piece)
-        for token in tokens:
+        for token in re.finditer(r"\?|" + _NUMBER_AFTER_OPERATOR.pattern, piece):
             if token.group(0) == "?":
-                merged.append(given.pop(0) if given else None)
+                value = given.pop(0) if given else None
+                if kind != "DELETE":
+                    merged.append(value)
+                    continue
+                if not isinstance(value, dict) or "S" not in value:
+                    return statement, parameters
+                replacement = "'" + value["S"].replace("'", "''") + "'"
+            elif kind == "DELETE":
                 continue
-            out.append(piece[last : token.start()] + token.group(1) + token.group(2) + "?")
-            merged.append({"N": token.group(3)})
+            else:
+                replacement = token.group(1) + token.group(2) + "?"
+                merged.append({"N": token.group(3)})
+            out.append(piece[last : token.start()] + replacement)
             last = token.end()
         out.append(piece[last:])
         result.append("".join(out))
     if None in merged:
-        return statement, parameters  # fewer parameters than placeholders: moto answers it
-    return "".join(result), merged + given
+        return statement, parameters
+    return "".join(result), (merged + given) or None
 
 
 def _refuse_duplicate_insert(context, statement: str, parameters) -> None:
@@ -278,9 +298,12 @@ def _partiql(call, context, request, check_insert=True):
 
 
 def execute_statement(context, request, call):
-    statement, parameters = _numbers_as_parameters(request["Statement"], request.get("Parameters"))
+    statement, parameters = _for_moto(request["Statement"], request.get("Parameters"))
     if statement != request["Statement"]:
-        request = dict(request, Statement=statement, Parameters=parameters)
+        request = {name: value for name, value in request.items() if name != "Parameters"}
+        request["Statement"] = statement
+        if parameters:
+            request["Parameters"] = parameters
         call = lambda context, rewritten: moto_with(context, rewritten)  # noqa: E731
     return _only_what_was_asked(request, _partiql(call, context, request))
 
@@ -292,9 +315,10 @@ def execute_transaction(context, request, call):
 
     statements, reasons, rewritten = [], [], False
     for entry in request["TransactStatements"]:
-        statement, parameters = _numbers_as_parameters(entry["Statement"], entry.get("Parameters"))
+        statement, parameters = _for_moto(entry["Statement"], entry.get("Parameters"))
         rewritten = rewritten or statement != entry["Statement"]
-        statements.append({**entry, "Statement": statement, **({"Parameters": parameters} if parameters else {})})
+        rewritten_entry = {"Statement": statement, **({"Parameters": parameters} if parameters else {})}
+        statements.append({**{k: v for k, v in entry.items() if k != "Parameters"}, **rewritten_entry})
         try:
             _refuse_duplicate_insert(context, statement, parameters)
             reasons.append({"Code": "None"})
@@ -325,7 +349,7 @@ def batch_execute_statement(context, request, lock):
     with lock:
         backend = _backend(context)
         for entry in request["Statements"]:
-            statement, parameters = _numbers_as_parameters(entry["Statement"], entry.get("Parameters"))
+            statement, parameters = _for_moto(entry["Statement"], entry.get("Parameters"))
             answer = {}
             try:
                 table_name = _statement_table(statement)
