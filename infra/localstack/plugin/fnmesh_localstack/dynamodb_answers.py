@@ -63,6 +63,11 @@ def validation_error(message: str) -> ServiceException:
     return CommonServiceException("ValidationException", message)
 
 
+def not_well_formed(error: Exception) -> str:
+    """AWS's words for a statement it cannot parse (here: one moto's parser cannot)."""
+    return f"Statement wasn't well formed, can't be processed: {str(error) or 'unsupported syntax'}"
+
+
 # --- capacity, metrics, attributes ---------------------------------------------------------------
 
 
@@ -294,7 +299,7 @@ def _partiql(call, context, request, check_insert=True):
     except ServiceException:
         raise
     except Exception as error:  # moto's parser failed on it
-        raise validation_error(f"Statement wasn't well formed, can't be processed: {error or 'unsupported syntax'}") from error
+        raise validation_error(not_well_formed(error)) from error
 
 
 def execute_statement(context, request, call):
@@ -327,7 +332,7 @@ def execute_transaction(context, request, call):
                 raise
             reasons.append({"Code": "DuplicateItem", "Message": error.message})
         except Exception as error:
-            raise validation_error(f"Statement wasn't well formed, can't be processed: {error}") from error
+            raise validation_error(not_well_formed(error)) from error
     if any(reason["Code"] != "None" for reason in reasons):
         codes = ", ".join(reason["Code"] for reason in reasons)
         raise TransactionCanceledException(
@@ -365,7 +370,7 @@ def batch_execute_statement(context, request, lock):
             except ServiceException as error:
                 answer = {"Error": {"Code": _batch_code(error.code), "Message": error.message}}
             except Exception as error:
-                answer = {"Error": {"Code": "ValidationError", "Message": f"Statement wasn't well formed, can't be processed: {error}"}}
+                answer = {"Error": {"Code": "ValidationError", "Message": not_well_formed(error)}}
             responses.append(answer)
     return {"Responses": responses}
 
