@@ -5,7 +5,7 @@ The plugins that let LocalStack run fnmesh's stack on a machine without Docker:
 * ``process``: a Lambda runtime executor that runs each execution environment as a host
   Node.js process (``LAMBDA_RUNTIME_EXECUTOR=process``);
 * ``dynamodb:moto``: a DynamoDB provider served by moto, every operation serialized
-  (``PROVIDER_OVERRIDE_DYNAMODB=moto``);
+  (``PROVIDER_OVERRIDE_DYNAMODB=moto``), answering as AWS answers (``dynamodb_answers.py``);
 * strict mode (``FNMESH_STRICT=1``): the adversities of AWS that a serialized local cloud lacks
   (transaction conflicts, hot-key throttling, duplicate deliveries), counted at ``/_fnmesh/strict``.
 """

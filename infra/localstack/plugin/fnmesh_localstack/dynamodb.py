@@ -17,7 +17,7 @@ from localstack.aws.api.dynamodb import DynamodbApi
 from localstack.services.moto import MotoFallbackDispatcher
 from localstack.services.plugins import Service, aws_provider
 
-from fnmesh_localstack import strict
+from fnmesh_localstack import dynamodb_answers, strict
 from fnmesh_localstack.plugins import DYNAMODB_MARKER
 from fnmesh_localstack.strict_dynamodb import StrictDynamoDB
 
@@ -42,6 +42,7 @@ def serialized(handler):
 
 def serialized_dispatch_table(provider):
     table = {operation: serialized(handler) for operation, handler in MotoFallbackDispatcher(provider).items()}
+    table = dynamodb_answers.wrap(table, MOTO_DYNAMODB_LOCK)  # AWS's answers, see dynamodb_answers.py
     settings = strict.ADVERSITIES.settings
     if settings.enabled:
         # Outside the lock: a transaction's commit window must not hold up other items.
