@@ -3,7 +3,7 @@
  */
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { down, ensureVenv, logFile, logTail, up } from './localstack.ts';
+import { down, ensureLambdaSdk, ensureVenv, logFile, logTail, up } from './localstack.ts';
 
 async function main(command: string | undefined, args: string[]): Promise<number> {
   switch (command) {
@@ -17,6 +17,7 @@ async function main(command: string | undefined, args: string[]): Promise<number
       return 0;
     }
     case 'venv':
+      ensureLambdaSdk(); // the SDK Lambda functions get from their runtime: installed with the venv
       console.log(await ensureVenv());
       return 0;
     case 'down':

@@ -7,7 +7,18 @@
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  closeSync,
+  copyFileSync,
+  existsSync,
+  mkdirSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { homedir } from 'node:os';
 import { dirname, join, relative, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -40,6 +51,9 @@ export const endpointOf = (instance: LocalStackInstance) => `http://127.0.0.1:${
 export const logFileOf = (instance: LocalStackInstance) => join(instance.stateDir, 'localstack.log');
 const pidFileOf = (instance: LocalStackInstance) => join(instance.stateDir, 'localstack.pid');
 export const logFile = logFileOf(defaultInstance);
+
+/** Where LocalStack's process executor finds the AWS SDK it gives functions (see ensureLambdaSdk). */
+const LAMBDA_SDK_VARIABLE = 'FNMESH_LAMBDA_SDK';
 
 /** Services started (plus LocalStack's own dependencies of these). */
 const SERVICES = 'sqs,lambda,dynamodb,dynamodbstreams,cloudformation,s3,iam,sts,logs,events,ssm,cloudwatch';
@@ -246,6 +260,35 @@ export async function ensureVenv(log: (line: string) => void = console.error): P
 }
 
 /**
+ * The AWS SDK that Lambda functions find on their module path, as AWS's nodejs runtimes provide it
+ * in /var/runtime/node_modules: `lambda-sdk/v3` (a pinned set of SDK v3 clients, nodejs18.x and
+ * later) and `lambda-sdk/v2` (SDK v2, nodejs16.x and older), each installed with `npm ci` once per
+ * hash of the lock files, beside the venv. LocalStack's process executor is told where by
+ * `FNMESH_LAMBDA_SDK` and puts the right one on a function's NODE_PATH (its own copy still wins).
+ * @returns the directory holding `v3/node_modules` and `v2/node_modules`
+ */
+export function ensureLambdaSdk(log: (line: string) => void = console.error): string {
+  const source = join(here, 'lambda-sdk');
+  const sets = ['v3', 'v2'];
+  const files = sets.flatMap((set) => ['package.json', 'package-lock.json'].map((file) => join(source, set, file)));
+  const target = join(cacheRoot(), `lambda-sdk-${hashFiles(files)}`);
+  if (!existsSync(target)) {
+    const partial = `${target}.partial-${process.pid}`;
+    rmSync(partial, { recursive: true, force: true });
+    log(`fnmesh: installing the AWS SDK that Lambda functions get from their runtime (first run only) in ${target}`);
+    for (const set of sets) {
+      mkdirSync(join(partial, set), { recursive: true });
+      for (const file of ['package.json', 'package-lock.json']) copyFileSync(join(source, set, file), join(partial, set, file));
+      const npmArgs = ['ci', '--omit=dev', '--ignore-scripts', '--no-audit', '--no-fund', '--loglevel=error'];
+      run('npm', [...npmArgs, '--prefix', join(partial, set)], `installing the Lambda runtime's SDK (${set})`);
+    }
+    if (existsSync(target)) rmSync(partial, { recursive: true, force: true });
+    else renameSync(partial, target);
+  }
+  return target;
+}
+
+/**
  * A venv for a Python tool the tests use (e.g. cfn-lint), from a pinned requirements file: built
  * once in the per-user cache, keyed by the file's hash, like LocalStack's. Run its tools as
  * `python -m <module>`: the venv is built under another name and moved, which breaks scripts' #!.
@@ -356,6 +399,7 @@ export async function up(options: UpOptions = {}): Promise<UpResult> {
   }
 
   const python = await ensureVenv(log);
+  environment[LAMBDA_SDK_VARIABLE] ??= ensureLambdaSdk(log);
   mkdirSync(instance.stateDir, { recursive: true });
   const out = openSync(logFile, 'w');
   const child = spawn(python, ['-m', 'localstack.runtime.main'], {

@@ -6,12 +6,15 @@
  * whose TTL has passed disappearing within the documented sweep delay.
  */
 import {
+  BatchExecuteStatementCommand,
   BatchWriteItemCommand,
   CreateTableCommand,
   DeleteItemCommand,
   DynamoDBClient,
   DeleteTableCommand,
   DescribeTableCommand,
+  ExecuteStatementCommand,
+  ExecuteTransactionCommand,
   GetItemCommand,
   PutItemCommand,
   TransactWriteItemsCommand,
@@ -199,6 +202,40 @@ describe('DynamoDB Streams', () => {
       });
     });
   }
+
+  it('records PartiQL writes too (ExecuteStatement, BatchExecuteStatement, ExecuteTransaction)', async () => {
+    const table = `fnmesh-test-streams-partiql-${suffix}`;
+    const streamArn = (await createTable(table, 'NEW_IMAGE')).LatestStreamArn!;
+
+    await dynamodb.send(new ExecuteStatementCommand({ Statement: `INSERT INTO "${table}" VALUE {'pk': 'p1', 'n': 1}` }));
+    const batch = await dynamodb.send(
+      new BatchExecuteStatementCommand({
+        Statements: [
+          { Statement: `INSERT INTO "${table}" VALUE {'pk': 'p2', 'n': 2}` },
+          { Statement: `UPDATE "${table}" SET n = 10 WHERE pk = 'p1'` },
+          { Statement: `INSERT INTO "${table}" VALUE {'pk': 'p1', 'n': 3}` }, // duplicate key: this one fails alone
+        ],
+      }),
+    );
+    await dynamodb.send(
+      new ExecuteTransactionCommand({
+        TransactStatements: [
+          { Statement: `DELETE FROM "${table}" WHERE pk = 'p2'` },
+          { Statement: `INSERT INTO "${table}" VALUE {'pk': 'p3'}` },
+        ],
+      }),
+    );
+
+    expect(batch.Responses!.map((response) => response.Error?.Code)).toEqual([undefined, undefined, 'DuplicateItem']);
+    const records = await readAll(streamArn);
+    expect(records.map((record) => [record.eventName, record.dynamodb!.Keys!.pk!.S, record.dynamodb!.NewImage?.n?.N])).toEqual([
+      ['INSERT', 'p1', '1'],
+      ['INSERT', 'p2', '2'],
+      ['MODIFY', 'p1', '10'],
+      ['REMOVE', 'p2', undefined],
+      ['INSERT', 'p3', undefined],
+    ]);
+  });
 
   it('serves shards and iterators as AWS does (LATEST, AT/AFTER_SEQUENCE_NUMBER, ExclusiveStartShardId, ListStreams)', async () => {
     const table = `fnmesh-test-streams-api-${suffix}`;

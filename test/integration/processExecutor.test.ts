@@ -35,9 +35,14 @@ exports.echo = async (event, context) => {
   };
 };
 exports.fail = async () => { throw new QuoteError('no quote for you'); };
-exports.sleep = async (event) => {
+exports.sleep = async (event, context) => {
+  // A file of this invocation's own in the temporary directory, then what that directory holds.
+  const fs = require('node:fs');
+  const mine = require('node:path').join(os.tmpdir(), 'fnmesh-mark-' + context.awsRequestId);
+  fs.writeFileSync(mine, 'x');
   await new Promise((resolve) => setTimeout(resolve, event.ms));
-  return { slept: event.ms, pid: process.pid, tmpdir: os.tmpdir() };
+  const marks = fs.readdirSync(os.tmpdir()).filter((name) => name.startsWith('fnmesh-mark-'));
+  return { slept: event.ms, pid: process.pid, mine: require('node:path').basename(mine), marks };
 };
 exports.exit = async (event) => {
   if (event.exit) process.exit(3);
@@ -206,13 +211,13 @@ describe('process executor', () => {
   });
 
   describe('concurrent invokes', () => {
-    it('each get their own execution environment, with its own TMPDIR', async () => {
+    it('each get their own execution environment, with a temporary directory of its own', async () => {
       const results = await Promise.all([1, 2, 3].map(() => invoke('sleepLong', { ms: 1500 })));
 
       for (const result of results) expect(result.functionError).toBeUndefined();
       expect(new Set(results.map((result) => result.body.pid)).size).toBe(3);
-      expect(new Set(results.map((result) => result.body.tmpdir)).size).toBe(3);
-      for (const result of results) expect(result.body.tmpdir).toMatch(/fnmesh-lambda-/);
+      // Each sees the file it wrote and none of the others' (a fresh environment has no earlier ones).
+      for (const result of results) expect(result.body.marks).toEqual([result.body.mine]);
     });
   });
 

@@ -21,7 +21,7 @@ from localstack.aws.api.dynamodb import DynamodbApi
 from localstack.services.moto import MotoFallbackDispatcher
 from localstack.services.plugins import Service, aws_provider
 
-from fnmesh_localstack import dynamodb_replicas, dynamodb_streams, dynamodb_ttl, strict
+from fnmesh_localstack import dynamodb_answers, dynamodb_replicas, dynamodb_streams, dynamodb_ttl, strict
 from fnmesh_localstack.plugins import DYNAMODB_MARKER
 from fnmesh_localstack.strict_dynamodb import StrictDynamoDB
 
@@ -46,6 +46,7 @@ def serialized(handler):
 
 def serialized_dispatch_table(provider):
     table = {operation: serialized(handler) for operation, handler in MotoFallbackDispatcher(provider).items()}
+    table = dynamodb_answers.wrap(table, MOTO_DYNAMODB_LOCK)  # AWS's answers, see dynamodb_answers.py
     settings = strict.ADVERSITIES.settings
     if settings.enabled:
         # Outside the lock: a transaction's commit window must not hold up other items.

@@ -47,3 +47,11 @@ def fnmesh_streams_without_kinesis():
     for resolved in (bootstrap.get_enabled_apis, bootstrap.get_preloaded_services):
         if hasattr(resolved, "cache_clear"):
             resolved.cache_clear()
+
+
+@hooks.on_infra_start()
+def fnmesh_function_urls():
+    """Function URLs callable on loopback: ``/_fnmesh/lambda-url/<url-id>/`` (function_urls.py)."""
+    from fnmesh_localstack.function_urls import install_function_urls
+
+    install_function_urls()

@@ -16,6 +16,11 @@ The supervisor runs the handler in a forked worker process, so a handler that ti
 or calls ``process.exit`` only costs the worker: the invoke reports the error and the supervisor
 forks a fresh worker. If the supervisor itself dies, this executor fails whatever is pending
 at once instead of letting LocalStack wait 905 seconds for an answer.
+
+The process gets the runtime AWS's nodejs runtimes give a function (``runtime_environment``):
+AWS's environment variables, the code as working directory, and the AWS SDK on NODE_PATH (pinned
+sets installed beside the venv, named by FNMESH_LAMBDA_SDK), at AWS's paths (/var/task,
+/var/runtime) in a mount namespace of its own where the machine allows it (``layout.py``).
 """
 
 import collections
@@ -45,9 +50,10 @@ from localstack.services.lambda_.invocation.runtime_executor import (
 )
 from localstack.utils.net import get_free_tcp_port
 
+from fnmesh_localstack.layout import Layout, layout_for, node_major
+
 LOG = logging.getLogger(__name__)
 
-SUPERVISOR = Path(__file__).parent / "runtime" / "supervisor.cjs"
 LOOPBACK = "127.0.0.1"
 # Output kept per environment for get_logs() (the docker executor returns the container's logs).
 LOG_BUFFER_LINES = 2000
@@ -57,6 +63,52 @@ STOP_GRACE_SECONDS = 2
 def node_executable() -> str | None:
     """The Node.js binary environments run on: FNMESH_NODE, else ``node`` on PATH."""
     return os.environ.get("FNMESH_NODE") or shutil.which("node")
+
+
+def runtime_environment(
+    env_vars: dict[str, str], runtime: str, node: str, layout: Layout, port: int
+) -> dict[str, str]:
+    """The environment of one execution environment's process, shaped like AWS's nodejs runtimes'.
+
+    ``env_vars`` is what LocalStack passes (its own variables, then the function's, which win).
+    Variables a function may set itself (PATH, NODE_PATH, LANG, TZ...) keep the function's value;
+    the ones AWS reserves for the runtime are always the runtime's. Paths follow ``layout``.
+    """
+    task_root, runtime_dir = layout.task_root, layout.runtime_dir
+    library_path = [
+        *filter(None, os.environ.get("LD_LIBRARY_PATH", "").split(":")),
+        *("/lib64", "/usr/lib64", runtime_dir, f"{runtime_dir}/lib"),
+        *(task_root, f"{task_root}/lib", "/opt/lib"),
+    ]
+    defaults = {
+        "LANG": "en_US.UTF-8",
+        "TZ": ":UTC",
+        "PATH": f"{os.path.dirname(node)}:/usr/local/bin:/usr/bin/:/bin:/opt/bin",
+        "NODE_PATH": ":".join(layout.node_path(node_major(runtime))),
+        "LD_LIBRARY_PATH": ":".join(library_path),
+        "SHLVL": "0",
+    }
+    if not layout.aws:
+        # AWS sets no HOME (the home directory is the sandbox user's) and uses /tmp, which the AWS
+        # layout makes private; on the host, both point to the environment's own directory.
+        defaults["HOME"] = layout.private_tmp
+    reserved = {
+        "LAMBDA_TASK_ROOT": task_root,
+        "LAMBDA_RUNTIME_DIR": runtime_dir,
+        "PWD": task_root,
+        # LocalStack says "AWS_Lambda_rapid" and leaves it to the runtime, as AWS's runtimes do.
+        "AWS_EXECUTION_ENV": f"AWS_Lambda_{runtime}" if runtime else "AWS_Lambda_rapid",
+        # The supervisor's address; it serves LocalStack's executor protocol, not the Runtime API.
+        "AWS_LAMBDA_RUNTIME_API": f"{LOOPBACK}:{port}",
+        "LOCALSTACK_RUNTIME_PORT": str(port),
+    }
+    if not layout.aws:
+        reserved["TMPDIR"] = layout.private_tmp
+    env = {**defaults, **env_vars, **reserved}
+    wrapper = env_vars.get("AWS_LAMBDA_EXEC_WRAPPER")
+    if wrapper:
+        env["LOCALSTACK_EXEC_WRAPPER"] = layout.host_path(wrapper)
+    return env
 
 
 class ProcessRuntimeExecutor(RuntimeExecutor):
@@ -80,20 +132,19 @@ class ProcessRuntimeExecutor(RuntimeExecutor):
         code_dir = str(self.function_version.config.code.get_unzipped_code_location())
         # /tmp is per execution environment in Lambda; give each process its own.
         self.tmpdir = tempfile.mkdtemp(prefix=f"fnmesh-lambda-{self.id[:12]}-")
-        env = {key: str(value) for key, value in env_vars.items()}
-        env.update(
-            {
-                "LAMBDA_TASK_ROOT": code_dir,
-                "LAMBDA_RUNTIME_DIR": str(SUPERVISOR.parent),
-                "TMPDIR": self.tmpdir,
-                "HOME": self.tmpdir,
-                "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
-                "LOCALSTACK_RUNTIME_PORT": str(self.executor_endpoint.container_port),
-            }
+        runtime = str(self.function_version.config.runtime or "")
+        layout = layout_for(runtime, code_dir, self.tmpdir)
+        env = runtime_environment(
+            {key: str(value) for key, value in env_vars.items()},
+            runtime=runtime,
+            node=node,
+            layout=layout,
+            port=self.executor_endpoint.container_port,
         )
-        LOG.debug("process executor %s: starting %s in %s", self.id, SUPERVISOR, code_dir)
+        command = layout.command(node, code_dir)
+        LOG.debug("process executor %s: starting %s", self.id, command)
         self.process = subprocess.Popen(
-            [node, str(SUPERVISOR)],
+            command,
             cwd=code_dir,
             env=env,
             # Never written: when LocalStack dies, even by SIGKILL, the supervisor reads EOF here

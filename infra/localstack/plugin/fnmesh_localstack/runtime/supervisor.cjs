@@ -9,11 +9,13 @@
 //   LocalStack <--logs, then response|error-- supervisor <--ipc log*, result|error-- worker
 //
 // On a timeout the worker is killed; on any worker exit a fresh worker is forked and initialised
-// before the next invoke, as Lambda replaces a crashed runtime.
+// before the next invoke, as Lambda replaces a crashed runtime. With AWS_LAMBDA_EXEC_WRAPPER set,
+// the worker is started through the wrapper (`wrapper node worker.cjs`), as AWS starts its runtime
+// through it; the executor passes the wrapper's path on this host as LOCALSTACK_EXEC_WRAPPER.
 
 const http = require('node:http');
 const path = require('node:path');
-const { fork } = require('node:child_process');
+const { fork, spawn } = require('node:child_process');
 
 const env = process.env;
 const RUNTIME_ID = env.LOCALSTACK_RUNTIME_ID;
@@ -23,6 +25,8 @@ const TIMEOUT_MS = Number(env.AWS_LAMBDA_FUNCTION_TIMEOUT || 3) * 1000;
 const MEMORY_MB = Number(env.AWS_LAMBDA_FUNCTION_MEMORY_SIZE || 128);
 const VERSION = env.AWS_LAMBDA_FUNCTION_VERSION || '$LATEST';
 const MAX_PAYLOAD_BYTES = Number(env.LOCALSTACK_MAX_PAYLOAD_SIZE || 6 * 1024 * 1024 + 100);
+const EXEC_WRAPPER = env.LOCALSTACK_EXEC_WRAPPER;
+const WORKER = path.join(__dirname, 'worker.cjs');
 
 // The handler sees no LocalStack internals, like in a LocalStack container.
 const workerEnv = Object.fromEntries(Object.entries(env).filter(([key]) => !key.startsWith('LOCALSTACK_')));
@@ -46,11 +50,9 @@ async function post(route, body, contentType = 'application/json') {
 }
 
 function startWorker() {
-  const child = fork(path.join(__dirname, 'worker.cjs'), [], {
-    env: workerEnv,
-    cwd: env.LAMBDA_TASK_ROOT,
-    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
-  });
+  const options = { env: workerEnv, cwd: env.LAMBDA_TASK_ROOT, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] };
+  // A wrapper ends with `exec "$@"`: the node it starts inherits the IPC channel (NODE_CHANNEL_FD).
+  const child = EXEC_WRAPPER ? spawn(EXEC_WRAPPER, [process.execPath, WORKER], options) : fork(WORKER, [], options);
   const startedAt = performance.now();
   let settleInit;
   const ready = new Promise((resolve) => (settleInit = resolve));
@@ -70,15 +72,24 @@ function startWorker() {
       case 'init-error':
         settleInit({ ok: false, error: message.error });
         break;
-      case 'result':
-        finish(handle, { ok: true, body: message.body, rssMb: message.rssMb });
+      case 'result': {
+        const body = message.bodyBase64 === undefined ? message.body : Buffer.from(message.bodyBase64, 'base64');
+        finish(handle, { ok: true, body, rssMb: message.rssMb });
         break;
+      }
       case 'error':
         finish(handle, { ok: false, error: message.error, rssMb: message.rssMb });
         break;
       default:
         log(`unknown message from worker: ${JSON.stringify(message)}`);
     }
+  });
+  child.on('error', (err) => {
+    // The wrapper could not be started (missing, not executable): the runtime cannot start.
+    settleInit({
+      ok: false,
+      error: { errorType: 'Runtime.InvalidEntrypoint', errorMessage: `fork/exec ${EXEC_WRAPPER}: ${err.message}` },
+    });
   });
   child.on('exit', (code, signal) => {
     const how = signal ? `signal: ${signal}` : `exit status ${code}`;
@@ -112,6 +123,16 @@ function rfc3339Now() {
   return new Date().toISOString().replace(/\.\d+Z$/, 'Z');
 }
 
+/** AWS's wording (2025): the invocation's error and the line the log shows before END. */
+function timedOut(id) {
+  const seconds = (TIMEOUT_MS / 1000).toFixed(2);
+  return {
+    errorType: 'Sandbox.Timedout',
+    errorMessage: `RequestId: ${id} Error: Task timed out after ${seconds} seconds`,
+    logLine: `${rfc3339Now()} ${id} Task timed out after ${seconds} seconds\n`,
+  };
+}
+
 async function invoke(request) {
   const id = request['invoke-id'];
   const handle = ensureWorker();
@@ -136,9 +157,8 @@ async function invoke(request) {
     return finish(handle, { ok: false, error: initOutcome.error });
   }
   invocation.timer = setTimeout(() => {
-    const seconds = (TIMEOUT_MS / 1000).toFixed(2);
-    const message = `${rfc3339Now()} ${id} Task timed out after ${seconds} seconds`;
-    finish(handle, { ok: false, error: { errorType: 'Sandbox.Timedout', errorMessage: message } });
+    const { logLine, ...error } = timedOut(id);
+    finish(handle, { ok: false, error, timedOutLog: logLine });
     handle.child.kill('SIGKILL');
   }, TIMEOUT_MS);
   handle.child.send({
@@ -169,8 +189,10 @@ async function finish(handle, outcome) {
   const durationMs = performance.now() - invocation.startedAt;
   let report = `REPORT RequestId: ${invocation.id}\tDuration: ${durationMs.toFixed(2)} ms\tBilled Duration: ${Math.ceil(durationMs)} ms\tMemory Size: ${MEMORY_MB} MB\tMax Memory Used: ${outcome.rssMb ?? 0} MB\t`;
   if (invocation.initMs) report += `Init Duration: ${invocation.initMs.toFixed(2)} ms\t`;
+  if (outcome.timedOutLog) report += 'Status: timeout';
   let logs = invocation.logs;
-  if (!ok) logs += `${new Date().toISOString()}\t${invocation.id}\tERROR\tInvoke Error \t${JSON.stringify(error)}\n`;
+  if (outcome.timedOutLog) logs += outcome.timedOutLog;
+  else if (!ok) logs += `${new Date().toISOString()}\t${invocation.id}\tERROR\tInvoke Error \t${JSON.stringify(error)}\n`;
   logs += `END RequestId: ${invocation.id}\n${report}\n`;
   process.stdout.write(logs.slice(invocation.logs.length));
 

@@ -5,11 +5,20 @@
 // All output goes to the supervisor over IPC, in order with the result, so each invocation's
 // logs are complete when its response is posted. console.* lines are formatted as the AWS
 // runtime formats them: `<ISO time>\t<request id>\t<LEVEL>\t<message>`.
+//
+// Like AWS's runtime it also provides the `awslambda` global (response streaming) and lets ES
+// modules find packages on NODE_PATH (node-path-hooks.mjs), where the runtime's AWS SDK is.
 
 const fs = require('node:fs');
 const path = require('node:path');
 const util = require('node:util');
+const { Writable } = require('node:stream');
 const { pathToFileURL } = require('node:url');
+const nodeModule = require('node:module');
+
+if (typeof nodeModule.register === 'function') {
+  nodeModule.register(pathToFileURL(path.join(__dirname, 'node-path-hooks.mjs')));
+}
 
 let requestId = undefined;
 
@@ -50,6 +59,71 @@ class RuntimeError extends Error {
     super(message);
     this.name = name;
   }
+}
+
+// --- the awslambda global: response streaming --------------------------------------------------
+
+const STREAMING = Symbol.for('aws.lambda.runtime.handler.streaming');
+const HTTP_INTEGRATION_CONTENT_TYPE = 'application/vnd.awslambda.http-integration-response';
+// Between an HTTP response's metadata (status, headers, cookies) and its body, as on AWS's wire.
+const PRELUDE_DELIMITER = Buffer.alloc(8);
+
+/** What a streaming handler writes to: everything is collected and sent as one response. */
+class ResponseStream extends Writable {
+  constructor() {
+    super();
+    this.chunks = [];
+    this.contentType = 'application/octet-stream';
+  }
+  _write(chunk, encoding, done) {
+    this.chunks.push(Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk, encoding));
+    done();
+  }
+  setContentType(contentType) {
+    this.contentType = contentType;
+  }
+  body() {
+    return Buffer.concat(this.chunks);
+  }
+}
+
+globalThis.awslambda = {
+  streamifyResponse(handler, options) {
+    handler[STREAMING] = 'response';
+    if (options) handler.streamingOptions = options;
+    return handler;
+  },
+  HttpResponseStream: class HttpResponseStream {
+    /** Writes the HTTP metadata a function URL answers with, ahead of the body. */
+    static from(responseStream, prelude) {
+      responseStream.setContentType(HTTP_INTEGRATION_CONTENT_TYPE);
+      responseStream.chunks.unshift(Buffer.from(JSON.stringify(prelude ?? {})), PRELUDE_DELIMITER);
+      return responseStream;
+    }
+  },
+};
+
+/** Runs a streamified handler; settles with the bytes it streamed once it ends the stream. */
+function callStreamingHandler(handler, event, context) {
+  const stream = new ResponseStream();
+  const finished = new Promise((resolve, reject) => {
+    stream.on('finish', () => resolve(stream.body()));
+    stream.on('error', reject);
+  });
+  return new Promise((resolve, reject) => {
+    finished.then(resolve, reject);
+    let returned;
+    try {
+      returned = handler(event, stream, context);
+    } catch (err) {
+      reject(err);
+      return;
+    }
+    // A handler that returns without ending its stream has said all it will: end it for it.
+    Promise.resolve(returned).then(() => {
+      if (!stream.writableEnded) stream.end();
+    }, reject);
+  });
 }
 
 // --- handler resolution (as the AWS Node.js runtime's UserFunction does) -------------------------
@@ -162,6 +236,11 @@ async function runInvocation(handler, message) {
     return;
   }
   try {
+    if (handler[STREAMING] === 'response') {
+      const streamed = await callStreamingHandler(handler, event, buildContext(message));
+      process.send({ type: 'result', bodyBase64: streamed.toString('base64'), rssMb: rssMb() });
+      return;
+    }
     const result = await callHandler(handler, event, buildContext(message));
     let body;
     try {
