@@ -85,7 +85,13 @@ describe('fidelity: suites', () => {
     const [sqs, sqsEsm] = selectSuites(['sqs', 'sqs-esm']);
 
     expect(pytestArguments(sqs!, '/out/sqs.xml')).toEqual(
-      expect.arrayContaining(['tests/aws/services/sqs', '-m', 'aws_validated', '--junitxml=/out/sqs.xml']),
+      expect.arrayContaining([
+        'tests/aws/services/sqs',
+        '-m',
+        'aws_validated and not requires_in_process',
+        '--offline',
+        '--junitxml=/out/sqs.xml',
+      ]),
     );
     expect(pytestArguments(sqs!, '/out/sqs.xml')).not.toContain('fnmesh_node_ports');
     expect(pytestArguments(sqsEsm!, '/out/esm.xml').join(' ')).toContain('-p fnmesh_node_ports');

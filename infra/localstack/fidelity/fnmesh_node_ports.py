@@ -43,7 +43,7 @@ def node_source(handler_file) -> str | None:
         value = json.dumps(ast.literal_eval(match.group("value")))
         return (
             "exports.handler = async (event) => {\n"
-            "  console.log(JSON.stringify(event));\n"
+            "  process.stdout.write(JSON.stringify(event) + '\\n');\n"
             f"  return {value};\n"
             "};\n"
         )

@@ -9,7 +9,7 @@
  * then stops that LocalStack (unless --keep). The tests themselves are never copied into fnmesh.
  */
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { Command } from 'commander';
 import Table from 'cli-table3';
@@ -72,6 +72,7 @@ async function runSuite(suite: Suite, python: string, options: { source: string;
   const junit = join(options.outDir, `${suite.name}.xml`);
   const log = join(options.outDir, `${suite.name}.log`);
   const started = Date.now();
+  const logFd = openSync(log, 'w');
   const child = spawn(python, ['-m', 'pytest', ...pytestArguments(suite, junit)], {
     cwd: options.source,
     env: {
@@ -82,13 +83,10 @@ async function runSuite(suite: Suite, python: string, options: { source: string;
       PYTHONPATH: here,
       FNMESH_FIDELITY_PORTS: options.portsDir,
     },
-    stdio: ['ignore', 'pipe', 'pipe'],
+    stdio: ['ignore', logFd, logFd],
   });
-  const output: Buffer[] = [];
-  child.stdout.on('data', (chunk: Buffer) => output.push(chunk));
-  child.stderr.on('data', (chunk: Buffer) => output.push(chunk));
+  closeSync(logFd);
   const code = await new Promise<number | null>((done) => child.on('close', done));
-  writeFileSync(log, Buffer.concat(output));
   const seconds = (Date.now() - started) / 1000;
   // pytest: 0 all passed, 1 some failed; anything else (usage, collection, internal error) is no result.
   if ((code !== 0 && code !== 1) || !existsSync(junit))

@@ -104,16 +104,29 @@ export function selectSuites(names: readonly string[]): Suite[] {
   return SUITES.filter((suite) => names.length === 0 || names.includes(suite.name));
 }
 
-/** The pytest command line (after `python -m pytest`) for one suite. */
+/**
+ * Which tests count: those LocalStack's authors validated against AWS, minus those LocalStack itself
+ * marks as unable to run against a separately started LocalStack (they patch its configuration in
+ * the test process).
+ */
+export const MARKERS = 'aws_validated and not requires_in_process';
+
+/**
+ * The pytest command line (after `python -m pytest`) for one suite. `--offline` is LocalStack's
+ * own switch for a machine without internet access: it skips the tests marked as needing it.
+ */
 export function pytestArguments(suite: Suite, junitFile: string): string[] {
   return [
     ...suite.tests,
     '-m',
-    'aws_validated',
+    MARKERS,
+    '--offline',
     '-p',
     'no:tinybird',
     '-p',
     'no:cacheprovider',
+    '-p',
+    'fnmesh_endpoint',
     ...(suite.nodePorts ? ['-p', 'fnmesh_node_ports'] : []),
     '-q',
     '-rfEs',
@@ -182,6 +195,10 @@ function gist(text: string | undefined): string | undefined {
   return lines.length ? lines.slice(0, 3).join(' | ').slice(0, 300) : undefined;
 }
 
+/** pytest's message attribute, unless it is missing or cut short ("full report in element text"). */
+const chooseMessage = (message: string | undefined, text: string) =>
+  message && !message.includes('full report in element text') ? message : text;
+
 /**
  * The tests of a pytest junit XML report. A test counts as failed if it has a `<failure>` or an
  * `<error>` (LocalStack's snapshot comparison fails in teardown, which pytest reports as an error),
@@ -198,11 +215,11 @@ export function parseJunit(xml: string): TestResult[] {
     const result: TestResult = { id, outcome: 'passed', seconds: Number(attrs.time ?? 0) };
     if (problem) {
       result.outcome = 'failed';
-      const message = gist(attributes(problem[2]!).message) ?? gist(unescapeXml(problem[3] ?? ''));
+      const message = gist(chooseMessage(attributes(problem[2]!).message, unescapeXml(problem[3] ?? '')));
       if (message) result.message = message;
     } else if (skipped) {
       result.outcome = 'skipped';
-      const message = gist(attributes(skipped[1]!).message) ?? gist(unescapeXml(skipped[2] ?? ''));
+      const message = gist(chooseMessage(attributes(skipped[1]!).message, unescapeXml(skipped[2] ?? '')));
       if (message) result.message = message;
     }
     // pytest writes a second <testcase> for a test whose teardown failed: the failure wins.

@@ -1,5 +1,7 @@
 /** Port of LocalStack's test handler `lambda_echo.py`: logs the event and returns it. */
+import { print } from './print.ts';
+
 export const handler = async (event: unknown) => {
-  console.log(JSON.stringify(event));
+  print(JSON.stringify(event));
   return event;
 };

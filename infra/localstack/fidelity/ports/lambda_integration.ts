@@ -5,10 +5,11 @@
  * ported: an event that needs them fails loudly rather than passing for the wrong reason.)
  */
 import type { Context } from 'aws-lambda';
+import { print } from './print.ts';
 
 export const handler = async (event: Record<string, unknown>, context: Context) => {
-  console.log('Lambda log message - print function');
-  console.info('Lambda log message - logging module');
+  print('Lambda log message - print function');
+  print('Lambda log message - logging module');
   if ('raise_error' in event) throw new Error('Test exception (this is intentional)');
   if ('httpMethod' in event || 'delete_batch_test' in event || 'Records' in event)
     throw new Error('fnmesh fidelity port: this branch of lambda_integration.py is not ported');

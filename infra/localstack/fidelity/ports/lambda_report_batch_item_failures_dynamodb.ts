@@ -3,9 +3,10 @@
  * record whose new image has `should_fail: true` is reported by its sequence number.
  */
 import type { DynamoDBStreamEvent } from 'aws-lambda';
+import { print } from './print.ts';
 
 export const handler = async (event: DynamoDBStreamEvent) => {
-  console.log(JSON.stringify(event));
+  print(JSON.stringify(event));
   const batchItemFailures = (event.Records ?? [])
     .filter((record) => record.dynamodb?.NewImage?.should_fail?.BOOL === true)
     .map((record) => ({ itemIdentifier: record.dynamodb!.SequenceNumber! }));

@@ -6,10 +6,11 @@
  */
 import type { SQSEvent } from 'aws-lambda';
 import { sendJson } from './sqs.ts';
+import { print } from './print.ts';
 
 export const handler = async (event: SQSEvent) => {
-  console.log('incoming event:');
-  console.log(JSON.stringify(event));
+  print('incoming event:');
+  print(JSON.stringify(event));
   if (!event.Records?.length) throw new Error('no records passed to event');
 
   const failed: string[] = [];
