@@ -40,14 +40,29 @@ def node_source(handler_file) -> str | None:
             return f.read()
     match = FIXED_RESPONSE.match(text)
     if match:
-        value = json.dumps(ast.literal_eval(match.group("value")))
-        return (
-            "exports.handler = async (event) => {\n"
-            "  process.stdout.write(JSON.stringify(event) + '\\n');\n"
-            f"  return {value};\n"
-            "};\n"
-        )
+        return fixed_response_source(match.group("value"))
     return None
+
+
+def fixed_response_source(expression: str) -> str:
+    """A Node.js handler that logs the event and answers what the Python expression evaluates to.
+
+    A literal becomes the same JSON value. The one other expression the suites use,
+    ``(lambda: 1 / 0)()``, raises when the handler runs, so anything that is not a literal
+    becomes a handler that fails with Python's error for it.
+    """
+    try:
+        body = f"  return {json.dumps(ast.literal_eval(expression))};\n"
+    except (ValueError, SyntaxError):
+        if expression.replace(" ", "") != "(lambda:1/0)()":
+            raise ValueError(f"fnmesh_node_ports: no port for the handler answer {expression!r}")
+        body = "  throw Object.assign(new Error('division by zero'), { name: 'ZeroDivisionError' });\n"
+    return (
+        "exports.handler = async (event) => {\n"
+        "  process.stdout.write(JSON.stringify(event) + '\\n');\n"
+        f"{body}"
+        "};\n"
+    )
 
 
 def zip_single_file(name: str, source: str) -> bytes:
