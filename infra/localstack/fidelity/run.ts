@@ -104,7 +104,7 @@ async function main(): Promise<void> {
       '--port <port>',
       'the port of the LocalStack it starts',
       (value) => Number(value),
-      Number(process.env.FNMESH_FIDELITY_PORT || 4610),
+      Number(process.env.FNMESH_FIDELITY_PORT || 4599),
     )
     .option('--keep', 'leave that LocalStack running afterwards')
     .option('--results <file>', 'where to write the results', RESULTS_FILE)
