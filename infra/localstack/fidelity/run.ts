@@ -5,8 +5,9 @@
  *
  * It builds the test venv once (pinned: requirements.txt with ../constraints.txt), bundles the
  * Node.js ports of the Python handlers (ports/), starts its own non-strict LocalStack on a spare port
- * with its own state directory, runs each suite with `pytest -m aws_validated` and a junit report,
- * then stops that LocalStack (unless --keep). The tests themselves are never copied into fnmesh.
+ * with its own state directory, runs each suite's AWS-validated tests with pytest (LocalStack's own
+ * exemptions honoured, suites.ts) and a junit report, then stops that LocalStack (unless --keep).
+ * The tests themselves are never copied into fnmesh.
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { closeSync, existsSync, mkdirSync, openSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
@@ -62,10 +63,11 @@ async function bundlePorts(dir: string): Promise<void> {
   }
 }
 
-/** The commit of the checkout, when it is a git work tree. */
+/** The commit of the checkout, when it is the top of a git work tree. */
 function sourceCommit(source: string): string | undefined {
-  const result = spawnSync('git', ['-C', source, 'rev-parse', 'HEAD'], { encoding: 'utf8' });
-  return result.status === 0 ? result.stdout.trim() : undefined;
+  const result = spawnSync('git', ['-C', source, 'rev-parse', '--show-toplevel', 'HEAD'], { encoding: 'utf8' });
+  const [top, commit] = result.stdout.trim().split('\n');
+  return result.status === 0 && top && resolve(top) === source ? commit : undefined;
 }
 
 async function runSuite(suite: Suite, python: string, options: { source: string; endpoint: string; outDir: string; portsDir: string }) {
@@ -134,6 +136,8 @@ async function main(): Promise<void> {
     }
   } finally {
     if (started.started && !options.keep) await down({ instance });
+    else if (options.keep)
+      console.error(`fnmesh fidelity: LocalStack left up; stop it with FNMESH_LOCALSTACK_PORT=${options.port} npm run local:down`);
   }
 
   const previous: ResultsFile | undefined = existsSync(options.results) ? JSON.parse(readFileSync(options.results, 'utf8')) : undefined;
