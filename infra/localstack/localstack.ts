@@ -294,9 +294,15 @@ export function ensureLambdaSdk(log: (line: string) => void = console.error): st
  * `python -m <module>`: the venv is built under another name and moved, which breaks scripts' #!.
  * @returns the venv's python executable
  */
-export async function ensureToolVenv(name: string, requirements: string, log: (line: string) => void = console.error): Promise<string> {
+export async function ensureToolVenv(
+  name: string,
+  requirements: string,
+  log: (line: string) => void = console.error,
+  /** A pip constraints file installed with it (and part of the key), e.g. LocalStack's `constraints.txt`. */
+  constraints?: string,
+): Promise<string> {
   const python = findPython();
-  const venv = join(cacheRoot(), '..', 'tools', `${name}-${hashFiles([requirements])}`);
+  const venv = join(cacheRoot(), '..', 'tools', `${name}-${hashFiles(constraints ? [requirements, constraints] : [requirements])}`);
   const venvPython = join(venv, 'bin', 'python');
   if (!existsSync(venvPython)) {
     const partial = `${venv}.partial-${process.pid}`;
@@ -304,7 +310,7 @@ export async function ensureToolVenv(name: string, requirements: string, log: (l
     mkdirSync(dirname(venv), { recursive: true });
     log(`fnmesh: creating the ${name} venv (first run only) in ${venv}`);
     run(python, ['-m', 'venv', partial], `creating the ${name} venv`);
-    await pipInstall(join(partial, 'bin', 'python'), ['--quiet', '-r', requirements], log);
+    await pipInstall(join(partial, 'bin', 'python'), ['--quiet', ...(constraints ? ['-c', constraints] : []), '-r', requirements], log);
     if (existsSync(venvPython)) rmSync(partial, { recursive: true, force: true });
     else renameSync(partial, venv);
   }
