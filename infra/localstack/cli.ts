@@ -17,7 +17,7 @@ async function main(command: string | undefined, args: string[]): Promise<number
       return 0;
     }
     case 'venv':
-      ensureLambdaSdk(); // the SDK Lambda functions get from their runtime: installed with the venv
+      await ensureLambdaSdk(); // the SDK Lambda functions get from their runtime: installed with the venv
       console.log(await ensureVenv());
       return 0;
     case 'down':

@@ -220,6 +220,19 @@ async function pipInstall(python: string, args: string[], log: (line: string) =>
 }
 
 /**
+ * Builds `target` once, in a directory of this process's own that is then moved into place; if
+ * another process (another clone) finished the same target meanwhile, theirs is as good as ours.
+ */
+async function buildOnce(target: string, build: (partial: string) => void | Promise<void>): Promise<void> {
+  mkdirSync(dirname(target), { recursive: true });
+  const partial = `${target}.partial-${process.pid}`;
+  rmSync(partial, { recursive: true, force: true });
+  await build(partial);
+  if (existsSync(target)) rmSync(partial, { recursive: true, force: true });
+  else renameSync(partial, target);
+}
+
+/**
  * The venv with pinned LocalStack and fnmesh's plugin, created on first use in a per-user cache
  * directory keyed by the hash of the requirements, so later runs and other clones reuse it.
  * @returns the venv's python executable
@@ -234,16 +247,12 @@ export async function ensureVenv(log: (line: string) => void = console.error): P
   const venvPython = join(venv, 'bin', 'python');
 
   if (!existsSync(venvPython)) {
-    mkdirSync(cacheRoot(), { recursive: true });
-    const partial = `${venv}.partial-${process.pid}`;
-    rmSync(partial, { recursive: true, force: true });
     log(`fnmesh: creating the LocalStack venv (first run only, a minute or two) in ${venv}`);
     const started = Date.now();
-    run(python, ['-m', 'venv', partial], 'creating the venv');
-    await pipInstall(join(partial, 'bin', 'python'), ['-c', constraints, '-r', requirements], log);
-    // Another clone may have finished the same venv meanwhile: theirs is as good as ours.
-    if (existsSync(venvPython)) rmSync(partial, { recursive: true, force: true });
-    else renameSync(partial, venv);
+    await buildOnce(venv, async (partial) => {
+      run(python, ['-m', 'venv', partial], 'creating the venv');
+      await pipInstall(join(partial, 'bin', 'python'), ['-c', constraints, '-r', requirements], log);
+    });
     log(`fnmesh: LocalStack venv ready in ${((Date.now() - started) / 1000).toFixed(0)} s`);
   }
 
@@ -267,23 +276,21 @@ export async function ensureVenv(log: (line: string) => void = console.error): P
  * `FNMESH_LAMBDA_SDK` and puts the right one on a function's NODE_PATH (its own copy still wins).
  * @returns the directory holding `v3/node_modules` and `v2/node_modules`
  */
-export function ensureLambdaSdk(log: (line: string) => void = console.error): string {
+export async function ensureLambdaSdk(log: (line: string) => void = console.error): Promise<string> {
   const source = join(here, 'lambda-sdk');
   const sets = ['v3', 'v2'];
   const files = sets.flatMap((set) => ['package.json', 'package-lock.json'].map((file) => join(source, set, file)));
   const target = join(cacheRoot(), `lambda-sdk-${hashFiles(files)}`);
   if (!existsSync(target)) {
-    const partial = `${target}.partial-${process.pid}`;
-    rmSync(partial, { recursive: true, force: true });
     log(`fnmesh: installing the AWS SDK that Lambda functions get from their runtime (first run only) in ${target}`);
-    for (const set of sets) {
-      mkdirSync(join(partial, set), { recursive: true });
-      for (const file of ['package.json', 'package-lock.json']) copyFileSync(join(source, set, file), join(partial, set, file));
-      const npmArgs = ['ci', '--omit=dev', '--ignore-scripts', '--no-audit', '--no-fund', '--loglevel=error'];
-      run('npm', [...npmArgs, '--prefix', join(partial, set)], `installing the Lambda runtime's SDK (${set})`);
-    }
-    if (existsSync(target)) rmSync(partial, { recursive: true, force: true });
-    else renameSync(partial, target);
+    await buildOnce(target, (partial) => {
+      for (const set of sets) {
+        mkdirSync(join(partial, set), { recursive: true });
+        for (const file of ['package.json', 'package-lock.json']) copyFileSync(join(source, set, file), join(partial, set, file));
+        const npmArgs = ['ci', '--omit=dev', '--ignore-scripts', '--no-audit', '--no-fund', '--loglevel=error'];
+        run('npm', [...npmArgs, '--prefix', join(partial, set)], `installing the Lambda runtime's SDK (${set})`);
+      }
+    });
   }
   return target;
 }
@@ -305,14 +312,11 @@ export async function ensureToolVenv(
   const venv = join(cacheRoot(), '..', 'tools', `${name}-${hashFiles(constraints ? [requirements, constraints] : [requirements])}`);
   const venvPython = join(venv, 'bin', 'python');
   if (!existsSync(venvPython)) {
-    const partial = `${venv}.partial-${process.pid}`;
-    rmSync(partial, { recursive: true, force: true });
-    mkdirSync(dirname(venv), { recursive: true });
     log(`fnmesh: creating the ${name} venv (first run only) in ${venv}`);
-    run(python, ['-m', 'venv', partial], `creating the ${name} venv`);
-    await pipInstall(join(partial, 'bin', 'python'), ['--quiet', ...(constraints ? ['-c', constraints] : []), '-r', requirements], log);
-    if (existsSync(venvPython)) rmSync(partial, { recursive: true, force: true });
-    else renameSync(partial, venv);
+    await buildOnce(venv, async (partial) => {
+      run(python, ['-m', 'venv', partial], `creating the ${name} venv`);
+      await pipInstall(join(partial, 'bin', 'python'), ['--quiet', ...(constraints ? ['-c', constraints] : []), '-r', requirements], log);
+    });
   }
   return venvPython;
 }
@@ -405,7 +409,7 @@ export async function up(options: UpOptions = {}): Promise<UpResult> {
   }
 
   const python = await ensureVenv(log);
-  environment[LAMBDA_SDK_VARIABLE] ??= ensureLambdaSdk(log);
+  environment[LAMBDA_SDK_VARIABLE] ??= await ensureLambdaSdk(log);
   mkdirSync(instance.stateDir, { recursive: true });
   const out = openSync(logFile, 'w');
   const child = spawn(python, ['-m', 'localstack.runtime.main'], {
