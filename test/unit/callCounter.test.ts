@@ -1,5 +1,5 @@
 /**
- * The bench's call counter (bench/counting.ts): every attempt on the wire is counted by
+ * The library's call counter (lib/faults/callCounter.ts): every attempt on the wire is counted by
  * `Service.Operation`, and so is every attempt the service refused for a transaction conflict or
  * for throttling. The answers come from a fake HTTP handler, as DynamoDB sends them (JSON 1.0,
  * status 400), so they go through the SDK's own deserializer and retry strategy.
@@ -13,7 +13,7 @@ import {
 } from '@aws-sdk/client-dynamodb';
 import { Readable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
-import { CallCounter, refusalOf } from '../../bench/counting.ts';
+import { CallCounter, refusalOf } from '../../lib/faults/callCounter.ts';
 
 interface Answer {
   status: number;
