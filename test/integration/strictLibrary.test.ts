@@ -94,7 +94,7 @@ it('a WaitGroup counted down by 100 concurrent done() calls reaches zero, each t
   expect(await wg.done('task-7')).toBe(false);
 });
 
-it("the bench's call counter counts every attempt refused for a conflict, as the strict LocalStack counts them", async () => {
+it('CallCounter counts every attempt refused for a conflict, as the strict LocalStack counts them', async () => {
   const counter = new CallCounter();
   const { dynamodb: counted } = countedClients(counter, scratch.config);
   const wg = new WaitGroup({ client: counted, tableName, name: 'counted-fan-in' });
