@@ -16,7 +16,7 @@
  *                  counter's ceiling, on a WaitGroup of 1 shard and of `--shards` (default 8):
  *                  the ceiling moves with the shards (docs/SCALING.md, "Sharded counters")
  *
- * Every attempt is counted by bench/counting.ts, refusals too, and checked against the strict
+ * Every attempt is counted by `CallCounter` (lib/faults/callCounter.ts), refusals too, and checked against the strict
  * LocalStack's own counts. What is compared with the arithmetic are counts and ratios: where
  * throttling starts (never below 1×; after (burst − u) / (r·u − U) seconds above it), and the time
  * the work took against the least the partition's token bucket allows. Writes
@@ -30,9 +30,10 @@ import { projectRoot, strictStatus } from '../infra/localstack/localstack.ts';
 import { Channel } from '../lib/channel/Channel.ts';
 import { shardOf } from '../lib/spawn/shards.ts';
 import { WaitGroup } from '../lib/sync/WaitGroup.ts';
-import { createMeshTableNamed } from '../test/helpers/meshTable.ts';
-import { scratchLocalStack, startScratch } from '../test/helpers/scratchLocalStack.ts';
-import { CallCounter, countedClients } from './counting.ts';
+import { countedClients } from '../infra/localstack/clients.ts';
+import { createMeshTableNamed } from '../infra/localstack/resources.ts';
+import { scratchLocalStack, startScratch } from '../infra/localstack/scratch.ts';
+import { CallCounter } from '../lib/faults/callCounter.ts';
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 

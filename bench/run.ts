@@ -3,7 +3,7 @@
  * the same work, side by side in the same run, on LocalStack. Writes bench/results/latest.json
  * and regenerates docs/BENCHMARKS.md with its charts.
  *
- * Exact API call counts come from an SDK middleware (bench/counting.ts). Timings are medians of
+ * Exact API call counts come from an SDK middleware (`CallCounter`, lib/faults/callCounter.ts). Timings are medians of
  * several runs with their spread; ratios are taken pair by pair (fnmesh and raw, same run).
  */
 import { QueryCommand, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
@@ -24,9 +24,9 @@ import { RpcClient } from '../lib/rpc/RpcClient.ts';
 import { Mutex } from '../lib/sync/Mutex.ts';
 import { Once } from '../lib/sync/Once.ts';
 import { WaitGroup } from '../lib/sync/WaitGroup.ts';
-import { createMeshTable, deleteMeshTable } from '../test/helpers/meshTable.ts';
-import { createQueue } from '../test/helpers/queues.ts';
-import { CallCounter, type CallTally, countedClients } from './counting.ts';
+import { countedClients } from '../infra/localstack/clients.ts';
+import { createMeshTable, createQueue, deleteMeshTable } from '../infra/localstack/resources.ts';
+import { CallCounter, type CallTally } from '../lib/faults/callCounter.ts';
 import { writeReport } from './report.ts';
 import { type ApiCallsPerOp, type BenchResults, ratioStat, stat, type WireCalls } from './results.ts';
 

@@ -23,8 +23,8 @@ import { Channel } from '../lib/channel/Channel.ts';
 import { seededRandom } from '../lib/faults/random.ts';
 import { SdkFaults } from '../lib/faults/sdkFaults.ts';
 import { sleep } from '../lib/internal/time.ts';
-import { localConfig, sqs } from '../test/helpers/aws.ts';
-import { createQueue } from '../test/helpers/queues.ts';
+import { localConfig } from '../infra/localstack/clients.ts';
+import { createQueue, sqs } from '../infra/localstack/resources.ts';
 import { applyEffect, countEffects, effectTotals } from './effects.ts';
 
 export interface ChannelChaosOptions {

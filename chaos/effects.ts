@@ -4,7 +4,7 @@
  * counted (lost = values without one).
  */
 import { ConditionalCheckFailedException, type DynamoDBClient, QueryCommand, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
-import { dynamodb } from '../test/helpers/aws.ts';
+import { dynamodb } from '../infra/localstack/resources.ts';
 
 /** The value's effect, applied once: a retry or a redelivery finds it applied and leaves it. */
 export async function applyEffect(client: DynamoDBClient, tableName: string, runId: string, i: number): Promise<void> {

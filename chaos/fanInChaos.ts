@@ -10,7 +10,7 @@ import { setMaxListeners } from 'node:events';
 import { TransactionConflictError } from '../lib/errors.ts';
 import { SdkFaults } from '../lib/faults/sdkFaults.ts';
 import { WaitGroup } from '../lib/sync/WaitGroup.ts';
-import { localConfig } from '../test/helpers/aws.ts';
+import { localConfig } from '../infra/localstack/clients.ts';
 
 export interface FanInChaosOptions {
   tableName: string;

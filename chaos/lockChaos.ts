@@ -9,7 +9,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { GetItemCommand } from '@aws-sdk/client-dynamodb';
 import { fileURLToPath } from 'node:url';
-import { dynamodb } from '../test/helpers/aws.ts';
+import { dynamodb } from '../infra/localstack/resources.ts';
 import { randomInt, seededRandom } from '../lib/faults/random.ts';
 import { sleep } from '../lib/internal/time.ts';
 import { keys } from '../lib/table/layout.ts';

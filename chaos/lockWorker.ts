@@ -11,7 +11,7 @@
  * Prints one JSON line per event: grant, write (with its outcome), and done (with fault counts).
  */
 import { ConditionalCheckFailedException, DynamoDBClient, GetItemCommand, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
-import { LOCALSTACK_ENDPOINT } from '../infra/localstack/localstack.ts';
+import { localConfig } from '../infra/localstack/clients.ts';
 import { StaleFenceError } from '../lib/errors.ts';
 import { randomInt, seededRandom } from '../lib/faults/random.ts';
 import { SdkFaults } from '../lib/faults/sdkFaults.ts';
@@ -24,14 +24,7 @@ import { counterKey, type LockWorkerArgs } from './lockWorkerArgs.ts';
 const args = JSON.parse(process.argv[2]!) as LockWorkerArgs;
 const faults = new SdkFaults({ rate: args.faultRate, seed: args.seed });
 const work = seededRandom(args.seed + 1);
-const client = faults.attach(
-  new DynamoDBClient({
-    endpoint: LOCALSTACK_ENDPOINT,
-    region: 'us-east-1',
-    credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
-    maxAttempts: 6,
-  }),
-);
+const client = faults.attach(new DynamoDBClient({ ...localConfig, maxAttempts: 6 }));
 const mutex = new Mutex({
   client,
   tableName: args.tableName,

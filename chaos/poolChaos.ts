@@ -9,7 +9,7 @@ import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
 import { Channel } from '../lib/channel/Channel.ts';
 import { FilterLogEventsCommand } from '@aws-sdk/client-cloudwatch-logs';
-import { dynamodb, lambda, logs, sqs } from '../test/helpers/aws.ts';
+import { dynamodb, lambda, logs, sqs } from '../infra/localstack/resources.ts';
 import { setWorkerFaults } from './workerFaultConfig.ts';
 
 export interface PoolChaosOptions {

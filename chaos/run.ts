@@ -27,7 +27,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { projectRoot, type StrictStatus, strictByDefault, strictStatus, up } from '../infra/localstack/localstack.ts';
 import { serverless } from '../infra/serverless/cli.ts';
-import { createMeshTable, deleteMeshTable } from '../test/helpers/meshTable.ts';
+import { createMeshTable, deleteMeshTable } from '../infra/localstack/resources.ts';
 import { type ChannelChaosResult, runChannelChaos } from './channelChaos.ts';
 import { type LockChaosResult, runLockChaos } from './lockChaos.ts';
 import { type FanInChaosResult, runFanInChaos } from './fanInChaos.ts';

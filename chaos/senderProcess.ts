@@ -8,7 +8,7 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { Channel } from '../lib/channel/Channel.ts';
 import { ChannelSendError } from '../lib/errors.ts';
-import { localConfig } from '../test/helpers/aws.ts';
+import { localConfig } from '../infra/localstack/clients.ts';
 
 export interface SenderProcessArgs {
   tableName: string;

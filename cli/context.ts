@@ -1,12 +1,13 @@
 /**
  * What every CLI command needs: the stage's SDK clients and resource names. Stage `local` talks
- * to LocalStack on 127.0.0.1:4566 with dummy credentials; any other stage to AWS with the usual
+ * to the project's LocalStack (infra/localstack/clients.ts: 127.0.0.1:4566 or
+ * `FNMESH_LOCALSTACK_PORT`, dummy credentials); any other stage to AWS with the usual
  * credential chain. Names follow serverless.yml (`fnmesh-<stage>-<thing>`).
  */
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { LambdaClient } from '@aws-sdk/client-lambda';
 import { GetQueueUrlCommand, SQSClient } from '@aws-sdk/client-sqs';
-import { LOCALSTACK_ENDPOINT } from '../infra/localstack/localstack.ts';
+import { localClientConfig } from '../infra/localstack/clients.ts';
 import { Tracer } from '../lib/trace/Tracer.ts';
 
 export interface MeshContext {
@@ -23,10 +24,7 @@ export interface MeshContext {
 
 export function meshContext(stage: string, region = process.env.AWS_REGION ?? 'us-east-1'): MeshContext {
   process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
-  const config =
-    stage === 'local'
-      ? { endpoint: LOCALSTACK_ENDPOINT, region, credentials: { accessKeyId: 'test', secretAccessKey: 'test' } }
-      : { region };
+  const config = stage === 'local' ? localClientConfig({ region }) : { region };
   const dynamodb = new DynamoDBClient(config);
   const sqs = new SQSClient(config);
   const lambda = new LambdaClient({ ...config, maxAttempts: 2 });

@@ -65,6 +65,7 @@ export {
 export { type Shard, ShardedChannel, type ShardedChannelOptions } from './channel/ShardedChannel.ts';
 export { type ReceiveCase, recv, select, type SelectableChannel, type SelectOptions, type SelectResult } from './channel/select.ts';
 export { type BackoffOptions } from './internal/time.ts';
+export { CallCounter, type CallTally, type Refusal, refusalOf } from './faults/callCounter.ts';
 export { InjectedFaultError, SDK_FAULT_KINDS, type SdkFaultKind, SdkFaults, type SdkFaultOptions } from './faults/sdkFaults.ts';
 export { randomInt, type Random, seededRandom } from './faults/random.ts';
 export { taskCompletion, type TaskCompletionOptions } from './middlewares/taskCompletion.ts';

@@ -51,7 +51,8 @@ export class InjectedFaultError extends Error {
   }
 }
 
-interface MiddlewareClient {
+/** What a middleware needs of a client: any AWS SDK v3 client has it. */
+export interface MiddlewareClient {
   middlewareStack: {
     add(middleware: unknown, options: { step: 'finalizeRequest'; priority: 'low'; name: string; override?: boolean }): void;
   };

@@ -7,7 +7,7 @@ import { build } from 'esbuild';
 import { zipSync } from 'fflate';
 import { join } from 'node:path';
 import { projectRoot } from '../../infra/localstack/localstack.ts';
-import { lambda } from './aws.ts';
+import { lambda } from '../../infra/localstack/resources.ts';
 
 export async function deployFixture(
   fixture: string,

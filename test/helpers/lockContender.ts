@@ -8,7 +8,7 @@
 import { DynamoDBClient, GetItemCommand } from '@aws-sdk/client-dynamodb';
 import { fencedUpdate } from '../../lib/sync/fenced.ts';
 import { Mutex } from '../../lib/sync/Mutex.ts';
-import { localConfig } from './aws.ts';
+import { localConfig } from '../../infra/localstack/clients.ts';
 
 interface Args {
   mode: 'count' | 'hold';

@@ -6,7 +6,7 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { Channel } from '../../lib/channel/Channel.ts';
-import { localConfig } from './aws.ts';
+import { localConfig } from '../../infra/localstack/clients.ts';
 
 interface Args {
   tableName: string;

@@ -16,10 +16,18 @@ import {
 import { SdkFaults } from '../../lib/faults/sdkFaults.ts';
 import { keys } from '../../lib/table/layout.ts';
 import { decodeEnvelope } from '../../lib/channel/envelope.ts';
-import { dynamodb, eventually, localConfig, sqs, uniqueSuffix } from '../helpers/aws.ts';
-import { createMeshTable, deleteMeshTable } from '../helpers/meshTable.ts';
-import { createQueue, type TestQueue } from '../helpers/queues.ts';
-import { CallCounter, countedClients } from '../../bench/counting.ts';
+import { countedClients, localConfig } from '../../infra/localstack/clients.ts';
+import {
+  createMeshTable,
+  createQueue,
+  deleteMeshTable,
+  dynamodb,
+  sqs,
+  type TestQueue,
+  uniqueSuffix,
+} from '../../infra/localstack/resources.ts';
+import { CallCounter } from '../../lib/faults/callCounter.ts';
+import { eventually } from '../helpers/eventually.ts';
 
 let tableName: string;
 const queues: TestQueue[] = [];

@@ -15,9 +15,16 @@ import { keys } from '../../lib/table/layout.ts';
 import { ChannelSendError, ChannelValueHeldError } from '../../lib/errors.ts';
 import { SdkFaults } from '../../lib/faults/sdkFaults.ts';
 import { projectRoot } from '../../infra/localstack/localstack.ts';
-import { dynamodb, localConfig, sqs, uniqueSuffix } from '../helpers/aws.ts';
-import { createMeshTable, deleteMeshTable } from '../helpers/meshTable.ts';
-import { createQueue, type TestQueue } from '../helpers/queues.ts';
+import { localConfig } from '../../infra/localstack/clients.ts';
+import {
+  createMeshTable,
+  createQueue,
+  deleteMeshTable,
+  dynamodb,
+  sqs,
+  type TestQueue,
+  uniqueSuffix,
+} from '../../infra/localstack/resources.ts';
 
 let tableName: string;
 const queues: TestQueue[] = [];

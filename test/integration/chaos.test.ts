@@ -7,7 +7,7 @@ import { runChannelChaos } from '../../chaos/channelChaos.ts';
 import { runLockChaos } from '../../chaos/lockChaos.ts';
 import { runPoolChaos } from '../../chaos/poolChaos.ts';
 import { deployStack } from '../helpers/stack.ts';
-import { createMeshTable, deleteMeshTable } from '../helpers/meshTable.ts';
+import { createMeshTable, deleteMeshTable } from '../../infra/localstack/resources.ts';
 
 let tableName: string;
 

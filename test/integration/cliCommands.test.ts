@@ -20,7 +20,7 @@ import { encodeEnvelope, envelopeOf, newTraceId } from '../../lib/channel/envelo
 import { MeshConfigError } from '../../lib/errors.ts';
 import { Mutex } from '../../lib/sync/Mutex.ts';
 import { type Key, keys } from '../../lib/table/layout.ts';
-import { uniqueSuffix } from '../helpers/aws.ts';
+import { uniqueSuffix } from '../../infra/localstack/resources.ts';
 import { deployStack } from '../helpers/stack.ts';
 
 beforeAll(deployStack);

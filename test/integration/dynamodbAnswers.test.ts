@@ -25,7 +25,8 @@ import {
   UpdateKinesisStreamingDestinationCommand,
 } from '@aws-sdk/client-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { dynamodb, localConfig, uniqueSuffix } from '../helpers/aws.ts';
+import { localConfig } from '../../infra/localstack/clients.ts';
+import { dynamodb, uniqueSuffix } from '../../infra/localstack/resources.ts';
 
 const created: string[] = [];
 

@@ -14,7 +14,7 @@ import {
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { logFile } from '../../infra/localstack/localstack.ts';
-import { dynamodb, uniqueSuffix } from '../helpers/aws.ts';
+import { dynamodb, uniqueSuffix } from '../../infra/localstack/resources.ts';
 
 const table = `fnmesh-test-moto-${uniqueSuffix()}`;
 

@@ -43,7 +43,9 @@ import {
 } from '@aws-sdk/client-lambda';
 import { strToU8, zipSync } from 'fflate';
 import { afterAll, describe, expect, it } from 'vitest';
-import { cloudformation, dynamodb, eventually, lambda, localConfig, logs, uniqueSuffix } from '../helpers/aws.ts';
+import { localConfig } from '../../infra/localstack/clients.ts';
+import { cloudformation, dynamodb, lambda, logs, uniqueSuffix } from '../../infra/localstack/resources.ts';
+import { eventually } from '../helpers/eventually.ts';
 
 const streams = new DynamoDBStreamsClient(localConfig);
 const suffix = uniqueSuffix();

@@ -8,7 +8,7 @@ import fc from 'fast-check';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { GetQueueUrlCommand } from '@aws-sdk/client-sqs';
 import { Channel } from '../../lib/channel/Channel.ts';
-import { dynamodb, lambda, sqs } from '../helpers/aws.ts';
+import { dynamodb, lambda, sqs } from '../../infra/localstack/resources.ts';
 import { deployStack } from '../helpers/stack.ts';
 
 beforeAll(deployStack);

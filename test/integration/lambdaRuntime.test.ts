@@ -18,7 +18,7 @@ import {
 import { CreateQueueCommand } from '@aws-sdk/client-sqs';
 import { strToU8, zipSync, type Zippable } from 'fflate';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { lambda, sqs, uniqueSuffix } from '../helpers/aws.ts';
+import { lambda, sqs, uniqueSuffix } from '../../infra/localstack/resources.ts';
 
 const sdkUser = (how: string) => `
   const out = await new SQSClient({}).send(new ListQueuesCommand({ QueueNamePrefix: event.prefix }));

@@ -11,9 +11,9 @@ import { Mutex } from '../../lib/sync/Mutex.ts';
 import { Once } from '../../lib/sync/Once.ts';
 import { RWMutex } from '../../lib/sync/RWMutex.ts';
 import { Semaphore } from '../../lib/sync/Semaphore.ts';
-import { localConfig, uniqueSuffix } from '../helpers/aws.ts';
+import { localConfig } from '../../infra/localstack/clients.ts';
+import { createMeshTable, deleteMeshTable, uniqueSuffix } from '../../infra/localstack/resources.ts';
 import { type BlackholeProxy, blackholeProxy } from '../helpers/blackholeProxy.ts';
-import { createMeshTable, deleteMeshTable } from '../helpers/meshTable.ts';
 
 const lease = { leaseMs: 1500, heartbeatMs: 500, clockSkewMs: 200 };
 /** Timer slack: the abort may come this much after the lease's end on a loaded machine. */

@@ -10,8 +10,8 @@ import { afterAll, expect, it } from 'vitest';
 import { down, up } from '../../infra/localstack/localstack.ts';
 import { Channel } from '../../lib/channel/Channel.ts';
 import { Mutex } from '../../lib/sync/Mutex.ts';
-import { createMeshTableNamed } from '../helpers/meshTable.ts';
-import { type ScratchLocalStack, scratchLocalStack } from '../helpers/scratchLocalStack.ts';
+import { createMeshTableNamed } from '../../infra/localstack/resources.ts';
+import { scratchLocalStack, type ScratchLocalStack } from '../../infra/localstack/scratch.ts';
 
 let scratch: ScratchLocalStack | undefined;
 

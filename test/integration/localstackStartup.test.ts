@@ -21,7 +21,7 @@ import {
   up,
   type LocalStackInstance,
 } from '../../infra/localstack/localstack.ts';
-import { localConfig } from '../helpers/aws.ts';
+import { localConfig } from '../../infra/localstack/clients.ts';
 
 /** Pids of Lambda runtime processes (ours) serving the LocalStack on `port`. */
 function runtimeProcesses(port: number): number[] {

@@ -10,8 +10,7 @@ import { projectRoot } from '../../infra/localstack/localstack.ts';
 import { LockLostError, LockNotHeldError, MeshAbortError, StaleFenceError } from '../../lib/errors.ts';
 import { fencedUpdate } from '../../lib/sync/fenced.ts';
 import { Mutex } from '../../lib/sync/Mutex.ts';
-import { dynamodb, uniqueSuffix } from '../helpers/aws.ts';
-import { createMeshTable, deleteMeshTable } from '../helpers/meshTable.ts';
+import { createMeshTable, deleteMeshTable, dynamodb, uniqueSuffix } from '../../infra/localstack/resources.ts';
 
 let tableName: string;
 

@@ -7,8 +7,8 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Mutex } from '../../lib/sync/Mutex.ts';
-import { dynamodb, localConfig, uniqueSuffix } from '../helpers/aws.ts';
-import { createMeshTable, deleteMeshTable } from '../helpers/meshTable.ts';
+import { localConfig } from '../../infra/localstack/clients.ts';
+import { createMeshTable, deleteMeshTable, dynamodb, uniqueSuffix } from '../../infra/localstack/resources.ts';
 
 let tableName: string;
 

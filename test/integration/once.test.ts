@@ -4,8 +4,8 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { InvalidInputError, OnceFailedError } from '../../lib/errors.ts';
 import { SdkFaults } from '../../lib/faults/sdkFaults.ts';
 import { Once } from '../../lib/sync/Once.ts';
-import { dynamodb, localConfig, uniqueSuffix } from '../helpers/aws.ts';
-import { createMeshTable, deleteMeshTable } from '../helpers/meshTable.ts';
+import { localConfig } from '../../infra/localstack/clients.ts';
+import { createMeshTable, deleteMeshTable, dynamodb, uniqueSuffix } from '../../infra/localstack/resources.ts';
 
 let tableName: string;
 

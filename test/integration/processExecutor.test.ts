@@ -14,7 +14,8 @@ import { FilterLogEventsCommand } from '@aws-sdk/client-cloudwatch-logs';
 import { strToU8, zipSync } from 'fflate';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { health } from '../../infra/localstack/localstack.ts';
-import { eventually, lambda, logs as cloudWatchLogs, uniqueSuffix } from '../helpers/aws.ts';
+import { lambda, logs as cloudWatchLogs, uniqueSuffix } from '../../infra/localstack/resources.ts';
+import { eventually } from '../helpers/eventually.ts';
 
 const HANDLERS = {
   'index.js': `

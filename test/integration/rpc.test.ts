@@ -13,7 +13,7 @@ import {
   RpcUnknownMethodError,
 } from '../../lib/errors.ts';
 import { RpcClient } from '../../lib/rpc/RpcClient.ts';
-import { lambda, uniqueSuffix } from '../helpers/aws.ts';
+import { lambda, uniqueSuffix } from '../../infra/localstack/resources.ts';
 import { deployFixture } from '../helpers/deployWorker.ts';
 
 const functionName = `fnmesh-test-quoter-${uniqueSuffix()}`;

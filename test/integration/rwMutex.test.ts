@@ -7,8 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LockLostError, LockNotHeldError, MeshAbortError } from '../../lib/errors.ts';
 import { RWMutex } from '../../lib/sync/RWMutex.ts';
 import { keys } from '../../lib/table/layout.ts';
-import { dynamodb, uniqueSuffix } from '../helpers/aws.ts';
-import { createMeshTable, deleteMeshTable } from '../helpers/meshTable.ts';
+import { createMeshTable, deleteMeshTable, dynamodb, uniqueSuffix } from '../../infra/localstack/resources.ts';
 
 let tableName: string;
 

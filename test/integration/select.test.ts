@@ -3,9 +3,15 @@ import { GetQueueAttributesCommand } from '@aws-sdk/client-sqs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Channel } from '../../lib/channel/Channel.ts';
 import { recv, select } from '../../lib/channel/select.ts';
-import { dynamodb, sqs, uniqueSuffix } from '../helpers/aws.ts';
-import { createMeshTable, deleteMeshTable } from '../helpers/meshTable.ts';
-import { createQueue, type TestQueue } from '../helpers/queues.ts';
+import {
+  createMeshTable,
+  createQueue,
+  deleteMeshTable,
+  dynamodb,
+  sqs,
+  type TestQueue,
+  uniqueSuffix,
+} from '../../infra/localstack/resources.ts';
 
 let tableName: string;
 const queues: TestQueue[] = [];

@@ -14,8 +14,7 @@ import {
 } from '../../lib/errors.ts';
 import { Semaphore } from '../../lib/sync/Semaphore.ts';
 import { keys } from '../../lib/table/layout.ts';
-import { dynamodb, uniqueSuffix } from '../helpers/aws.ts';
-import { createMeshTable, deleteMeshTable } from '../helpers/meshTable.ts';
+import { createMeshTable, deleteMeshTable, dynamodb, uniqueSuffix } from '../../infra/localstack/resources.ts';
 
 let tableName: string;
 

@@ -7,11 +7,12 @@
  */
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { CallCounter, countedClients } from '../../bench/counting.ts';
+import { countedClients } from '../../infra/localstack/clients.ts';
+import { createMeshTableNamed } from '../../infra/localstack/resources.ts';
+import { scratchLocalStack, type ScratchLocalStack, startScratch } from '../../infra/localstack/scratch.ts';
+import { CallCounter } from '../../lib/faults/callCounter.ts';
 import { shardOf } from '../../lib/spawn/shards.ts';
 import { WaitGroup } from '../../lib/sync/WaitGroup.ts';
-import { createMeshTableNamed } from '../helpers/meshTable.ts';
-import { type ScratchLocalStack, scratchLocalStack, startScratch } from '../helpers/scratchLocalStack.ts';
 
 const UNITS = 40;
 let scratch: ScratchLocalStack;

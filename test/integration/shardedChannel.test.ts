@@ -2,9 +2,15 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Channel } from '../../lib/channel/Channel.ts';
 import { ShardedChannel } from '../../lib/channel/ShardedChannel.ts';
-import { dynamodb, sqs, uniqueSuffix } from '../helpers/aws.ts';
-import { createMeshTable, deleteMeshTable } from '../helpers/meshTable.ts';
-import { createQueue, type TestQueue } from '../helpers/queues.ts';
+import {
+  createMeshTable,
+  createQueue,
+  deleteMeshTable,
+  dynamodb,
+  sqs,
+  type TestQueue,
+  uniqueSuffix,
+} from '../../infra/localstack/resources.ts';
 
 let tableName: string;
 const queues: TestQueue[] = [];

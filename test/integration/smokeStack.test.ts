@@ -8,8 +8,9 @@ import { DescribeTableCommand, GetItemCommand } from '@aws-sdk/client-dynamodb';
 import { GetFunctionCommand } from '@aws-sdk/client-lambda';
 import { GetQueueAttributesCommand, GetQueueUrlCommand, ReceiveMessageCommand, SendMessageCommand } from '@aws-sdk/client-sqs';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { cloudformation, dynamodb, eventually, lambda, smokeStack, sqs, uniqueSuffix } from '../helpers/aws.ts';
-import { deployStack } from '../helpers/stack.ts';
+import { cloudformation, dynamodb, lambda, sqs, uniqueSuffix } from '../../infra/localstack/resources.ts';
+import { eventually } from '../helpers/eventually.ts';
+import { deployStack, smokeStack } from '../helpers/stack.ts';
 import { serverless } from '../../infra/serverless/cli.ts';
 
 async function queueUrl(name: string): Promise<string> {

@@ -6,13 +6,14 @@
 import { CreateQueueCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { CallCounter, countedClients } from '../../bench/counting.ts';
+import { countedClients } from '../../infra/localstack/clients.ts';
+import { createMeshTableNamed } from '../../infra/localstack/resources.ts';
+import { scratchLocalStack, type ScratchLocalStack, startScratch } from '../../infra/localstack/scratch.ts';
+import { CallCounter } from '../../lib/faults/callCounter.ts';
 import { strictStatus } from '../../infra/localstack/localstack.ts';
 import { Channel } from '../../lib/channel/Channel.ts';
 import { ChannelClosedError } from '../../lib/errors.ts';
 import { WaitGroup } from '../../lib/sync/WaitGroup.ts';
-import { createMeshTableNamed } from '../helpers/meshTable.ts';
-import { type ScratchLocalStack, scratchLocalStack, startScratch } from '../helpers/scratchLocalStack.ts';
 
 let scratch: ScratchLocalStack;
 let dynamodb: DynamoDBClient;
@@ -93,7 +94,7 @@ it('a WaitGroup counted down by 100 concurrent done() calls reaches zero, each t
   expect(await wg.done('task-7')).toBe(false);
 });
 
-it("the bench's call counter counts every attempt refused for a conflict, as the strict LocalStack counts them", async () => {
+it('CallCounter counts every attempt refused for a conflict, as the strict LocalStack counts them', async () => {
   const counter = new CallCounter();
   const { dynamodb: counted } = countedClients(counter, scratch.config);
   const wg = new WaitGroup({ client: counted, tableName, name: 'counted-fan-in' });

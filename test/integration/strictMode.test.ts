@@ -33,9 +33,9 @@ import {
 import { strToU8, zipSync } from 'fflate';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { strictStatus, up } from '../../infra/localstack/localstack.ts';
-import { eventually, uniqueSuffix } from '../helpers/aws.ts';
-import { createMeshTableNamed } from '../helpers/meshTable.ts';
-import { type ScratchLocalStack, scratchLocalStack, startScratch } from '../helpers/scratchLocalStack.ts';
+import { createMeshTableNamed, uniqueSuffix } from '../../infra/localstack/resources.ts';
+import { scratchLocalStack, type ScratchLocalStack, startScratch } from '../../infra/localstack/scratch.ts';
+import { eventually } from '../helpers/eventually.ts';
 
 const SETTINGS = {
   FNMESH_STRICT: '1',

@@ -25,10 +25,19 @@ import { shardOf } from '../../lib/spawn/shards.ts';
 import { keys } from '../../lib/table/layout.ts';
 import { Group } from '../../lib/spawn/Group.ts';
 import { WaitGroup } from '../../lib/sync/WaitGroup.ts';
-import { dynamodb, eventually, lambda, localConfig, sqs, uniqueSuffix } from '../helpers/aws.ts';
+import { localConfig } from '../../infra/localstack/clients.ts';
+import {
+  createMeshTable,
+  createQueue,
+  deleteMeshTable,
+  dynamodb,
+  lambda,
+  sqs,
+  type TestQueue,
+  uniqueSuffix,
+} from '../../infra/localstack/resources.ts';
+import { eventually } from '../helpers/eventually.ts';
 import { deployFixture } from '../helpers/deployWorker.ts';
-import { createMeshTable, deleteMeshTable } from '../helpers/meshTable.ts';
-import { createQueue, type TestQueue } from '../helpers/queues.ts';
 
 let tableName: string;
 let removeWorker: () => Promise<void>;

@@ -5,7 +5,7 @@
 import { InvokeCommand } from '@aws-sdk/client-lambda';
 import { setWorkerFaults } from '../../chaos/workerFaultConfig.ts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { lambda } from '../helpers/aws.ts';
+import { lambda } from '../../infra/localstack/resources.ts';
 import { deployStack } from '../helpers/stack.ts';
 
 const FunctionName = 'fnmesh-local-ping';

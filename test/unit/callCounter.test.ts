@@ -1,8 +1,8 @@
 /**
- * The bench's call counter (bench/counting.ts): every attempt on the wire is counted by
- * `Service.Operation`, and so is every attempt the service refused for a transaction conflict or
- * for throttling. The answers come from a fake HTTP handler, as DynamoDB sends them (JSON 1.0,
- * status 400), so they go through the SDK's own deserializer and retry strategy.
+ * The library's call counter (lib/faults/callCounter.ts, exported by lib/index.ts): every attempt
+ * on the wire is counted by `Service.Operation`, and so is every attempt the service refused for a
+ * transaction conflict or for throttling. The answers come from a fake HTTP handler, as DynamoDB
+ * and SQS send them (JSON 1.0), so they go through the SDK's own deserializer and retry strategy.
  */
 import {
   DynamoDBClient,
@@ -11,9 +11,10 @@ import {
   TransactWriteItemsCommand,
   type TransactWriteItemsCommandInput,
 } from '@aws-sdk/client-dynamodb';
+import { GetQueueUrlCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { Readable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
-import { CallCounter, refusalOf } from '../../bench/counting.ts';
+import { CallCounter, refusalOf } from '../../lib/index.ts';
 
 interface Answer {
   status: number;
@@ -105,6 +106,35 @@ describe('CallCounter', () => {
     });
     counter.reset();
     expect(counter.tally()).toEqual({});
+  });
+
+  it('attaches to any SDK v3 client, counting its calls under the service name it is given', async () => {
+    const counter = new CallCounter();
+    const dynamodb = counter.attach(fakeDynamo([]), 'DynamoDB');
+    const sqs = counter.attach(
+      new SQSClient({
+        region: 'us-east-1',
+        endpoint: 'http://127.0.0.1:9',
+        credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
+        requestHandler: {
+          async handle() {
+            return {
+              response: {
+                statusCode: 200,
+                headers: { 'content-type': 'application/x-amz-json-1.0' },
+                body: Readable.from([Buffer.from(JSON.stringify({ QueueUrl: 'http://127.0.0.1:9/000000000000/q' }))]),
+              },
+            };
+          },
+        } as never,
+      }),
+      'SQS',
+    );
+    expect((await sqs.send(new GetQueueUrlCommand({ QueueName: 'q' }))).QueueUrl).toBe('http://127.0.0.1:9/000000000000/q');
+    await sqs.send(new GetQueueUrlCommand({ QueueName: 'q' }));
+    await dynamodb.send(new GetItemCommand({ TableName: 't', Key: { pk: { S: 'a' }, sk: { S: 'b' } } }));
+    expect(counter.snapshot()).toEqual({ 'SQS.GetQueueUrl': 2, 'DynamoDB.GetItem': 1 });
+    expect([counter.total('SQS'), counter.total('DynamoDB'), counter.total()]).toEqual([2, 1, 3]);
   });
 
   it('classifies refusals by name and cancellation reasons', () => {

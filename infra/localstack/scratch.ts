@@ -1,17 +1,19 @@
 /**
- * A second LocalStack of the tests' own, on a free port with its own state: for tests that need
- * other settings (strict mode) or that stop and start it (a restart), leaving the shared one alone.
+ * A second LocalStack, on a free port with its own state: for tests and benchmarks that need
+ * other settings (strict mode, a scaled-down throttle) or that stop and start it (a restart),
+ * leaving the project's one alone.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { down, endpointOf, type LocalStackInstance, up } from '../../infra/localstack/localstack.ts';
+import { type LocalClientConfig, localClientConfig } from './clients.ts';
+import { down, endpointOf, type LocalStackInstance, up } from './localstack.ts';
 
 export interface ScratchLocalStack {
   instance: LocalStackInstance;
   /** SDK client settings for it (dummy credentials, us-east-1). */
-  config: { endpoint: string; region: string; credentials: { accessKeyId: string; secretAccessKey: string } };
+  config: LocalClientConfig;
   /** Stops it and deletes its state. */
   remove(): Promise<void>;
 }
@@ -30,7 +32,7 @@ export async function scratchLocalStack(name: string): Promise<ScratchLocalStack
   const instance = { port: await freePort(), stateDir: mkdtempSync(join(tmpdir(), `fnmesh-${name}-`)) };
   return {
     instance,
-    config: { endpoint: endpointOf(instance), region: 'us-east-1', credentials: { accessKeyId: 'test', secretAccessKey: 'test' } },
+    config: localClientConfig({ endpoint: endpointOf(instance) }),
     async remove() {
       await down({ instance, quiet: true, graceMs: 3000 });
       rmSync(instance.stateDir, { recursive: true, force: true });

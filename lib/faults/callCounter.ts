@@ -1,13 +1,11 @@
 /**
- * Exact API call counts: an SDK middleware on the benchmark's own clients counts every request
- * that reaches the wire (retries included), by service and operation, and which of those attempts
- * the service refused for a transaction conflict or for throttling. Deterministic, whatever the
- * machine's noise.
+ * Exact API call counts: an AWS SDK v3 middleware that counts every request reaching the wire
+ * (retries included), by service and operation, and which of those attempts the service refused
+ * for a transaction conflict or for throttling. Deterministic, whatever the machine's noise. The
+ * benchmarks count with it; use it on your own clients like `SdkFaults`:
+ * `new CallCounter().attach(client, 'DynamoDB')`.
  */
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { LambdaClient } from '@aws-sdk/client-lambda';
-import { SQSClient } from '@aws-sdk/client-sqs';
-import { LOCALSTACK_ENDPOINT } from '../infra/localstack/localstack.ts';
+import type { MiddlewareClient } from './sdkFaults.ts';
 
 /** Why the service refused an attempt, when it is a "not now" rather than a "no". */
 export type Refusal = 'conflict' | 'throttled';
@@ -54,6 +52,7 @@ export function refusalOf(err: unknown): Refusal | undefined {
   return undefined;
 }
 
+/** Attempts and refusals by `Service.Operation`, counted on the clients it is attached to. */
 export class CallCounter {
   private readonly tallies = new Map<string, CallTally>();
 
@@ -101,9 +100,10 @@ export class CallCounter {
     return tally;
   }
 
-  attach<C extends { middlewareStack: DynamoDBClient['middlewareStack'] }>(client: C, service: string): C {
+  /** Adds the counting middleware to a client (any AWS SDK v3 client), naming its calls `service.Operation`; returns the client. */
+  attach<C extends MiddlewareClient>(client: C, service: string): C {
     client.middlewareStack.add(
-      (next, context) => async (args) => {
+      (next: (args: unknown) => Promise<unknown>, context: { commandName?: string }) => async (args: unknown) => {
         const key = `${service}.${String(context.commandName).replace(/Command$/, '')}`;
         this.entry(key).attempts += 1;
         try {
@@ -123,15 +123,4 @@ export class CallCounter {
     );
     return client;
   }
-}
-
-const local = { endpoint: LOCALSTACK_ENDPOINT, region: 'us-east-1', credentials: { accessKeyId: 'test', secretAccessKey: 'test' } };
-
-/** Clients for LocalStack (or `config`'s endpoint) whose calls `counter` counts. */
-export function countedClients(counter: CallCounter, config: typeof local = local) {
-  return {
-    dynamodb: counter.attach(new DynamoDBClient(config), 'DynamoDB') as DynamoDBClient,
-    sqs: counter.attach(new SQSClient(config) as never, 'SQS') as SQSClient,
-    lambda: counter.attach(new LambdaClient(config) as never, 'Lambda') as LambdaClient,
-  };
 }
