@@ -1,6 +1,6 @@
 /**
- * `fnmesh dlq <channel>` and `fnmesh dlq <channel> --redrive`: what is in a channel's dead-letter
- * queue, and moving it back to the channel's queue.
+ * `fnmesh dlq <channel> list [--max n]` and `fnmesh dlq <channel> redrive`: what is in a
+ * channel's dead-letter queue, and moving it back to the channel's queue.
  *
  *   list     ReceiveMessage (short visibility) until `max` messages or empty, then
  *            ChangeMessageVisibilityBatch back to 0: the messages stay in the queue

@@ -4,10 +4,10 @@
  * Every step is one conditional UpdateItem on the lock item (format in docs/item-format.md):
  *
  *   lock      SET owner, leaseUntil  ADD fence 1   if no owner, or its lease expired, or the owner is us
- *   heartbeat SET leaseUntil                      if owner = us and fence = ours
- *   unlock    REMOVE owner, leaseUntil SET releasedBy = us   if owner = us and fence = ours
+ *   heartbeat SET leaseUntil                      if owner = us
+ *   unlock    REMOVE owner, leaseUntil SET releasedBy = us   if owner = us
  *
- * `us` is a token made for each acquisition, so a retried acquire whose first attempt was applied
+ * `us` is a token made for each acquisition (so it names one grant, and one fence, by itself), so a retried acquire whose first attempt was applied
  * (the response was lost) finds itself as the owner and succeeds instead of waiting for its own
  * lease, and an unlock whose first attempt was applied finds `releasedBy = us`: ambiguous outcomes
  * neither lose nor leak the lock. The fence only grows (ADD), so every grant carries a larger

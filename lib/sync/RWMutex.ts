@@ -81,8 +81,6 @@ const NAMES = {
   '#v': 'v',
 };
 
-/** Consecutive refusals (others' progress) re-decided at once before an acquirer backs off. */
-
 const NO_WRITER = '(attribute_not_exists(#writer) OR #writerUntil < :expiredBefore)';
 
 /** The write holder recorded on an RWMutex item, if any (for error reports). */

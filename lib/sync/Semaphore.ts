@@ -93,8 +93,6 @@ const NAMES = {
   '#until': 'until',
 };
 
-/** Consecutive refusals (others' progress) re-decided at once before an acquirer backs off. */
-
 const isWeight = (value: number) => Number.isSafeInteger(value) && value > 0;
 
 const permitValue = (permit: Permit): AttributeValue => ({ M: { w: n(permit.weight), until: n(permit.until) } });
