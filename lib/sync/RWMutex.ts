@@ -31,7 +31,7 @@ import { type LockHolder, LockLostError, LockNotHeldError, MeshConfigError } fro
 import type { BackoffOptions } from '../internal/time.ts';
 import { checkName, FORMAT_VERSION, type Item, keys, n, readNumber, s } from '../table/layout.ts';
 import { acquireLoop } from './acquireLoop.ts';
-import { LeaseKeeper } from './heartbeat.ts';
+import { HeldLease } from './heldLease.ts';
 import { HolderItem, type Update, versionCondition } from './holderItem.ts';
 import { type Clock, decideRead, decideWrite, liveEntries, readRwState, type RwState } from './holders.ts';
 import { type LeaseOptions, type LeaseSettings, leaseSettings } from './lease.ts';
@@ -298,7 +298,7 @@ function intentWrite(token: string, until: number, clock: Clock): Update {
 }
 
 /** A held read lock, renewing its entry in `readers` until released or lost. */
-class ReadKeeper extends LeaseKeeper implements HeldReadLock {
+class ReadKeeper extends HeldLease implements HeldReadLock {
   constructor(
     private readonly item: HolderItem,
     settings: LeaseSettings,
@@ -332,11 +332,12 @@ class ReadKeeper extends LeaseKeeper implements HeldReadLock {
     this.forget(this);
   }
 
+  protected releaseAll(): Promise<void> {
+    return this.unlock();
+  }
+
   async unlock(options: SignalOptions = {}): Promise<void> {
-    if (this.ended) {
-      if (this.signal.aborted) throw new LockNotHeldError(this.name, undefined, (this.signal.reason as Error).message);
-      throw new LockNotHeldError(this.name, undefined, `RUnlock of unlocked RWMutex ${this.name}`);
-    }
+    this.throwIfEnded(`RUnlock of unlocked RWMutex ${this.name}`);
     // While the lease is valid by our clock nobody may clear our entry: if it is gone, an earlier
     // attempt of this very call removed it (its answer was lost), and the release succeeded.
     const trusted = this.valid();
@@ -356,16 +357,10 @@ class ReadKeeper extends LeaseKeeper implements HeldReadLock {
       this.abortSignal(new LockNotHeldError(this.name, undefined, `read lock ${this.name} was released`));
     }
   }
-
-  async [Symbol.asyncDispose](): Promise<void> {
-    // Leaving the scope of a lock that was lost is not an error here: the signal reported it.
-    if (this.ended) return;
-    await this.unlock();
-  }
 }
 
 /** A held write lock, renewing `writerUntil` until released or lost. */
-class WriteKeeper extends LeaseKeeper implements HeldLock {
+class WriteKeeper extends HeldLease implements HeldLock {
   constructor(
     private readonly item: HolderItem,
     settings: LeaseSettings,
@@ -406,11 +401,12 @@ class WriteKeeper extends LeaseKeeper implements HeldLock {
     this.forget(this);
   }
 
+  protected releaseAll(): Promise<void> {
+    return this.unlock();
+  }
+
   async unlock(options: SignalOptions = {}): Promise<void> {
-    if (this.ended) {
-      if (this.signal.aborted) throw new LockNotHeldError(this.name, undefined, (this.signal.reason as Error).message);
-      throw new LockNotHeldError(this.name, undefined, `Unlock of unlocked RWMutex ${this.name}`);
-    }
+    this.throwIfEnded(`Unlock of unlocked RWMutex ${this.name}`);
     this.end();
     try {
       const { applied, item } = await this.item.attempt(
@@ -424,10 +420,5 @@ class WriteKeeper extends LeaseKeeper implements HeldLock {
     } finally {
       this.abortSignal(new LockNotHeldError(this.name, undefined, `write lock ${this.name} was released`));
     }
-  }
-
-  async [Symbol.asyncDispose](): Promise<void> {
-    if (this.ended) return;
-    await this.unlock();
   }
 }
