@@ -57,6 +57,9 @@ export function tracePartition(traceId: string): string {
   return `trace#${traceId}`;
 }
 
+/** The sort key prefix of a task item (`<prefix><taskId>`), in its group's or wait group's partition. */
+export const TASK_SORT_KEY_PREFIX = { group: 'task#', waitgroup: 'done#' } as const;
+
 /** Every item kind of format version 1: partition `<kind>#<name>`, sort key as listed. */
 export const keys = {
   mutex: (name: string) => key(`mutex#${name}`, 'lock'),
@@ -64,10 +67,11 @@ export const keys = {
   semaphore: (name: string) => key(`semaphore#${name}`, 'sem'),
   /** Shard 0 is the unsharded counter; shard k ≥ 1 is `waitgroup.<k>#<name>` / `counter`. */
   waitGroup: (name: string, shard = 0) => key(shardPartition('waitgroup', name, shard), 'counter'),
-  waitGroupTask: (name: string, taskId: string, shard = 0) => key(shardPartition('waitgroup', name, shard), `done#${taskId}`),
+  waitGroupTask: (name: string, taskId: string, shard = 0) =>
+    key(shardPartition('waitgroup', name, shard), `${TASK_SORT_KEY_PREFIX.waitgroup}${taskId}`),
   /** Shard 0 is the unsharded group item; shard k ≥ 1 is `group.<k>#<id>` / `group`. */
   group: (id: string, shard = 0) => key(shardPartition('group', id, shard), 'group'),
-  groupTask: (id: string, taskId: string, shard = 0) => key(shardPartition('group', id, shard), `task#${taskId}`),
+  groupTask: (id: string, taskId: string, shard = 0) => key(shardPartition('group', id, shard), `${TASK_SORT_KEY_PREFIX.group}${taskId}`),
   once: (name: string) => key(`once#${name}`, 'once'),
   channel: (name: string) => key(`channel#${name}`, 'meta'),
   channelMessage: (name: string, messageId: string) => key(`channel#${name}`, `msg#${messageId}`),
