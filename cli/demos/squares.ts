@@ -21,7 +21,7 @@ export interface TaskResult {
   result: number;
 }
 
-/** The results stored for a run (by square workers and pool drivers alike). */
+/** The results the square workers stored for a run (the pool demo gets its results on a channel instead). */
 export async function storedResults(run: DemoRun): Promise<TaskResult[]> {
   const results: TaskResult[] = [];
   let start: Record<string, any> | undefined;
