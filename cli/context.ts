@@ -2,12 +2,13 @@
  * What every CLI command needs: the stage's SDK clients and resource names. Stage `local` talks
  * to the project's LocalStack (infra/localstack/clients.ts: 127.0.0.1:4566 or
  * `FNMESH_LOCALSTACK_PORT`, dummy credentials); any other stage to AWS with the usual
- * credential chain. Names follow serverless.yml (`fnmesh-<stage>-<thing>`).
+ * credential chain. Names follow serverless.yml (`fnmesh-<stage>-<thing>`, infra/stack.ts).
  */
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { LambdaClient } from '@aws-sdk/client-lambda';
 import { GetQueueUrlCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { localClientConfig } from '../infra/localstack/clients.ts';
+import { MESH_TABLE, resourceName } from '../infra/stack.ts';
 import { Tracer } from '../lib/trace/Tracer.ts';
 
 export interface MeshContext {
@@ -28,8 +29,7 @@ export function meshContext(stage: string, region = process.env.AWS_REGION ?? 'u
   const dynamodb = new DynamoDBClient(config);
   const sqs = new SQSClient(config);
   const lambda = new LambdaClient({ ...config, maxAttempts: 2 });
-  const prefix = `fnmesh-${stage}`;
-  const tableName = `${prefix}-mesh`;
+  const tableName = resourceName(stage, MESH_TABLE);
   const urls = new Map<string, Promise<string>>();
   return {
     stage,
@@ -38,13 +38,13 @@ export function meshContext(stage: string, region = process.env.AWS_REGION ?? 'u
     lambda,
     tracer: new Tracer({ client: dynamodb, tableName }),
     tableName,
-    functionName: (name) => `${prefix}-${name}`,
-    queueName: (name) => `${prefix}-${name}`,
+    functionName: (name) => resourceName(stage, name),
+    queueName: (name) => resourceName(stage, name),
     queueUrl(name) {
       if (!urls.has(name))
         urls.set(
           name,
-          sqs.send(new GetQueueUrlCommand({ QueueName: `${prefix}-${name}` })).then(({ QueueUrl }) => QueueUrl!),
+          sqs.send(new GetQueueUrlCommand({ QueueName: resourceName(stage, name) })).then(({ QueueUrl }) => QueueUrl!),
         );
       return urls.get(name)!;
     },

@@ -1,6 +1,6 @@
 /**
- * `fnmesh dlq <channel>` and `fnmesh dlq <channel> --redrive`: what is in a channel's dead-letter
- * queue, and moving it back to the channel's queue.
+ * `fnmesh dlq <channel> list [--max n]` and `fnmesh dlq <channel> redrive`: what is in a
+ * channel's dead-letter queue, and moving it back to the channel's queue.
  *
  *   list     ReceiveMessage (short visibility) until `max` messages or empty, then
  *            ChangeMessageVisibilityBatch back to 0: the messages stay in the queue
@@ -21,20 +21,11 @@ import {
   SendMessageBatchCommand,
   type SendMessageBatchRequestEntry,
 } from '@aws-sdk/client-sqs';
-import { SHARD_COUNT, shardChannelName } from '../../functions/shard/shards.ts';
 import { decodeEnvelope, type Envelope } from '../../lib/channel/envelope.ts';
 import { MeshConfigError } from '../../lib/errors.ts';
+import { channelQueueNames, STACK_CHANNELS } from '../../infra/stack.ts';
 import type { MeshContext } from '../context.ts';
 import type { Output } from '../output.ts';
-
-/** The channels of the stack with a queue of their own (infra/resources/queues.yml, smoke-queues.yml). */
-export const STACK_CHANNELS: readonly string[] = [
-  'ping',
-  'tasks',
-  'results',
-  'smoke',
-  ...Array.from({ length: SHARD_COUNT }, (_, i) => shardChannelName(i)),
-];
 
 /** A channel's queue and dead-letter queue: names without the `fnmesh-<stage>-` prefix (for `ctx.queueUrl`), and full names. */
 export interface ChannelQueues {
@@ -52,23 +43,23 @@ export interface ChannelQueues {
 }
 
 /**
- * The queues of one of the stack's channels: `<prefix>-<name>` with `<prefix>-<name>-dlq`, except
- * `shard-N`, whose dead-letter queue is the shared `<prefix>-shards-dlq`. Cost: no calls.
+ * The queues of one of the stack's channels (infra/stack.ts): `<prefix>-<name>` with
+ * `<prefix>-<name>-dlq`, except `shard-N`, whose dead-letter queue is the shared
+ * `<prefix>-shards-dlq`. Cost: no calls.
  * @throws MeshConfigError for a channel the stack does not have, listing the ones it has
  */
 export function channelQueues(ctx: MeshContext, channel: string): ChannelQueues {
   if (!STACK_CHANNELS.includes(channel)) {
     throw new MeshConfigError(`unknown channel ${JSON.stringify(channel)}: the stack's channels are ${STACK_CHANNELS.join(', ')}`);
   }
-  const shared = channel.startsWith('shard-');
-  const deadLetterKey = shared ? 'shards-dlq' : `${channel}-dlq`;
+  const { queue, deadLetterQueue, sharedDeadLetterQueue } = channelQueueNames(channel);
   return {
     channel,
-    queueKey: channel,
-    deadLetterKey,
-    queue: ctx.queueName(channel),
-    deadLetterQueue: ctx.queueName(deadLetterKey),
-    shared,
+    queueKey: queue,
+    deadLetterKey: deadLetterQueue,
+    queue: ctx.queueName(queue),
+    deadLetterQueue: ctx.queueName(deadLetterQueue),
+    shared: sharedDeadLetterQueue,
   };
 }
 

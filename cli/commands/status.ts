@@ -1,36 +1,26 @@
 /**
  * `fnmesh status`: the mesh at a glance — every channel with its counts and dead-letter depth,
  * every mutex with its holder, every errgroup with its counts — read from the mesh table's items
- * (docs/item-format.md) and the dead-letter queues' attributes.
+ * (lib/table/reader.ts) and the dead-letter queues' attributes.
  */
-import { type DynamoDBClient, ScanCommand } from '@aws-sdk/client-dynamodb';
 import { GetQueueAttributesCommand } from '@aws-sdk/client-sqs';
-import type { TaskFailure } from '../../lib/errors.ts';
-import { SHARD_COUNT, shardChannelName } from '../../functions/shard/shards.ts';
-import { earliestFailure } from '../../lib/spawn/shards.ts';
-import { checkVersion, type Item, readNumber, readString } from '../../lib/table/layout.ts';
+import { CHANNELS, SHARD_COUNT, shardChannelName, STACK_CHANNELS } from '../../infra/stack.ts';
+import { type ChannelRecord, channelRecord, type GroupRecord, listMeshItems } from '../../lib/table/reader.ts';
 import { type StrictStatus, strictStatus } from '../../infra/localstack/localstack.ts';
 import type { MeshContext } from '../context.ts';
 import type { Output } from '../output.ts';
-import { channelQueues, STACK_CHANNELS } from './dlq.ts';
+import { channelQueues } from './dlq.ts';
 
 /** The channels status always shows, in this order, even before their meta items exist. */
 const STATUS_CHANNELS: readonly string[] = [
-  'ping',
-  'tasks',
-  'results',
+  CHANNELS.ping,
+  CHANNELS.tasks,
+  CHANNELS.results,
   ...Array.from({ length: SHARD_COUNT }, (_, i) => shardChannelName(i)),
 ];
 
-export interface ChannelRow {
-  name: string;
-  /** Sent and not yet received (Go's `len(ch)`), exact: from the channel's meta item. */
-  queued: number;
-  sent: number;
-  received: number;
-  /** Counted out unsent: their senders could not tell whether SQS took them (docs/wire-format.md). */
-  abandoned: number;
-  closed: boolean;
+/** A channel's counts (exact: from its meta item), and its dead-letter queue's depth. */
+export interface ChannelRow extends ChannelRecord {
   /**
    * Messages in the channel's dead-letter queue (SQS's approximate visible + not visible counts);
    * null if the channel has no dead-letter queue of the stack's (or it could not be read). The
@@ -49,15 +39,7 @@ export interface LockRow {
   leaseLeftMs: number | null;
 }
 
-export interface GroupRow {
-  id: string;
-  started: number;
-  pending: number;
-  succeeded: number;
-  failed: number;
-  /** The first task that failed, or null. */
-  firstError: TaskFailure | null;
-}
+export type GroupRow = GroupRecord;
 
 export interface StatusDocument {
   channels: ChannelRow[];
@@ -68,40 +50,6 @@ export interface StatusDocument {
    * adversity it injected; null on other stages, or if the LocalStack there is not fnmesh's.
    */
   strict: StrictStatus | null;
-}
-
-const PREFIX = { channel: 'channel#', mutex: 'mutex#', group: 'group#' } as const;
-
-/**
- * The channel meta, mutex and group items of the mesh table: one paginated, consistent Scan,
- * filtered on the server to those three item kinds (the filter saves transfer, not capacity).
- */
-async function scanMesh(dynamodb: DynamoDBClient, tableName: string): Promise<Item[]> {
-  const items: Item[] = [];
-  let start: Item | undefined;
-  do {
-    const page = await dynamodb.send(
-      new ScanCommand({
-        TableName: tableName,
-        ConsistentRead: true,
-        FilterExpression:
-          '(#sk = :meta AND begins_with(#pk, :channel)) OR (#sk = :lock AND begins_with(#pk, :mutex)) OR (#sk = :group AND begins_with(#pk, :groupPrefix))',
-        ExpressionAttributeNames: { '#pk': 'pk', '#sk': 'sk' },
-        ExpressionAttributeValues: {
-          ':meta': { S: 'meta' },
-          ':channel': { S: PREFIX.channel },
-          ':lock': { S: 'lock' },
-          ':mutex': { S: PREFIX.mutex },
-          ':group': { S: 'group' },
-          ':groupPrefix': { S: PREFIX.group },
-        },
-        ...(start ? { ExclusiveStartKey: start } : {}),
-      }),
-    );
-    items.push(...(page.Items ?? []));
-    start = page.LastEvaluatedKey;
-  } while (start);
-  return items;
 }
 
 /** Messages in a queue: SQS's approximate visible + in-flight counts; null if the queue cannot be read. */
@@ -119,16 +67,8 @@ async function queueDepth(ctx: MeshContext, queueKey: string): Promise<number | 
   }
 }
 
-function channelRow(name: string, item: Item | undefined, dlqDepth: number | null): ChannelRow {
-  return {
-    name,
-    queued: readNumber(item, 'queued') ?? 0,
-    sent: readNumber(item, 'sent') ?? 0,
-    received: readNumber(item, 'received') ?? 0,
-    abandoned: readNumber(item, 'abandoned') ?? 0,
-    closed: item?.closedAt !== undefined,
-    dlqDepth,
-  };
+function channelRow(record: ChannelRecord, dlqDepth: number | null): ChannelRow {
+  return { ...record, dlqDepth };
 }
 
 function show(value: number | null | undefined): string | number {
@@ -149,7 +89,7 @@ export async function status(ctx: MeshContext, out: Output): Promise<StatusDocum
   const now = Date.now();
   const deadLetterKeys = [...new Set(STACK_CHANNELS.map((channel) => channelQueues(ctx, channel).deadLetterKey))];
   const [items, depths, strict] = await Promise.all([
-    scanMesh(ctx.dynamodb, ctx.tableName),
+    listMeshItems(ctx.dynamodb, ctx.tableName, { kinds: ['channel', 'mutex', 'group'] }),
     Promise.all(deadLetterKeys.map(async (key) => [key, await queueDepth(ctx, key)] as const)),
     ctx.stage === 'local' ? strictStatus() : undefined,
   ]);
@@ -157,41 +97,17 @@ export async function status(ctx: MeshContext, out: Output): Promise<StatusDocum
   const dlqDepth = (channel: string) =>
     STACK_CHANNELS.includes(channel) ? (depthOf.get(channelQueues(ctx, channel).deadLetterKey) ?? null) : null;
 
-  const metas = new Map<string, Item>();
-  const locks: LockRow[] = [];
-  const groups: GroupRow[] = [];
-  for (const item of items) {
-    checkVersion(item);
-    const pk = item.pk?.S ?? '';
-    const sk = item.sk?.S ?? '';
-    if (sk === 'meta' && pk.startsWith(PREFIX.channel)) {
-      metas.set(pk.slice(PREFIX.channel.length), item);
-    } else if (sk === 'lock' && pk.startsWith(PREFIX.mutex)) {
-      const holder = readString(item, 'owner') ?? null;
-      const leaseUntil = readNumber(item, 'leaseUntil');
-      locks.push({
-        name: pk.slice(PREFIX.mutex.length),
-        holder,
-        fence: readNumber(item, 'fence') ?? 0,
-        leaseLeftMs: holder !== null && leaseUntil !== undefined ? Math.max(0, leaseUntil - now) : null,
-      });
-    } else if (sk === 'group' && pk.startsWith(PREFIX.group)) {
-      groups.push({
-        id: pk.slice(PREFIX.group.length),
-        started: readNumber(item, 'started') ?? 0,
-        pending: readNumber(item, 'pending') ?? 0,
-        succeeded: readNumber(item, 'succeeded') ?? 0,
-        failed: readNumber(item, 'failed') ?? 0,
-        firstError: earliestFailure([item], 'firstError') ?? null,
-      });
-    }
-  }
-
+  const metas = new Map(items.channels.map((record) => [record.name, record]));
   const others = [...metas.keys()].filter((name) => !STATUS_CHANNELS.includes(name)).sort();
   const document: StatusDocument = {
-    channels: [...STATUS_CHANNELS, ...others].map((name) => channelRow(name, metas.get(name), dlqDepth(name))),
-    locks: locks.sort((a, b) => a.name.localeCompare(b.name)),
-    groups: groups.sort((a, b) => a.id.localeCompare(b.id)),
+    channels: [...STATUS_CHANNELS, ...others].map((name) => channelRow(metas.get(name) ?? channelRecord(name, undefined), dlqDepth(name))),
+    locks: items.mutexes.map(({ name, holder, fence, leaseUntil }) => ({
+      name,
+      holder,
+      fence,
+      leaseLeftMs: leaseUntil === null ? null : Math.max(0, leaseUntil - now),
+    })),
+    groups: items.groups,
     strict: strict ?? null,
   };
 

@@ -1,5 +1,6 @@
 /** channel: a worker sends 10 on a channel; the caller receives 10. */
 import { z } from 'zod';
+import { CHANNELS, FUNCTIONS } from '../../infra/stack.ts';
 import { Channel } from '../../lib/channel/Channel.ts';
 import { go } from '../../lib/spawn/go.ts';
 import type { DemoRun } from './run.ts';
@@ -10,11 +11,11 @@ export async function channel({ ctx, out, trace, traceId }: DemoRun) {
     dynamodb: ctx.dynamodb,
     tableName: ctx.tableName,
     name: 'ping',
-    queueUrl: await ctx.queueUrl('ping'),
+    queueUrl: await ctx.queueUrl(CHANNELS.ping),
     schema: z.number().int(),
     waitTimeSeconds: 1,
   });
-  await go(ctx.lambda, ctx.functionName('channel'), { value: 10, trace });
+  await go(ctx.lambda, ctx.functionName(FUNCTIONS.channel), { value: 10, trace });
   const signal = AbortSignal.timeout(60_000);
   return ctx.tracer.span({ traceId, parent: trace.parent ?? null, kind: 'channel', name: 'receive from ping' }, async () => {
     for (;;) {

@@ -4,6 +4,8 @@
  */
 import { GetItemCommand } from '@aws-sdk/client-dynamodb';
 import { InvokeCommand } from '@aws-sdk/client-lambda';
+import { FUNCTIONS } from '../../infra/stack.ts';
+import { exampleKeys } from '../../lib/table/layout.ts';
 import type { DemoRun } from './run.ts';
 
 export interface CounterOptions {
@@ -19,7 +21,7 @@ export async function counter({ ctx, out, runId, trace }: DemoRun, { workers, in
   const invocations = Array.from({ length: workers }, async (_, worker) => {
     const payload = { counter: name, increments, worker, unsafe, trace };
     const response = await ctx.lambda.send(
-      new InvokeCommand({ FunctionName: ctx.functionName('counter'), Payload: Buffer.from(JSON.stringify(payload)) }),
+      new InvokeCommand({ FunctionName: ctx.functionName(FUNCTIONS.counter), Payload: Buffer.from(JSON.stringify(payload)) }),
     );
     const body = JSON.parse(Buffer.from(response.Payload ?? new Uint8Array()).toString() || 'null');
     if (response.FunctionError) throw new Error(`worker ${worker} failed: ${body?.errorType}: ${body?.errorMessage}`);
@@ -28,7 +30,7 @@ export async function counter({ ctx, out, runId, trace }: DemoRun, { workers, in
   });
   await Promise.all(invocations);
   const { Item } = await ctx.dynamodb.send(
-    new GetItemCommand({ TableName: ctx.tableName, Key: { pk: { S: `counter#${name}` }, sk: { S: 'counter' } }, ConsistentRead: true }),
+    new GetItemCommand({ TableName: ctx.tableName, Key: exampleKeys.counter(name), ConsistentRead: true }),
   );
   const expected = workers * increments;
   const actual = Number(Item?.value?.N ?? 0);

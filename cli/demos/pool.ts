@@ -4,6 +4,7 @@
  * every result to its task. Failing tasks (`failOnce`) are redelivered and retried by SQS.
  */
 import { z } from 'zod';
+import { CHANNELS } from '../../infra/stack.ts';
 import { Channel } from '../../lib/channel/Channel.ts';
 import type { DemoRun } from './run.ts';
 import type { TaskResult } from './squares.ts';
@@ -18,8 +19,8 @@ const resultSchema = z.object({ runId: z.string(), task: z.number().int(), resul
 
 export async function pool({ ctx, out, runId, trace, traceId }: DemoRun, { tasks, failOnce }: PoolOptions) {
   const channel = { sqs: ctx.sqs, dynamodb: ctx.dynamodb, tableName: ctx.tableName, waitTimeSeconds: 1 };
-  const taskChannel = new Channel({ ...channel, name: 'tasks', queueUrl: await ctx.queueUrl('tasks'), schema: taskSchema });
-  const results = new Channel({ ...channel, name: 'results', queueUrl: await ctx.queueUrl('results'), schema: resultSchema });
+  const taskChannel = new Channel({ ...channel, name: CHANNELS.tasks, queueUrl: await ctx.queueUrl(CHANNELS.tasks), schema: taskSchema });
+  const results = new Channel({ ...channel, name: CHANNELS.results, queueUrl: await ctx.queueUrl(CHANNELS.results), schema: resultSchema });
   const startedAt = Date.now();
   await ctx.tracer.span({ traceId, parent: trace.parent ?? null, kind: 'channel', name: `send ${tasks} tasks on tasks` }, () =>
     taskChannel.sendMany(

@@ -1,4 +1,5 @@
 /** rpc: Quoter.Multiply({ A, B }) over a synchronous Lambda call; errors come back typed. */
+import { FUNCTIONS } from '../../infra/stack.ts';
 import { RpcRemoteError } from '../../lib/errors.ts';
 import { RpcClient } from '../../lib/rpc/RpcClient.ts';
 import type { DemoRun } from './run.ts';
@@ -10,7 +11,7 @@ export interface RpcOptions {
 }
 
 export async function rpc({ ctx, out, traceId }: DemoRun, options: RpcOptions) {
-  const client = new RpcClient({ lambda: ctx.lambda, functionName: ctx.functionName('quoter') });
+  const client = new RpcClient({ lambda: ctx.lambda, functionName: ctx.functionName(FUNCTIONS.quoter) });
   try {
     const result = await client.call<number>(options.method, { A: options.a, B: options.b }, { traceId, timeoutMs: 30_000 });
     out.say(`${options.method}({ A: ${JSON.stringify(options.a)}, B: ${JSON.stringify(options.b)} }) = ${result}`);

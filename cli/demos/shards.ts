@@ -7,7 +7,8 @@ import { QueryCommand } from '@aws-sdk/client-dynamodb';
 import { z } from 'zod';
 import { Channel } from '../../lib/channel/Channel.ts';
 import { ShardedChannel } from '../../lib/channel/ShardedChannel.ts';
-import { SHARD_COUNT, shardChannelName } from '../../functions/shard/shards.ts';
+import { exampleKeys, RUN_SORT_KEY_PREFIX } from '../../lib/table/layout.ts';
+import { SHARD_COUNT, shardChannelName } from '../../infra/stack.ts';
 import { until, type DemoRun } from './run.ts';
 
 export interface ShardsOptions {
@@ -25,7 +26,7 @@ async function arrivals(run: DemoRun): Promise<Map<string, string[]>> {
       new QueryCommand({
         TableName: run.ctx.tableName,
         KeyConditionExpression: 'pk = :pk AND begins_with(sk, :key)',
-        ExpressionAttributeValues: { ':pk': { S: `run#${run.runId}` }, ':key': { S: 'key#' } },
+        ExpressionAttributeValues: { ':pk': { S: exampleKeys.run(run.runId) }, ':key': { S: RUN_SORT_KEY_PREFIX.keyArrival } },
         ConsistentRead: true,
         ...(start ? { ExclusiveStartKey: start } : {}),
       }),

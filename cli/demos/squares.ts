@@ -4,8 +4,10 @@
  * every task has its result: each result matched to its task, none missing or duplicated.
  */
 import { QueryCommand } from '@aws-sdk/client-dynamodb';
+import { FUNCTIONS } from '../../infra/stack.ts';
 import { GroupTaskError } from '../../lib/errors.ts';
 import { Group } from '../../lib/spawn/Group.ts';
+import { exampleKeys, RUN_SORT_KEY_PREFIX } from '../../lib/table/layout.ts';
 import type { DemoRun } from './run.ts';
 
 export interface SquaresOptions {
@@ -19,7 +21,7 @@ export interface TaskResult {
   result: number;
 }
 
-/** The results stored for a run (by square workers and pool drivers alike). */
+/** The results the square workers stored for a run (the pool demo gets its results on a channel instead). */
 export async function storedResults(run: DemoRun): Promise<TaskResult[]> {
   const results: TaskResult[] = [];
   let start: Record<string, any> | undefined;
@@ -28,7 +30,7 @@ export async function storedResults(run: DemoRun): Promise<TaskResult[]> {
       new QueryCommand({
         TableName: run.ctx.tableName,
         KeyConditionExpression: 'pk = :pk AND begins_with(sk, :result)',
-        ExpressionAttributeValues: { ':pk': { S: `run#${run.runId}` }, ':result': { S: 'result#' } },
+        ExpressionAttributeValues: { ':pk': { S: exampleKeys.run(run.runId) }, ':result': { S: RUN_SORT_KEY_PREFIX.result } },
         ConsistentRead: true,
         ...(start ? { ExclusiveStartKey: start } : {}),
       }),
@@ -52,7 +54,8 @@ export async function squares(run: DemoRun, { tasks, failOnce }: SquaresOptions)
       id: `squares-${runId}-${round}`,
       limit: 16,
     });
-    for (const task of pending) await group.go(ctx.functionName('square'), { runId, task, failOnce: failOnce.includes(task) }, { trace });
+    for (const task of pending)
+      await group.go(ctx.functionName(FUNCTIONS.square), { runId, task, failOnce: failOnce.includes(task) }, { trace });
     try {
       await group.wait({ signal: AbortSignal.timeout(120_000) });
     } catch (err) {

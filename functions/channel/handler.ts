@@ -2,6 +2,7 @@
  * channel: the seed's `go func() { ch <- 10 }()`. Sends `value` (default 10) on the ping channel.
  */
 import { z } from 'zod';
+import { CHANNELS } from '../../infra/stack.ts';
 import { Channel } from '../../lib/channel/Channel.ts';
 import { InvalidInputError } from '../../lib/errors.ts';
 import { check, describeIssues } from '../../lib/schema.ts';
@@ -10,7 +11,7 @@ import { requireEnv } from '../shared/env.ts';
 import { currentTrace, withMesh } from '../shared/withMesh.ts';
 
 export const pingSchema = z.number().int();
-const ping = new Channel({ sqs, dynamodb, tableName, name: 'ping', queueUrl: requireEnv('PING_QUEUE_URL'), schema: pingSchema });
+const ping = new Channel({ sqs, dynamodb, tableName, name: CHANNELS.ping, queueUrl: requireEnv('PING_QUEUE_URL'), schema: pingSchema });
 const eventSchema = z.object({ value: z.number().int().default(10) }).passthrough();
 
 async function send(event: unknown) {

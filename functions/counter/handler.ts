@@ -13,6 +13,7 @@ import { InvalidInputError } from '../../lib/errors.ts';
 import { check, describeIssues } from '../../lib/schema.ts';
 import { fencedUpdate } from '../../lib/sync/fenced.ts';
 import { Mutex } from '../../lib/sync/Mutex.ts';
+import { exampleKeys } from '../../lib/table/layout.ts';
 import { dynamodb, tableName, tracer } from '../shared/clients.ts';
 import { currentTrace, withMesh } from '../shared/withMesh.ts';
 
@@ -25,12 +26,10 @@ export const counterEvent = z
   })
   .passthrough();
 
-export function counterKey(counter: string) {
-  return { pk: { S: `counter#${counter}` }, sk: { S: 'counter' } };
-}
-
 async function read(counter: string): Promise<number> {
-  const { Item } = await dynamodb.send(new GetItemCommand({ TableName: tableName, Key: counterKey(counter), ConsistentRead: true }));
+  const { Item } = await dynamodb.send(
+    new GetItemCommand({ TableName: tableName, Key: exampleKeys.counter(counter), ConsistentRead: true }),
+  );
   return Number(Item?.value?.N ?? 0);
 }
 
@@ -55,14 +54,14 @@ async function increment(event: unknown, context: Context) {
       const value = await read(counter);
       if (unsafe) {
         await dynamodb.send(
-          new PutItemCommand({ TableName: tableName, Item: { ...counterKey(counter), value: { N: String(value + 1) } } }),
+          new PutItemCommand({ TableName: tableName, Item: { ...exampleKeys.counter(counter), value: { N: String(value + 1) } } }),
         );
       } else {
         await fencedUpdate(
           dynamodb,
           {
             TableName: tableName,
-            Key: counterKey(counter),
+            Key: exampleKeys.counter(counter),
             UpdateExpression: 'SET #value = :next',
             ExpressionAttributeNames: { '#value': 'value' },
             ExpressionAttributeValues: { ':next': { N: String(value + 1) } },

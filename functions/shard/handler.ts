@@ -7,11 +7,12 @@ import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-p
 import { UpdateItemCommand } from '@aws-sdk/client-dynamodb';
 import type { Context, SQSEvent, SQSRecord } from 'aws-lambda';
 import { z } from 'zod';
+import { shardName } from '../../infra/stack.ts';
 import { Channel } from '../../lib/channel/Channel.ts';
+import { exampleKeys } from '../../lib/table/layout.ts';
 import { dynamodb, sqs, tableName, tracer } from '../shared/clients.ts';
 import { requireEnv } from '../shared/env.ts';
 import { logger, withMesh } from '../shared/withMesh.ts';
-import { shardName } from './shards.ts';
 
 export const shardMessage = z.object({ runId: z.string().min(1), key: z.string().min(1) });
 const processor = new BatchProcessor(EventType.SQS);
@@ -39,7 +40,7 @@ async function handle(record: SQSRecord): Promise<void> {
     await dynamodb.send(
       new UpdateItemCommand({
         TableName: tableName,
-        Key: { pk: { S: `run#${runId}` }, sk: { S: `key#${key}` } },
+        Key: exampleKeys.runKeyArrival(runId, key),
         UpdateExpression: 'ADD #shards :shard SET #key = :key',
         ExpressionAttributeNames: { '#shards': 'shards', '#key': 'key' },
         ExpressionAttributeValues: { ':shard': { SS: [name] }, ':key': { S: key } },

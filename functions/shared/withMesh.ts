@@ -1,8 +1,8 @@
 /**
  * The middy stack every fnmesh function shares:
  * - structured JSON logs with the Lambda context (Powertools Logger), plus the run's trace id;
- * - the trace context taken from the event (`trace`, an RPC request's `traceId`, or a task
- *   envelope's), made available to the handler (`currentTrace()`), and the invocation recorded
+ * - the trace context taken from the event (its `trace`, else a task envelope's or an RPC
+ *   request's: each protocol's own extraction), made available to the handler (`currentTrace()`), and the invocation recorded
  *   as a `function` hop of that trace;
  * - errors logged once with their type, then rethrown unchanged (their `name` is the Lambda
  *   `errorType` callers see);
@@ -14,9 +14,11 @@ import { Logger } from '@aws-lambda-powertools/logger';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import middy, { type MiddlewareObj, type Request } from '@middy/core';
 import type { Context } from 'aws-lambda';
-import { type TraceContext } from '../../lib/channel/envelope.ts';
+import { type TraceContext, traceContextOf } from '../../lib/channel/envelope.ts';
 import { InvalidInputError } from '../../lib/errors.ts';
 import { workerFaults, workerFaultsFromEnv } from '../../lib/middlewares/workerFaults.ts';
+import { traceOfRequest } from '../../lib/rpc/protocol.ts';
+import { traceOfTask } from '../../lib/spawn/go.ts';
 import type { Tracer } from '../../lib/trace/Tracer.ts';
 
 export const logger = new Logger({ serviceName: 'fnmesh' });
@@ -28,15 +30,14 @@ export function currentTrace(): TraceContext | undefined {
   return current ? { traceId: current.trace.traceId, parent: current.hopId } : undefined;
 }
 
-/** Finds a trace context in an event: `{ trace }`, an RPC request, or a task envelope. */
+/**
+ * The trace context an event carries: its `trace` field (the CLI's demo events), else a task
+ * envelope's or an RPC request's, each protocol reading its own.
+ */
 export function traceOf(event: unknown): TraceContext | undefined {
-  const fields = (event ?? {}) as Record<string, any>;
-  const candidate =
-    fields.trace ?? fields.fnmesh?.trace ?? (fields.fnmesh === 'rpc' && fields.traceId ? { traceId: fields.traceId } : undefined);
-  if (candidate && typeof candidate.traceId === 'string' && candidate.traceId) {
-    return { traceId: candidate.traceId, parent: typeof candidate.parent === 'string' ? candidate.parent : null };
-  }
-  return undefined;
+  const trace = (event as { trace?: unknown } | null | undefined)?.trace;
+  if (trace !== undefined && trace !== null) return traceContextOf(trace);
+  return traceOfTask(event) ?? traceOfRequest(event);
 }
 
 function tracing(tracer: Tracer | undefined): MiddlewareObj {

@@ -5,19 +5,15 @@
  */
 import { PutItemCommand } from '@aws-sdk/client-dynamodb';
 import { z } from 'zod';
-import { InvalidInputError, MeshError } from '../../lib/errors.ts';
+import { InvalidInputError } from '../../lib/errors.ts';
 import { taskCompletion } from '../../lib/middlewares/taskCompletion.ts';
 import { check, describeIssues } from '../../lib/schema.ts';
+import { exampleKeys } from '../../lib/table/layout.ts';
 import { dynamodb, tableName, tracer } from '../shared/clients.ts';
 import { withMesh } from '../shared/withMesh.ts';
-import { firstAttempt, resultKey } from './results.ts';
+import { firstAttempt, InjectedFailureError } from '../shared/failOnce.ts';
 
 export const squareTask = z.object({ runId: z.string().min(1), task: z.number().int(), failOnce: z.boolean().default(false) });
-
-/** A failure injected on purpose, to be retried. */
-export class InjectedFailureError extends MeshError {
-  override name = 'InjectedFailureError';
-}
 
 async function square(event: unknown) {
   const parsed = await check(squareTask, event);
@@ -29,7 +25,7 @@ async function square(event: unknown) {
   await dynamodb.send(
     new PutItemCommand({
       TableName: tableName,
-      Item: { ...resultKey(runId, task), task: { N: String(task) }, result: { N: String(result) } },
+      Item: { ...exampleKeys.runResult(runId, task), task: { N: String(task) }, result: { N: String(result) } },
     }),
   );
   return { task, result };

@@ -9,13 +9,13 @@ import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-p
 import { ChangeMessageVisibilityCommand } from '@aws-sdk/client-sqs';
 import type { Context, SQSEvent, SQSRecord } from 'aws-lambda';
 import { z } from 'zod';
+import { CHANNELS } from '../../infra/stack.ts';
 import { Channel } from '../../lib/channel/Channel.ts';
 import { ChannelValueHeldError } from '../../lib/errors.ts';
 import { dynamodb, sqs, tableName, tracer } from '../shared/clients.ts';
 import { requireEnv } from '../shared/env.ts';
 import { logger, withMesh } from '../shared/withMesh.ts';
-import { InjectedFailureError } from '../square/handler.ts';
-import { firstAttempt } from '../square/results.ts';
+import { firstAttempt, InjectedFailureError } from '../shared/failOnce.ts';
 
 export const poolTask = z.object({ runId: z.string().min(1), task: z.number().int(), failOnce: z.boolean().default(false) });
 export const poolResult = z.object({ runId: z.string(), task: z.number().int(), result: z.number().int() });
@@ -25,12 +25,19 @@ const tasks = new Channel({
   sqs,
   dynamodb,
   tableName,
-  name: 'tasks',
+  name: CHANNELS.tasks,
   queueUrl: tasksQueueUrl,
   schema: poolTask,
   visibilityTimeoutSeconds: Number(requireEnv('QUEUE_VISIBILITY_SECONDS')),
 });
-const results = new Channel({ sqs, dynamodb, tableName, name: 'results', queueUrl: requireEnv('RESULTS_QUEUE_URL'), schema: poolResult });
+const results = new Channel({
+  sqs,
+  dynamodb,
+  tableName,
+  name: CHANNELS.results,
+  queueUrl: requireEnv('RESULTS_QUEUE_URL'),
+  schema: poolResult,
+});
 const processor = new BatchProcessor(EventType.SQS);
 
 async function work(record: SQSRecord): Promise<void> {

@@ -3,7 +3,8 @@
  *
  * LocalStack runs here as a plain host process (no Docker engine), with fnmesh's plugin
  * (`infra/localstack/plugin`) providing the `process` Lambda executor and DynamoDB on moto.
- * Used by `npm run local:*`, by the test setup and, later, by the `fnmesh` CLI.
+ * Used by `npm run local:*`, the test setup, the `fnmesh` CLI (its endpoint, strict-mode status),
+ * bench, chaos and the fidelity runner (infra/localstack/fidelity/run.ts).
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
@@ -82,7 +83,7 @@ export const PLUGIN_MARKERS: readonly string[] = [
   'fnmesh: DynamoDB is served by moto, operations serialized',
 ];
 
-/** Everything LocalStack needs to run offline on a host; see docs in infra/localstack/README.md. */
+/** Everything LocalStack needs to run offline on a host; see README.md, "How LocalStack runs here (host mode)". */
 export function localstackEnvironment(instance: LocalStackInstance = defaultInstance): Record<string, string> {
   return {
     GATEWAY_LISTEN: `127.0.0.1:${instance.port}`,
@@ -296,8 +297,9 @@ export async function ensureLambdaSdk(log: (line: string) => void = console.erro
 }
 
 /**
- * A venv for a Python tool the tests use (e.g. cfn-lint), from a pinned requirements file: built
- * once in the per-user cache, keyed by the file's hash, like LocalStack's. Run its tools as
+ * A venv for a Python tool the tests or the fidelity runner use (e.g. cfn-lint), from a pinned
+ * requirements file (and optional constraints): built once in the per-user cache, keyed by the
+ * files' hash, like LocalStack's. Run its tools as
  * `python -m <module>`: the venv is built under another name and moved, which breaks scripts' #!.
  * @returns the venv's python executable
  */
@@ -379,7 +381,7 @@ export interface UpOptions {
 }
 
 /**
- * Starts LocalStack (by default on 127.0.0.1:4566) and waits until it is ready. Idempotent: if
+ * Starts LocalStack (by default on 127.0.0.1:LOCALSTACK_PORT) and waits until it is ready. Idempotent: if
  * fnmesh's LocalStack already answers there, it is reused; any other LocalStack only with
  * `FNMESH_FOREIGN_LOCALSTACK=1` (tests and demos rely on fnmesh's plugin).
  * @throws LocalStackStartError with the log tail when it does not come up cleanly

@@ -29,6 +29,18 @@ export interface TraceContext {
   parent?: string | null;
 }
 
+/**
+ * A trace context read from untrusted JSON (an event's `trace` field, a task envelope's): a
+ * non-empty string `traceId`, with `parent` kept if it is a string (null otherwise); undefined if
+ * `value` is not one. The RPC and task protocols extract theirs with it (rpc/protocol.ts,
+ * spawn/go.ts).
+ */
+export function traceContextOf(value: unknown): TraceContext | undefined {
+  const fields = value as { traceId?: unknown; parent?: unknown } | null | undefined;
+  if (typeof fields?.traceId !== 'string' || !fields.traceId) return undefined;
+  return { traceId: fields.traceId, parent: typeof fields.parent === 'string' ? fields.parent : null };
+}
+
 /** A fresh trace id: 32 lowercase hex characters. */
 export function newTraceId(): string {
   return randomUUID().replaceAll('-', '');

@@ -16,6 +16,7 @@
  */
 import { InvalidInputError, MalformedRequestError, PayloadTooLargeError, RpcMalformedResponseError } from '../errors.ts';
 import type { Issue } from '../schema.ts';
+import { type TraceContext, traceContextOf } from '../channel/envelope.ts';
 
 export const RPC_VERSION = 1;
 
@@ -152,6 +153,15 @@ export function parseRequest(event: unknown): RpcRequest {
   if (event.deadline !== undefined && event.deadline !== null) request.deadline = checkDeadline(event.deadline);
   if (event.traceId !== undefined && event.traceId !== null) request.traceId = checkTraceId(event.traceId);
   return request;
+}
+
+/**
+ * The trace an RPC request belongs to: its `traceId`, as the root of the callee's hops (a request
+ * names no parent hop); undefined if `event` is not an RPC request carrying one. Never throws.
+ */
+export function traceOfRequest(event: unknown): TraceContext | undefined {
+  if (!isObject(event) || event.fnmesh !== 'rpc') return undefined;
+  return traceContextOf({ traceId: event.traceId });
 }
 
 /** A success response. */

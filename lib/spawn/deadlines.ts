@@ -9,7 +9,7 @@
 import { type DynamoDBClient, QueryCommand } from '@aws-sdk/client-dynamodb';
 import { MeshConfigError } from '../errors.ts';
 import { abortable, callOptions, type Now } from '../internal/time.ts';
-import { type Item, readNumber, readString } from '../table/layout.ts';
+import { type Item, readNumber, readString, TASK_SORT_KEY_PREFIX } from '../table/layout.ts';
 import type { TaskRef } from './go.ts';
 import { counterKey } from './shards.ts';
 import { recordTaskOutcome, RUNNING } from './taskRecord.ts';
@@ -47,15 +47,13 @@ export interface RunningTask {
 /** Which group a task belongs to: everything of a TaskRef but the task. */
 export type TaskGroupRef = Pick<TaskRef, 'kind' | 'tableName' | 'name' | 'shards'>;
 
-const SORT_KEY_PREFIX = { group: 'task#', waitgroup: 'done#' } as const;
-
 /** A running task item read back, or undefined for an item that is not one (no deadline). */
 export function runningTaskOf(group: TaskGroupRef, item: Item): RunningTask | undefined {
   const sortKey = readString(item, 'sk') ?? '';
   const deadline = readNumber(item, 'deadline');
   if (readString(item, 'status') !== RUNNING || deadline === undefined) return undefined;
   return {
-    taskId: sortKey.slice(SORT_KEY_PREFIX[group.kind].length),
+    taskId: sortKey.slice(TASK_SORT_KEY_PREFIX[group.kind].length),
     functionName: readString(item, 'functionName') ?? '',
     startedAt: readNumber(item, 'startedAt') ?? deadline,
     deadline,
@@ -92,7 +90,7 @@ async function runningTasksOfShard(
           FilterExpression: '#status = :running',
           ProjectionExpression: 'sk, #status, functionName, startedAt, deadline',
           ExpressionAttributeNames: { '#status': 'status' },
-          ExpressionAttributeValues: { ':pk': partition, ':prefix': { S: SORT_KEY_PREFIX[group.kind] }, ':running': { S: RUNNING } },
+          ExpressionAttributeValues: { ':pk': partition, ':prefix': { S: TASK_SORT_KEY_PREFIX[group.kind] }, ':running': { S: RUNNING } },
           ConsistentRead: true,
           ...(start ? { ExclusiveStartKey: start } : {}),
         }),

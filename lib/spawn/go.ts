@@ -3,7 +3,7 @@
  * worker report back to a Group or WaitGroup.
  */
 import { InvokeCommand, type LambdaClient } from '@aws-sdk/client-lambda';
-import type { TraceContext } from '../channel/envelope.ts';
+import { type TraceContext, traceContextOf } from '../channel/envelope.ts';
 import { InvalidInputError, MeshConfigError, MeshError, PayloadTooLargeError } from '../errors.ts';
 import { abortable, callOptions } from '../internal/time.ts';
 
@@ -51,6 +51,11 @@ export interface TaskEnvelope<T = unknown> {
 export function isTaskEnvelope(event: unknown): event is TaskEnvelope {
   const task = (event as TaskEnvelope | null)?.fnmesh?.task;
   return typeof task === 'object' && task !== null && typeof task.taskId === 'string' && typeof task.name === 'string';
+}
+
+/** The trace a task envelope carries (`fnmesh.trace`); undefined if `event` carries none. Never throws. */
+export function traceOfTask(event: unknown): TraceContext | undefined {
+  return traceContextOf((event as TaskEnvelope | null | undefined)?.fnmesh?.trace);
 }
 
 /** JSON text of a payload, refused (typed) if it cannot be serialized or is too large. */

@@ -4,23 +4,23 @@
  * Every step is one conditional UpdateItem on the lock item (format in docs/item-format.md):
  *
  *   lock      SET owner, leaseUntil  ADD fence 1   if no owner, or its lease expired, or the owner is us
- *   heartbeat SET leaseUntil                      if owner = us and fence = ours
- *   unlock    REMOVE owner, leaseUntil SET releasedBy = us   if owner = us and fence = ours
+ *   heartbeat SET leaseUntil                      if owner = us
+ *   unlock    REMOVE owner, leaseUntil SET releasedBy = us   if owner = us
  *
- * `us` is a token made for each acquisition, so a retried acquire whose first attempt was applied
+ * `us` is a token made for each acquisition (so it names one grant, and one fence, by itself), so a retried acquire whose first attempt was applied
  * (the response was lost) finds itself as the owner and succeeds instead of waiting for its own
  * lease, and an unlock whose first attempt was applied finds `releasedBy = us`: ambiguous outcomes
  * neither lose nor leak the lock. The fence only grows (ADD), so every grant carries a larger
  * token than any before it; pass it to `fencedUpdate`/`fencedPut` to protect the writes you make
  * under the lock (a paused holder whose lease was taken over is refused).
  */
-import { type AttributeValue, ConditionalCheckFailedException, type DynamoDBClient, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
+import { type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { randomUUID } from 'node:crypto';
 import { type LockHolder, LockLostError, LockNotHeldError, MeshConfigError } from '../errors.ts';
-import { type BackoffOptions, backoffMs, callOptions, sleep, throwIfAborted } from '../internal/time.ts';
-import { retryConflicts } from '../internal/conflicts.ts';
-import { checkName, checkVersion, FORMAT_VERSION, type Item, type Key, keys, n, readNumber, readString, s } from '../table/layout.ts';
-import { LeaseKeeper } from './heartbeat.ts';
+import { type BackoffOptions, backoffMs, sleep, throwIfAborted } from '../internal/time.ts';
+import { checkName, checkVersion, FORMAT_VERSION, type Item, keys, n, readNumber, readString, s } from '../table/layout.ts';
+import { HeldLease } from './heldLease.ts';
+import { HolderItem } from './holderItem.ts';
 import { expiredBefore, leaseEnd, type LeaseOptions, type LeaseSettings, leaseSettings, msUntilTakeover } from './lease.ts';
 
 export interface MutexOptions extends LeaseOptions {
@@ -75,9 +75,7 @@ export function holderOf(item: Item | undefined): LockHolder | undefined {
 export class Mutex {
   readonly name: string;
   readonly owner: string;
-  private readonly client: DynamoDBClient;
-  private readonly tableName: string;
-  private readonly key: Key;
+  private readonly item: HolderItem;
   private readonly lease: LeaseSettings;
   private readonly backoff: BackoffOptions;
   private current: HeldMutexLock | undefined;
@@ -87,9 +85,7 @@ export class Mutex {
     if (!options.tableName) throw new MeshConfigError('Mutex needs the mesh table name');
     this.name = checkName('lock', options.name);
     this.owner = options.owner ?? randomUUID();
-    this.client = options.client;
-    this.tableName = options.tableName;
-    this.key = keys.mutex(this.name);
+    this.item = new HolderItem(options.client, options.tableName, keys.mutex(this.name), NAMES);
     this.lease = leaseSettings(options);
     this.backoff = options.backoff ?? {};
   }
@@ -133,107 +129,61 @@ export class Mutex {
   private async acquire(token: string, signal: AbortSignal | undefined): Promise<HeldLock | LockHolder> {
     const now = this.lease.now();
     const until = leaseEnd(this.lease, now);
-    try {
-      const { Attributes } = await retryConflicts(`mutex ${this.name}: lock`, signal, () =>
-        this.client.send(
-          new UpdateItemCommand({
-            TableName: this.tableName,
-            Key: this.key,
-            UpdateExpression: 'SET #owner = :token, #leaseUntil = :until, #v = :v ADD #fence :one',
-            ConditionExpression: 'attribute_not_exists(#owner) OR #leaseUntil < :expiredBefore OR #owner = :token',
-            ExpressionAttributeNames: {
-              '#owner': NAMES['#owner'],
-              '#leaseUntil': NAMES['#leaseUntil'],
-              '#v': NAMES['#v'],
-              '#fence': NAMES['#fence'],
-            },
-            ExpressionAttributeValues: {
-              ':token': s(token),
-              ':until': n(until),
-              ':v': n(FORMAT_VERSION),
-              ':one': n(1),
-              ':expiredBefore': n(expiredBefore(this.lease, now)),
-            },
-            ReturnValues: 'ALL_NEW',
-            ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
-          }),
-          callOptions(signal),
-        ),
-      );
-      const fence = readNumber(Attributes, 'fence');
-      if (fence === undefined) throw new Error(`lock ${this.name}: the grant carried no fence`);
-      const held = new HeldMutexLock(this, token, fence, until);
-      this.current = held;
-      return held;
-    } catch (err) {
-      if (err instanceof ConditionalCheckFailedException) {
-        // The loser learns the holder from the failed write itself: no second read.
-        return holderOf(err.Item) ?? { owner: '(unknown)', fence: 0, leaseUntil: now };
-      }
-      throw err;
-    }
-  }
-
-  /** @internal */
-  send(command: UpdateItemCommand, signal?: AbortSignal) {
-    return retryConflicts(`mutex ${this.name}`, signal, () => this.client.send(command, callOptions(signal)));
-  }
-
-  /** @internal */
-  get settings(): LeaseSettings {
-    return this.lease;
-  }
-
-  /** @internal */
-  updateInput() {
-    return { TableName: this.tableName, Key: this.key };
-  }
-
-  /** @internal */
-  released(held: HeldMutexLock): void {
-    if (this.current === held) this.current = undefined;
+    const { applied, item } = await this.item.attempt(
+      {
+        operation: `mutex ${this.name}: lock`,
+        update: 'SET #owner = :token, #leaseUntil = :until, #v = :v ADD #fence :one',
+        condition: 'attribute_not_exists(#owner) OR #leaseUntil < :expiredBefore OR #owner = :token',
+        values: {
+          ':token': s(token),
+          ':until': n(until),
+          ':v': n(FORMAT_VERSION),
+          ':one': n(1),
+          ':expiredBefore': n(expiredBefore(this.lease, now)),
+        },
+        returnNew: true,
+      },
+      signal,
+    );
+    // The loser learns the holder from the failed write itself: no second read.
+    if (!applied) return holderOf(item) ?? { owner: '(unknown)', fence: 0, leaseUntil: now };
+    const fence = readNumber(item, 'fence');
+    if (fence === undefined) throw new Error(`lock ${this.name}: the grant carried no fence`);
+    const held = new HeldMutexLock(this.item, this.lease, this.name, token, fence, until, (released) => {
+      if (this.current === released) this.current = undefined;
+    });
+    this.current = held;
+    return held;
   }
 }
 
 /** A held lock, renewing its lease in the background (heartbeat.ts) until released or lost. */
-class HeldMutexLock extends LeaseKeeper implements HeldLock {
-  readonly name: string;
-
+class HeldMutexLock extends HeldLease implements HeldLock {
   constructor(
-    private readonly mutex: Mutex,
+    private readonly item: HolderItem,
+    settings: LeaseSettings,
+    readonly name: string,
     readonly owner: string,
     readonly fence: number,
     leaseUntil: number,
+    private readonly forget: (held: HeldMutexLock) => void,
   ) {
-    super(mutex.settings, leaseUntil);
-    this.name = mutex.name;
+    super(settings, leaseUntil);
     this.start();
   }
 
-  /** Only this grant: its token is minted per `lock()` call, so it names one fence as well. */
-  private ours(extra: Record<string, AttributeValue> = {}) {
-    return {
-      ...this.mutex.updateInput(),
-      ConditionExpression: '#owner = :token',
-      ExpressionAttributeValues: { ':token': s(this.owner), ...extra },
-    };
-  }
-
   protected async renew(until: number, signal: AbortSignal): Promise<boolean> {
-    try {
-      await this.mutex.send(
-        new UpdateItemCommand({
-          ...this.ours({ ':until': n(until) }),
-          UpdateExpression: 'SET #leaseUntil = :until',
-          ExpressionAttributeNames: { '#leaseUntil': 'leaseUntil', '#owner': 'owner' },
-        }),
-        signal,
-      );
-      return true;
-    } catch (err) {
-      if (err instanceof ConditionalCheckFailedException) return false;
-      throw err;
-    }
+    // Only this grant: its token is minted per `lock()` call, so it names one fence as well.
+    const { applied } = await this.item.attempt(
+      {
+        operation: `mutex ${this.name}`,
+        update: 'SET #leaseUntil = :until',
+        condition: '#owner = :token',
+        values: { ':token': s(this.owner), ':until': n(until) },
+      },
+      signal,
+    );
+    return applied;
   }
 
   protected lostError(reason: string, cause?: unknown): Error {
@@ -241,40 +191,31 @@ class HeldMutexLock extends LeaseKeeper implements HeldLock {
   }
 
   protected onEnd(): void {
-    this.mutex.released(this);
+    this.forget(this);
+  }
+
+  protected releaseAll(): Promise<void> {
+    return this.unlock();
   }
 
   async unlock(options: SignalOptions = {}): Promise<void> {
-    if (this.ended) {
-      if (this.signal.aborted) throw new LockNotHeldError(this.name, undefined, (this.signal.reason as Error).message);
-      throw new LockNotHeldError(this.name, undefined, `unlock of unlocked lock ${this.name}`);
-    }
+    this.throwIfEnded(`unlock of unlocked lock ${this.name}`);
     this.end();
     try {
-      await this.mutex.send(
-        new UpdateItemCommand({
-          ...this.ours(),
-          UpdateExpression: 'REMOVE #owner, #leaseUntil SET #releasedBy = :token',
-          ExpressionAttributeNames: { '#owner': 'owner', '#leaseUntil': 'leaseUntil', '#releasedBy': 'releasedBy' },
-          ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
-        }),
+      const { applied, item } = await this.item.attempt(
+        {
+          operation: `mutex ${this.name}`,
+          update: 'REMOVE #owner, #leaseUntil SET #releasedBy = :token',
+          condition: '#owner = :token',
+          values: { ':token': s(this.owner) },
+        },
         options.signal,
       );
-    } catch (err) {
-      if (err instanceof ConditionalCheckFailedException) {
-        // Our own release, applied by an attempt whose answer was lost, is a success.
-        if (readString(err.Item, 'releasedBy') === this.owner) return;
-        throw new LockNotHeldError(this.name, holderOf(err.Item), `lock ${this.name} (fence ${this.fence}) was lost before unlock`);
-      }
-      throw err;
+      // Our own release, applied by an attempt whose answer was lost, is a success.
+      if (!applied && readString(item, 'releasedBy') !== this.owner)
+        throw new LockNotHeldError(this.name, holderOf(item), `lock ${this.name} (fence ${this.fence}) was lost before unlock`);
     } finally {
       this.abortSignal(new LockNotHeldError(this.name, undefined, `lock ${this.name} was released`));
     }
-  }
-
-  async [Symbol.asyncDispose](): Promise<void> {
-    // Leaving the scope of a lock that was lost is not an error here: the signal reported it.
-    if (this.ended) return;
-    await this.unlock();
   }
 }

@@ -12,13 +12,13 @@
  * runs `fn` again. So "once" holds for runs that finish; an `fn` whose effect must not repeat
  * even after a crash should make the effect itself idempotent or fenced (it receives a fence).
  */
-import { ConditionalCheckFailedException, type DynamoDBClient, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
+import { type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { randomUUID } from 'node:crypto';
 import { InvalidInputError, ItemFormatError, MeshConfigError, OnceFailedError } from '../errors.ts';
-import { type BackoffOptions, backoffMs, callOptions, sleep, throwIfAborted } from '../internal/time.ts';
-import { retryConflicts } from '../internal/conflicts.ts';
-import { checkName, checkVersion, FORMAT_VERSION, type Item, keys, n, readNumber, readString, s } from '../table/layout.ts';
+import { type BackoffOptions, backoffMs, sleep, throwIfAborted } from '../internal/time.ts';
+import { checkName, FORMAT_VERSION, type Item, keys, n, readNumber, readString, s } from '../table/layout.ts';
 import { LeaseKeeper } from './heartbeat.ts';
+import { type Attempt, HolderItem } from './holderItem.ts';
 import { expiredBefore, leaseEnd, type LeaseOptions, type LeaseSettings, leaseSettings, msUntilTakeover } from './lease.ts';
 
 export interface OnceOptions extends LeaseOptions {
@@ -38,6 +38,19 @@ export interface OnceRun {
 }
 
 type Claim = { won: true; fence: number; token: string; until: number } | { won: false; item: Item };
+
+const NAMES = {
+  '#state': 'state',
+  '#owner': 'owner',
+  '#leaseUntil': 'leaseUntil',
+  '#startedAt': 'startedAt',
+  '#finishedAt': 'finishedAt',
+  '#result': 'result',
+  '#errorType': 'errorType',
+  '#errorMessage': 'errorMessage',
+  '#fence': 'fence',
+  '#v': 'v',
+};
 
 export class Once {
   private readonly client: DynamoDBClient;
@@ -67,10 +80,11 @@ export class Once {
    */
   async do<T>(key: string, fn: (run: OnceRun) => Promise<T>, options: { signal?: AbortSignal } = {}): Promise<T> {
     checkName('once key', key);
+    const item = new HolderItem(this.client, this.tableName, keys.once(key), NAMES);
     for (let attempt = 0; ; attempt++) {
       throwIfAborted(options.signal);
-      const claim = await this.claim(key, options.signal);
-      if (claim.won) return this.run(key, claim, fn);
+      const claim = await this.claim(item, key, options.signal);
+      if (claim.won) return this.run(item, key, claim, fn);
       const state = readString(claim.item, 'state');
       if (state === 'done') return resultOf(readString(claim.item, 'result')) as T;
       if (state === 'failed') {
@@ -82,79 +96,66 @@ export class Once {
     }
   }
 
-  private async claim(key: string, signal: AbortSignal | undefined): Promise<Claim> {
+  private async claim(item: HolderItem, key: string, signal: AbortSignal | undefined): Promise<Claim> {
     const now = this.lease.now();
     const until = leaseEnd(this.lease, now);
     const token = `${this.owner}/${randomUUID()}`;
-    try {
-      // A fence for the run: ADD on an update keeps it growing across takeovers.
-      const { Attributes } = await retryConflicts(`once ${key}: claim`, signal, () =>
-        this.client.send(
-          new UpdateItemCommand({
-            TableName: this.tableName,
-            Key: keys.once(key),
-            UpdateExpression: 'SET #state = :running, #owner = :token, #leaseUntil = :until, #startedAt = :now, #v = :v ADD #fence :one',
-            // `#owner = :token`: the SDK's retry of a claim that applied but whose answer was lost
-            // wins as the first attempt did, instead of waiting out its own lease.
-            ConditionExpression:
-              'attribute_not_exists(#state) OR (#state = :running AND (#leaseUntil < :expiredBefore OR #owner = :token))',
-            ExpressionAttributeNames: {
-              '#state': 'state',
-              '#owner': 'owner',
-              '#leaseUntil': 'leaseUntil',
-              '#startedAt': 'startedAt',
-              '#v': 'v',
-              '#fence': 'fence',
-            },
-            ExpressionAttributeValues: {
-              ':running': s('running'),
-              ':token': s(token),
-              ':until': n(until),
-              ':now': n(now),
-              ':v': n(FORMAT_VERSION),
-              ':one': n(1),
-              ':expiredBefore': n(expiredBefore(this.lease, now)),
-            },
-            ReturnValues: 'ALL_NEW',
-            ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
-          }),
-          callOptions(signal),
-        ),
-      );
-      return { won: true, fence: readNumber(Attributes, 'fence') ?? 1, token, until };
-    } catch (err) {
-      if (err instanceof ConditionalCheckFailedException && err.Item) {
-        checkVersion(err.Item);
-        return { won: false, item: err.Item };
-      }
-      throw err;
-    }
+    // A fence for the run: ADD on an update keeps it growing across takeovers.
+    const claimed = await item.attempt(
+      {
+        operation: `once ${key}: claim`,
+        update: 'SET #state = :running, #owner = :token, #leaseUntil = :until, #startedAt = :now, #v = :v ADD #fence :one',
+        // `#owner = :token`: the SDK's retry of a claim that applied but whose answer was lost
+        // wins as the first attempt did, instead of waiting out its own lease.
+        condition: 'attribute_not_exists(#state) OR (#state = :running AND (#leaseUntil < :expiredBefore OR #owner = :token))',
+        values: {
+          ':running': s('running'),
+          ':token': s(token),
+          ':until': n(until),
+          ':now': n(now),
+          ':v': n(FORMAT_VERSION),
+          ':one': n(1),
+          ':expiredBefore': n(expiredBefore(this.lease, now)),
+        },
+        returnNew: true,
+      },
+      signal,
+    );
+    if (claimed.applied) return { won: true, fence: readNumber(claimed.item, 'fence') ?? 1, token, until };
+    // Refused only by an item that exists, which the refusal returns.
+    if (!claimed.item) throw new ItemFormatError(`once ${key}: the claim was refused, but no item came back`);
+    return { won: false, item: claimed.item };
   }
 
-  private async run<T>(key: string, claim: { fence: number; token: string; until: number }, fn: (run: OnceRun) => Promise<T>): Promise<T> {
-    const lease = new RunLease(this.lease, claim.until, key, (until, signal) =>
-      this.finish(key, claim.token, 'SET #leaseUntil = :until', { '#leaseUntil': 'leaseUntil' }, { ':until': n(until) }, signal),
-    );
+  private async run<T>(
+    item: HolderItem,
+    key: string,
+    claim: { fence: number; token: string; until: number },
+    fn: (run: OnceRun) => Promise<T>,
+  ): Promise<T> {
+    /** An update of our own run's item, only while we still own it: refused (not applied) once we do not. */
+    const finish = (update: string, values: Item, signal?: AbortSignal): Promise<Attempt> =>
+      item.attempt(
+        {
+          operation: `once ${key}: finish`,
+          update,
+          condition: '#owner = :token AND #state = :runningState',
+          values: { ...values, ':token': s(claim.token), ':runningState': s('running') },
+        },
+        signal,
+      );
+    const lease = new RunLease(this.lease, claim.until, key, async (until, signal) => {
+      const { applied } = await finish('SET #leaseUntil = :until', { ':until': n(until) }, signal);
+      return applied;
+    });
     const recordFailure = (error: Error) =>
       // If this write fails too, the lease runs out and the next caller runs fn again.
-      this.finish(
-        key,
-        claim.token,
-        'SET #state = :failed, #errorType = :type, #errorMessage = :message, #finishedAt = :now REMOVE #leaseUntil',
-        {
-          '#state': 'state',
-          '#errorType': 'errorType',
-          '#errorMessage': 'errorMessage',
-          '#finishedAt': 'finishedAt',
-          '#leaseUntil': 'leaseUntil',
-        },
-        {
-          ':failed': s('failed'),
-          ':type': s(error?.name ?? 'Error'),
-          ':message': s(error?.message ?? String(error)),
-          ':now': n(this.lease.now()),
-        },
-      ).catch(() => undefined);
+      finish('SET #state = :failed, #errorType = :type, #errorMessage = :message, #finishedAt = :now REMOVE #leaseUntil', {
+        ':failed': s('failed'),
+        ':type': s(error?.name ?? 'Error'),
+        ':message': s(error?.message ?? String(error)),
+        ':now': n(this.lease.now()),
+      }).catch(() => undefined);
     let result: T;
     try {
       result = await fn({ signal: lease.signal, fence: claim.fence });
@@ -174,47 +175,16 @@ export class Once {
       await recordFailure(error);
       throw error;
     }
-    try {
-      await this.finish(
-        key,
-        claim.token,
-        text === undefined
-          ? 'SET #state = :done, #finishedAt = :now REMOVE #leaseUntil, #result'
-          : 'SET #state = :done, #result = :result, #finishedAt = :now REMOVE #leaseUntil',
-        { '#state': 'state', '#result': 'result', '#finishedAt': 'finishedAt', '#leaseUntil': 'leaseUntil' },
-        { ':done': s('done'), ':now': n(this.lease.now()), ...(text === undefined ? {} : { ':result': s(text) }) },
-      );
-    } catch (err) {
-      // Our lease ran out mid-run and another caller took over: our run did finish, so we
-      // return its result; the key will hold the other run's (see the class notes on fencing).
-      if (!(err instanceof ConditionalCheckFailedException)) throw err;
-    }
+    // Refused: our lease ran out mid-run and another caller took over. Our run did finish, so we
+    // return its result; the key will hold the other run's (see the class notes on fencing).
+    await finish(
+      text === undefined
+        ? 'SET #state = :done, #finishedAt = :now REMOVE #leaseUntil, #result'
+        : 'SET #state = :done, #result = :result, #finishedAt = :now REMOVE #leaseUntil',
+      { ':done': s('done'), ':now': n(this.lease.now()), ...(text === undefined ? {} : { ':result': s(text) }) },
+    );
     // What every other caller gets from the item: the runner gets the same.
     return resultOf(text) as T;
-  }
-
-  /** An update of our own run's item, only while we still own it. */
-  private async finish(
-    key: string,
-    token: string,
-    update: string,
-    names: Record<string, string>,
-    values: Item,
-    signal?: AbortSignal,
-  ): Promise<void> {
-    await retryConflicts(`once ${key}: finish`, signal, () =>
-      this.client.send(
-        new UpdateItemCommand({
-          TableName: this.tableName,
-          Key: keys.once(key),
-          UpdateExpression: update,
-          ConditionExpression: '#owner = :token AND #state = :runningState',
-          ExpressionAttributeNames: { ...names, '#owner': 'owner', '#state': 'state' },
-          ExpressionAttributeValues: { ...values, ':token': s(token), ':runningState': s('running') },
-        }),
-        callOptions(signal),
-      ),
-    );
   }
 }
 
@@ -224,20 +194,15 @@ class RunLease extends LeaseKeeper {
     settings: LeaseSettings,
     leaseUntil: number,
     private readonly key: string,
-    private readonly renewTo: (until: number, signal: AbortSignal) => Promise<void>,
+    /** One renewal: true if applied, false if refused (the run's lease is gone). */
+    private readonly renewTo: (until: number, signal: AbortSignal) => Promise<boolean>,
   ) {
     super(settings, leaseUntil);
     this.start();
   }
 
-  protected async renew(until: number, signal: AbortSignal): Promise<boolean> {
-    try {
-      await this.renewTo(until, signal);
-      return true;
-    } catch (err) {
-      if (err instanceof ConditionalCheckFailedException) return false;
-      throw err;
-    }
+  protected renew(until: number, signal: AbortSignal): Promise<boolean> {
+    return this.renewTo(until, signal);
   }
 
   protected lostError(reason: string): Error {

@@ -23,19 +23,21 @@
  * A refused write returns the item; only when expired readers must be cleared out (a condition
  * cannot look into a map's values) does the acquirer rewrite the map with a write conditioned on
  * `version` being what it read. Every mutation, heartbeats included, adds 1 to `version`, so
- * such a write can never clear a reader that renewed or joined after the read.
+ * such a write can never clear a reader that renewed or joined after the read. The acquirers'
+ * writes are built in rwMutexWrites.ts, the decisions between them in holders.ts.
  */
 import { type AttributeValue, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { randomUUID } from 'node:crypto';
 import { type LockHolder, LockLostError, LockNotHeldError, MeshConfigError } from '../errors.ts';
 import type { BackoffOptions } from '../internal/time.ts';
-import { checkName, FORMAT_VERSION, type Item, keys, n, readNumber, s } from '../table/layout.ts';
+import { checkName, type Item, keys, n, readNumber, s } from '../table/layout.ts';
 import { acquireLoop } from './acquireLoop.ts';
-import { LeaseKeeper } from './heartbeat.ts';
-import { HolderItem, type Update, versionCondition } from './holderItem.ts';
-import { type Clock, decideRead, decideWrite, liveEntries, readRwState, type RwState } from './holders.ts';
+import { HeldLease } from './heldLease.ts';
+import { HolderItem } from './holderItem.ts';
+import { decideRead, decideWrite, readRwState, type RwState } from './holders.ts';
 import { type LeaseOptions, type LeaseSettings, leaseSettings } from './lease.ts';
 import type { HeldLock, SignalOptions } from './Mutex.ts';
+import { intentWrite, readFastPath, readFullWrite, RW_NAMES, writeFastPath, writeFullWrite } from './rwMutexWrites.ts';
 
 export interface RWMutexOptions extends LeaseOptions {
   /** The DynamoDB client to use (the library never creates one). */
@@ -69,22 +71,6 @@ export interface HeldReadLock extends AsyncDisposable {
   unlock(options?: SignalOptions): Promise<void>;
 }
 
-const NAMES = {
-  '#readers': 'readers',
-  '#writer': 'writer',
-  '#writerUntil': 'writerUntil',
-  '#writerWaiting': 'writerWaiting',
-  '#writerWaitingUntil': 'writerWaitingUntil',
-  '#fence': 'fence',
-  '#version': 'version',
-  '#releasedBy': 'releasedBy',
-  '#v': 'v',
-};
-
-/** Consecutive refusals (others' progress) re-decided at once before an acquirer backs off. */
-
-const NO_WRITER = '(attribute_not_exists(#writer) OR #writerUntil < :expiredBefore)';
-
 /** The write holder recorded on an RWMutex item, if any (for error reports). */
 function writerOf(item: Item | undefined): LockHolder | undefined {
   const state = readRwState(item);
@@ -115,7 +101,7 @@ export class RWMutex {
     if (!options.tableName) throw new MeshConfigError('RWMutex needs the mesh table name');
     this.name = checkName('lock', options.name);
     this.owner = options.owner ?? randomUUID();
-    this.item = new HolderItem(options.client, options.tableName, keys.rwMutex(this.name), NAMES);
+    this.item = new HolderItem(options.client, options.tableName, keys.rwMutex(this.name), RW_NAMES);
     this.lease = leaseSettings(options);
     this.backoff = options.backoff ?? {};
   }
@@ -234,73 +220,8 @@ export class RWMutex {
   }
 }
 
-function readFastPath(token: string, until: number, clock: Clock): Update {
-  return {
-    update: 'SET #readers.#token = :until, #v = :v REMOVE #writer, #writerUntil, #writerWaiting, #writerWaitingUntil ADD #version :one',
-    condition: `attribute_exists(#readers) AND ${NO_WRITER} AND (attribute_not_exists(#writerWaiting) OR #writerWaitingUntil < :expiredBefore)`,
-    names: { '#token': token },
-    values: { ':until': n(until), ':v': n(FORMAT_VERSION), ':one': n(1), ':expiredBefore': n(clock.expiredBefore) },
-  };
-}
-
-/** The reader's write on a new item (or one without a readers map): the live readers, plus this one. */
-function readFullWrite(state: RwState, token: string, until: number, clock: Clock): Update {
-  const readers = liveEntries(state.readers, clock.expiredBefore);
-  readers.set(token, until);
-  const { condition, values } = versionCondition(state.version);
-  return {
-    update: 'SET #readers = :readers, #v = :v REMOVE #writer, #writerUntil, #writerWaiting, #writerWaitingUntil ADD #version :one',
-    condition,
-    values: {
-      ...values,
-      ':readers': { M: Object.fromEntries([...readers].map(([reader, end]) => [reader, n(end)])) },
-      ':v': n(FORMAT_VERSION),
-      ':one': n(1),
-    },
-  };
-}
-
-const TAKE_WRITE =
-  'SET #writer = :token, #writerUntil = :until, #readers = :empty, #v = :v REMOVE #writerWaiting, #writerWaitingUntil ADD #fence :one, #version :one';
-
-function writeFastPath(token: string, until: number, clock: Clock): Update {
-  return {
-    update: TAKE_WRITE,
-    condition: `${NO_WRITER} AND (attribute_not_exists(#readers) OR size(#readers) = :zero) AND (attribute_not_exists(#writerWaiting) OR #writerWaiting = :token OR #writerWaitingUntil < :expiredBefore)`,
-    values: {
-      ':token': s(token),
-      ':until': n(until),
-      ':empty': { M: {} },
-      ':v': n(FORMAT_VERSION),
-      ':one': n(1),
-      ':zero': n(0),
-      ':expiredBefore': n(clock.expiredBefore),
-    },
-    returnNew: true,
-  };
-}
-
-/** The writer's take when only expired readers remain: clears them, if nothing changed since the read. */
-function writeFullWrite(state: RwState, token: string, until: number): Update {
-  const { condition, values } = versionCondition(state.version);
-  return {
-    update: TAKE_WRITE,
-    condition,
-    values: { ...values, ':token': s(token), ':until': n(until), ':empty': { M: {} }, ':v': n(FORMAT_VERSION), ':one': n(1) },
-    returnNew: true,
-  };
-}
-
-function intentWrite(token: string, until: number, clock: Clock): Update {
-  return {
-    update: 'SET #writerWaiting = :token, #writerWaitingUntil = :until, #v = :v ADD #version :one',
-    condition: `${NO_WRITER} AND (attribute_not_exists(#writerWaiting) OR #writerWaiting = :token OR #writerWaitingUntil < :expiredBefore)`,
-    values: { ':token': s(token), ':until': n(until), ':v': n(FORMAT_VERSION), ':one': n(1), ':expiredBefore': n(clock.expiredBefore) },
-  };
-}
-
 /** A held read lock, renewing its entry in `readers` until released or lost. */
-class ReadKeeper extends LeaseKeeper implements HeldReadLock {
+class ReadKeeper extends HeldLease implements HeldReadLock {
   constructor(
     private readonly item: HolderItem,
     settings: LeaseSettings,
@@ -334,11 +255,12 @@ class ReadKeeper extends LeaseKeeper implements HeldReadLock {
     this.forget(this);
   }
 
+  protected releaseAll(): Promise<void> {
+    return this.unlock();
+  }
+
   async unlock(options: SignalOptions = {}): Promise<void> {
-    if (this.ended) {
-      if (this.signal.aborted) throw new LockNotHeldError(this.name, undefined, (this.signal.reason as Error).message);
-      throw new LockNotHeldError(this.name, undefined, `RUnlock of unlocked RWMutex ${this.name}`);
-    }
+    this.throwIfEnded(`RUnlock of unlocked RWMutex ${this.name}`);
     // While the lease is valid by our clock nobody may clear our entry: if it is gone, an earlier
     // attempt of this very call removed it (its answer was lost), and the release succeeded.
     const trusted = this.valid();
@@ -358,16 +280,10 @@ class ReadKeeper extends LeaseKeeper implements HeldReadLock {
       this.abortSignal(new LockNotHeldError(this.name, undefined, `read lock ${this.name} was released`));
     }
   }
-
-  async [Symbol.asyncDispose](): Promise<void> {
-    // Leaving the scope of a lock that was lost is not an error here: the signal reported it.
-    if (this.ended) return;
-    await this.unlock();
-  }
 }
 
 /** A held write lock, renewing `writerUntil` until released or lost. */
-class WriteKeeper extends LeaseKeeper implements HeldLock {
+class WriteKeeper extends HeldLease implements HeldLock {
   constructor(
     private readonly item: HolderItem,
     settings: LeaseSettings,
@@ -408,11 +324,12 @@ class WriteKeeper extends LeaseKeeper implements HeldLock {
     this.forget(this);
   }
 
+  protected releaseAll(): Promise<void> {
+    return this.unlock();
+  }
+
   async unlock(options: SignalOptions = {}): Promise<void> {
-    if (this.ended) {
-      if (this.signal.aborted) throw new LockNotHeldError(this.name, undefined, (this.signal.reason as Error).message);
-      throw new LockNotHeldError(this.name, undefined, `Unlock of unlocked RWMutex ${this.name}`);
-    }
+    this.throwIfEnded(`Unlock of unlocked RWMutex ${this.name}`);
     this.end();
     try {
       const { applied, item } = await this.item.attempt(
@@ -426,10 +343,5 @@ class WriteKeeper extends LeaseKeeper implements HeldLock {
     } finally {
       this.abortSignal(new LockNotHeldError(this.name, undefined, `write lock ${this.name} was released`));
     }
-  }
-
-  async [Symbol.asyncDispose](): Promise<void> {
-    if (this.ended) return;
-    await this.unlock();
   }
 }

@@ -36,7 +36,7 @@ import {
 import type { BackoffOptions } from '../internal/time.ts';
 import { checkName, FORMAT_VERSION, keys, n, s } from '../table/layout.ts';
 import { acquireLoop } from './acquireLoop.ts';
-import { LeaseKeeper } from './heartbeat.ts';
+import { HeldLease } from './heldLease.ts';
 import { HolderItem, type Update, versionCondition } from './holderItem.ts';
 import { type Clock, decideAcquire, grantHolders, type Permit, readSemState, type SemState, totalWeight } from './holders.ts';
 import { type LeaseOptions, type LeaseSettings, leaseSettings } from './lease.ts';
@@ -92,8 +92,6 @@ const NAMES = {
   '#w': 'w',
   '#until': 'until',
 };
-
-/** Consecutive refusals (others' progress) re-decided at once before an acquirer backs off. */
 
 const isWeight = (value: number) => Number.isSafeInteger(value) && value > 0;
 
@@ -289,7 +287,7 @@ export class Semaphore {
 }
 
 /** Held weight, renewing its entry in `holders` until all of it is released or the lease is lost. */
-class PermitKeeper extends LeaseKeeper implements HeldPermits {
+class PermitKeeper extends HeldLease implements HeldPermits {
   private held: number;
   /** Releases run one after another: each is conditioned on the weight the previous one left. */
   private releasing: Promise<unknown> = Promise.resolve();
@@ -333,6 +331,10 @@ class PermitKeeper extends LeaseKeeper implements HeldPermits {
     this.forget(this);
   }
 
+  protected releaseAll(): Promise<void> {
+    return this.release();
+  }
+
   release(n?: number, options: SignalOptions = {}): Promise<void> {
     const next = this.releasing.then(() => this.releaseNow(n, options));
     this.releasing = next.catch(() => undefined);
@@ -340,10 +342,7 @@ class PermitKeeper extends LeaseKeeper implements HeldPermits {
   }
 
   private async releaseNow(weight: number | undefined, options: SignalOptions): Promise<void> {
-    if (this.ended) {
-      if (this.signal.aborted) throw new LockNotHeldError(this.name, undefined, (this.signal.reason as Error).message);
-      throw new LockNotHeldError(this.name, undefined, `semaphore ${this.name}: release of permits not held`);
-    }
+    this.throwIfEnded(`semaphore ${this.name}: release of permits not held`);
     const held = this.held;
     weight ??= held;
     if (!isWeight(weight))
@@ -384,10 +383,5 @@ class PermitKeeper extends LeaseKeeper implements HeldPermits {
       this.held = 0;
       this.abortSignal(new LockNotHeldError(this.name, undefined, `semaphore ${this.name}: permits were released`));
     }
-  }
-
-  async [Symbol.asyncDispose](): Promise<void> {
-    if (this.ended) return;
-    await this.release();
   }
 }

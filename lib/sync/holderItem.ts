@@ -1,5 +1,7 @@
 /**
- * The one item an RWMutex or Semaphore lives on, and the conditional writes made to it.
+ * The one item a Mutex, RWMutex, Semaphore or Once key lives on, and the conditional writes made
+ * to it: each primitive names its attributes once (a `#placeholder` dictionary) and states every
+ * write as an `Update`; this module turns it into the UpdateItem.
  *
  * Every write is one UpdateItem that returns the item as it was when its condition failed
  * (`ReturnValuesOnConditionCheckFailure: ALL_OLD`), so a refused acquirer learns the state it
@@ -19,6 +21,8 @@ import { checkVersion, type Item, type Key, n } from '../table/layout.ts';
 
 /** An update: expressions with `#name` and `:value` placeholders. */
 export interface Update {
+  /** Names the write in a TransactionConflictError, e.g. `mutex orders: lock`. @default `<pk>: update` */
+  operation?: string;
   update: string;
   condition?: string;
   /** Placeholders for names not in the item's fixed dictionary (e.g. a holder's token as a map key). */
@@ -45,7 +49,7 @@ export function versionCondition(version: number | undefined): { condition: stri
     : { condition: '#version = :seen', values: { ':seen': n(version) } };
 }
 
-/** @internal The item of one RWMutex or Semaphore. */
+/** @internal The item of one Mutex, RWMutex, Semaphore or Once key. */
 export class HolderItem {
   constructor(
     private readonly client: DynamoDBClient,
@@ -88,7 +92,7 @@ export class HolderItem {
    */
   async attempt(update: Update, signal?: AbortSignal): Promise<Attempt> {
     try {
-      const { Attributes } = await retryConflicts(`${this.key.pk.S ?? 'holder item'}: update`, signal, () =>
+      const { Attributes } = await retryConflicts(update.operation ?? `${this.key.pk.S ?? 'holder item'}: update`, signal, () =>
         this.client.send(new UpdateItemCommand(this.input(update)), callOptions(signal)),
       );
       return { applied: true, item: Attributes };

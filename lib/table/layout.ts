@@ -52,6 +52,14 @@ function key(pk: string, sk: string): Key {
   return { pk: { S: pk }, sk: { S: sk } };
 }
 
+/** A trace's partition, `trace#<traceId>`: its hops, sorted by start time. */
+export function tracePartition(traceId: string): string {
+  return `trace#${traceId}`;
+}
+
+/** The sort key prefix of a task item (`<prefix><taskId>`), in its group's or wait group's partition. */
+export const TASK_SORT_KEY_PREFIX = { group: 'task#', waitgroup: 'done#' } as const;
+
 /** Every item kind of format version 1: partition `<kind>#<name>`, sort key as listed. */
 export const keys = {
   mutex: (name: string) => key(`mutex#${name}`, 'lock'),
@@ -59,18 +67,63 @@ export const keys = {
   semaphore: (name: string) => key(`semaphore#${name}`, 'sem'),
   /** Shard 0 is the unsharded counter; shard k ≥ 1 is `waitgroup.<k>#<name>` / `counter`. */
   waitGroup: (name: string, shard = 0) => key(shardPartition('waitgroup', name, shard), 'counter'),
-  waitGroupTask: (name: string, taskId: string, shard = 0) => key(shardPartition('waitgroup', name, shard), `done#${taskId}`),
+  waitGroupTask: (name: string, taskId: string, shard = 0) =>
+    key(shardPartition('waitgroup', name, shard), `${TASK_SORT_KEY_PREFIX.waitgroup}${taskId}`),
   /** Shard 0 is the unsharded group item; shard k ≥ 1 is `group.<k>#<id>` / `group`. */
   group: (id: string, shard = 0) => key(shardPartition('group', id, shard), 'group'),
-  groupTask: (id: string, taskId: string, shard = 0) => key(shardPartition('group', id, shard), `task#${taskId}`),
+  groupTask: (id: string, taskId: string, shard = 0) => key(shardPartition('group', id, shard), `${TASK_SORT_KEY_PREFIX.group}${taskId}`),
   once: (name: string) => key(`once#${name}`, 'once'),
   channel: (name: string) => key(`channel#${name}`, 'meta'),
   channelMessage: (name: string, messageId: string) => key(`channel#${name}`, `msg#${messageId}`),
   channelSendIntent: (name: string, intentId: string) => key(`channel#${name}`, `send#${intentId}`),
   traceHop: (traceId: string, startedAt: number, hopId: string) =>
-    key(`trace#${traceId}`, `${String(startedAt).padStart(15, '0')}#${hopId}`),
+    key(tracePartition(traceId), `${String(startedAt).padStart(15, '0')}#${hopId}`),
   fence: (pk: string, sk: string) => key(pk, sk),
 };
+
+/** How to recognise a kind's main item in a listing: its partition prefix (`<kind>#`) and sort key. */
+export interface ItemKind {
+  partitionPrefix: string;
+  sortKey: string;
+}
+
+/** The kind of item `keyOf` names (e.g. `keys.mutex`): read off the key it gives an empty name. */
+export function itemKindOf(keyOf: (name: string) => Key): ItemKind {
+  const { pk, sk } = keyOf('');
+  return { partitionPrefix: pk.S!, sortKey: sk.S! };
+}
+
+/**
+ * The name in `<kind>#<name>` if `item` is the main item of that kind (its sort key, and a
+ * partition with its prefix; a shard k ≥ 1, `<kind>.<k>#<name>`, is not), else undefined.
+ */
+export function nameOfItem(item: Item, kind: ItemKind): string | undefined {
+  const pk = item.pk?.S;
+  if (item.sk?.S !== kind.sortKey || pk === undefined || !pk.startsWith(kind.partitionPrefix)) return undefined;
+  return pk.slice(kind.partitionPrefix.length);
+}
+
+/**
+ * The example stack's own items (functions/ and the CLI's demos share them; not part of the
+ * format): named here too, so that the handler that writes one and the demo that reads it agree.
+ */
+export const exampleKeys = {
+  /** The counter demo's counter (`value` N), incremented under a Mutex. */
+  counter: (name: string) => key(`counter#${name}`, 'counter'),
+  /** The partition of a demo run: its results, first-attempt markers and key arrivals. */
+  run: (runId: string) => `run#${runId}`,
+  /** A task's result (`task`, `result` N), written by the square worker. */
+  runResult: (runId: string, task: number) => key(exampleKeys.run(runId), `${RUN_SORT_KEY_PREFIX.result}${taskNumber(task)}`),
+  /** Marks that a task's first attempt happened (`failOnce`: only that attempt fails). */
+  runAttempt: (runId: string, task: number) => key(exampleKeys.run(runId), `attempt#${taskNumber(task)}`),
+  /** Where a key arrived in the shards demo (`key` S, `shards` SS: the shards it reached). */
+  runKeyArrival: (runId: string, shardKey: string) => key(exampleKeys.run(runId), `${RUN_SORT_KEY_PREFIX.keyArrival}${shardKey}`),
+};
+
+/** The sort key prefixes a demo queries a run's partition by. */
+export const RUN_SORT_KEY_PREFIX = { result: 'result#', keyArrival: 'key#' } as const;
+
+const taskNumber = (task: number) => String(task).padStart(8, '0');
 
 /** Epoch seconds for the TTL attribute `expiresAt` (housekeeping on AWS only; never relied on). */
 export function ttlSeconds(epochMs: number): AttributeValue {

@@ -4,14 +4,15 @@
  * can be followed hop by hop after the fact (`fnmesh trace <id>`). The trace id travels in channel
  * envelopes, RPC requests and task envelopes.
  *
- *   item  pk = trace#<traceId>, sk = <startedAt, 15 digits>#<hopId>   (sorted by start time)
+ *   item  pk = trace#<traceId>, sk = <startedAt, 15 digits>#<hopId>   (sorted by start time;
+ *         keys.traceHop in lib/table/layout.ts)
  */
 import { type DynamoDBClient, PutItemCommand, QueryCommand } from '@aws-sdk/client-dynamodb';
 import { randomUUID } from 'node:crypto';
 import { MeshConfigError } from '../errors.ts';
 import { abortable, callOptions } from '../internal/time.ts';
 import { retryConflicts } from '../internal/conflicts.ts';
-import { FORMAT_VERSION, type Item, keys, n, readNumber, readString, s, ttlSeconds } from '../table/layout.ts';
+import { FORMAT_VERSION, type Item, keys, n, readNumber, readString, s, tracePartition, ttlSeconds } from '../table/layout.ts';
 
 /** Traces are kept a week on AWS (TTL), then expire. */
 const TRACE_TTL_MS = 7 * 24 * 3600 * 1000;
@@ -114,7 +115,7 @@ export class Tracer {
           new QueryCommand({
             TableName: this.tableName,
             KeyConditionExpression: 'pk = :pk',
-            ExpressionAttributeValues: { ':pk': s(`trace#${traceId}`) },
+            ExpressionAttributeValues: { ':pk': s(tracePartition(traceId)) },
             ConsistentRead: true,
             ...(start ? { ExclusiveStartKey: start } : {}),
           }),

@@ -1,8 +1,15 @@
-/** Where the squares and pool scenarios keep results and injected-failure markers (mesh table). */
+/**
+ * `failOnce`: the squares and pool demos make a task's first attempt fail on purpose, to show that
+ * a failed and retried task still yields exactly one result. The square and worker functions share
+ * the marker that tells a first attempt from a retry, and the error the attempt fails with.
+ */
 import { ConditionalCheckFailedException, type DynamoDBClient, PutItemCommand } from '@aws-sdk/client-dynamodb';
+import { MeshError } from '../../lib/errors.ts';
+import { exampleKeys } from '../../lib/table/layout.ts';
 
-export function resultKey(runId: string, task: number) {
-  return { pk: { S: `run#${runId}` }, sk: { S: `result#${String(task).padStart(8, '0')}` } };
+/** A failure injected on purpose, to be retried. */
+export class InjectedFailureError extends MeshError {
+  override name = 'InjectedFailureError';
 }
 
 /** True the first time it is asked for (runId, task): one conditional put, so exactly once. */
@@ -12,8 +19,7 @@ export async function firstAttempt(client: DynamoDBClient, tableName: string, ru
       new PutItemCommand({
         TableName: tableName,
         Item: {
-          pk: { S: `run#${runId}` },
-          sk: { S: `attempt#${String(task).padStart(8, '0')}` },
+          ...exampleKeys.runAttempt(runId, task),
           expiresAt: { N: String(Math.ceil(Date.now() / 1000) + 86_400) },
         },
         ConditionExpression: 'attribute_not_exists(pk)',

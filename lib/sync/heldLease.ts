@@ -1,0 +1,35 @@
+/**
+ * What every lease a caller releases by hand shares: Mutex's held lock, RWMutex's read and write
+ * locks, Semaphore's permits. The opening of each unlock and release (a lease that has ended
+ * cannot be released: say whether it was lost or released already) and `await using`, which
+ * releases what is still held when the scope ends. Once's running function, which the run itself
+ * ends, extends LeaseKeeper directly.
+ */
+import { LockNotHeldError } from '../errors.ts';
+import { LeaseKeeper } from './heartbeat.ts';
+
+/** @internal Not exported from the package: subclass it inside lib/sync only. */
+export abstract class HeldLease extends LeaseKeeper implements AsyncDisposable {
+  /** The primitive's name, for errors. */
+  abstract readonly name: string;
+
+  /** Releases all that is still held: what leaving an `await using` scope does. */
+  protected abstract releaseAll(): Promise<void>;
+
+  /**
+   * The opening of every unlock and release.
+   * @throws LockNotHeldError once the lease has ended: with the reason its signal aborted with (it
+   *   was lost, or released), or `notHeld` if it is ending without one yet (a release in flight)
+   */
+  protected throwIfEnded(notHeld: string): void {
+    if (!this.ended) return;
+    if (this.signal.aborted) throw new LockNotHeldError(this.name, undefined, (this.signal.reason as Error).message);
+    throw new LockNotHeldError(this.name, undefined, notHeld);
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    // Leaving the scope of a lease that was lost is not an error here: the signal reported it.
+    if (this.ended) return;
+    await this.releaseAll();
+  }
+}

@@ -1,0 +1,205 @@
+/**
+ * The mesh table read as typed records, for tools that look at every primitive at once (`fnmesh
+ * status`): one Scan lists the main items of the kinds asked for (channel meta items, mutexes,
+ * groups, wait groups, once keys) and reads each into a record. The primitives read their own
+ * items; this is the read-only view from outside. Keys come from layout.ts, attributes are those
+ * of docs/item-format.md.
+ */
+import { type DynamoDBClient, ScanCommand } from '@aws-sdk/client-dynamodb';
+import type { TaskFailure } from '../errors.ts';
+import { abortable, callOptions } from '../internal/time.ts';
+import { earliestFailure } from '../spawn/shards.ts';
+import { checkVersion, type Item, type ItemKind, itemKindOf, keys, nameOfItem, readNumber, readString, s } from './layout.ts';
+
+/** A channel's counts, from its meta item (all zero before its first send). */
+export interface ChannelRecord {
+  name: string;
+  /** Sent and not yet received (Go's `len(ch)`), exact. */
+  queued: number;
+  sent: number;
+  received: number;
+  /** Counted out unsent: their senders could not tell whether SQS took them (docs/wire-format.md). */
+  abandoned: number;
+  closed: boolean;
+}
+
+/** A Mutex's item: its holder and fence. */
+export interface MutexRecord {
+  name: string;
+  /** The holder's token (`<owner>/<uuid>`), or null if the lock is free. */
+  holder: string | null;
+  /** Grants so far (the last holder's fencing token). */
+  fence: number;
+  /** When the holder's lease ends (epoch ms, the holder's clock); null if free. */
+  leaseUntil: number | null;
+}
+
+/** A Group's counts (an unsharded group's item; a sharded group's shard 0). */
+export interface GroupRecord {
+  id: string;
+  started: number;
+  pending: number;
+  succeeded: number;
+  failed: number;
+  /** The first task that failed, or null. */
+  firstError: TaskFailure | null;
+}
+
+/** A WaitGroup's counter (an unsharded wait group's; a sharded one's shard 0). */
+export interface WaitGroupRecord {
+  name: string;
+  count: number;
+  /** Tasks started by `go`. */
+  started: number;
+  /** Tasks that never reported, counted out by a `wait`. */
+  lost: number;
+  firstLost: TaskFailure | null;
+}
+
+/** A Once key's state. */
+export interface OnceRecord {
+  key: string;
+  /** `running`, `done` or `failed`. */
+  state: string;
+  /** Runs so far. */
+  fence: number;
+  /** The running (or last) runner's token, or null. */
+  owner: string | null;
+}
+
+export interface MeshItems {
+  channels: ChannelRecord[];
+  mutexes: MutexRecord[];
+  groups: GroupRecord[];
+  waitGroups: WaitGroupRecord[];
+  onceKeys: OnceRecord[];
+}
+
+/** A channel's record from its meta item; zeros for a channel without one (never sent to). */
+export function channelRecord(name: string, item: Item | undefined): ChannelRecord {
+  return {
+    name,
+    queued: readNumber(item, 'queued') ?? 0,
+    sent: readNumber(item, 'sent') ?? 0,
+    received: readNumber(item, 'received') ?? 0,
+    abandoned: readNumber(item, 'abandoned') ?? 0,
+    closed: item?.closedAt !== undefined,
+  };
+}
+
+function mutexRecord(name: string, item: Item): MutexRecord {
+  const holder = readString(item, 'owner') ?? null;
+  const leaseUntil = readNumber(item, 'leaseUntil');
+  return {
+    name,
+    holder,
+    fence: readNumber(item, 'fence') ?? 0,
+    leaseUntil: holder !== null && leaseUntil !== undefined ? leaseUntil : null,
+  };
+}
+
+function groupRecord(id: string, item: Item): GroupRecord {
+  return {
+    id,
+    started: readNumber(item, 'started') ?? 0,
+    pending: readNumber(item, 'pending') ?? 0,
+    succeeded: readNumber(item, 'succeeded') ?? 0,
+    failed: readNumber(item, 'failed') ?? 0,
+    firstError: earliestFailure([item], 'firstError') ?? null,
+  };
+}
+
+function waitGroupRecord(name: string, item: Item): WaitGroupRecord {
+  return {
+    name,
+    count: readNumber(item, 'count') ?? 0,
+    started: readNumber(item, 'started') ?? 0,
+    lost: readNumber(item, 'lost') ?? 0,
+    firstLost: earliestFailure([item], 'firstLost') ?? null,
+  };
+}
+
+function onceRecord(key: string, item: Item): OnceRecord {
+  return { key, state: readString(item, 'state') ?? '', fence: readNumber(item, 'fence') ?? 0, owner: readString(item, 'owner') ?? null };
+}
+
+/** Each kind a listing can ask for: which items are its own, and where its records go. */
+const KINDS = {
+  channel: {
+    kind: itemKindOf(keys.channel),
+    add: (items: MeshItems, name: string, item: Item) => items.channels.push(channelRecord(name, item)),
+  },
+  mutex: { kind: itemKindOf(keys.mutex), add: (items: MeshItems, name: string, item: Item) => items.mutexes.push(mutexRecord(name, item)) },
+  group: {
+    kind: itemKindOf((id) => keys.group(id)),
+    add: (items: MeshItems, id: string, item: Item) => items.groups.push(groupRecord(id, item)),
+  },
+  waitGroup: {
+    kind: itemKindOf((name) => keys.waitGroup(name)),
+    add: (items: MeshItems, name: string, item: Item) => items.waitGroups.push(waitGroupRecord(name, item)),
+  },
+  once: { kind: itemKindOf(keys.once), add: (items: MeshItems, key: string, item: Item) => items.onceKeys.push(onceRecord(key, item)) },
+} satisfies Record<string, { kind: ItemKind; add: (items: MeshItems, name: string, item: Item) => void }>;
+
+export type MeshItemKind = keyof typeof KINDS;
+
+export const MESH_ITEM_KINDS = Object.keys(KINDS) as MeshItemKind[];
+
+/** The Scan filter that keeps only the main items of `kinds` (it saves transfer, not capacity). */
+function filterOf(kinds: readonly MeshItemKind[]) {
+  const values: Item = {};
+  const terms = kinds.map((name, index) => {
+    const { partitionPrefix, sortKey } = KINDS[name].kind;
+    values[`:sk${index}`] = s(sortKey);
+    values[`:pk${index}`] = s(partitionPrefix);
+    return `(#sk = :sk${index} AND begins_with(#pk, :pk${index}))`;
+  });
+  return {
+    FilterExpression: terms.join(' OR '),
+    ExpressionAttributeNames: { '#pk': 'pk', '#sk': 'sk' },
+    ExpressionAttributeValues: values,
+  };
+}
+
+const byName = (a: string, b: string) => a.localeCompare(b);
+
+/**
+ * Lists the main items of `kinds` (default: all), each list sorted by name.
+ *
+ * Cost: one paginated Scan of the whole mesh table, consistent (1 RCU per 4 KB of every item in
+ * it, trace hops and claim markers included, whatever the filter keeps), paged by 1 MB. Fine for
+ * a status view; not for a hot path.
+ * @throws ItemFormatError if an item was written by a newer format version
+ */
+export async function listMeshItems(
+  client: DynamoDBClient,
+  tableName: string,
+  options: { kinds?: readonly MeshItemKind[]; signal?: AbortSignal } = {},
+): Promise<MeshItems> {
+  const { kinds = MESH_ITEM_KINDS, signal } = options;
+  const listed: MeshItems = { channels: [], mutexes: [], groups: [], waitGroups: [], onceKeys: [] };
+  if (kinds.length === 0) return listed;
+  let start: Item | undefined;
+  do {
+    const page = await abortable(signal, () =>
+      client.send(
+        new ScanCommand({ TableName: tableName, ConsistentRead: true, ...filterOf(kinds), ...(start ? { ExclusiveStartKey: start } : {}) }),
+        callOptions(signal),
+      ),
+    );
+    for (const item of page.Items ?? []) {
+      checkVersion(item);
+      for (const kind of kinds) {
+        const name = nameOfItem(item, KINDS[kind].kind);
+        if (name !== undefined) KINDS[kind].add(listed, name, item);
+      }
+    }
+    start = page.LastEvaluatedKey;
+  } while (start);
+  listed.channels.sort((a, b) => byName(a.name, b.name));
+  listed.mutexes.sort((a, b) => byName(a.name, b.name));
+  listed.groups.sort((a, b) => byName(a.id, b.id));
+  listed.waitGroups.sort((a, b) => byName(a.name, b.name));
+  listed.onceKeys.sort((a, b) => byName(a.key, b.key));
+  return listed;
+}
