@@ -8,8 +8,20 @@
 import { type DynamoDBClient, ScanCommand } from '@aws-sdk/client-dynamodb';
 import type { TaskFailure } from '../errors.ts';
 import { abortable, callOptions } from '../internal/time.ts';
-import { earliestFailure } from '../spawn/shards.ts';
-import { checkVersion, type Item, type ItemKind, itemKindOf, keys, nameOfItem, readNumber, readString, s } from './layout.ts';
+import { earliestFailure, sumOf } from '../spawn/shards.ts';
+import {
+  checkVersion,
+  FORMAT_VERSION,
+  SHARDED_FORMAT_VERSION,
+  type Item,
+  type ItemKind,
+  itemKindOf,
+  keys,
+  nameOfItem,
+  readNumber,
+  readString,
+  s,
+} from './layout.ts';
 
 /** A channel's counts, from its meta item (all zero before its first send). */
 export interface ChannelRecord {
@@ -98,24 +110,26 @@ function mutexRecord(name: string, item: Item): MutexRecord {
   };
 }
 
-function groupRecord(id: string, item: Item): GroupRecord {
+/** A Group's record from its counter items: one item unsharded, every shard's item when sharded (summed). */
+function groupRecord(id: string, items: readonly Item[]): GroupRecord {
   return {
     id,
-    started: readNumber(item, 'started') ?? 0,
-    pending: readNumber(item, 'pending') ?? 0,
-    succeeded: readNumber(item, 'succeeded') ?? 0,
-    failed: readNumber(item, 'failed') ?? 0,
-    firstError: earliestFailure([item], 'firstError') ?? null,
+    started: sumOf(items, 'started'),
+    pending: sumOf(items, 'pending'),
+    succeeded: sumOf(items, 'succeeded'),
+    failed: sumOf(items, 'failed'),
+    firstError: earliestFailure(items, 'firstError') ?? null,
   };
 }
 
-function waitGroupRecord(name: string, item: Item): WaitGroupRecord {
+/** A WaitGroup's record from its counter items, as for a Group. */
+function waitGroupRecord(name: string, items: readonly Item[]): WaitGroupRecord {
   return {
     name,
-    count: readNumber(item, 'count') ?? 0,
-    started: readNumber(item, 'started') ?? 0,
-    lost: readNumber(item, 'lost') ?? 0,
-    firstLost: earliestFailure([item], 'firstLost') ?? null,
+    count: sumOf(items, 'count'),
+    started: sumOf(items, 'started'),
+    lost: sumOf(items, 'lost'),
+    firstLost: earliestFailure(items, 'firstLost') ?? null,
   };
 }
 
@@ -123,36 +137,68 @@ function onceRecord(key: string, item: Item): OnceRecord {
   return { key, state: readString(item, 'state') ?? '', fence: readNumber(item, 'fence') ?? 0, owner: readString(item, 'owner') ?? null };
 }
 
-/** Each kind a listing can ask for: which items are its own, and where its records go. */
+/**
+ * Each kind a listing can ask for: which items are its own, and how its record is read from them.
+ * A sharded kind's record is read from all of a name's counter items (`<kind>#<name>` and
+ * `<kind>.<k>#<name>`, format 2 when sharded).
+ */
 const KINDS = {
   channel: {
     kind: itemKindOf(keys.channel),
-    add: (items: MeshItems, name: string, item: Item) => items.channels.push(channelRecord(name, item)),
+    sharded: false,
+    add: (to: MeshItems, name: string, [item]: Item[]) => to.channels.push(channelRecord(name, item)),
   },
-  mutex: { kind: itemKindOf(keys.mutex), add: (items: MeshItems, name: string, item: Item) => items.mutexes.push(mutexRecord(name, item)) },
+  mutex: {
+    kind: itemKindOf(keys.mutex),
+    sharded: false,
+    add: (to: MeshItems, name: string, [item]: Item[]) => to.mutexes.push(mutexRecord(name, item!)),
+  },
   group: {
     kind: itemKindOf((id) => keys.group(id)),
-    add: (items: MeshItems, id: string, item: Item) => items.groups.push(groupRecord(id, item)),
+    sharded: true,
+    add: (to: MeshItems, id: string, items: Item[]) => to.groups.push(groupRecord(id, items)),
   },
   waitGroup: {
     kind: itemKindOf((name) => keys.waitGroup(name)),
-    add: (items: MeshItems, name: string, item: Item) => items.waitGroups.push(waitGroupRecord(name, item)),
+    sharded: true,
+    add: (to: MeshItems, name: string, items: Item[]) => to.waitGroups.push(waitGroupRecord(name, items)),
   },
-  once: { kind: itemKindOf(keys.once), add: (items: MeshItems, key: string, item: Item) => items.onceKeys.push(onceRecord(key, item)) },
-} satisfies Record<string, { kind: ItemKind; add: (items: MeshItems, name: string, item: Item) => void }>;
+  once: {
+    kind: itemKindOf(keys.once),
+    sharded: false,
+    add: (to: MeshItems, key: string, [item]: Item[]) => to.onceKeys.push(onceRecord(key, item!)),
+  },
+} satisfies Record<string, { kind: ItemKind; sharded: boolean; add: (to: MeshItems, name: string, items: Item[]) => void }>;
 
 export type MeshItemKind = keyof typeof KINDS;
 
 export const MESH_ITEM_KINDS = Object.keys(KINDS) as MeshItemKind[];
 
-/** The Scan filter that keeps only the main items of `kinds` (it saves transfer, not capacity). */
+/** `<kind>.` : the partition prefix of a sharded kind's shards k ≥ 1 (layout.ts, shardPartition). */
+const shardPrefixOf = (kind: ItemKind) => `${kind.partitionPrefix.slice(0, -1)}.`;
+
+/** The name an item belongs to under `kind` (its main item, or for a sharded kind any shard's), else undefined. */
+function nameUnder(item: Item, kind: MeshItemKind): string | undefined {
+  const { kind: itemKind, sharded } = KINDS[kind];
+  const name = nameOfItem(item, itemKind);
+  if (name !== undefined || !sharded) return name;
+  const pk = item.pk?.S;
+  const prefix = shardPrefixOf(itemKind);
+  if (item.sk?.S !== itemKind.sortKey || !pk?.startsWith(prefix)) return undefined;
+  const shard = /^\d+#/.exec(pk.slice(prefix.length));
+  return shard ? pk.slice(prefix.length + shard[0].length) : undefined;
+}
+
+/** The Scan filter that keeps only the items of `kinds` (it saves transfer, not capacity). */
 function filterOf(kinds: readonly MeshItemKind[]) {
   const values: Item = {};
   const terms = kinds.map((name, index) => {
-    const { partitionPrefix, sortKey } = KINDS[name].kind;
-    values[`:sk${index}`] = s(sortKey);
-    values[`:pk${index}`] = s(partitionPrefix);
-    return `(#sk = :sk${index} AND begins_with(#pk, :pk${index}))`;
+    const { kind, sharded } = KINDS[name];
+    values[`:sk${index}`] = s(kind.sortKey);
+    values[`:pk${index}`] = s(kind.partitionPrefix);
+    if (!sharded) return `(#sk = :sk${index} AND begins_with(#pk, :pk${index}))`;
+    values[`:shard${index}`] = s(shardPrefixOf(kind));
+    return `(#sk = :sk${index} AND (begins_with(#pk, :pk${index}) OR begins_with(#pk, :shard${index})))`;
   });
   return {
     FilterExpression: terms.join(' OR '),
@@ -179,6 +225,7 @@ export async function listMeshItems(
   const { kinds = MESH_ITEM_KINDS, signal } = options;
   const listed: MeshItems = { channels: [], mutexes: [], groups: [], waitGroups: [], onceKeys: [] };
   if (kinds.length === 0) return listed;
+  const found = new Map<MeshItemKind, Map<string, Item[]>>();
   let start: Item | undefined;
   do {
     const page = await abortable(signal, () =>
@@ -188,14 +235,17 @@ export async function listMeshItems(
       ),
     );
     for (const item of page.Items ?? []) {
-      checkVersion(item);
       for (const kind of kinds) {
-        const name = nameOfItem(item, KINDS[kind].kind);
-        if (name !== undefined) KINDS[kind].add(listed, name, item);
+        const name = nameUnder(item, kind);
+        if (name === undefined) continue;
+        checkVersion(item, KINDS[kind].sharded ? SHARDED_FORMAT_VERSION : FORMAT_VERSION);
+        const names = found.get(kind) ?? found.set(kind, new Map()).get(kind)!;
+        names.set(name, [...(names.get(name) ?? []), item]);
       }
     }
     start = page.LastEvaluatedKey;
   } while (start);
+  for (const [kind, names] of found) for (const [name, items] of names) KINDS[kind].add(listed, name, items);
   listed.channels.sort((a, b) => byName(a.name, b.name));
   listed.mutexes.sort((a, b) => byName(a.name, b.name));
   listed.groups.sort((a, b) => byName(a.id, b.id));

@@ -45,4 +45,24 @@ describe('listMeshItems', () => {
     await held.unlock();
     await reading.unlock();
   });
+
+  it('sums a sharded wait group over its shards (format 2 items), as its own count does', async () => {
+    // Prepare
+    const sharded = new WaitGroup({ client: dynamodb, tableName, name: 'sharded-wg', shards: 4 });
+    await sharded.add(5);
+    for (const taskId of ['t1', 't2', 't3']) await sharded.done(taskId);
+
+    // Act
+    const { waitGroups } = await listMeshItems(dynamodb, tableName, { kinds: ['waitGroup'] });
+
+    // Assess
+    expect(await sharded.count()).toBe(2);
+    expect(waitGroups.find((group) => group.name === 'sharded-wg')).toEqual({
+      name: 'sharded-wg',
+      count: 2,
+      started: 0,
+      lost: 0,
+      firstLost: null,
+    });
+  });
 });
