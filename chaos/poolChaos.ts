@@ -10,7 +10,10 @@ import { z } from 'zod';
 import { Channel } from '../lib/channel/Channel.ts';
 import { FilterLogEventsCommand } from '@aws-sdk/client-cloudwatch-logs';
 import { dynamodb, lambda, logs, sqs } from '../infra/localstack/resources.ts';
+import { CHANNELS, FUNCTIONS, MESH_TABLE, resourceName } from '../infra/stack.ts';
 import { setWorkerFaults } from './workerFaultConfig.ts';
+
+const WORKER = resourceName('local', FUNCTIONS.worker);
 
 export interface PoolChaosOptions {
   tasks: number;
@@ -43,7 +46,7 @@ async function injectedSince(since: number): Promise<number> {
   do {
     const page = await logs.send(
       new FilterLogEventsCommand({
-        logGroupName: '/aws/lambda/fnmesh-local-worker',
+        logGroupName: `/aws/lambda/${WORKER}`,
         startTime: since,
         filterPattern: '"injected worker fault"',
         ...(nextToken ? { nextToken } : {}),
@@ -58,12 +61,12 @@ async function injectedSince(since: number): Promise<number> {
 export async function runPoolChaos(options: PoolChaosOptions): Promise<PoolChaosResult> {
   const startedAt = Date.now();
   const runId = `chaos-${randomUUID().slice(0, 8)}`;
-  const queueUrl = async (name: string) => (await sqs.send(new GetQueueUrlCommand({ QueueName: `fnmesh-local-${name}` }))).QueueUrl!;
-  const common = { sqs, dynamodb, tableName: 'fnmesh-local-mesh', waitTimeSeconds: 1 };
-  const tasks = new Channel({ ...common, name: 'tasks', queueUrl: await queueUrl('tasks'), schema: taskSchema });
-  const results = new Channel({ ...common, name: 'results', queueUrl: await queueUrl('results'), schema: resultSchema });
+  const queueUrl = async (name: string) => (await sqs.send(new GetQueueUrlCommand({ QueueName: resourceName('local', name) }))).QueueUrl!;
+  const common = { sqs, dynamodb, tableName: resourceName('local', MESH_TABLE), waitTimeSeconds: 1 };
+  const tasks = new Channel({ ...common, name: CHANNELS.tasks, queueUrl: await queueUrl(CHANNELS.tasks), schema: taskSchema });
+  const results = new Channel({ ...common, name: CHANNELS.results, queueUrl: await queueUrl(CHANNELS.results), schema: resultSchema });
   const faults = { rate: options.faultRate, seed: options.seed, kinds: ['throw', 'crash'] as const };
-  const restore = await setWorkerFaults(lambda, 'fnmesh-local-worker', { ...faults, kinds: [...faults.kinds] });
+  const restore = await setWorkerFaults(lambda, WORKER, { ...faults, kinds: [...faults.kinds] });
   try {
     await tasks.sendMany(Array.from({ length: options.tasks }, (_, task) => ({ runId, task, failOnce: false })));
     const seen = new Map<number, number>();

@@ -8,6 +8,7 @@
 import { DynamoDBClient, GetItemCommand } from '@aws-sdk/client-dynamodb';
 import { fencedUpdate } from '../../lib/sync/fenced.ts';
 import { Mutex } from '../../lib/sync/Mutex.ts';
+import { exampleKeys } from '../../lib/table/layout.ts';
 import { localConfig } from '../../infra/localstack/clients.ts';
 
 interface Args {
@@ -29,7 +30,7 @@ const mutex = new Mutex({
   leaseMs: args.leaseMs ?? 5000,
   clockSkewMs: 200,
 });
-const counterKey = { pk: { S: `counter#${args.lockName}` }, sk: { S: 'counter' } };
+const counterKey = exampleKeys.counter(args.lockName);
 
 if (args.mode === 'hold') {
   const held = await mutex.lock();

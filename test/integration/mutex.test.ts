@@ -10,6 +10,7 @@ import { projectRoot } from '../../infra/localstack/localstack.ts';
 import { LockLostError, LockNotHeldError, MeshAbortError, StaleFenceError } from '../../lib/errors.ts';
 import { fencedUpdate } from '../../lib/sync/fenced.ts';
 import { Mutex } from '../../lib/sync/Mutex.ts';
+import { exampleKeys } from '../../lib/table/layout.ts';
 import { createMeshTable, deleteMeshTable, dynamodb, uniqueSuffix } from '../../infra/localstack/resources.ts';
 
 let tableName: string;
@@ -66,7 +67,7 @@ describe('Mutex', () => {
       expect(after.read).toBe(before.read + 1); // each holder saw the previous one's write
     }
     const { Item } = await dynamodb.send(
-      new GetItemCommand({ TableName: tableName, Key: { pk: { S: `counter#${lockName}` }, sk: { S: 'counter' } }, ConsistentRead: true }),
+      new GetItemCommand({ TableName: tableName, Key: exampleKeys.counter(lockName), ConsistentRead: true }),
     );
     expect(Item?.value?.N).toBe(String(processes * rounds));
   });
