@@ -28,7 +28,7 @@ import { createMeshTable, deleteMeshTable } from '../test/helpers/meshTable.ts';
 import { createQueue } from '../test/helpers/queues.ts';
 import { CallCounter, type CallTally, countedClients } from './counting.ts';
 import { writeReport } from './report.ts';
-import { type ApiCallsPerOp, type BenchResults, ratioStat, stat, type WireCalls } from './results.ts';
+import { type ApiCallsPerOp, type BenchResults, ratioStat, stat, TARGETS, type WireCalls } from './results.ts';
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 
@@ -601,15 +601,7 @@ async function main(): Promise<void> {
         once: { dynamodb: await onceCalls(tableName) },
       },
       wireCalls: wireCalls(),
-      targets: {
-        channelSqsCallsPerMessage: 0.3,
-        lockUnlockCalls: 2,
-        waitGroupDoneCalls: 1,
-        rpcCalls: 1,
-        channelThroughputVsRaw: 0.9,
-        lockLatencyVsRaw: 1.1,
-        rpcLatencyVsRaw: 1.1,
-      },
+      targets: TARGETS,
       ratios: {
         channelThroughputVsRaw: {
           ...ratioStat(channelRuns.map((run) => [run.ours.perSecond, run.raw])),
