@@ -195,7 +195,8 @@ function renderMarkdown(results: BenchResults, charts: Chart[]): string {
     '## How it was produced',
     '',
     '`npm run bench` (full mode) or `npm run bench -- --quick` (quick mode) measures fnmesh against LocalStack, ' +
-      'writes `bench/results/latest.json` and renders this page and its charts from it (`bench/report.ts`).',
+      'writes `latest.json` and renders this page and its charts from it (`bench/report.ts`) into `bench/out/`; ' +
+      'a full run with `-- --publish` also writes them to `bench/results/latest.json` and `docs/`.',
     '',
     `- Mode: **${results.mode}**`,
     `- Started: ${startedAtText(results.startedAt)}`,
