@@ -26,9 +26,6 @@ import {
 } from './metrics.ts';
 import type { BenchResults } from './results.ts';
 
-export { num, statText } from './format.ts';
-export { KEYS } from './metrics.ts';
-
 export interface Chart {
   /** File name under `<docsDir>/benchmarks/`, e.g. `ratios.svg`. */
   file: string;
