@@ -20,13 +20,13 @@
  * LocalStack's own counts. What is compared with the arithmetic are counts and ratios: where
  * throttling starts (never below 1×; after (burst − u) / (r·u − U) seconds above it), and the time
  * the work took against the least the partition's token bucket allows. Writes
- * bench/results/hot-items.json.
+ * bench/out/hot-items.json (ignored; or `--out <dir>`), and with `--publish` (not with `--only`)
+ * bench/results/hot-items.json as well (infra/runOutput.ts).
  */
 import { CreateQueueCommand } from '@aws-sdk/client-sqs';
-import { writeFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { projectRoot, strictStatus } from '../infra/localstack/localstack.ts';
+import { strictStatus } from '../infra/localstack/localstack.ts';
+import { RUN_OUTPUT_OPTIONS, runOutput, writeRunFile, wroteLine } from '../infra/runOutput.ts';
 import { Channel } from '../lib/channel/Channel.ts';
 import { shardOf } from '../lib/spawn/shards.ts';
 import { WaitGroup } from '../lib/sync/WaitGroup.ts';
@@ -46,6 +46,7 @@ const { values: args } = parseArgs({
     'shard-factor': { type: 'string', default: '4' },
     only: { type: 'string' },
     json: { type: 'boolean', default: false },
+    ...RUN_OUTPUT_OPTIONS,
   },
 });
 const UNITS = Number(args.units);
@@ -57,6 +58,8 @@ const SHARD_FACTOR = Number(args['shard-factor']);
 /** `--only waitGroupShards` (comma-separated sections) runs those alone. */
 const ONLY = args.only ? new Set(args.only.split(',')) : undefined;
 const runs = (section: string) => !ONLY || ONLY.has(section);
+/** bench/out/hot-items.json (hot-items-partial.json for --only); `--publish`, on a full run only, also bench/results/. */
+const output = runOutput('bench', { unpublishable: ONLY ? 'a partial run (--only)' : undefined });
 /** Strict mode, as AWS: a partition keeps one second of unused units. */
 const BURST = UNITS;
 /** Write units per operation on the hot partition key (items under 1 KB; transactional writes cost 2 per item). */
@@ -385,12 +388,10 @@ async function main(): Promise<void> {
       waitGroupShards,
     };
     // A partial run (--only) writes beside the full results, not over them.
-    writeFileSync(
-      join(projectRoot, 'bench', 'results', ONLY ? 'hot-items-partial.json' : 'hot-items.json'),
-      `${JSON.stringify(results, null, 2)}\n`,
-    );
+    const file = ONLY ? 'hot-items-partial.json' : 'hot-items.json';
+    const written = writeRunFile(output, file, `${JSON.stringify(results, null, 2)}\n`, 'bench/results/hot-items.json');
     if (args.json) process.stdout.write(`${JSON.stringify(results)}\n`);
-    log(`wrote bench/results/${ONLY ? 'hot-items-partial.json' : 'hot-items.json'}`);
+    log(wroteLine(output, written));
   } finally {
     await scratch.remove();
   }

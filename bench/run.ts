@@ -1,7 +1,9 @@
 /**
- * `npm run bench [-- --quick]` (also `fnmesh bench`): fnmesh measured against the raw SDK doing
- * the same work, side by side in the same run, on LocalStack. Writes bench/results/latest.json
- * and regenerates docs/BENCHMARKS.md with its charts.
+ * `npm run bench [-- --quick] [-- --publish] [-- --out <dir>]` (also `fnmesh bench`): fnmesh
+ * measured against the raw SDK doing the same work, side by side in the same run, on LocalStack.
+ * Writes latest.json and renders BENCHMARKS.md with its charts into bench/out/ (ignored; or
+ * `--out`); a full run with `--publish` also writes bench/results/latest.json, docs/BENCHMARKS.md
+ * and docs/benchmarks/ (infra/runOutput.ts; a quick run refuses `--publish`).
  *
  * Exact API call counts come from an SDK middleware (`CallCounter`, lib/faults/callCounter.ts). Timings are medians of
  * several runs with their spread; ratios are taken pair by pair (fnmesh and raw, same run).
@@ -11,7 +13,7 @@ import { InvokeCommand, UpdateFunctionConfigurationCommand, waitUntilFunctionUpd
 import { DeleteMessageBatchCommand, GetQueueUrlCommand, ReceiveMessageCommand, SendMessageBatchCommand } from '@aws-sdk/client-sqs';
 import HashRingPeer from 'hashring';
 import { randomUUID } from 'node:crypto';
-import { mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { cpus, totalmem, tmpdir, type as osType, release } from 'node:os';
 import { join } from 'node:path';
 import { projectRoot, up } from '../infra/localstack/localstack.ts';
@@ -28,11 +30,13 @@ import { countedClients } from '../infra/localstack/clients.ts';
 import { createMeshTable, createQueue, deleteMeshTable } from '../infra/localstack/resources.ts';
 import { CallCounter, type CallTally } from '../lib/faults/callCounter.ts';
 import { writeReport } from './report.ts';
-import { type ApiCallsPerOp, type BenchResults, ratioStat, stat, type WireCalls } from './results.ts';
+import { type ApiCallsPerOp, type BenchResults, ratioStat, stat, TARGETS, type WireCalls } from './results.ts';
+import { runOutput, writeRunFile, wroteLine } from '../infra/runOutput.ts';
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 
 const quick = process.argv.includes('--quick');
+const output = runOutput('bench', { unpublishable: quick ? 'a quick run' : undefined });
 const size = quick
   ? {
       runs: 3,
@@ -601,15 +605,7 @@ async function main(): Promise<void> {
         once: { dynamodb: await onceCalls(tableName) },
       },
       wireCalls: wireCalls(),
-      targets: {
-        channelSqsCallsPerMessage: 0.3,
-        lockUnlockCalls: 2,
-        waitGroupDoneCalls: 1,
-        rpcCalls: 1,
-        channelThroughputVsRaw: 0.9,
-        lockLatencyVsRaw: 1.1,
-        rpcLatencyVsRaw: 1.1,
-      },
+      targets: TARGETS,
       ratios: {
         channelThroughputVsRaw: {
           ...ratioStat(channelRuns.map((run) => [run.ours.perSecond, run.raw])),
@@ -632,11 +628,11 @@ async function main(): Promise<void> {
       hashRing: ring.hashRing,
       functions,
     };
-    const outFile = process.env.FNMESH_BENCH_OUT ?? join(projectRoot, 'bench', 'results', 'latest.json');
-    writeFileSync(outFile, `${JSON.stringify(results, null, 2)}\n`);
-    const docsDir = process.env.FNMESH_BENCH_DOCS ?? join(projectRoot, 'docs');
-    await writeReport(results, { docsDir });
-    log(`wrote ${outFile} and ${join(docsDir, 'BENCHMARKS.md')} in ${results.durationSeconds.toFixed(0)} s`);
+    const written = writeRunFile(output, 'latest.json', `${JSON.stringify(results, null, 2)}\n`, 'bench/results/latest.json');
+    for (const docsDir of [output.dir, ...(output.publish ? [join(projectRoot, 'docs')] : [])]) {
+      written.push((await writeReport(results, { docsDir })).markdownPath);
+    }
+    log(`${wroteLine(output, written)} (in ${results.durationSeconds.toFixed(0)} s)`);
     process.stdout.write(
       `${JSON.stringify({ apiCallsPerOp: results.apiCallsPerOp, ratios: Object.fromEntries(Object.entries(results.ratios).map(([key, value]) => [key, value.median])) })}\n`,
     );

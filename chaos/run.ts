@@ -1,5 +1,6 @@
 /**
- * `npm run chaos [-- --quick] [-- --json] [-- --seed N] [-- --no-strict]`: the reliability runs, with
+ * `npm run chaos [-- --quick] [-- --json] [-- --seed N] [-- --no-strict] [-- --publish] [-- --out <dir>]`:
+ * the reliability runs, with
  * fixed seeds, against a LocalStack in strict mode (docs/STRICT.md: AWS's transaction conflicts,
  * throttling and duplicate deliveries), whose injected counts the document reports; `--no-strict`
  * (or FNMESH_STRICT=0) on the kind local cloud.
@@ -18,14 +19,13 @@
  *
  * Prints one JSON document (with --json, nothing else on stdout) whose `totals` are
  * { operations, faultsInjected, lost, doubleApplied, lockViolations, staleFenceWritesAccepted, runsFailed },
- * and writes it to chaos/results/latest.json (latest-strict.json with --strict). Exits 1 if any of
- * the last five is not 0. A run that throws is recorded with its error (`failures`) and counted in
+ * and writes it to chaos/out/latest-strict.json (ignored; latest.json with --no-strict; or `--out`),
+ * and with `--publish`, on a full run only, to chaos/results/ as well (infra/runOutput.ts). Exits 1 if
+ * any of the last five is not 0. A run that throws is recorded with its error (`failures`) and counted in
  * `runsFailed`, and the other runs go on.
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { projectRoot, type StrictStatus, strictByDefault, strictStatus, up } from '../infra/localstack/localstack.ts';
+import { type StrictStatus, strictByDefault, strictStatus, up } from '../infra/localstack/localstack.ts';
 import { serverless } from '../infra/serverless/cli.ts';
 import { createMeshTable, deleteMeshTable } from '../infra/localstack/resources.ts';
 import { type ChannelChaosResult, runChannelChaos } from './channelChaos.ts';
@@ -33,6 +33,7 @@ import { type LockChaosResult, runLockChaos } from './lockChaos.ts';
 import { type FanInChaosResult, runFanInChaos } from './fanInChaos.ts';
 import { runPoolChaos } from './poolChaos.ts';
 import { runSendChaos } from './sendChaos.ts';
+import { RUN_OUTPUT_OPTIONS, runOutput, writeRunFile, wroteLine } from '../infra/runOutput.ts';
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 
@@ -43,8 +44,10 @@ const { values: flags } = parseArgs({
     seed: { type: 'string', default: '1' },
     strict: { type: 'boolean', default: false },
     'no-strict': { type: 'boolean', default: false },
+    ...RUN_OUTPUT_OPTIONS,
   },
 });
+const output = runOutput('chaos', { unpublishable: flags.quick ? 'a quick run' : undefined });
 // Strict mode unless --no-strict (or FNMESH_STRICT=0); --strict insists on it.
 const strict = flags.strict || (!flags['no-strict'] && strictByDefault());
 const seed = Number(flags.seed);
@@ -265,9 +268,8 @@ async function main(): Promise<number> {
       fanIn: fanIns,
       failures,
     };
-    const out = join(projectRoot, 'chaos', 'results');
-    mkdirSync(out, { recursive: true });
-    writeFileSync(join(out, strict ? 'latest-strict.json' : 'latest.json'), `${JSON.stringify(document, null, 2)}\n`);
+    const file = strict ? 'latest-strict.json' : 'latest.json';
+    log(wroteLine(output, writeRunFile(output, file, `${JSON.stringify(document, null, 2)}\n`, `chaos/results/${file}`)));
     process.stdout.write(flags.json ? `${JSON.stringify(document)}\n` : `${JSON.stringify(totals, null, 2)}\n`);
     const broken = totals.lost + totals.doubleApplied + totals.lockViolations + totals.staleFenceWritesAccepted + totals.runsFailed;
     return broken === 0 ? 0 : 1;

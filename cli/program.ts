@@ -191,12 +191,19 @@ export function buildProgram(configure: (program: Command) => Command = (program
 
   program
     .command('bench')
-    .description('benchmarks: fnmesh against the raw SDK and the peers (writes bench/results/latest.json, docs/BENCHMARKS.md)')
+    .description('benchmarks: fnmesh against the raw SDK and the peers (writes bench/out/; --publish: bench/results/, docs/BENCHMARKS.md)')
     .option('--quick', 'the short run (under 3 minutes)', false)
-    .action(async (options: { quick: boolean }) => {
+    .option('--publish', 'a full run only: also write the published figures (bench/results/latest.json, docs/BENCHMARKS.md)', false)
+    .action(async (options: { quick: boolean; publish: boolean }) => {
       const child = spawn(
         process.execPath,
-        ['--import', 'tsx', join(projectRoot, 'bench', 'run.ts'), ...(options.quick ? ['--quick'] : [])],
+        [
+          '--import',
+          'tsx',
+          join(projectRoot, 'bench', 'run.ts'),
+          ...(options.quick ? ['--quick'] : []),
+          ...(options.publish ? ['--publish'] : []),
+        ],
         { stdio: 'inherit' },
       );
       const code = await new Promise<number | null>((resolve) => child.on('exit', resolve));

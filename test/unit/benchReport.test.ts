@@ -7,8 +7,9 @@ import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { writeReport } from '../../bench/report.ts';
-import { ratioStat, stat, type BenchResults, type Stat } from '../../bench/results.ts';
+import { METRICS } from '../../bench/metrics.ts';
+import { renderReport, writeReport } from '../../bench/report.ts';
+import { ratioStat, stat, TARGETS, type BenchResults, type Stat } from '../../bench/results.ts';
 import { MeshConfigError } from '../../lib/errors.ts';
 
 const sample = fc.double({ noNaN: true, noDefaultInfinity: true });
@@ -87,7 +88,7 @@ describe('ratioStat', () => {
 
 const s = (median: number, spread = 0.1, runs = 5): Stat => ({ median, min: median * (1 - spread), max: median * (1 + spread), runs });
 
-/** A realistic full run in which lock latency misses its target (1.18 > 1.1). */
+/** A realistic full run in which lock latency misses its target (1.18 > `TARGETS.lockLatencyVsRaw`, 1.1). */
 function sampleResults(): BenchResults {
   return {
     schema: 1,
@@ -103,11 +104,11 @@ function sampleResults(): BenchResults {
       localstack: '4.10.0',
     },
     apiCallsPerOp: {
-      channelSendReceiveAck: { sqs: 0.3, dynamodb: 0 },
+      channelSendReceiveAck: { sqs: TARGETS.channelSqsCallsPerMessage, dynamodb: 0 },
       channelSendReceiveAckUnbatched: { sqs: 3, dynamodb: 0 },
-      lockUnlock: { dynamodb: 2 },
-      waitGroupDone: { dynamodb: 1 },
-      rpcCall: { lambda: 1 },
+      lockUnlock: { dynamodb: TARGETS.lockUnlockCalls },
+      waitGroupDone: { dynamodb: TARGETS.waitGroupDoneCalls },
+      rpcCall: { lambda: TARGETS.rpcCalls },
       once: { dynamodb: 2 },
     },
     wireCalls: [
@@ -115,15 +116,7 @@ function sampleResults(): BenchResults {
       { op: 'channelSendReceiveAck', ops: 3000, call: 'SQS.SendMessageBatch', attempts: 300, conflicts: 0, throttled: 0 },
       { op: 'channelSendReceiveAck', ops: 3000, call: 'DynamoDB.TransactWriteItems', attempts: 1250, conflicts: 180, throttled: 7 },
     ],
-    targets: {
-      channelSqsCallsPerMessage: 0.3,
-      lockUnlockCalls: 2,
-      waitGroupDoneCalls: 1,
-      rpcCalls: 1,
-      channelThroughputVsRaw: 0.9,
-      lockLatencyVsRaw: 1.1,
-      rpcLatencyVsRaw: 1.1,
-    },
+    targets: TARGETS,
     ratios: {
       channelThroughputVsRaw: { ...s(0.94, 0.05), fnmeshPerSecond: s(1880), rawPerSecond: s(2000) },
       lockLatencyVsRaw: { ...s(1.18, 0.06), fnmeshMs: s(14.2), rawMs: s(12.0) },
@@ -244,9 +237,38 @@ describe('writeReport', () => {
     expect(markdown.match(/✗/g)).toHaveLength(2); // the failing row, and the legend in "How to read"
   });
 
+  it('holds each figure to its target in TARGETS: met on the line, missed just past it', async () => {
+    // Prepare: every targeted figure exactly on its target, then each just past it.
+    const targeted = METRICS.filter((metric) => metric.target);
+    expect(targeted.map((metric) => metric.target!.key).sort()).toEqual(Object.keys(TARGETS).sort());
+    const place = (results: BenchResults, past: boolean) => {
+      for (const metric of targeted) {
+        const target: number = TARGETS[metric.target!.key];
+        if (metric.kind === 'calls') {
+          (results.apiCallsPerOp[metric.key] as Record<string, number>)[metric.target!.service] = past ? target + 0.01 : target;
+        } else {
+          const step = metric.better === 'higher' ? -0.01 : 0.01;
+          results.ratios[metric.key].median = past ? target + step : target;
+        }
+      }
+      return results;
+    };
+
+    // Act
+    const onTarget = (await renderReport(place(sampleResults(), false))).markdown;
+    const pastTarget = (await renderReport(place(sampleResults(), true))).markdown;
+
+    // Assess
+    for (const metric of targeted) {
+      expect(row(onTarget, `\`${metric.key}\``), metric.key).toContain('✓');
+      expect(row(pastTarget, `\`${metric.key}\``), metric.key).toContain('✗');
+      expect(row(onTarget, `\`${metric.key}\``)).toContain(` ${TARGETS[metric.target!.key]} |`);
+    }
+  });
+
   it('fails an API call target that is exceeded', async () => {
     const results = sampleResults();
-    results.apiCallsPerOp.rpcCall.lambda = 2;
+    results.apiCallsPerOp.rpcCall.lambda = TARGETS.rpcCalls + 1;
     const { markdownPath } = await writeReport(results, { docsDir: dirs[2]! });
     expect(row(await readFile(markdownPath, 'utf8'), '`rpcCall`')).toContain('✗');
   });
