@@ -26,12 +26,16 @@ import { RpcClient } from '../lib/rpc/RpcClient.ts';
 import { Mutex } from '../lib/sync/Mutex.ts';
 import { Once } from '../lib/sync/Once.ts';
 import { WaitGroup } from '../lib/sync/WaitGroup.ts';
+import { exampleKeys } from '../lib/table/layout.ts';
+import { FUNCTIONS, MESH_TABLE, resourceName, shardChannelName } from '../infra/stack.ts';
 import { countedClients } from '../infra/localstack/clients.ts';
 import { createMeshTable, createQueue, deleteMeshTable } from '../infra/localstack/resources.ts';
 import { CallCounter, type CallTally } from '../lib/faults/callCounter.ts';
 import { writeReport } from './report.ts';
 import { type ApiCallsPerOp, type BenchResults, ratioStat, stat, TARGETS, type WireCalls } from './results.ts';
 import { runOutput, writeRunFile, wroteLine } from '../infra/runOutput.ts';
+
+const MESH_TABLE_NAME = resourceName('local', MESH_TABLE);
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 
@@ -267,7 +271,7 @@ async function interleaved(iterations: number, a: () => Promise<unknown>, b: () 
 // --- RPC round trip vs a raw Invoke ---------------------------------------------------------------
 
 async function rpcRun(calls: number): Promise<{ fnmeshMs: number; rawMs: number; invokes: number }> {
-  const functionName = 'fnmesh-local-quoter';
+  const functionName = resourceName('local', FUNCTIONS.quoter);
   const client = new RpcClient({ lambda, functionName });
   let i = 0;
   const fnmeshOnce = () => client.call('Quoter.Multiply', { A: i++, B: 7 });
@@ -329,12 +333,12 @@ async function fanOut(shards: number, tasks: number): Promise<number> {
   const runId = `bench-${randomUUID().slice(0, 8)}`;
   const channels = await Promise.all(
     Array.from({ length: shards }, async (_, i) => {
-      const { QueueUrl } = await sqs.send(new GetQueueUrlCommand({ QueueName: `fnmesh-local-shard-${i}` }));
+      const { QueueUrl } = await sqs.send(new GetQueueUrlCommand({ QueueName: resourceName('local', shardChannelName(i)) }));
       return new Channel<{ runId: string; key: string }>({
         sqs,
         dynamodb,
-        tableName: 'fnmesh-local-mesh',
-        name: `shard-${i}`,
+        tableName: MESH_TABLE_NAME,
+        name: shardChannelName(i),
         queueUrl: QueueUrl!,
       });
     }),
@@ -348,9 +352,9 @@ async function fanOut(shards: number, tasks: number): Promise<number> {
     do {
       const page = await dynamodb.send(
         new QueryCommand({
-          TableName: 'fnmesh-local-mesh',
+          TableName: MESH_TABLE_NAME,
           KeyConditionExpression: 'pk = :pk',
-          ExpressionAttributeValues: { ':pk': { S: `run#${runId}` } },
+          ExpressionAttributeValues: { ':pk': { S: exampleKeys.run(runId) } },
           Select: 'COUNT',
           ConsistentRead: true,
           ...(start ? { ExclusiveStartKey: start } : {}),
@@ -499,7 +503,7 @@ async function functionFigures(coldRuns: number, warmRuns: number) {
     );
     const figures = [];
     for (const [name, event] of Object.entries(SAMPLE_EVENTS)) {
-      const functionName = `fnmesh-local-${name}`;
+      const functionName = resourceName('local', name);
       const payload = Buffer.from(JSON.stringify(event));
       const colds: number[] = [];
       const warms: number[] = [];
