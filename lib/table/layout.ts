@@ -52,15 +52,6 @@ function key(pk: string, sk: string): Key {
   return { pk: { S: pk }, sk: { S: sk } };
 }
 
-/** A channel's sort keys under `channel#<name>` besides `meta`: a marker per message id, a sender's intent. */
-export const CHANNEL_MESSAGE_PREFIX = 'msg#';
-export const CHANNEL_SEND_INTENT_PREFIX = 'send#';
-
-/** The message id a channel marker's sort key names, or undefined for any other sort key. */
-export function channelMessageIdOf(sortKey: string | undefined): string | undefined {
-  return sortKey?.startsWith(CHANNEL_MESSAGE_PREFIX) ? sortKey.slice(CHANNEL_MESSAGE_PREFIX.length) : undefined;
-}
-
 /** Every item kind of format version 1: partition `<kind>#<name>`, sort key as listed. */
 export const keys = {
   mutex: (name: string) => key(`mutex#${name}`, 'lock'),
@@ -74,8 +65,8 @@ export const keys = {
   groupTask: (id: string, taskId: string, shard = 0) => key(shardPartition('group', id, shard), `task#${taskId}`),
   once: (name: string) => key(`once#${name}`, 'once'),
   channel: (name: string) => key(`channel#${name}`, 'meta'),
-  channelMessage: (name: string, messageId: string) => key(`channel#${name}`, `${CHANNEL_MESSAGE_PREFIX}${messageId}`),
-  channelSendIntent: (name: string, intentId: string) => key(`channel#${name}`, `${CHANNEL_SEND_INTENT_PREFIX}${intentId}`),
+  channelMessage: (name: string, messageId: string) => key(`channel#${name}`, `msg#${messageId}`),
+  channelSendIntent: (name: string, intentId: string) => key(`channel#${name}`, `send#${intentId}`),
   traceHop: (traceId: string, startedAt: number, hopId: string) =>
     key(`trace#${traceId}`, `${String(startedAt).padStart(15, '0')}#${hopId}`),
   fence: (pk: string, sk: string) => key(pk, sk),
@@ -109,4 +100,13 @@ export function checkVersion(item: Item | undefined, newest = FORMAT_VERSION): v
   if (version !== undefined && version > newest) {
     throw new ItemFormatError(`item format version ${version} is newer than this fnmesh (${newest})`);
   }
+}
+
+/** The sort-key prefix of a channel's send intents (`send#`), to query them: read off `keys.channelSendIntent`. */
+export const CHANNEL_SEND_INTENT_PREFIX = keys.channelSendIntent('', '').sk.S!;
+const CHANNEL_MESSAGE_PREFIX = keys.channelMessage('', '').sk.S!;
+
+/** The message id a channel marker's sort key (`msg#<id>`) names, or undefined for any other sort key. */
+export function channelMessageIdOf(sortKey: string | undefined): string | undefined {
+  return sortKey?.startsWith(CHANNEL_MESSAGE_PREFIX) ? sortKey.slice(CHANNEL_MESSAGE_PREFIX.length) : undefined;
 }
