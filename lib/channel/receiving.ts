@@ -39,14 +39,12 @@ export class Receiver<T> {
   private staleSendsCheckedAt = 0;
 
   constructor(parts: ReceiverParts<T>) {
-    ({
-      ledger: this.ledger,
-      intents: this.intents,
-      claims: this.claims,
-      queue: this.queue,
-      schema: this.schema,
-      waitTimeSeconds: this.waitTimeSeconds,
-    } = parts);
+    this.ledger = parts.ledger;
+    this.intents = parts.intents;
+    this.claims = parts.claims;
+    this.queue = parts.queue;
+    this.schema = parts.schema;
+    this.waitTimeSeconds = parts.waitTimeSeconds;
   }
 
   /**
