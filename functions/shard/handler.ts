@@ -58,6 +58,15 @@ async function handle(record: SQSRecord): Promise<void> {
   });
 }
 
+/** A failed record back after its channel's retry delay (one of no shard queue: after the visibility timeout). */
+async function retryLater(record: SQSRecord, err: unknown): Promise<number | undefined> {
+  try {
+    return await channelFor(record).channel.retryRecord(record, err);
+  } catch {
+    return undefined;
+  }
+}
+
 async function shard(event: SQSEvent, context: Context) {
   return processPartialResponse(
     event,
@@ -65,7 +74,9 @@ async function shard(event: SQSEvent, context: Context) {
       try {
         await handle(record);
       } catch (err) {
-        logger.warn('record failed, will be redelivered', { messageId: record.messageId, error: err as Error });
+        // Back soon (the channel's retry policy), not after the whole visibility timeout.
+        const retryInSeconds = await retryLater(record, err);
+        logger.warn('record failed, will be redelivered', { messageId: record.messageId, retryInSeconds, error: err as Error });
         throw err;
       }
     },

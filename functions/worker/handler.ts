@@ -6,12 +6,10 @@
  * hand comes back once that worker's hold ends, so every task yields one result.
  */
 import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-powertools/batch';
-import { ChangeMessageVisibilityCommand } from '@aws-sdk/client-sqs';
 import type { Context, SQSEvent, SQSRecord } from 'aws-lambda';
 import { z } from 'zod';
 import { CHANNELS } from '../../infra/stack.ts';
 import { Channel } from '../../lib/channel/Channel.ts';
-import { ChannelValueHeldError } from '../../lib/errors.ts';
 import { dynamodb, sqs, tableName, tracer } from '../shared/clients.ts';
 import { requireEnv } from '../shared/env.ts';
 import { logger, withMesh } from '../shared/withMesh.ts';
@@ -65,23 +63,11 @@ async function pool(event: SQSEvent, context: Context) {
       try {
         await work(record);
       } catch (err) {
+        // Back soon (the channel's retry policy), not after the whole visibility timeout; a copy
+        // of a task another worker has in hand, once that worker's hold ends.
+        const retryInSeconds = await tasks.retryRecord(record, err);
         const receiveCount = Number(record.attributes.ApproximateReceiveCount);
-        // A copy of a task another worker has in hand: back once that worker's hold ends.
-        const retryInSeconds =
-          err instanceof ChannelValueHeldError
-            ? Math.max(1, Math.ceil((err.heldUntil - Date.now()) / 1000) + 2)
-            : Math.min(2 ** receiveCount, 60);
         logger.warn('task failed, will be redelivered', { messageId: record.messageId, receiveCount, retryInSeconds, error: err as Error });
-        // Retry soon (exponential backoff by receive count), not after the whole visibility timeout.
-        await sqs
-          .send(
-            new ChangeMessageVisibilityCommand({
-              QueueUrl: tasksQueueUrl,
-              ReceiptHandle: record.receiptHandle,
-              VisibilityTimeout: retryInSeconds,
-            }),
-          )
-          .catch(() => undefined);
         throw err;
       }
     },

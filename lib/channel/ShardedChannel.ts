@@ -6,7 +6,7 @@
  */
 import { MeshConfigError } from '../errors.ts';
 import { HashRing } from '../ring/HashRing.ts';
-import type { SendOptions } from './Channel.ts';
+import type { SendOptions } from './types.ts';
 import type { Envelope } from './envelope.ts';
 
 /** What a shard must do (a `Channel<T>` does). */

@@ -10,7 +10,7 @@
  */
 import { MeshConfigError } from '../errors.ts';
 import { type BackoffOptions, pollDelayMs, sleep, throwIfAborted } from '../internal/time.ts';
-import type { ChannelStatus, Received } from './Channel.ts';
+import type { ChannelStatus, Received } from './types.ts';
 
 /** What select needs of a channel (a `Channel<T>` is one). */
 export interface SelectableChannel<T> {

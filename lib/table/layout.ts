@@ -154,3 +154,12 @@ export function checkVersion(item: Item | undefined, newest = FORMAT_VERSION): v
     throw new ItemFormatError(`item format version ${version} is newer than this fnmesh (${newest})`);
   }
 }
+
+/** The sort-key prefix of a channel's send intents (`send#`), to query them: read off `keys.channelSendIntent`. */
+export const CHANNEL_SEND_INTENT_PREFIX = keys.channelSendIntent('', '').sk.S!;
+const CHANNEL_MESSAGE_PREFIX = keys.channelMessage('', '').sk.S!;
+
+/** The message id a channel marker's sort key (`msg#<id>`) names, or undefined for any other sort key. */
+export function channelMessageIdOf(sortKey: string | undefined): string | undefined {
+  return sortKey?.startsWith(CHANNEL_MESSAGE_PREFIX) ? sortKey.slice(CHANNEL_MESSAGE_PREFIX.length) : undefined;
+}

@@ -536,3 +536,58 @@ describe('Channel', () => {
     expect(dead.MessageAttributes?.['fnmesh-reason']?.StringValue).toMatch(/malformed envelope at \(message\): not JSON/);
   });
 });
+
+describe('Channel.retryRecord (workers fed by an event source)', () => {
+  /** The channel's next message as a Lambda event source hands it: body, receipt handle, receive count. */
+  async function nextRecord(queueUrl: string) {
+    const message = await eventually(async () => {
+      const { Messages } = await sqs.send(
+        new ReceiveMessageCommand({ QueueUrl: queueUrl, MessageSystemAttributeNames: ['ApproximateReceiveCount'], WaitTimeSeconds: 1 }),
+      );
+      return Messages?.[0];
+    }, 'the message back in the queue');
+    return { body: message.Body!, receiptHandle: message.ReceiptHandle!, attributes: { ...message.Attributes } };
+  }
+
+  it('brings a record whose handler failed back after the retry delay (1 s, then 2 s), not the 30 s visibility timeout', async () => {
+    const { ch, queue } = await channel<number>({ visibilityTimeout: 30 });
+    await ch.send(7);
+    const failing = async () => {
+      throw new Error('boom');
+    };
+
+    const first = await nextRecord(queue.queueUrl);
+    const firstError = await ch.acceptRecord(first, failing).catch((err: unknown) => err);
+    const firstDelay = await ch.retryRecord(first, firstError);
+    const failedAt = Date.now();
+    const second = await nextRecord(queue.queueUrl);
+    const backAfterMs = Date.now() - failedAt;
+    const secondDelay = await ch.retryRecord(second, await ch.acceptRecord(second, failing).catch((err: unknown) => err));
+
+    expect(firstError).toBeInstanceOf(Error);
+    expect([firstDelay, secondDelay]).toEqual([1, 2]);
+    expect(second.attributes.ApproximateReceiveCount).toBe('2');
+    expect(backAfterMs).toBeLessThan(10_000);
+    expect(await ch.status()).toMatchObject({ sent: 1, received: 0, queued: 1 });
+  });
+
+  it('brings a copy of a value another worker holds back once that hold ends', async () => {
+    const { ch, another, queue } = await channel<number>({ visibilityTimeout: 30 });
+    await ch.send(8);
+    const record = await nextRecord(queue.queueUrl);
+    let release!: () => void;
+    const working = ch.acceptRecord(record, () => new Promise<void>((resolve) => (release = resolve)));
+    await eventually(async () => release, 'the first worker holding the value');
+
+    const error = await another()
+      .acceptRecord(record, async () => {})
+      .catch((err: unknown) => err);
+    const delay = await another().retryRecord(record, error);
+    release();
+
+    // The hold lasts the visibility timeout (30 s); the copy comes back 1 s (clock skew) + 1 s after it.
+    expect(delay).toBeGreaterThanOrEqual(31);
+    expect(delay).toBeLessThanOrEqual(32);
+    expect(await working).toBe(true);
+  });
+});

@@ -2,8 +2,10 @@ import fc from 'fast-check';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { z } from 'zod';
 import { projectRoot } from '../../infra/localstack/localstack.ts';
 import { countedIdOf, decodeEnvelope, type Envelope, encodeEnvelope, envelopeOf } from '../../lib/channel/envelope.ts';
+import { decodeBody } from '../../lib/channel/queue.ts';
 import { MalformedEnvelopeError } from '../../lib/errors.ts';
 
 interface Vectors {
@@ -76,5 +78,32 @@ describe('envelope wire format v1', () => {
     expect(countedIdOf(JSON.stringify({ v: 1, id: 'value-7' }))).toBeUndefined();
     expect(countedIdOf('not json')).toBeUndefined();
     expect(countedIdOf('null')).toBeUndefined();
+  });
+});
+
+describe('decodeBody (what a receiver makes of a message body)', () => {
+  const schema = z.object({ n: z.number() });
+
+  it('gives the envelope with its value checked by the schema', async () => {
+    const envelope = envelopeOf({ n: 1 });
+
+    expect(await decodeBody(encodeEnvelope(envelope), schema)).toEqual({ ok: true, envelope });
+  });
+
+  it('says a body failing the schema is malformed, and names the id its sender counted it in by', async () => {
+    const envelope = envelopeOf({ n: 'one' });
+
+    const decoded = await decodeBody(encodeEnvelope(envelope), schema);
+
+    expect(decoded).toMatchObject({ ok: false, countedId: envelope.id });
+    expect(!decoded.ok && decoded.error).toBeInstanceOf(MalformedEnvelopeError);
+    expect(!decoded.ok && (decoded.error as MalformedEnvelopeError).message).toMatch(/body/);
+  });
+
+  it('names the counted id of an envelope that breaks a rule, and none for a body that is no envelope', async () => {
+    const broken = JSON.stringify({ fnmesh: 'envelope', v: 1, id: 'value-7', traceId: '', parent: null, sentAt: 0, body: 1 });
+
+    expect(await decodeBody(broken, undefined)).toMatchObject({ ok: false, countedId: 'value-7' });
+    expect(await decodeBody('not json', undefined)).toMatchObject({ ok: false, countedId: undefined });
   });
 });

@@ -1,0 +1,199 @@
+/**
+ * The receivers' side of a channel's ledger (see ledger.ts for the items): a marker per message id
+ * says whether the value was received (`done`), is in a body's hands (`held`) or was abandoned by
+ * its sender; each transaction that makes markers `done` counts the values out of the channel.
+ *
+ *   claim     TransactWriteItems: Put msg#<id> done per id (where none, or an expired hold)
+ *             + meta ADD received k, queued −k                       (receive, select)
+ *   hold      TransactWriteItems: Put msg#<id> held until now + the hold (same condition)
+ *   ack       TransactWriteItems: each hold of ours made done + meta ADD received k, queued −k
+ *   release   UpdateItem per hold: SET heldUntil = 0 (the value is free again)
+ */
+import {
+  ConditionalCheckFailedException,
+  TransactionCanceledException,
+  type TransactWriteItem,
+  UpdateItemCommand,
+} from '@aws-sdk/client-dynamodb';
+import { randomUUID } from 'node:crypto';
+import { retryConflicts, transactWrite } from '../internal/conflicts.ts';
+import { FORMAT_VERSION, type Item, keys, n, s, ttlSeconds } from '../table/layout.ts';
+import { type ChannelLedger, CLOCK_SKEW_MS, type Hold, MARKER_TTL_MS, type Marker, markerOf, type TakeOutcome } from './ledger.ts';
+
+export class Claims {
+  constructor(private readonly ledger: ChannelLedger) {}
+
+  /**
+   * Counts ids out as received (receive, select): one transaction of a `done` marker per id
+   * (where there is none, or only an expired hold) and the counters. Cost: 1 TransactWriteItems
+   * (+ 1 per round of refusals: ids taken elsewhere are dropped and the rest tried again).
+   */
+  async claim(ids: string[], signal?: AbortSignal): Promise<TakeOutcome> {
+    return this.take(ids, 'done', 0, signal);
+  }
+
+  /**
+   * Takes ids for a loop body (range, consume, acceptRecord) without counting them out yet: a
+   * `held` marker per id until `holdMs` from now, so no other receiver hands the value to a body
+   * meanwhile. `ack` then counts them out; `release` gives them up.
+   */
+  async hold(ids: string[], holdMs: number, signal?: AbortSignal): Promise<TakeOutcome & { holds: Hold[] }> {
+    const holds: Hold[] = [];
+    const outcome = await this.take(ids, 'held', holdMs, signal, holds);
+    return { ...outcome, holds };
+  }
+
+  private async take(
+    ids: string[],
+    as: 'done' | 'held',
+    holdMs: number,
+    signal: AbortSignal | undefined,
+    holds: Hold[] = [],
+  ): Promise<TakeOutcome> {
+    const outcome: TakeOutcome = { taken: [], done: [], inFlight: [], abandoned: [] };
+    let pending = [...new Set(ids)];
+    while (pending.length) {
+      const takeId = randomUUID();
+      const now = Date.now();
+      const markers: TransactWriteItem[] = pending.map((id) => ({
+        Put: {
+          TableName: this.ledger.tableName,
+          Item: {
+            ...keys.channelMessage(this.ledger.name, id),
+            v: n(FORMAT_VERSION),
+            state: s(as),
+            ...(as === 'done' ? { receivedAt: n(now), claimId: s(takeId) } : { heldBy: s(takeId), heldUntil: n(now + holdMs) }),
+            expiresAt: ttlSeconds(now + MARKER_TTL_MS),
+          } satisfies Item,
+          ConditionExpression: 'attribute_not_exists(pk) OR (#state = :held AND #heldUntil < :expired)',
+          ExpressionAttributeNames: { '#state': 'state', '#heldUntil': 'heldUntil' },
+          ExpressionAttributeValues: { ':held': s('held'), ':expired': n(now - CLOCK_SKEW_MS) },
+          ReturnValuesOnConditionCheckFailure: 'ALL_OLD' as const,
+        },
+      }));
+      const items = as === 'done' ? [...markers, this.countOutReceived(pending.length)] : markers;
+      try {
+        await transactWrite(
+          this.ledger.dynamodb,
+          `channel ${this.ledger.name}: ${as === 'done' ? 'claim' : 'hold'}`,
+          { TransactItems: items },
+          signal,
+        );
+        outcome.taken.push(...pending);
+        if (as === 'held') holds.push(...pending.map((id) => ({ id, holdId: takeId })));
+        return outcome;
+      } catch (err) {
+        if (!(err instanceof TransactionCanceledException)) throw err;
+        const refused = new Map<number, Marker>();
+        (err.CancellationReasons ?? []).forEach((reason, index) => {
+          if (reason.Code === 'ConditionalCheckFailed' && index < pending.length && reason.Item) refused.set(index, markerOf(reason.Item));
+        });
+        if (!refused.size) throw err;
+        // Our own marker: an earlier attempt, whose answer was lost, applied the whole transaction.
+        if ([...refused.values()].some((marker) => marker.claimId === takeId || marker.heldBy === takeId)) {
+          outcome.taken.push(...pending);
+          if (as === 'held') holds.push(...pending.map((id) => ({ id, holdId: takeId })));
+          return outcome;
+        }
+        for (const [index, marker] of refused) {
+          const id = pending[index]!;
+          if (marker.state === 'held') outcome.inFlight.push({ id, until: marker.heldUntil ?? now });
+          else if (marker.state === 'abandoned') outcome.abandoned.push(id);
+          else outcome.done.push(id);
+        }
+        pending = pending.filter((_, index) => !refused.has(index));
+      }
+    }
+    return outcome;
+  }
+
+  /**
+   * Counts held ids out as received once their bodies are done: one transaction turning each
+   * hold of ours into a `done` marker, and the counters. A hold that is no longer ours (it ran
+   * out and another receiver took the value) is left to its new holder.
+   * @returns the ids counted out now
+   */
+  async ack(holds: Hold[], signal?: AbortSignal): Promise<string[]> {
+    let pending = [...new Map(holds.map((hold) => [hold.id, hold])).values()];
+    while (pending.length) {
+      const claimId = randomUUID();
+      const now = Date.now();
+      const markers: TransactWriteItem[] = pending.map((hold) => ({
+        Update: {
+          TableName: this.ledger.tableName,
+          Key: keys.channelMessage(this.ledger.name, hold.id),
+          UpdateExpression: 'SET #state = :done, #receivedAt = :now, #claimId = :claimId REMOVE #heldBy, #heldUntil',
+          ConditionExpression: '#heldBy = :holdId',
+          ExpressionAttributeNames: {
+            '#state': 'state',
+            '#receivedAt': 'receivedAt',
+            '#claimId': 'claimId',
+            '#heldBy': 'heldBy',
+            '#heldUntil': 'heldUntil',
+          },
+          ExpressionAttributeValues: { ':done': s('done'), ':now': n(now), ':claimId': s(claimId), ':holdId': s(hold.holdId) },
+          ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+        },
+      }));
+      try {
+        await transactWrite(
+          this.ledger.dynamodb,
+          `channel ${this.ledger.name}: ack`,
+          { TransactItems: [...markers, this.countOutReceived(pending.length)] },
+          signal,
+        );
+        return pending.map((hold) => hold.id);
+      } catch (err) {
+        if (!(err instanceof TransactionCanceledException)) throw err;
+        const lost = new Set<number>();
+        let ours = false;
+        (err.CancellationReasons ?? []).forEach((reason, index) => {
+          if (reason.Code !== 'ConditionalCheckFailed' || index >= pending.length) return;
+          if (reason.Item && markerOf(reason.Item).claimId === claimId) ours = true;
+          lost.add(index);
+        });
+        if (ours) return pending.map((hold) => hold.id);
+        if (!lost.size) throw err;
+        pending = pending.filter((_, index) => !lost.has(index));
+      }
+    }
+    return [];
+  }
+
+  /**
+   * Gives holds up (a body failed, or a loop was left before it): each hold of ours is ended at
+   * once, so the value, back in the queue, can be taken again. The marker stays (`held`, ended):
+   * it still says a receiver had the value, so a sender settling an unknown send knows it went.
+   * Holds no longer ours are left alone; a release that fails leaves the hold to run out.
+   */
+  async release(holds: Hold[]): Promise<void> {
+    await Promise.all(
+      holds.map(async (hold) => {
+        try {
+          await retryConflicts(`channel ${this.ledger.name}: release`, undefined, () =>
+            this.ledger.dynamodb.send(
+              new UpdateItemCommand({
+                TableName: this.ledger.tableName,
+                Key: keys.channelMessage(this.ledger.name, hold.id),
+                UpdateExpression: 'SET #heldUntil = :ended',
+                ConditionExpression: '#heldBy = :holdId',
+                ExpressionAttributeNames: { '#heldBy': 'heldBy', '#heldUntil': 'heldUntil' },
+                ExpressionAttributeValues: { ':holdId': s(hold.holdId), ':ended': n(0) },
+              }),
+            ),
+          );
+        } catch (err) {
+          if (!(err instanceof ConditionalCheckFailedException)) throw err;
+        }
+      }),
+    );
+  }
+
+  private countOutReceived(count: number): TransactWriteItem {
+    return this.ledger.meta({
+      UpdateExpression: 'ADD #received :count, #queued :minus',
+      ExpressionAttributeNames: { '#received': 'received', '#queued': 'queued' },
+      ExpressionAttributeValues: { ':count': n(count), ':minus': n(-count) },
+    });
+  }
+}

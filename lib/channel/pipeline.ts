@@ -1,0 +1,222 @@
+/**
+ * The loop under `range` and `consume`: batches taken from the queue and held for the body
+ * (takeBatch), handed out one by one, the next batch fetched while a quick body works
+ * (prefetch), and each batch settled once the body is done with it — acked, put back, retried
+ * later or dead-lettered — while the loop goes on.
+ */
+import { MeshConfigError } from '../errors.ts';
+import { readNumber } from '../table/layout.ts';
+import { prefetchReceives, RecentIds, sortByMarkers, sortPoll } from './batching.ts';
+import type { Hold } from './ledger.ts';
+import type { ChannelQueue } from './queue.ts';
+import type { Receiver } from './receiving.ts';
+import { retryDelaySeconds } from './retry.ts';
+import { type ConsumeSummary, type Delivery, type PollMode, SQS_BATCH, type Verdict } from './types.ts';
+
+/** How many message ids a `range` loop remembers, to know copies of values it took. */
+const TAKEN_IDS_KEPT = 10_000;
+
+/** A `range` poll, sorted (see takeBatch). */
+interface Batch<T> {
+  /** Values to hand to the loop body: one per message id, none claimed before. */
+  fresh: Delivery<T>[];
+  /** More copies of values this loop took: deleted with their value's ack, or put back with it. */
+  copies: Delivery<T>[];
+  /** Closed, and nothing in it beyond `fresh`: once this batch is acked, the channel is drained. */
+  last: boolean;
+  /** Values counted in the channel that neither this batch nor earlier unacked ones of the loop hold. */
+  waiting: number;
+  /** How to poll for the batch after this one. */
+  nextPoll: PollMode;
+}
+
+/** What a `range` loop keeps between batches. */
+interface RangeLoop {
+  /** Ids of values the loop took: later copies of them are not values. */
+  taken: RecentIds;
+  /** Values the loop took whose acks have not finished. */
+  unclaimed: number;
+  /** The chain of acks, one after another. */
+  acks: Promise<unknown>;
+}
+
+/**
+ * The pipeline under `range` and `consume`: hands out deliveries one by one; what the consumer
+ * passes back to `next()` for one (nothing, or the error its handler threw) decides whether it
+ * is acked, delayed or dead-lettered when its batch is settled.
+ */
+export async function* deliveries<T>(
+  receiver: Receiver<T>,
+  options: { signal?: AbortSignal; batchSize?: number; deadLetterAfter?: number },
+  summary?: ConsumeSummary,
+): AsyncGenerator<Delivery<T>, void, Verdict> {
+  const { signal } = options;
+  const { claims, queue } = receiver;
+  const batchSize = options.batchSize ?? SQS_BATCH;
+  if (!(Number.isInteger(batchSize) && batchSize >= 1 && batchSize <= SQS_BATCH))
+    throw new MeshConfigError(`batchSize must be 1 to ${SQS_BATCH}`);
+  // Acks run one after another, each while the loop goes on (an error surfaces at the next
+  // batch or at the end of the loop).
+  const loop: RangeLoop = { taken: new RecentIds(TAKEN_IDS_KEPT), unclaimed: 0, acks: Promise.resolve() };
+  let ackFailure: { error: unknown } | undefined;
+  let poll: PollMode = 'idle';
+  let receives = 1;
+  let prefetched: Promise<Batch<T> | undefined> | undefined;
+  const take = () => {
+    const next = takeBatch(receiver, batchSize, poll, receives, loop, signal);
+    next.catch(() => undefined); // awaited later; this only keeps it from counting as unhandled
+    return next;
+  };
+  try {
+    for (;;) {
+      const batch = await (prefetched ?? take());
+      prefetched = undefined;
+      if (batch === undefined) return;
+      if (ackFailure) throw ackFailure.error;
+      poll = batch.nextPoll;
+      let done = 0;
+      const failures: { delivery: Delivery<T>; error: unknown }[] = [];
+      const startedAt = performance.now();
+      try {
+        for (const delivery of batch.fresh) {
+          const verdict = yield delivery;
+          if (verdict) failures.push({ delivery, error: verdict.error });
+          done++;
+          // A quick body: the next batch is fetched while it works, and the more values wait in
+          // the queue, the more of them one batch takes (up to what the body does in a second).
+          if (!prefetched && !batch.last) {
+            const valueMs = (performance.now() - startedAt) / done;
+            const next = prefetchReceives(valueMs, batch.fresh.length, batchSize, batch.waiting);
+            if (next !== undefined) {
+              receives = next;
+              prefetched = take();
+            }
+          }
+        }
+      } finally {
+        const rest = batch.fresh.slice(done);
+        const failed = new Set(failures.map(({ delivery }) => delivery));
+        // Failed values come back: their next delivery is the value again, not a copy.
+        for (const delivery of failed) loop.taken.delete(delivery.envelope.id);
+        const finished = batch.fresh.slice(0, done).filter((delivery) => !failed.has(delivery));
+        const goingBack = new Set([...rest, ...failed].map((delivery) => delivery.envelope.id));
+        const copiesBack = batch.copies.filter((copy) => goingBack.has(copy.envelope.id));
+        const copiesDone = batch.copies.filter((copy) => !goingBack.has(copy.envelope.id));
+        const previous = loop.acks;
+        const ack = previous
+          .then(async () => {
+            // Holds given up first, so the values are free to take when they come back.
+            await claims.release(holdsOf([...rest, ...failed]));
+            await queue.putBack([...rest, ...copiesBack]);
+            if (finished.length) await claims.ack(holdsOf(finished), signal);
+            await queue.deleteAll([...finished, ...copiesDone], signal);
+            if (failures.length) await handleFailures(queue, failures, options.deadLetterAfter, summary);
+          })
+          .then(() => (loop.unclaimed -= batch.fresh.length));
+        loop.acks = ack;
+        ack.catch((error: unknown) => (ackFailure ??= { error }));
+        if (rest.length) await ack;
+        // At most one ack behind: when acks are slow (a hot meta item's conflicts), the loop
+        // waits rather than take more values whose holds would run out before their acks.
+        else await previous.catch(() => undefined);
+      }
+      // The last batch ends the loop, unless values of it failed: they come back to be received.
+      if (batch.last && !failures.length) return;
+      if (failures.length) poll = 'quick';
+      receives = 1;
+    }
+  } finally {
+    const unused = await prefetched?.catch(() => undefined);
+    if (unused) {
+      await claims.release(holdsOf(unused.fresh));
+      await queue.putBack([...unused.fresh, ...unused.copies]);
+    }
+    await loop.acks;
+  }
+}
+
+/**
+ * For `range`: one poll, sorted. Copies (of a value in this poll or one the loop took before)
+ * are held back, to be deleted with their value's ack; values already claimed (received
+ * elsewhere, or before) are deleted unseen; the rest is fresh. One consistent BatchGetItem reads
+ * the claim markers and the channel's counts. Duplicates racing through two receivers at the
+ * same moment can still both reach a body: range processing is at-least-once.
+ */
+async function takeBatch<T>(
+  receiver: Receiver<T>,
+  max: number,
+  mode: PollMode,
+  receives: number,
+  loop: RangeLoop,
+  signal: AbortSignal | undefined,
+): Promise<Batch<T> | undefined> {
+  // Before judging the channel drained, this loop's own acks must be in its counts.
+  const polled = await receiver.fetch(max, signal, receiver.waitTimeSeconds, mode, receives, () => loop.acks);
+  if (polled === undefined) return undefined;
+  const { taken } = loop;
+  const { candidates, copies } = sortPoll(polled, taken);
+  if (!candidates.size) return { fresh: [], copies, last: false, waiting: 0, nextPoll: copies.length ? 'quick' : 'idle' };
+  // Values this loop holds and has not claimed yet may still be in the channel's count.
+  const held = loop.unclaimed;
+  const { markers, meta } = await receiver.ledger.lookUp([...candidates.keys()], signal);
+  // Markers read now sort out most copies; the rest is held for this loop's body, so no other
+  // receiver hands the value to a body of its own while this one works.
+  const { outcome, free } = sortByMarkers(candidates.keys(), markers, Date.now());
+  const holds = new Map<string, Hold>();
+  if (free.length) {
+    const taking = await receiver.claims.hold(free, await receiver.queue.holdMs(signal), signal);
+    for (const hold of taking.holds) holds.set(hold.id, hold);
+    outcome.done.push(...taking.done);
+    outcome.inFlight.push(...taking.inFlight);
+    outcome.abandoned.push(...taking.abandoned);
+  }
+  await receiver.dispose(
+    [...candidates.values()].filter((delivery) => !holds.has(delivery.envelope.id)),
+    outcome,
+    signal,
+  );
+  const fresh = [...candidates.values()].flatMap((delivery) => {
+    const hold = holds.get(delivery.envelope.id);
+    return hold ? [{ ...delivery, hold }] : [];
+  });
+  for (const delivery of fresh) taken.add(delivery.envelope.id);
+  loop.unclaimed += fresh.length;
+  if (meta === undefined) return { fresh, copies, last: false, waiting: 0, nextPoll: 'quick' };
+  const remaining = Math.max(0, (readNumber(meta, 'queued') ?? 0) - fresh.length);
+  const waiting = Math.max(0, remaining - held);
+  return {
+    fresh,
+    copies,
+    // Closed, and nothing in it beyond this batch: once this batch is acked, the channel is drained.
+    last: remaining === 0 && meta.closedAt !== undefined,
+    waiting,
+    // Values beyond what this loop holds: they are in the queue or on their way; else look quickly.
+    nextPoll: waiting > 0 ? 'long' : 'quick',
+  };
+}
+
+/**
+ * Values whose handler failed: to the dead-letter queue with the error as reason once they have
+ * had `deadLetterAfter` deliveries (not claimed: they stay counted until redriven and handled),
+ * else back to the queue after the retry delay (retry.ts: doubling with each delivery, 1 s … 60 s).
+ */
+async function handleFailures<T>(
+  queue: ChannelQueue<T>,
+  failures: { delivery: Delivery<T>; error: unknown }[],
+  deadLetterAfter: number | undefined,
+  summary: ConsumeSummary | undefined,
+): Promise<void> {
+  const retry: Delivery<T>[] = [];
+  for (const { delivery, error } of failures) {
+    if (deadLetterAfter !== undefined && delivery.receives >= deadLetterAfter && delivery.message) {
+      const reason = `handler failed on delivery ${delivery.receives}: ${error instanceof Error ? `${error.name}: ${error.message}` : String(error)}`;
+      await queue.setAside(delivery.message, reason);
+      if (summary) summary.deadLettered++;
+    } else retry.push(delivery);
+  }
+  await queue.putBack(retry, (delivery) => retryDelaySeconds(delivery.receives));
+}
+
+function holdsOf(deliveries: Iterable<Delivery<unknown>>): Hold[] {
+  return [...deliveries].flatMap((delivery) => (delivery.hold ? [delivery.hold] : []));
+}
