@@ -31,7 +31,7 @@ export interface ApiCallsPerOp {
 /**
  * What one logical operation of `apiCallsPerOp` sent on the wire as one `Service.Operation`, over
  * all its measured runs: every attempt (retries included), and those the service refused for a
- * transaction conflict or for throttling (bench/counting.ts).
+ * transaction conflict or for throttling (lib/faults/callCounter.ts).
  */
 export interface WireCalls {
   /** The logical operation, a key of `apiCallsPerOp`. */

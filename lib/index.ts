@@ -117,3 +117,14 @@ export {
 export { RPC_VERSION, type RpcErrorBody, type RpcRequest, type RpcResponse, SYNC_PAYLOAD_LIMIT_BYTES } from './rpc/protocol.ts';
 export { check, describeIssues, type Infer, type Issue, type Schema } from './schema.ts';
 export { FORMAT_VERSION, keys } from './table/layout.ts';
+export {
+  type ChannelRecord,
+  type GroupRecord,
+  listMeshItems,
+  MESH_ITEM_KINDS,
+  type MeshItemKind,
+  type MeshItems,
+  type MutexRecord,
+  type OnceRecord,
+  type WaitGroupRecord,
+} from './table/reader.ts';

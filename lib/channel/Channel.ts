@@ -29,9 +29,9 @@
  *   batching.ts   the pure decisions (batches, count-in units, prefetch sizing, sorting a poll)
  *   retry.ts      when a value that failed comes back (consume, and workers via retryRecord)
  *
- * Over the ~400 lines of lib/'s other files because it is the whole public surface: about a third
- * of it is the methods' documentation (Go's equivalent, the calls each makes, its errors), which
- * belongs beside them; the code left is option checks and orchestration.
+ * Length: over the ~400 lines of lib/'s other files because it is the whole public surface:
+ * about a third of it is the methods' documentation (Go's equivalent, the calls each makes, its
+ * errors), which belongs beside them; the code left is option checks and orchestration.
  */
 import {
   ChannelClosedError,
