@@ -50,6 +50,7 @@ export {
   type ConsumeSummary,
   type ChannelStatus,
   DEFAULT_MAX_MESSAGE_BYTES,
+  type QueueRecord,
   type Received,
   type SendOptions,
 } from './channel/Channel.ts';

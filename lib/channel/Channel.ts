@@ -57,7 +57,7 @@ import { Receiver } from './receiving.ts';
 import { deliveriesOf, recordRetryDelaySeconds } from './retry.ts';
 import {
   type ChannelOptions,
-  type ChannelRecord,
+  type QueueRecord,
   type ChannelStatus,
   type ConsumeOptions,
   type ConsumeSummary,
@@ -73,7 +73,7 @@ import {
 
 export {
   type ChannelOptions,
-  type ChannelRecord,
+  type QueueRecord,
   type ChannelStatus,
   type ConsumeOptions,
   type ConsumeSummary,
@@ -446,7 +446,7 @@ export class Channel<T> {
    * Cost: 1 ChangeMessageVisibility (none for a record without a receipt handle).
    * @returns the delay, in seconds
    */
-  async retryRecord(record: ChannelRecord, error: unknown): Promise<number> {
+  async retryRecord(record: QueueRecord, error: unknown): Promise<number> {
     const delaySeconds = recordRetryDelaySeconds(deliveriesOf(record.attributes), error, Date.now());
     if (record.receiptHandle) await this.queue.retryLater(record.receiptHandle, delaySeconds);
     return delaySeconds;

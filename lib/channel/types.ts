@@ -102,7 +102,7 @@ export interface ConsumeSummary {
  * A record of the channel's queue as a Lambda event source hands it (an `SQSRecord` is one): what
  * `acceptRecord` and `retryRecord` read of it.
  */
-export interface ChannelRecord {
+export interface QueueRecord {
   body: string;
   receiptHandle?: string;
   attributes?: { ApproximateReceiveCount?: string };
