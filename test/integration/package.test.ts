@@ -8,6 +8,7 @@
 import { execFileSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
+import { build } from 'esbuild';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { installPacked, type Packed, packFnmesh, pinned } from '../helpers/package.ts';
 
@@ -80,6 +81,17 @@ console.log(JSON.stringify({
   middleware: typeof workerFaults({ rate: 0 }).before,
   local: typeof local.up,
 }));
+`;
+
+/** A handler that uses only a Mutex: what it bundles shows whether tree-shaking works. */
+const MUTEX_HANDLER = `
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { Mutex } from 'fnmesh';
+const client = new DynamoDBClient({});
+export const handler = async (event) => {
+  const held = await new Mutex({ client, tableName: process.env.MESH_TABLE, name: event.name }).lock();
+  await held.unlock();
+};
 `;
 
 const TSCONFIG = {
@@ -192,5 +204,29 @@ describe('the fnmesh package', () => {
     });
     const help = execFileSync(join(app, 'node_modules', '.bin', 'fnmesh'), ['--help'], { cwd: app, encoding: 'utf8' });
     expect(help).toMatch(/^Usage: fnmesh/);
+  });
+
+  it('tree-shakes: a handler that imports only Mutex bundles a few KB of fnmesh, and none of zod', async () => {
+    const bundle = await build({
+      stdin: { contents: MUTEX_HANDLER, resolveDir: app, loader: 'js' },
+      absWorkingDir: app,
+      bundle: true,
+      minify: true,
+      platform: 'node',
+      target: 'node20',
+      format: 'cjs',
+      external: ['@aws-sdk/*'],
+      write: false,
+      metafile: true,
+      logLevel: 'silent',
+    });
+    // What made it into the bundle (the metafile's inputs also list what was parsed and then dropped).
+    const [output] = Object.values(bundle.metafile.outputs);
+    const inputs = Object.entries(output!.inputs)
+      .filter(([, input]) => input.bytesInOutput > 0)
+      .map(([path]) => path);
+    expect(inputs).toContain('node_modules/fnmesh/dist/lib/sync/Mutex.js');
+    expect(inputs.filter((input) => /node_modules\/(zod|commander|cli-table3)\//.test(input))).toEqual([]);
+    expect(bundle.outputFiles[0]!.contents.byteLength).toBeLessThan(20_000);
   });
 });
