@@ -6,10 +6,10 @@
  * loader installed.
  */
 import { execFileSync } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { join, relative } from 'node:path';
+import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { dirname, join, relative } from 'node:path';
 import { build } from 'esbuild';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { installPacked, type Packed, packFnmesh, pinned } from '../helpers/package.ts';
 
 /** Where each shipped file may come from; anything else in the tarball is a mistake. */
@@ -140,6 +140,10 @@ describe('the fnmesh package', () => {
       pinned('typescript'),
     ]);
   }, 180_000);
+
+  afterAll(() => {
+    for (const dir of [packed && dirname(packed.tarball), app && dirname(app)]) if (dir) rmSync(dir, { recursive: true, force: true });
+  });
 
   it('packs only the intended files: compiled JavaScript and .d.ts, the bin, the plugin', () => {
     const paths = packed.files.map((file) => file.path);
