@@ -62,6 +62,7 @@ export {
   envelopeOf,
   newTraceId,
   type TraceContext,
+  traceContextOf,
 } from './channel/envelope.ts';
 export { type Shard, ShardedChannel, type ShardedChannelOptions } from './channel/ShardedChannel.ts';
 export { type ReceiveCase, recv, select, type SelectableChannel, type SelectOptions, type SelectResult } from './channel/select.ts';
@@ -87,6 +88,7 @@ export {
   type TaskEnvelope,
   type TaskGoOptions,
   type TaskRef,
+  traceOfTask,
 } from './spawn/go.ts';
 export { Group, type GroupOptions, type GroupStatus } from './spawn/Group.ts';
 export { checkTaskTimeout, DEFAULT_TASK_TIMEOUT_MS, TASK_DEADLINE_EXCEEDED } from './spawn/deadlines.ts';
@@ -115,9 +117,17 @@ export {
   RpcServer,
   type RpcServerOptions,
 } from './rpc/RpcServer.ts';
-export { RPC_VERSION, type RpcErrorBody, type RpcRequest, type RpcResponse, SYNC_PAYLOAD_LIMIT_BYTES } from './rpc/protocol.ts';
+export {
+  RPC_VERSION,
+  type RpcErrorBody,
+  type RpcRequest,
+  type RpcResponse,
+  SYNC_PAYLOAD_LIMIT_BYTES,
+  traceOfRequest,
+} from './rpc/protocol.ts';
 export { check, describeIssues, type Infer, type Issue, type Schema } from './schema.ts';
 export { FORMAT_VERSION, keys } from './table/layout.ts';
+export { type Hop, type HopKind, Tracer, type TracerOptions } from './trace/Tracer.ts';
 export {
   type ChannelRecord,
   type GroupRecord,

@@ -1,11 +1,9 @@
 /**
  * channel: the seed's `go func() { ch <- 10 }()`. Sends `value` (default 10) on the ping channel.
  */
+import { Channel, check, describeIssues, InvalidInputError } from 'fnmesh';
 import { z } from 'zod';
 import { CHANNELS } from '../../infra/stack.ts';
-import { Channel } from '../../lib/channel/Channel.ts';
-import { InvalidInputError } from '../../lib/errors.ts';
-import { check, describeIssues } from '../../lib/schema.ts';
 import { dynamodb, sqs, tableName, tracer } from '../shared/clients.ts';
 import { requireEnv } from '../shared/env.ts';
 import { currentTrace, withMesh } from '../shared/withMesh.ts';

@@ -8,11 +8,8 @@
  */
 import { GetItemCommand, PutItemCommand } from '@aws-sdk/client-dynamodb';
 import type { Context } from 'aws-lambda';
+import { check, describeIssues, fencedUpdate, InvalidInputError, Mutex } from 'fnmesh';
 import { z } from 'zod';
-import { InvalidInputError } from '../../lib/errors.ts';
-import { check, describeIssues } from '../../lib/schema.ts';
-import { fencedUpdate } from '../../lib/sync/fenced.ts';
-import { Mutex } from '../../lib/sync/Mutex.ts';
 import { exampleKeys } from '../../lib/table/layout.ts';
 import { dynamodb, tableName, tracer } from '../shared/clients.ts';
 import { currentTrace, withMesh } from '../shared/withMesh.ts';

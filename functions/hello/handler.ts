@@ -2,7 +2,7 @@
  * hello: the seed's goroutine. Started with `WaitGroup.go` (an asynchronous invoke); prints
  * "Hello, World!" and its WaitGroup membership is marked done by the taskCompletion middleware.
  */
-import { taskCompletion } from '../../lib/middlewares/taskCompletion.ts';
+import { taskCompletion } from 'fnmesh/middlewares';
 import { dynamodb, tableName, tracer } from '../shared/clients.ts';
 import { logger, withMesh } from '../shared/withMesh.ts';
 

@@ -1,5 +1,5 @@
 /** The ping function's event and result, and the event's validation. */
-import { InvalidInputError } from '../../lib/errors.ts';
+import { InvalidInputError } from 'fnmesh';
 
 export interface PingEvent {
   message?: string;

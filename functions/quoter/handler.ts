@@ -1,5 +1,5 @@
 /** quoter: the RPC server of the seed's `net/rpc` example (`Quoter.Multiply`). */
-import { RpcServer } from '../../lib/rpc/RpcServer.ts';
+import { RpcServer } from 'fnmesh';
 import { tracer } from '../shared/clients.ts';
 import { withMesh } from '../shared/withMesh.ts';
 import { quoterMethods } from './methods.ts';

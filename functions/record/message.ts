@@ -1,5 +1,5 @@
 /** The messages the record function consumes, and their validation. */
-import { InvalidInputError } from '../../lib/errors.ts';
+import { InvalidInputError } from 'fnmesh';
 
 export interface RecordMessage {
   id: string;

@@ -6,9 +6,9 @@
 import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-powertools/batch';
 import { UpdateItemCommand } from '@aws-sdk/client-dynamodb';
 import type { Context, SQSEvent, SQSRecord } from 'aws-lambda';
+import { Channel } from 'fnmesh';
 import { z } from 'zod';
 import { shardName } from '../../infra/stack.ts';
-import { Channel } from '../../lib/channel/Channel.ts';
 import { exampleKeys } from '../../lib/table/layout.ts';
 import { dynamodb, sqs, tableName, tracer } from '../shared/clients.ts';
 import { requireEnv } from '../shared/env.ts';

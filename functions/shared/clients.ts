@@ -5,7 +5,7 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { LambdaClient } from '@aws-sdk/client-lambda';
 import { SQSClient } from '@aws-sdk/client-sqs';
-import { Tracer } from '../../lib/trace/Tracer.ts';
+import { Tracer } from 'fnmesh';
 import { requireEnv } from './env.ts';
 
 export const dynamodb = new DynamoDBClient({});

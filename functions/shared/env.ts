@@ -1,4 +1,4 @@
-import { MeshConfigError } from '../../lib/errors.ts';
+import { MeshConfigError } from 'fnmesh';
 
 /** A required environment variable (set by serverless.yml); a clear error when it is missing. */
 export function requireEnv(name: string): string {

@@ -4,7 +4,7 @@
  * the marker that tells a first attempt from a retry, and the error the attempt fails with.
  */
 import { ConditionalCheckFailedException, type DynamoDBClient, PutItemCommand } from '@aws-sdk/client-dynamodb';
-import { MeshError } from '../../lib/errors.ts';
+import { MeshError } from 'fnmesh';
 import { exampleKeys } from '../../lib/table/layout.ts';
 
 /** A failure injected on purpose, to be retried. */

@@ -14,12 +14,8 @@ import { Logger } from '@aws-lambda-powertools/logger';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import middy, { type MiddlewareObj, type Request } from '@middy/core';
 import type { Context } from 'aws-lambda';
-import { type TraceContext, traceContextOf } from '../../lib/channel/envelope.ts';
-import { InvalidInputError } from '../../lib/errors.ts';
-import { workerFaults, workerFaultsFromEnv } from '../../lib/middlewares/workerFaults.ts';
-import { traceOfRequest } from '../../lib/rpc/protocol.ts';
-import { traceOfTask } from '../../lib/spawn/go.ts';
-import type { Tracer } from '../../lib/trace/Tracer.ts';
+import { InvalidInputError, type TraceContext, traceContextOf, traceOfRequest, traceOfTask, type Tracer } from 'fnmesh';
+import { workerFaults, workerFaultsFromEnv } from 'fnmesh/middlewares';
 
 export const logger = new Logger({ serviceName: 'fnmesh' });
 

@@ -4,10 +4,9 @@
  * show that a failed and retried worker still yields exactly one result per task.
  */
 import { PutItemCommand } from '@aws-sdk/client-dynamodb';
+import { check, describeIssues, InvalidInputError } from 'fnmesh';
+import { taskCompletion } from 'fnmesh/middlewares';
 import { z } from 'zod';
-import { InvalidInputError } from '../../lib/errors.ts';
-import { taskCompletion } from '../../lib/middlewares/taskCompletion.ts';
-import { check, describeIssues } from '../../lib/schema.ts';
 import { exampleKeys } from '../../lib/table/layout.ts';
 import { dynamodb, tableName, tracer } from '../shared/clients.ts';
 import { withMesh } from '../shared/withMesh.ts';

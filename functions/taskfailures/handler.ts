@@ -9,8 +9,7 @@
  */
 import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-powertools/batch';
 import type { Context, SQSEvent, SQSRecord } from 'aws-lambda';
-import { WaitGroupNegativeCounterError } from '../../lib/errors.ts';
-import { recordLostTask } from '../../lib/spawn/lostTasks.ts';
+import { recordLostTask, WaitGroupNegativeCounterError } from 'fnmesh';
 import { dynamodb, tableName } from '../shared/clients.ts';
 import { logger, withMesh } from '../shared/withMesh.ts';
 

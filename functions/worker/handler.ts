@@ -7,9 +7,9 @@
  */
 import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-powertools/batch';
 import type { Context, SQSEvent, SQSRecord } from 'aws-lambda';
+import { Channel } from 'fnmesh';
 import { z } from 'zod';
 import { CHANNELS } from '../../infra/stack.ts';
-import { Channel } from '../../lib/channel/Channel.ts';
 import { dynamodb, sqs, tableName, tracer } from '../shared/clients.ts';
 import { requireEnv } from '../shared/env.ts';
 import { logger, withMesh } from '../shared/withMesh.ts';

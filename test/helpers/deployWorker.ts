@@ -20,6 +20,8 @@ export async function deployFixture(
     platform: 'node',
     target: 'node20',
     format: 'cjs',
+    // functions/ import 'fnmesh': resolve it to the TypeScript sources, as serverless.yml does.
+    conditions: ['fnmesh-source'],
     write: false,
     logLevel: 'silent',
   });

@@ -9,7 +9,7 @@ import { dirname, join, relative, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { projectRoot } from '../../infra/localstack/localstack.ts';
 
-const SOURCE_FOLDERS = ['lib', 'functions', 'cli', 'bench', 'chaos', 'infra', 'test', 'docs/examples'];
+const SOURCE_FOLDERS = ['lib', 'testing', 'functions', 'cli', 'bench', 'chaos', 'infra', 'test', 'docs/examples'];
 const SKIPPED = new Set(['node_modules', '.esbuild', '.serverless', 'build', 'lambda-sdk']);
 /** A file in lib/ longer than this must give its reason in its header comment, in a line `Length: …`. */
 const LIB_LINES = 400;

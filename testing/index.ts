@@ -1,0 +1,20 @@
+/**
+ * The `fnmesh/testing` entry point: the kit for a project's own tests. Faults injected into the AWS
+ * SDK clients (`SdkFaults`) and into a worker (`workerFaults`), the call counter that tallies what
+ * the clients sent (`CallCounter`), and a seeded random source so a faulty run can be replayed.
+ * It lives outside lib/ so that the primitives' entry point carries none of it.
+ */
+export { CallCounter, type CallTally, type Refusal, refusalOf } from '../lib/faults/callCounter.ts';
+export { randomInt, type Random, seededRandom } from '../lib/faults/random.ts';
+export { InjectedFaultError, SDK_FAULT_KINDS, type SdkFaultKind, SdkFaults, type SdkFaultOptions } from '../lib/faults/sdkFaults.ts';
+export {
+  InjectedWorkerFault,
+  WORKER_FAULT_KINDS,
+  type WorkerFaultKind,
+  workerFaults,
+  workerFaultsFromEnv,
+  type WorkerFaultOptions,
+} from '../lib/middlewares/workerFaults.ts';
+
+// ---- The local cloud for test suites (helper "local" adds startLocalCloud / stopLocalCloud here,
+// ---- a vitest globalSetup-compatible pair over infra/localstack's manager).
