@@ -125,6 +125,24 @@ describe('fnmesh init', () => {
       expect(existsSync(join(dir, fn.handler.replace(/\.handler$/, '.ts'))), fn.handler).toBe(true);
   });
 
+  it('imports fnmesh only through its entry points, and only packages its package.json declares', () => {
+    const manifest = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8'));
+    const declared = new Set([...Object.keys(manifest.dependencies), ...Object.keys(manifest.devDependencies), 'fnmesh/testing']);
+    const sources = result.files.filter((file) => file.endsWith('.ts'));
+    const specifiers = sources.flatMap((file) =>
+      [...readFileSync(join(dir, file), 'utf8').matchAll(/\bfrom '([^']+)'/g)].map(([, specifier]) => ({ file, specifier: specifier! })),
+    );
+
+    expect(specifiers.length).toBeGreaterThan(20);
+    for (const { file, specifier } of specifiers) {
+      if (specifier.startsWith('node:')) continue;
+      if (specifier.startsWith('.')) expect(relative(dir, join(dir, file, '..', specifier)), `${file}: ${specifier}`).not.toMatch(/^\.\./);
+      else if (specifier === 'aws-lambda') expect(declared).toContain('@types/aws-lambda');
+      else expect(declared, `${file} imports ${specifier}`).toContain(specifier.startsWith('vitest/') ? 'vitest' : specifier);
+    }
+    expect(specifiers.map(({ specifier }) => specifier)).toEqual(expect.arrayContaining(['fnmesh', 'fnmesh/testing']));
+  });
+
   it('writes TypeScript that type-checks against fnmesh (functions and tests)', () => {
     // test/globalSetup.ts imports fnmesh/testing: checked below, once that entry point exists.
     const checked = existsSync(testingEntry)

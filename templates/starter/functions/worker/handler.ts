@@ -26,6 +26,7 @@ async function work(job: Job, messageId: string): Promise<void> {
       Item: { ...resultKey(job.id), words: { N: String(words) }, text: { S: job.text }, messageId: { S: messageId } },
     }),
   );
+  console.log(JSON.stringify({ message: 'job done', id: job.id, words }));
 }
 
 async function handle(record: SQSRecord): Promise<void> {
