@@ -1,10 +1,10 @@
 /**
- * What every function of this service shares: the AWS SDK clients (built once per execution
- * environment, at module scope, with no I/O: the SDK connects on first use) and the resource names
- * serverless.yml gives each function in its environment.
+ * What every function of this service shares: the DynamoDB client (built once per execution
+ * environment, at module scope, with no I/O: the SDK connects on first use) and the mesh table's
+ * name, which serverless.yml gives each function in its environment. Each function bundles only the
+ * clients it imports: the SQS client is in jobs.ts, for the functions on the channel.
  */
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { SQSClient } from '@aws-sdk/client-sqs';
 import { MeshConfigError } from 'fnmesh';
 
 /** A required environment variable (set by serverless.yml); a clear error when it is missing. */
@@ -15,6 +15,5 @@ export function requireEnv(name: string): string {
 }
 
 export const dynamodb = new DynamoDBClient({});
-export const sqs = new SQSClient({});
 /** The mesh table: fnmesh's locks and channel ledger, and this service's own items. */
 export const tableName = requireEnv('MESH_TABLE');

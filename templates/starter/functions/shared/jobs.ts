@@ -2,8 +2,9 @@
  * The `jobs` channel: what goes on it (a `Job`), and the Channel both ends use. `submit` sends on
  * it; SQS triggers `worker` with its messages.
  */
+import { SQSClient } from '@aws-sdk/client-sqs';
 import { Channel, type Schema } from 'fnmesh';
-import { dynamodb, requireEnv, sqs, tableName } from './env.ts';
+import { dynamodb, requireEnv, tableName } from './env.ts';
 
 export interface Job {
   /** Names the job; its result is the item `job#<id>` / `result` of the mesh table. */
@@ -29,7 +30,7 @@ export const jobSchema: Schema<Job> = {
 };
 
 export const jobs = new Channel<Job>({
-  sqs,
+  sqs: new SQSClient({}),
   dynamodb,
   tableName,
   name: 'jobs',
