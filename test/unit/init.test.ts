@@ -96,7 +96,8 @@ describe('fnmesh init', () => {
 
   it('writes a package.json that depends on this fnmesh and pins what this repository pins', () => {
     const manifest = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8'));
-    const pins = { ...repoManifest.dependencies, ...repoManifest.devDependencies, ...repoManifest.peerDependencies };
+    // The exact pins: peer dependencies are ranges, and the same packages are pinned among the others.
+    const pins = { ...repoManifest.peerDependencies, ...repoManifest.dependencies, ...repoManifest.devDependencies };
 
     expect(manifest.name).toBe('my-orders-2');
     expect(manifest.type).toBe('module');

@@ -22,14 +22,12 @@ function deploy(): Promise<void> {
 }
 
 export default async function setup() {
-  await startLocalCloud();
+  const cloud = await startLocalCloud();
   try {
     await deploy();
   } catch (err) {
-    await stopLocalCloud();
+    await stopLocalCloud(cloud);
     throw err;
   }
-  return async () => {
-    await stopLocalCloud();
-  };
+  return () => stopLocalCloud(cloud);
 }
