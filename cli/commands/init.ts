@@ -102,7 +102,8 @@ export function fill(text: string, values: Readonly<Record<string, string>>, fil
   return text.replace(PLACEHOLDER, (whole, key: string) => {
     const value = values[key];
     if (value === undefined) throw new Error(`template ${file}: unknown placeholder ${whole}`);
-    return value;
+    // Inside a JSON string (package.json, events): escaped, so a path with a quote stays valid JSON.
+    return file.endsWith('.json') ? JSON.stringify(value).slice(1, -1) : value;
   });
 }
 

@@ -188,6 +188,12 @@ describe('fnmesh init', () => {
     expect(JSON.parse(readFileSync(join(tmp, 'from-tarball', 'package.json'), 'utf8')).dependencies.fnmesh).toBe(fromTarball.fnmesh);
   });
 
+  it('keeps package.json valid whatever the spec holds', () => {
+    const odd = init(join(tmp, 'odd-spec'), { cwd: tmp, fnmesh: 'file:/tmp/a "quoted" \\ dir/fnmesh.tgz' });
+
+    expect(JSON.parse(readFileSync(join(tmp, 'odd-spec', 'package.json'), 'utf8')).dependencies.fnmesh).toBe(odd.fnmesh);
+  });
+
   it.each([
     ['my-service', 'my-service'],
     ['My Service_2', 'my-service-2'],
