@@ -7,6 +7,7 @@
  *   fnmesh status                         channels, locks, groups
  *   fnmesh dlq <channel> list|redrive     a channel's dead letters
  *   fnmesh trace <id>                     a run, hop by hop
+ *   fnmesh init <dir>                     a starter service using fnmesh, in a new directory
  */
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { spawn } from 'node:child_process';
@@ -14,6 +15,7 @@ import { join } from 'node:path';
 import { down, projectRoot, up } from '../infra/localstack/localstack.ts';
 import { serverlessInteractive } from '../infra/serverless/cli.ts';
 import { listDeadLetters, redriveDeadLetters } from './commands/dlq.ts';
+import { init } from './commands/init.ts';
 import { status } from './commands/status.ts';
 import { showTrace } from './commands/trace.ts';
 import { meshContext } from './context.ts';
@@ -239,6 +241,22 @@ export function buildProgram(configure: (program: Command) => Command = (program
     .action(async (traceId: string) => {
       const { json, stage } = globals();
       await showTrace(meshContext(stage), traceId, output(json));
+    });
+
+  program
+    .command('init')
+    .description('write a starter service into <dir>: serverless.yml, a function on a Mutex, one on a Channel, tests on the local cloud')
+    .argument('<dir>', 'the directory (created if missing; must be empty unless --force)')
+    .option('--name <name>', "the service's name (default: from the directory's name)")
+    .option('--fnmesh <spec>', "fnmesh's dependency spec in package.json, e.g. file:./fnmesh-0.1.0.tgz (default: this fnmesh's version)")
+    .option('--force', 'write into a directory that is not empty', false)
+    .action((dir: string, options: { name?: string; fnmesh?: string; force: boolean }) => {
+      const out = output(globals().json);
+      const result = init(dir, options);
+      out.result(result, () => {
+        out.say(`wrote the starter service ${result.name} (${result.files.length} files, fnmesh ${result.fnmesh}) in ${result.dir}\nnext:`);
+        for (const command of result.next) out.say(`  ${command}`);
+      });
     });
 
   return program;
