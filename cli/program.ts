@@ -3,6 +3,7 @@
  * document on stdout.
  *
  *   fnmesh up | down | deploy             LocalStack (host mode) and the stack, stage local
+ *   fnmesh local up|down|status|logs|env  the project's local cloud, for any Serverless service
  *   fnmesh demo <scenario|all> [options]  the seed's scenarios through the deployed functions
  *   fnmesh status                         channels, locks, groups
  *   fnmesh dlq <channel> list|redrive     a channel's dead letters
@@ -14,6 +15,7 @@ import { join } from 'node:path';
 import { down, projectRoot, up } from '../infra/localstack/localstack.ts';
 import { serverlessInteractive } from '../infra/serverless/cli.ts';
 import { listDeadLetters, redriveDeadLetters } from './commands/dlq.ts';
+import { registerLocal } from './commands/local.ts';
 import { status } from './commands/status.ts';
 import { showTrace } from './commands/trace.ts';
 import { meshContext } from './context.ts';
@@ -140,6 +142,8 @@ export function buildProgram(configure: (program: Command) => Command = (program
       const stopped = await down({ log: (line) => out.say(line) });
       out.result({ stopped }, () => {});
     });
+
+  registerLocal(program, () => globals().json);
 
   program
     .command('deploy')
