@@ -41,7 +41,7 @@ function describe(status: LocalStatus): string[] {
     `LocalStack: up at ${status.endpoint}${status.version ? ` (${status.version})` : ''}`,
     `  fnmesh plugin: ${status.fnmesh ? 'yes' : 'no (another LocalStack: no process executor, no strict mode)'}`,
     `  strict mode:   ${status.strict === null ? '-' : status.strict ? 'on' : 'off'}`,
-    `  pid:           ${status.pid ?? 'not started from this project'}`,
+    `  pid:           ${status.pid ?? '-'}${status.startedHere ? ' (started from this project)' : status.startedIn ? ` (started from ${status.startedIn})` : ''}`,
     `  uptime:        ${status.uptimeSeconds === null ? '-' : duration(status.uptimeSeconds)}`,
     `  health:        ${running} services running, ${Object.keys(status.services).length} known`,
     `  log:           ${status.logFile}`,

@@ -532,8 +532,12 @@ export interface LocalStatus {
   running: boolean;
   /** It is fnmesh's LocalStack (its plugin answers); false for another LocalStack, or none. */
   fnmesh: boolean;
-  /** Its pid, if this project started it (else null: started from another project, or not by fnmesh). */
+  /** Its pid (null if unknown: no /proc to look in, another user's, or nothing runs). */
   pid: number | null;
+  /** Whether this project started it (then `fnmesh local down` here stops it). */
+  startedHere: boolean;
+  /** The project it was started from (its state's parent folder), if known. */
+  startedIn: string | null;
   /** Strict mode on or off; null if nothing (or not fnmesh's LocalStack) answers. */
   strict: boolean | null;
   version: string | null;
@@ -545,23 +549,53 @@ export interface LocalStatus {
   logFile: string;
 }
 
-/** The project's LocalStack: does it answer, in which mode, since when, started by whom. */
+/**
+ * The LocalStack host process of this user that listens on `port`, found in /proc (Linux): its
+ * pid, state folder and start time. Undefined where there is no /proc, or none is found.
+ */
+function serving(port: number): { pid: number; stateDir: string | undefined; startedAt: number | undefined } | undefined {
+  if (!existsSync('/proc/stat')) return undefined;
+  const bootTime = Number(/^btime (\d+)$/m.exec(readFileSync('/proc/stat', 'utf8'))?.[1]);
+  for (const name of readdirSync('/proc').filter((entry) => /^\d+$/.test(entry))) {
+    const pid = Number(name);
+    let environment: string[];
+    try {
+      if (!isLocalStackProcess(pid)) continue;
+      environment = readFileSync(`/proc/${pid}/environ`, 'utf8').split('\0');
+    } catch {
+      continue;
+    }
+    if (!environment.includes(`GATEWAY_LISTEN=127.0.0.1:${port}`)) continue;
+    const stateDir = environment.find((entry) => entry.startsWith('FILESYSTEM_ROOT='))?.slice('FILESYSTEM_ROOT='.length);
+    // Field 22 of /proc/<pid>/stat: the start, in clock ticks (USER_HZ, 100) after boot.
+    const ticks = Number(readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ')[19]);
+    const startedAt = Number.isFinite(bootTime) && Number.isFinite(ticks) ? (bootTime + ticks / 100) * 1000 : undefined;
+    return { pid, stateDir, startedAt };
+  }
+  return undefined;
+}
+
+/**
+ * The project's LocalStack: does it answer, in which mode, since when, started by whom. (Not
+ * LocalStack's `/_localstack/info`: answering it, LocalStack probes for Docker.)
+ */
 export async function localStatus(instance: LocalStackInstance = defaultInstance): Promise<LocalStatus> {
   const endpoint = endpointOf(instance);
-  const [answer, strict, info] = await Promise.all([
-    health(endpoint),
-    strictStatus(endpoint),
-    getJson<{ version?: string; uptime?: number }>(`${endpoint}/_localstack/info`),
-  ]);
-  const pid = answer ? runningPid(instance) : undefined;
+  const [answer, strict] = await Promise.all([health(endpoint), strictStatus(endpoint)]);
+  const own = answer ? runningPid(instance) : undefined;
+  const found = answer ? serving(instance.port) : undefined;
+  const startedAt = found?.startedAt ?? (own !== undefined ? statSync(pidFileOf(instance)).mtimeMs : undefined);
+  const stateDir = own !== undefined ? instance.stateDir : found?.stateDir;
   return {
     endpoint,
     running: answer !== undefined,
     fnmesh: strict !== undefined,
-    pid: pid ?? null,
+    pid: own ?? found?.pid ?? null,
+    startedHere: own !== undefined,
+    startedIn: stateDir ? dirname(stateDir) : null,
     strict: strict?.enabled ?? null,
-    version: answer?.version ?? info?.version ?? null,
-    uptimeSeconds: typeof info?.uptime === 'number' ? info.uptime : null,
+    version: answer?.version ?? null,
+    uptimeSeconds: startedAt === undefined ? null : Math.max(0, Math.round((Date.now() - startedAt) / 1000)),
     services: answer?.services ?? {},
     projectDir: dirname(instance.stateDir),
     stateDir: instance.stateDir,

@@ -5,7 +5,8 @@
  * suite's LocalStack already running and reuses it (no second one), `local status` reports it,
  * osls deploys the unchanged serverless.yml to it (with `local env`'s variables, and through
  * `deployToLocalCloud`), a function answers an invocation, and a message sent to the queue is
- * consumed by the other.
+ * consumed by the other. And in a project with no LocalStack running, `fnmesh local up` starts one
+ * with its state in the project, which `status`, `logs` and `down` then see and stop.
  */
 import { InvokeCommand, LambdaClient } from '@aws-sdk/client-lambda';
 import { GetQueueUrlCommand, ReceiveMessageCommand, SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
@@ -16,7 +17,15 @@ import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { localClientConfig } from '../../infra/localstack/clients.ts';
-import { LOCALSTACK_ENDPOINT, LOCALSTACK_PORT, packageRoot, strictByDefault } from '../../infra/localstack/localstack.ts';
+import {
+  down,
+  LOCALSTACK_ENDPOINT,
+  LOCALSTACK_PORT,
+  packageRoot,
+  PLUGIN_MARKERS,
+  strictByDefault,
+} from '../../infra/localstack/localstack.ts';
+import { freePort } from '../../infra/localstack/scratch.ts';
 import { deployToLocalCloud } from '../../infra/localstack/testSetup.ts';
 
 const SERVICE = `anyproject${randomUUID().slice(0, 8)}`;
@@ -70,19 +79,24 @@ function shellEnvironment(extra: Record<string, string> = {}): NodeJS.ProcessEnv
   return { ...env, FNMESH_LOCALSTACK_PORT: String(LOCALSTACK_PORT), AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true', ...extra };
 }
 
-function run(command: string, args: string[], env = shellEnvironment()): Promise<Run> {
+function run(command: string, args: string[], env = shellEnvironment(), cwd = project): Promise<Run> {
   return new Promise((resolve) => {
-    execFile(command, args, { cwd: project, env, timeout: 90_000, maxBuffer: 16 * 1024 * 1024 }, (error, stdout, stderr) =>
+    execFile(command, args, { cwd, env, timeout: 90_000, maxBuffer: 16 * 1024 * 1024 }, (error, stdout, stderr) =>
       resolve({ code: error ? (typeof error.code === 'number' ? error.code : 1) : 0, stdout, stderr }),
     );
   });
 }
 
-/** `fnmesh <args> --json` from the project's folder, through the repository's bin. */
-async function fnmesh<T>(...args: string[]): Promise<T> {
-  const result = await run(process.execPath, [join(packageRoot, 'bin', 'fnmesh.js'), ...args, '--json']);
+/** `fnmesh <args>` from a project's folder, through the repository's bin. */
+async function fnmeshText(args: string[], env = shellEnvironment(), cwd = project): Promise<string> {
+  const result = await run(process.execPath, [join(packageRoot, 'bin', 'fnmesh.js'), ...args], env, cwd);
   expect(result.code, `fnmesh ${args.join(' ')}: ${result.stderr}`).toBe(0);
-  return JSON.parse(result.stdout) as T;
+  return result.stdout;
+}
+
+/** `fnmesh <args> --json` from a project's folder. */
+async function fnmesh<T>(...args: string[]): Promise<T> {
+  return JSON.parse(await fnmeshText([...args, '--json'])) as T;
 }
 
 describe('the local cloud for a Serverless service that does not use fnmesh', () => {
@@ -120,10 +134,12 @@ describe('the local cloud for a Serverless service that does not use fnmesh', ()
       running: true,
       fnmesh: true,
       strict: strictByDefault(),
-      pid: null, // started by the suite's setup, from the repository: not this project's to stop
+      startedHere: false, // by the suite's setup, from elsewhere: not this project's to stop
       projectDir: project,
     });
-    expect(status.uptimeSeconds).toEqual(expect.any(Number));
+    expect(status.startedIn).not.toBe(project);
+    expect(status.pid).toEqual(expect.any(Number));
+    expect(status.uptimeSeconds).toBeGreaterThan(0);
     expect((status.services as Record<string, string>).lambda).toBe('running');
     // Reusing a LocalStack leaves no state in the project.
     expect(existsSync(status.stateDir as string)).toBe(false);
@@ -168,5 +184,42 @@ describe('the local cloud for a Serverless service that does not use fnmesh', ()
     // Strict mode may deliver the job twice (as SQS may): consumed at least once, nothing else.
     expect(bodies).toContain(`consumed ${job}`);
     expect(new Set(bodies)).toEqual(new Set([`consumed ${job}`]));
+  });
+});
+
+describe('`fnmesh local` in a project where no LocalStack runs yet', () => {
+  let folder: string;
+  let port: number;
+  let env: NodeJS.ProcessEnv;
+  const local = async <T>(...args: string[]) => JSON.parse(await fnmeshText(['local', ...args, '--json'], env, folder)) as T;
+
+  beforeAll(async () => {
+    folder = realpathSync(mkdtempSync(join(tmpdir(), 'fnmesh-own-cloud-')));
+    writeFileSync(join(folder, 'package.json'), '{"name":"own-cloud","private":true}\n');
+    port = await freePort();
+    env = shellEnvironment({ FNMESH_LOCALSTACK_PORT: String(port) });
+  });
+
+  afterAll(async () => {
+    await down({ instance: { port, stateDir: join(folder, `.localstack-${port}`) }, quiet: true, graceMs: 3000 });
+    rmSync(folder, { recursive: true, force: true });
+  });
+
+  it('up starts one (strict mode off on request) with its state in the project; status, logs and down see it', async () => {
+    const stateDir = join(folder, `.localstack-${port}`);
+    expect(await local<{ running: boolean }>('status')).toMatchObject({ running: false, pid: null, startedHere: false, stateDir });
+
+    const up = await local<{ started: boolean; pid: number; endpoint: string }>('up', '--no-strict');
+    expect(up).toMatchObject({ started: true, endpoint: `http://127.0.0.1:${port}` });
+    expect(existsSync(join(stateDir, 'localstack.pid'))).toBe(true);
+
+    const status = await local<{ uptimeSeconds: number }>('status');
+    expect(status).toMatchObject({ running: true, fnmesh: true, strict: false, pid: up.pid, startedHere: true, startedIn: folder });
+    expect(status.uptimeSeconds).toBeLessThan(120);
+    const log = await fnmeshText(['local', 'logs', '-n', '2000'], env, folder);
+    for (const marker of PLUGIN_MARKERS) expect(log).toContain(marker);
+
+    expect(await local('down')).toEqual({ stopped: true });
+    expect(await local('status')).toMatchObject({ running: false, pid: null });
   });
 });
