@@ -12,7 +12,7 @@
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
-import { down, projectRoot, up } from '../infra/localstack/localstack.ts';
+import { down, projectDir, projectRoot, up } from '../infra/localstack/localstack.ts';
 import { serverlessInteractive } from '../infra/serverless/cli.ts';
 import { listDeadLetters, redriveDeadLetters } from './commands/dlq.ts';
 import { registerLocal } from './commands/local.ts';
@@ -147,13 +147,13 @@ export function buildProgram(configure: (program: Command) => Command = (program
 
   program
     .command('deploy')
-    .description('serverless deploy to the stage (LocalStack for stage local)')
+    .description("serverless deploy of the project's service to the stage (LocalStack for stage local)")
     .action(async () => {
       const { json, stage } = globals();
       const out = output(json);
       if (stage === 'local') await up({ log: (line) => out.say(line) });
       const startedAt = Date.now();
-      await serverlessInteractive(['deploy', '--stage', stage], json ? 'stderr' : 'inherit');
+      await serverlessInteractive(['deploy', '--stage', stage], json ? 'stderr' : 'inherit', projectDir);
       out.result({ deployed: true, stage, seconds: (Date.now() - startedAt) / 1000 }, () => out.say(`deployed stage ${stage}`));
     });
 
