@@ -3,6 +3,7 @@
  * document on stdout.
  *
  *   fnmesh up | down | deploy             LocalStack (host mode) and the stack, stage local
+ *   fnmesh local up|down|status|logs|env  the project's local cloud, for any Serverless service
  *   fnmesh demo <scenario|all> [options]  the seed's scenarios through the deployed functions
  *   fnmesh status                         channels, locks, groups
  *   fnmesh dlq <channel> list|redrive     a channel's dead letters
@@ -12,10 +13,11 @@
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
-import { down, projectRoot, up } from '../infra/localstack/localstack.ts';
+import { down, projectDir, projectRoot, up } from '../infra/localstack/localstack.ts';
 import { serverlessInteractive } from '../infra/serverless/cli.ts';
 import { listDeadLetters, redriveDeadLetters } from './commands/dlq.ts';
 import { init } from './commands/init.ts';
+import { registerLocal } from './commands/local.ts';
 import { status } from './commands/status.ts';
 import { showTrace } from './commands/trace.ts';
 import { meshContext } from './context.ts';
@@ -143,15 +145,17 @@ export function buildProgram(configure: (program: Command) => Command = (program
       out.result({ stopped }, () => {});
     });
 
+  registerLocal(program, () => globals().json);
+
   program
     .command('deploy')
-    .description('serverless deploy to the stage (LocalStack for stage local)')
+    .description("serverless deploy of the project's service to the stage (LocalStack for stage local)")
     .action(async () => {
       const { json, stage } = globals();
       const out = output(json);
       if (stage === 'local') await up({ log: (line) => out.say(line) });
       const startedAt = Date.now();
-      await serverlessInteractive(['deploy', '--stage', stage], json ? 'stderr' : 'inherit');
+      await serverlessInteractive(['deploy', '--stage', stage], json ? 'stderr' : 'inherit', projectDir);
       out.result({ deployed: true, stage, seconds: (Date.now() - startedAt) / 1000 }, () => out.say(`deployed stage ${stage}`));
     });
 

@@ -1,9 +1,8 @@
 /**
- * `npm run local:up | local:down | local:logs [-- --follow] | local:venv`: LocalStack in host mode.
+ * `npm run local:up | local:down | local:logs [-- --follow] | local:venv`: LocalStack in host mode
+ * (the same code as `fnmesh local ...`, without the CLI's dependencies; `status` prints JSON).
  */
-import { spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
-import { down, ensureLambdaSdk, ensureVenv, logFile, logTail, up } from './localstack.ts';
+import { down, ensureLambdaSdk, ensureVenv, localStatus, logFile, showLog, up } from './localstack.ts';
 
 async function main(command: string | undefined, args: string[]): Promise<number> {
   switch (command) {
@@ -12,7 +11,7 @@ async function main(command: string | undefined, args: string[]): Promise<number
       console.log(
         result.started
           ? `LocalStack ready at ${result.endpoint} (pid ${result.pid}) in ${result.seconds.toFixed(1)} s`
-          : `LocalStack already up at ${result.endpoint}${result.pid ? ` (pid ${result.pid})` : ' (not started by fnmesh)'}`,
+          : `LocalStack already up at ${result.endpoint}${result.pid ? ` (pid ${result.pid})` : ' (started from another project)'}`,
       );
       return 0;
     }
@@ -23,19 +22,17 @@ async function main(command: string | undefined, args: string[]): Promise<number
     case 'down':
       await down();
       return 0;
+    case 'status':
+      console.log(JSON.stringify(await localStatus(), null, 2));
+      return 0;
     case 'logs':
-      if (!existsSync(logFile)) {
+      if (!(await showLog({ follow: args.includes('--follow') || args.includes('-f') }))) {
         console.error(`no log yet at ${logFile}`);
         return 1;
       }
-      if (args.includes('--follow') || args.includes('-f')) {
-        const tail = spawn('tail', ['-n', '100', '-f', logFile], { stdio: 'inherit' });
-        return new Promise((done) => tail.on('exit', (code) => done(code ?? 0)));
-      }
-      console.log(logTail(200));
       return 0;
     default:
-      console.error('usage: localstack up | down | logs [--follow] | venv');
+      console.error('usage: localstack up | down | status | logs [--follow] | venv');
       return 2;
   }
 }

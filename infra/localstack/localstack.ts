@@ -3,8 +3,14 @@
  *
  * LocalStack runs here as a plain host process (no Docker engine), with fnmesh's plugin
  * (`infra/localstack/plugin`) providing the `process` Lambda executor and DynamoDB on moto.
- * Used by `npm run local:*`, the test setup, the `fnmesh` CLI (its endpoint, strict-mode status),
- * bench, chaos and the fidelity runner (infra/localstack/fidelity/run.ts).
+ * Used by `fnmesh local ...` and `npm run local:*`, the test setup (testSetup.ts), the `fnmesh` CLI
+ * (its endpoint, strict-mode status), bench, chaos and the fidelity runner (fidelity/run.ts).
+ *
+ * Two places matter: `packageRoot`, where the plugin, the pinned requirements and the Lambda SDK
+ * manifests ship (this repository, or node_modules/fnmesh in a user's project; only read), and
+ * `projectDir`, the project whose LocalStack this is (its `.localstack/` state, log and pid). The
+ * venv and the Lambda SDK are built once per user in the cache (XDG_CACHE_HOME/fnmesh), shared by
+ * every project.
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
@@ -16,8 +22,10 @@ import {
   openSync,
   readdirSync,
   readFileSync,
+  readSync,
   renameSync,
   rmSync,
+  statSync,
   writeFileSync,
 } from 'node:fs';
 import { homedir } from 'node:os';
@@ -26,9 +34,38 @@ import { createInterface } from 'node:readline';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 
-const here = dirname(fileURLToPath(import.meta.url));
-export const projectRoot = resolve(here, '..', '..');
-const pluginDir = join(here, 'plugin');
+/** Where fnmesh's files ship: the folder that holds infra/localstack/plugin (up from this module, built or not). */
+function findPackageRoot(from: string): string {
+  for (let dir = from; ; dir = dirname(dir)) {
+    if (existsSync(join(dir, 'infra', 'localstack', 'plugin', 'pyproject.toml'))) return dir;
+    if (dirname(dir) === dir) throw new Error(`fnmesh: no infra/localstack/plugin above ${from} (an incomplete fnmesh package?)`);
+  }
+}
+
+/**
+ * The fnmesh package's root: this repository, or node_modules/fnmesh. LocalStack's plugin,
+ * requirements and the Lambda SDK manifests are read from here (never written).
+ */
+export const packageRoot = findPackageRoot(dirname(fileURLToPath(import.meta.url)));
+/** The repository's root, for the repository's own tools and tests (docs, bench, events): `packageRoot`. */
+export const projectRoot = packageRoot;
+/** infra/localstack's source files (plugin, requirements), in the package. */
+const sourceDir = join(packageRoot, 'infra', 'localstack');
+const pluginDir = join(sourceDir, 'plugin');
+
+/**
+ * The user's project: `FNMESH_PROJECT_DIR`, else the nearest folder up from the working directory
+ * with a package.json (as npm finds it), else the working directory. Its LocalStack keeps its
+ * state in `.localstack/` there.
+ */
+export function projectDirOf(environment: Record<string, string | undefined> = process.env, cwd = process.cwd()): string {
+  if (environment.FNMESH_PROJECT_DIR) return resolve(cwd, environment.FNMESH_PROJECT_DIR);
+  for (let dir = resolve(cwd); ; dir = dirname(dir)) {
+    if (existsSync(join(dir, 'package.json'))) return dir;
+    if (dirname(dir) === dir) return resolve(cwd);
+  }
+}
+export const projectDir = projectDirOf();
 
 /** Where one LocalStack listens and keeps its state (log, pid, LocalStack's files). */
 export interface LocalStackInstance {
@@ -42,11 +79,10 @@ export interface LocalStackInstance {
  */
 export const LOCALSTACK_PORT = Number(process.env.FNMESH_LOCALSTACK_PORT || 4566);
 export const LOCALSTACK_ENDPOINT = `http://127.0.0.1:${LOCALSTACK_PORT}`;
-/** The project's LocalStack: what `npm run local:*`, `npm start` and the tests use. */
-export const defaultInstance: LocalStackInstance = {
-  port: LOCALSTACK_PORT,
-  stateDir: join(projectRoot, LOCALSTACK_PORT === 4566 ? '.localstack' : `.localstack-${LOCALSTACK_PORT}`),
-};
+/** Where a project's LocalStack on `port` keeps its state: `.localstack/` (port 4566) or `.localstack-<port>/`. */
+export const stateDirOf = (dir: string, port: number) => join(dir, port === 4566 ? '.localstack' : `.localstack-${port}`);
+/** The project's LocalStack: what `fnmesh local ...`, `npm run local:*`, `npm start` and the tests use. */
+export const defaultInstance: LocalStackInstance = { port: LOCALSTACK_PORT, stateDir: stateDirOf(projectDir, LOCALSTACK_PORT) };
 
 export const endpointOf = (instance: LocalStackInstance) => `http://127.0.0.1:${instance.port}`;
 export const logFileOf = (instance: LocalStackInstance) => join(instance.stateDir, 'localstack.log');
@@ -185,7 +221,7 @@ function findPython(): string {
 
 function hashFiles(files: string[], extra = ''): string {
   const hash = createHash('sha256').update(extra);
-  for (const file of files) hash.update(relative(here, file)).update(readFileSync(file));
+  for (const file of files) hash.update(relative(sourceDir, file)).update(readFileSync(file));
   return hash.digest('hex').slice(0, 16);
 }
 
@@ -241,8 +277,8 @@ async function buildOnce(target: string, build: (partial: string) => void | Prom
 export async function ensureVenv(log: (line: string) => void = console.error): Promise<string> {
   const python = findPython();
   const version = spawnSync(python, ['-c', 'import sys; print(sys.version)'], { encoding: 'utf8' }).stdout.trim();
-  const requirements = join(here, 'requirements.txt');
-  const constraints = join(here, 'constraints.txt');
+  const requirements = join(sourceDir, 'requirements.txt');
+  const constraints = join(sourceDir, 'constraints.txt');
   const key = hashFiles([requirements, constraints], version);
   const venv = join(cacheRoot(), `venv-${key}`);
   const venvPython = join(venv, 'bin', 'python');
@@ -257,13 +293,26 @@ export async function ensureVenv(log: (line: string) => void = console.error): P
     log(`fnmesh: LocalStack venv ready in ${((Date.now() - started) / 1000).toFixed(0)} s`);
   }
 
-  // The plugin is reinstalled whenever its source changes (a second, cheap, layer).
-  const stamp = join(venv, `.fnmesh-plugin-${hashFiles(pluginFiles())}`);
+  // The plugin is reinstalled whenever its source changes (a second, cheap, layer). pip builds a
+  // source tree in place (build/, *.egg-info): it builds a copy in the cache, so that the package
+  // (node_modules/fnmesh, maybe read-only) is only ever read.
+  const files = pluginFiles();
+  const stamp = join(venv, `.fnmesh-plugin-${hashFiles(files)}`);
   if (!existsSync(stamp)) {
     log('fnmesh: installing the fnmesh LocalStack plugin into the venv');
     for (const old of readdirSync(venv).filter((name) => name.startsWith('.fnmesh-plugin-'))) rmSync(join(venv, old));
-    await pipInstall(venvPython, ['--quiet', '--no-deps', '--no-build-isolation', '--force-reinstall', pluginDir], log);
-    rmSync(join(pluginDir, 'build'), { recursive: true, force: true });
+    const copy = join(cacheRoot(), `plugin-build-${process.pid}`);
+    rmSync(copy, { recursive: true, force: true });
+    try {
+      for (const file of files) {
+        const target = join(copy, relative(pluginDir, file));
+        mkdirSync(dirname(target), { recursive: true });
+        copyFileSync(file, target);
+      }
+      await pipInstall(venvPython, ['--quiet', '--no-deps', '--no-build-isolation', '--force-reinstall', copy], log);
+    } finally {
+      rmSync(copy, { recursive: true, force: true });
+    }
     writeFileSync(stamp, new Date().toISOString());
   }
   return venvPython;
@@ -278,7 +327,7 @@ export async function ensureVenv(log: (line: string) => void = console.error): P
  * @returns the directory holding `v3/node_modules` and `v2/node_modules`
  */
 export async function ensureLambdaSdk(log: (line: string) => void = console.error): Promise<string> {
-  const source = join(here, 'lambda-sdk');
+  const source = join(sourceDir, 'lambda-sdk');
   const sets = ['v3', 'v2'];
   const files = sets.flatMap((set) => ['package.json', 'package-lock.json'].map((file) => join(source, set, file)));
   const target = join(cacheRoot(), `lambda-sdk-${hashFiles(files)}`);
@@ -415,7 +464,7 @@ export async function up(options: UpOptions = {}): Promise<UpResult> {
   mkdirSync(instance.stateDir, { recursive: true });
   const out = openSync(logFile, 'w');
   const child = spawn(python, ['-m', 'localstack.runtime.main'], {
-    cwd: projectRoot,
+    cwd: instance.stateDir,
     env: environment,
     detached: true,
     stdio: ['ignore', out, out],
@@ -461,7 +510,7 @@ export async function down(options: DownOptions = {}): Promise<boolean> {
   const pid = runningPid(instance);
   if (pid === undefined) {
     rmSync(pidFileOf(instance), { force: true });
-    if (!options.quiet) log('fnmesh: no LocalStack started by this project is running');
+    if (!options.quiet) log(`fnmesh: no LocalStack started by this project (${dirname(instance.stateDir)}) is running`);
     return false;
   }
   process.kill(pid, 'SIGTERM');
@@ -474,4 +523,116 @@ export async function down(options: DownOptions = {}): Promise<boolean> {
   rmSync(pidFileOf(instance), { force: true });
   if (!options.quiet) log(`fnmesh: LocalStack (pid ${pid}) stopped`);
   return true;
+}
+
+/** What `fnmesh local status` reports about a project's LocalStack. */
+export interface LocalStatus {
+  endpoint: string;
+  /** Something answers LocalStack's health check there. */
+  running: boolean;
+  /** It is fnmesh's LocalStack (its plugin answers); false for another LocalStack, or none. */
+  fnmesh: boolean;
+  /** Its pid (null if unknown: no /proc to look in, another user's, or nothing runs). */
+  pid: number | null;
+  /** Whether this project started it (then `fnmesh local down` here stops it). */
+  startedHere: boolean;
+  /** The project it was started from (its state's parent folder), if known. */
+  startedIn: string | null;
+  /** Strict mode on or off; null if nothing (or not fnmesh's LocalStack) answers. */
+  strict: boolean | null;
+  version: string | null;
+  uptimeSeconds: number | null;
+  /** Each service's state (`running`, `available`, ...), from the health check. */
+  services: Record<string, string>;
+  projectDir: string;
+  stateDir: string;
+  logFile: string;
+}
+
+/**
+ * The LocalStack host process of this user that listens on `port`, found in /proc (Linux): its
+ * pid, state folder and start time. Undefined where there is no /proc, or none is found.
+ */
+function serving(port: number): { pid: number; stateDir: string | undefined; startedAt: number | undefined } | undefined {
+  if (!existsSync('/proc/stat')) return undefined;
+  const bootTime = Number(/^btime (\d+)$/m.exec(readFileSync('/proc/stat', 'utf8'))?.[1]);
+  for (const name of readdirSync('/proc').filter((entry) => /^\d+$/.test(entry))) {
+    const pid = Number(name);
+    let environment: string[];
+    try {
+      if (!isLocalStackProcess(pid)) continue;
+      environment = readFileSync(`/proc/${pid}/environ`, 'utf8').split('\0');
+    } catch {
+      continue;
+    }
+    if (!environment.includes(`GATEWAY_LISTEN=127.0.0.1:${port}`)) continue;
+    const stateDir = environment.find((entry) => entry.startsWith('FILESYSTEM_ROOT='))?.slice('FILESYSTEM_ROOT='.length);
+    // Field 22 of /proc/<pid>/stat: the start, in clock ticks (USER_HZ, 100) after boot.
+    const ticks = Number(readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ')[19]);
+    const startedAt = Number.isFinite(bootTime) && Number.isFinite(ticks) ? (bootTime + ticks / 100) * 1000 : undefined;
+    return { pid, stateDir, startedAt };
+  }
+  return undefined;
+}
+
+/**
+ * The project's LocalStack: does it answer, in which mode, since when, started by whom. (Not
+ * LocalStack's `/_localstack/info`: answering it, LocalStack probes for Docker.)
+ */
+export async function localStatus(instance: LocalStackInstance = defaultInstance): Promise<LocalStatus> {
+  const endpoint = endpointOf(instance);
+  const [answer, strict] = await Promise.all([health(endpoint), strictStatus(endpoint)]);
+  const own = answer ? runningPid(instance) : undefined;
+  const found = answer ? serving(instance.port) : undefined;
+  const startedAt = found?.startedAt ?? (own !== undefined ? statSync(pidFileOf(instance)).mtimeMs : undefined);
+  const stateDir = own !== undefined ? instance.stateDir : found?.stateDir;
+  return {
+    endpoint,
+    running: answer !== undefined,
+    fnmesh: strict !== undefined,
+    pid: own ?? found?.pid ?? null,
+    startedHere: own !== undefined,
+    startedIn: stateDir ? dirname(stateDir) : null,
+    strict: strict?.enabled ?? null,
+    version: answer?.version ?? null,
+    uptimeSeconds: startedAt === undefined ? null : Math.max(0, Math.round((Date.now() - startedAt) / 1000)),
+    services: answer?.services ?? {},
+    projectDir: dirname(instance.stateDir),
+    stateDir: instance.stateDir,
+    logFile: logFileOf(instance),
+  };
+}
+
+/**
+ * Prints the last `lines` lines of the project's LocalStack log, and with `follow` keeps printing
+ * what is appended (as `tail -f`) until the process is interrupted.
+ * @returns false if there is no log yet
+ */
+export async function showLog(
+  options: { lines?: number; follow?: boolean; instance?: LocalStackInstance; write?: (text: string) => void } = {},
+): Promise<boolean> {
+  const { lines = 200, follow = false, instance = defaultInstance, write = (text) => process.stdout.write(text) } = options;
+  const file = logFileOf(instance);
+  if (!existsSync(file)) return false;
+  const text = readFileSync(file, 'utf8');
+  write(
+    `${text
+      .split('\n')
+      .slice(-lines - 1)
+      .join('\n')}`,
+  );
+  if (!follow) return true;
+  let offset = Buffer.byteLength(text);
+  for (;;) {
+    await sleep(250);
+    const size = existsSync(file) ? statSync(file).size : 0;
+    if (size < offset) offset = 0; // a new LocalStack started: its log begins again
+    if (size === offset) continue;
+    const fd = openSync(file, 'r');
+    const chunk = Buffer.alloc(size - offset);
+    readSync(fd, chunk, 0, chunk.length, offset);
+    closeSync(fd);
+    offset = size;
+    write(chunk.toString('utf8'));
+  }
 }

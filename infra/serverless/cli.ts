@@ -1,9 +1,17 @@
-/** Runs the Serverless Framework CLI (osls) the way a user does: `npx serverless ...`. */
+/**
+ * Runs the Serverless Framework CLI (osls) the way a user does: `npx serverless ...`, in this
+ * repository's service (the tests, bench, chaos) or, for `fnmesh deploy`, in the user's project.
+ */
 import { execFile, spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { projectRoot } from '../localstack/localstack.ts';
 
-const bin = join(projectRoot, 'node_modules', '.bin', 'serverless');
+/** The project's own osls (`node_modules/.bin/serverless` in `cwd`), else the one beside fnmesh. */
+function binIn(cwd: string): string {
+  const own = join(cwd, 'node_modules', '.bin', 'serverless');
+  return existsSync(own) ? own : join(projectRoot, 'node_modules', '.bin', 'serverless');
+}
 
 export interface CliResult {
   code: number;
@@ -11,10 +19,10 @@ export interface CliResult {
   stderr: string;
 }
 
-/** Runs `serverless <args>` and collects its output. */
-export function serverless(args: string[], env: NodeJS.ProcessEnv = {}): Promise<CliResult> {
+/** Runs `serverless <args>` in `cwd` (this repository's service by default) and collects its output. */
+export function serverless(args: string[], env: NodeJS.ProcessEnv = {}, cwd = projectRoot): Promise<CliResult> {
   return new Promise((resolve) => {
-    execFile(bin, args, { cwd: projectRoot, env: { ...process.env, ...env }, maxBuffer: 16 * 1024 * 1024 }, (error, stdout, stderr) => {
+    execFile(binIn(cwd), args, { cwd, env: { ...process.env, ...env }, maxBuffer: 16 * 1024 * 1024 }, (error, stdout, stderr) => {
       const code = error ? (typeof error.code === 'number' ? error.code : 1) : 0;
       resolve({ code, stdout, stderr });
     });
@@ -22,12 +30,12 @@ export function serverless(args: string[], env: NodeJS.ProcessEnv = {}): Promise
 }
 
 /**
- * Runs `serverless <args>` with its output on this terminal (or on stderr, to keep stdout for a
- * JSON document); rejects if it fails.
+ * Runs `serverless <args>` in `cwd` (this repository's service by default) with its output on this
+ * terminal (or on stderr, to keep stdout for a JSON document); rejects if it fails.
  */
-export function serverlessInteractive(args: string[], to: 'inherit' | 'stderr' = 'inherit'): Promise<void> {
+export function serverlessInteractive(args: string[], to: 'inherit' | 'stderr' = 'inherit', cwd = projectRoot): Promise<void> {
   return new Promise((resolve, reject) => {
-    const child = spawn(bin, args, { cwd: projectRoot, stdio: to === 'inherit' ? 'inherit' : ['ignore', process.stderr, process.stderr] });
+    const child = spawn(binIn(cwd), args, { cwd, stdio: to === 'inherit' ? 'inherit' : ['ignore', process.stderr, process.stderr] });
     child.on('error', reject);
     child.on('exit', (code) => (code === 0 ? resolve() : reject(new Error(`serverless ${args.join(' ')} exited with ${code}`))));
   });

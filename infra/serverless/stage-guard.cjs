@@ -9,10 +9,15 @@
 // `serverless remove` probes ECR for the service's image repository; LocalStack's open-source
 // build has no ECR (and fnmesh's process executor runs no images), so on stage `local` the probe
 // answers "no repository" instead of failing the removal.
+//
+// On every stage it leaves the local cloud's state (`.localstack/`, `.localstack-<port>/`: the
+// log, pid and LocalStack's files, which `fnmesh local up` keeps in the project) out of the
+// functions' packages.
 
 const LOCAL_STAGE = 'local';
 const DEFAULT_ENDPOINT = 'http://127.0.0.1:4566';
 const LOOPBACK_HOSTS = new Set(['127.0.0.1', 'localhost', '[::1]', '::1']);
+const LOCAL_STATE_PATTERNS = ['!.localstack/**', '!.localstack-*/**'];
 
 function isLoopback(endpoint) {
   let url;
@@ -26,6 +31,9 @@ function isLoopback(endpoint) {
 
 class StageGuard {
   constructor(serverless, options) {
+    const service = serverless.service;
+    service.package = service.package || {};
+    service.package.patterns = [...(service.package.patterns || []), ...LOCAL_STATE_PATTERNS];
     const stage = options.stage || serverless.service.provider.stage || LOCAL_STAGE;
     if (stage !== LOCAL_STAGE) return;
     const env = process.env;

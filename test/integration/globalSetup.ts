@@ -1,12 +1,13 @@
 /**
  * Integration setup: a `docker` that fails (and records the call) first on PATH, and LocalStack
- * up (started here only if nothing answers yet, and then stopped again at the end). Each test
- * file creates what it needs (the smoke stack file deploys the stack).
+ * up through the same helper users' suites get (infra/localstack/testSetup.ts: started here only
+ * if nothing answers yet, and then stopped again at the end). Each test file creates what it
+ * needs (the smoke stack file deploys the stack).
  */
 import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { down, up } from '../../infra/localstack/localstack.ts';
+import { startLocalCloud } from '../../infra/localstack/testSetup.ts';
 
 export default async function setup() {
   const fakeBin = mkdtempSync(join(tmpdir(), 'fnmesh-no-docker-'));
@@ -19,11 +20,11 @@ export default async function setup() {
   process.env.PATH = `${fakeBin}:${process.env.PATH}`;
   process.env.FNMESH_DOCKER_CALLS = calls;
 
-  const localstack = await up({ log: (line) => console.log(line) });
-  console.log(localstack.started ? `LocalStack started in ${localstack.seconds.toFixed(1)} s` : 'LocalStack already running: reusing it');
+  // The tests build their clients from infra/localstack/clients.ts: the environment stays as it is.
+  const stopLocalCloud = await startLocalCloud({ log: (line) => console.log(line), setEnvironment: false });
 
   return async () => {
-    if (localstack.started) await down({ log: (line) => console.log(line) });
+    await stopLocalCloud();
     const dockerCalls = existsSync(calls) ? readFileSync(calls, 'utf8') : '';
     rmSync(fakeBin, { recursive: true, force: true });
     if (dockerCalls) throw new Error(`docker was called during the test run:\n${dockerCalls}`);

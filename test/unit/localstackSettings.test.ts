@@ -1,6 +1,12 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { FORBIDDEN_FALLBACKS, localstackEnvironment, PLUGIN_MARKERS, projectRoot } from '../../infra/localstack/localstack.ts';
+import {
+  FORBIDDEN_FALLBACKS,
+  LOCALSTACK_PORT,
+  localstackEnvironment,
+  PLUGIN_MARKERS,
+  projectRoot,
+} from '../../infra/localstack/localstack.ts';
 
 describe('LocalStack settings', () => {
   it('selects fnmesh plugins and keeps everything on loopback and offline', () => {
@@ -10,7 +16,7 @@ describe('LocalStack settings', () => {
       LAMBDA_RUNTIME_EXECUTOR: 'process',
       PROVIDER_OVERRIDE_DYNAMODB: 'moto',
       PROVIDER_OVERRIDE_DYNAMODBSTREAMS: 'fnmesh',
-      GATEWAY_LISTEN: '127.0.0.1:4566',
+      GATEWAY_LISTEN: `127.0.0.1:${LOCALSTACK_PORT}`,
       DNS_ADDRESS: '0',
       SKIP_SSL_CERT_DOWNLOAD: '1',
       DISABLE_EVENTS: '1',

@@ -21,8 +21,8 @@ describe('stage guard', () => {
   });
 
   describe('constructor', () => {
-    const fakeServerless = (stage?: string) => ({
-      service: { provider: { stage } },
+    const fakeServerless = (stage?: string, service: Record<string, unknown> = {}) => ({
+      service: { provider: { stage }, ...service },
       classes: { Error: class extends Error {} },
     });
 
@@ -57,5 +57,23 @@ describe('stage guard', () => {
         process.env = saved;
       }
     });
+
+    it.each(['local', 'prod'])(
+      "leaves the local cloud's state out of the packages on stage %s, keeping the service's patterns",
+      (stage) => {
+        const saved = { ...process.env };
+        try {
+          const serverless = fakeServerless(stage, { package: { patterns: ['!docs/**'] } });
+          new StageGuard(serverless, { stage });
+          expect((serverless.service as unknown as { package: { patterns: string[] } }).package.patterns).toEqual([
+            '!docs/**',
+            '!.localstack/**',
+            '!.localstack-*/**',
+          ]);
+        } finally {
+          process.env = saved;
+        }
+      },
+    );
   });
 });
