@@ -1,7 +1,8 @@
 /**
  * The `fnmesh/testing` entry point: the kit for a project's own tests. Faults injected into the AWS
  * SDK clients (`SdkFaults`) and into a worker (`workerFaults`), the call counter that tallies what
- * the clients sent (`CallCounter`), and a seeded random source so a faulty run can be replayed.
+ * the clients sent (`CallCounter`), a seeded random source so a faulty run can be replayed, and
+ * the local cloud for a test suite (`startLocalCloud`: a vitest globalSetup; `deployToLocalCloud`).
  * It lives outside lib/ so that the primitives' entry point carries none of it.
  */
 export { CallCounter, type CallTally, type Refusal, refusalOf } from '../lib/faults/callCounter.ts';
@@ -16,5 +17,11 @@ export {
   type WorkerFaultOptions,
 } from '../lib/middlewares/workerFaults.ts';
 
-// ---- The local cloud for test suites (helper "local" adds startLocalCloud / stopLocalCloud here,
-// ---- a vitest globalSetup-compatible pair over infra/localstack's manager).
+export {
+  type DeployOptions,
+  deployToLocalCloud,
+  type LocalCloud,
+  type LocalCloudOptions,
+  startLocalCloud,
+  stopLocalCloud,
+} from '../infra/localstack/testSetup.ts';

@@ -2,7 +2,7 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { z } from 'zod';
-import { Channel } from '../../lib/index.ts';
+import { Channel } from 'fnmesh';
 
 const task = z.object({ n: z.number().int() });
 

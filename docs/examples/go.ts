@@ -1,6 +1,6 @@
 // Fire and forget: Go's `go hello()` as an asynchronous Lambda invocation.
 import { LambdaClient } from '@aws-sdk/client-lambda';
-import { go } from '../../lib/index.ts';
+import { go } from 'fnmesh';
 
 const lambda = new LambdaClient({});
 

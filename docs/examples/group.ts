@@ -1,7 +1,7 @@
 // errgroup over Lambda: at most 4 workers at a time, and the first failure reported.
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { LambdaClient } from '@aws-sdk/client-lambda';
-import { Group, GroupTaskError } from '../../lib/index.ts';
+import { Group, GroupTaskError } from 'fnmesh';
 
 const dynamodb = new DynamoDBClient({});
 const lambda = new LambdaClient({});

@@ -1,5 +1,5 @@
 // Route each customer to one shard worker, the same one in every process and language.
-import { HashRing } from '../../lib/ring/HashRing.ts';
+import { HashRing } from 'fnmesh';
 
 const ring = new HashRing({ nodes: ['worker-a', 'worker-b', { name: 'worker-c', weight: 2 }] });
 

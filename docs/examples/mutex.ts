@@ -1,7 +1,7 @@
 // A Lambda handler that updates an invoice under a distributed lock, its write fenced.
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { Context } from 'aws-lambda';
-import { fencedUpdate, Mutex } from '../../lib/index.ts';
+import { fencedUpdate, Mutex } from 'fnmesh';
 
 const client = new DynamoDBClient({});
 

@@ -1,6 +1,6 @@
 // Run a migration once across every worker that starts; all of them get its result.
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { Once } from '../../lib/index.ts';
+import { Once } from 'fnmesh';
 
 const client = new DynamoDBClient({});
 const once = new Once({ client, tableName: 'fnmesh-dev-mesh' });

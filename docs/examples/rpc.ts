@@ -1,9 +1,7 @@
 // Go's net/rpc: a Quoter service served by one Lambda function, and a client calling it.
 import { LambdaClient } from '@aws-sdk/client-lambda';
 import { z } from 'zod';
-import { RpcRemoteError } from '../../lib/errors.ts';
-import { RpcClient } from '../../lib/rpc/RpcClient.ts';
-import { type ArgsOf, defineMethod, type ResultOf, rpcHandler } from '../../lib/rpc/RpcServer.ts';
+import { type ArgsOf, defineMethod, type ResultOf, RpcClient, rpcHandler, RpcRemoteError } from 'fnmesh';
 
 // The server. Go: rpc.Register(new(Quoter)).
 class QuoteUnavailableError extends Error {

@@ -1,8 +1,7 @@
 // Many invocations read a price list at once; a repricing one replaces it alone, its write fenced.
 import { DynamoDBClient, GetItemCommand } from '@aws-sdk/client-dynamodb';
 import type { Context } from 'aws-lambda';
-import { fencedPut } from '../../lib/sync/fenced.ts';
-import { RWMutex } from '../../lib/sync/RWMutex.ts';
+import { fencedPut, RWMutex } from 'fnmesh';
 
 const client = new DynamoDBClient({});
 

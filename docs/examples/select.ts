@@ -1,5 +1,5 @@
 // Wait for whichever comes first: a result, a cancellation, or a timeout.
-import { type Channel, recv, select } from '../../lib/index.ts';
+import { type Channel, recv, select } from 'fnmesh';
 
 export async function firstOf(results: Channel<{ square: number }>, cancel: Channel<string>): Promise<string> {
   const chosen = await select([recv(results), recv(cancel)], { timeoutMs: 5_000 });

@@ -1,7 +1,7 @@
 // At most 10 units of concurrent work against a partner API, across every invocation; a bulk call weighs 5.
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { Context } from 'aws-lambda';
-import { Semaphore } from '../../lib/sync/Semaphore.ts';
+import { Semaphore } from 'fnmesh';
 
 const client = new DynamoDBClient({});
 

@@ -1,7 +1,7 @@
 // Orders sharded by customer over three queues: one customer's orders always reach one shard.
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { SQSClient } from '@aws-sdk/client-sqs';
-import { Channel, ShardedChannel } from '../../lib/index.ts';
+import { Channel, ShardedChannel } from 'fnmesh';
 
 interface Order {
   customer: string;

@@ -1,7 +1,7 @@
 // Fan out three workers and wait for them; each worker's taskCompletion middleware calls done.
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { LambdaClient } from '@aws-sdk/client-lambda';
-import { WaitGroup } from '../../lib/index.ts';
+import { WaitGroup } from 'fnmesh';
 
 const dynamodb = new DynamoDBClient({});
 const lambda = new LambdaClient({});

@@ -1,7 +1,7 @@
 // A tracked worker: the middleware unwraps the task envelope and records the outcome once.
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import middy from '@middy/core';
-import { taskCompletion } from '../../lib/index.ts';
+import { taskCompletion } from 'fnmesh';
 
 const client = new DynamoDBClient({});
 
