@@ -2,7 +2,10 @@
  * fnmesh: drive and watch the mesh (the commands are in program.ts). Every command takes `--json`
  * and then prints one JSON document on stdout; errors too.
  */
+import { endQuietlyOnClosedPipe } from './output.ts';
 import { buildProgram } from './program.ts';
+
+endQuietlyOnClosedPipe();
 
 const program = buildProgram();
 program.parseAsync().catch((err: Error) => {
