@@ -148,8 +148,11 @@ describe('the fnmesh package', () => {
   it('packs only the intended files: compiled JavaScript and .d.ts, the bin, the plugin', () => {
     const paths = packed.files.map((file) => file.path);
     expect(paths.filter((path) => !ALLOWED.some((pattern) => pattern.test(path)))).toEqual([]);
-    expect(paths.filter((path) => /\.ts$/.test(path) && !path.endsWith('.d.ts'))).toEqual([]);
-    expect(paths.filter((path) => /(^|\/)(test|__pycache__|build)\/|\.egg-info|\.test\./.test(path))).toEqual([]);
+    // The starter is source for the user's own project (`fnmesh init` copies it): .ts and tests are its point.
+    const library = paths.filter((path) => !path.startsWith('templates/'));
+    expect(library.filter((path) => /\.ts$/.test(path) && !path.endsWith('.d.ts'))).toEqual([]);
+    expect(library.filter((path) => /(^|\/)(test|__pycache__|build)\/|\.egg-info|\.test\./.test(path))).toEqual([]);
+    expect(paths.filter((path) => /__pycache__|\.pyc$|(^|\/)node_modules\//.test(path))).toEqual([]);
     expect(paths).toEqual(
       expect.arrayContaining([
         'bin/fnmesh.js',
@@ -161,6 +164,9 @@ describe('the fnmesh package', () => {
         'infra/localstack/plugin/fnmesh_localstack/runtime/worker.cjs',
         'infra/localstack/lambda-sdk/v3/package-lock.json',
         'infra/serverless/stage-guard.cjs',
+        'templates/starter/package.json',
+        'templates/starter/serverless.yml',
+        'templates/starter/test/service.test.ts',
       ]),
     );
   });
@@ -180,7 +186,8 @@ describe('the fnmesh package', () => {
     );
     // Nothing at run time needs a TypeScript loader: tsx is not installed with the package.
     expect(existsSync(join(app, 'node_modules', 'tsx'))).toBe(false);
-    expect(shipped(join(app, 'node_modules', 'fnmesh')).filter((path) => /\.ts$/.test(path) && !path.endsWith('.d.ts'))).toEqual([]);
+    const installed = shipped(join(app, 'node_modules', 'fnmesh')).filter((path) => !path.startsWith('templates/'));
+    expect(installed.filter((path) => /\.ts$/.test(path) && !path.endsWith('.d.ts'))).toEqual([]);
   });
 
   it('type-checks a TypeScript consumer of the entry points (NodeNext, strict, lib check on), and rejects a wrong one', () => {

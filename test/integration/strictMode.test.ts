@@ -152,15 +152,17 @@ describe('DynamoDB transaction conflicts', () => {
   it('PutItem on a held item: TransactionConflictException (not retried by the SDK); TransactGetItems: cancelled; GetItem: served', async () => {
     const { committed } = await holding('held-put');
     // A binary attribute too: whatever the item holds, the write is checked.
-    const put = await failure(
-      dynamodb.send(
-        new PutItemCommand({ TableName: TABLE, Item: { ...key('held-put'), n: { N: '100' }, blob: { B: new Uint8Array([1, 2]) } } }),
+    // All three at once, so each meets the item inside the transaction's window even when the
+    // machine is busy (one after another, the third could arrive after the window).
+    const [put, read, plainRead] = await Promise.all([
+      failure(
+        dynamodb.send(
+          new PutItemCommand({ TableName: TABLE, Item: { ...key('held-put'), n: { N: '100' }, blob: { B: new Uint8Array([1, 2]) } } }),
+        ),
       ),
-    );
-    const read = await failure(
-      dynamodb.send(new TransactGetItemsCommand({ TransactItems: [{ Get: { TableName: TABLE, Key: key('held-put') } }] })),
-    );
-    const plainRead = await failure(counterOf('held-put'));
+      failure(dynamodb.send(new TransactGetItemsCommand({ TransactItems: [{ Get: { TableName: TABLE, Key: key('held-put') } }] }))),
+      failure(counterOf('held-put')),
+    ]);
     await committed;
     expect(put).toMatchObject({
       name: 'TransactionConflictException',
