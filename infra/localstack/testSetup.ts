@@ -12,9 +12,7 @@
  *   before(() => startLocalCloud());
  *   after(() => stopLocalCloud());
  */
-import { execFile } from 'node:child_process';
-import { existsSync } from 'node:fs';
-import { join } from 'node:path';
+import { serverless } from '../serverless/cli.ts';
 import { localClientConfig } from './clients.ts';
 import { down, endpointOf, LOCALSTACK_PORT, type LocalStackInstance, projectDirOf, stateDirOf, up } from './localstack.ts';
 
@@ -143,25 +141,22 @@ export interface DeployOptions {
  * @returns osls's output
  * @throws with osls's output if the deploy fails
  */
-export function deployToLocalCloud(options: DeployOptions = {}): Promise<string> {
+export async function deployToLocalCloud(options: DeployOptions = {}): Promise<string> {
   const { cwd = projectDirOf(), stage = 'local', args = [], endpoint = endpointOf({ port: LOCALSTACK_PORT, stateDir: '' }) } = options;
-  const local = join(cwd, 'node_modules', '.bin', 'serverless');
-  const bin = existsSync(local) ? local : 'serverless';
   const { region, credentials } = localClientConfig({ endpoint });
-  const env: NodeJS.ProcessEnv = {
-    ...process.env,
-    AWS_ENDPOINT_URL: endpoint,
-    AWS_REGION: process.env.AWS_REGION ?? region,
-    AWS_ACCESS_KEY_ID: credentials.accessKeyId,
-    AWS_SECRET_ACCESS_KEY: credentials.secretAccessKey,
-    AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
-  };
-  delete env.AWS_SESSION_TOKEN;
-  delete env.AWS_PROFILE;
-  return new Promise((resolve, reject) => {
-    execFile(bin, ['deploy', '--stage', stage, ...args], { cwd, env, maxBuffer: 16 * 1024 * 1024 }, (error, stdout, stderr) => {
-      if (error) reject(new Error(`serverless deploy --stage ${stage} failed in ${cwd}:\n${stdout}\n${stderr}`));
-      else resolve(`${stdout}${stderr}`);
-    });
-  });
+  const { code, stdout, stderr } = await serverless(
+    ['deploy', '--stage', stage, ...args],
+    {
+      AWS_ENDPOINT_URL: endpoint,
+      AWS_REGION: process.env.AWS_REGION ?? region,
+      AWS_ACCESS_KEY_ID: credentials.accessKeyId,
+      AWS_SECRET_ACCESS_KEY: credentials.secretAccessKey,
+      AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
+      AWS_SESSION_TOKEN: undefined,
+      AWS_PROFILE: undefined,
+    },
+    cwd,
+  );
+  if (code !== 0) throw new Error(`serverless deploy --stage ${stage} failed in ${cwd}:\n${stdout}\n${stderr}`);
+  return `${stdout}${stderr}`;
 }

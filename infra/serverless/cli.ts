@@ -7,10 +7,16 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { projectRoot } from '../localstack/localstack.ts';
 
-/** The project's own osls (`node_modules/.bin/serverless` in `cwd`), else the one beside fnmesh. */
+/**
+ * The project's own osls (`node_modules/.bin/serverless` in `cwd`), else the one beside fnmesh (in
+ * this repository), else `serverless` on the PATH (an installed fnmesh brings no osls of its own).
+ */
 function binIn(cwd: string): string {
-  const own = join(cwd, 'node_modules', '.bin', 'serverless');
-  return existsSync(own) ? own : join(projectRoot, 'node_modules', '.bin', 'serverless');
+  for (const dir of [cwd, projectRoot]) {
+    const bin = join(dir, 'node_modules', '.bin', 'serverless');
+    if (existsSync(bin)) return bin;
+  }
+  return 'serverless';
 }
 
 export interface CliResult {
@@ -19,7 +25,10 @@ export interface CliResult {
   stderr: string;
 }
 
-/** Runs `serverless <args>` in `cwd` (this repository's service by default) and collects its output. */
+/**
+ * Runs `serverless <args>` in `cwd` (this repository's service by default) and collects its output.
+ * `env` is laid over this process's environment; a variable set to undefined is left out.
+ */
 export function serverless(args: string[], env: NodeJS.ProcessEnv = {}, cwd = projectRoot): Promise<CliResult> {
   return new Promise((resolve) => {
     execFile(binIn(cwd), args, { cwd, env: { ...process.env, ...env }, maxBuffer: 16 * 1024 * 1024 }, (error, stdout, stderr) => {
