@@ -5,7 +5,14 @@
  */
 import { GetQueueAttributesCommand } from '@aws-sdk/client-sqs';
 import { CHANNELS, SHARD_COUNT, shardChannelName, STACK_CHANNELS } from '../../infra/stack.ts';
-import { type ChannelRecord, channelRecord, type GroupRecord, listMeshItems } from '../../lib/table/reader.ts';
+import {
+  type ChannelRecord,
+  channelRecord,
+  type GroupRecord,
+  listMeshItems,
+  type MeshItemKind,
+  type MeshItems,
+} from '../../lib/table/reader.ts';
 import { type StrictStatus, strictStatus } from '../../infra/localstack/localstack.ts';
 import type { MeshContext } from '../context.ts';
 import type { Output } from '../output.ts';
@@ -52,6 +59,18 @@ export interface StatusDocument {
   strict: StrictStatus | null;
 }
 
+/** {@link readStatus}'s answer: the status document, and the dead letters in all of the stack's dead-letter queues. */
+export interface StatusReading {
+  document: StatusDocument;
+  /** Each dead-letter queue counted once (the shards share one); SQS's approximate counts. */
+  deadLetters: number;
+  /** The mesh table's records as listed (the kinds asked for, and at least channels, mutexes and groups). */
+  items: MeshItems;
+}
+
+/** The kinds of item the status document is made of. */
+const STATUS_KINDS: readonly MeshItemKind[] = ['channel', 'mutex', 'group'];
+
 /** Messages in a queue: SQS's approximate visible + in-flight counts; null if the queue cannot be read. */
 async function queueDepth(ctx: MeshContext, queueKey: string): Promise<number | null> {
   try {
@@ -79,17 +98,23 @@ function show(value: number | null | undefined): string | number {
  * Reads the mesh's state: channels (the stack's ping, tasks, results and shard channels, with
  * zeros until first used, plus every other channel that has a meta item), mutexes and errgroups.
  *
+ * `kinds` adds other kinds of record to `items` (wait groups, once keys) at no extra cost.
+ *
  * Cost: one Scan of the whole mesh table (consistent: 1 RCU per 4 KB of every item in it,
  * trace hops and claim markers included, whatever the filter keeps), paged by 1 MB; plus one
  * GetQueueAttributes per dead-letter queue. Fine for a status view; not for a hot path.
  * Counts are exact (the table's) except `dlqDepth`, which is SQS's approximate count.
  * @throws ItemFormatError if an item was written by a newer format version
  */
-export async function status(ctx: MeshContext, out: Output): Promise<StatusDocument> {
+export async function readStatus(
+  ctx: MeshContext,
+  options: { signal?: AbortSignal; kinds?: readonly MeshItemKind[] } = {},
+): Promise<StatusReading> {
+  const { signal, kinds = STATUS_KINDS } = options;
   const now = Date.now();
   const deadLetterKeys = [...new Set(STACK_CHANNELS.map((channel) => channelQueues(ctx, channel).deadLetterKey))];
   const [items, depths, strict] = await Promise.all([
-    listMeshItems(ctx.dynamodb, ctx.tableName, { kinds: ['channel', 'mutex', 'group'] }),
+    listMeshItems(ctx.dynamodb, ctx.tableName, { kinds: [...new Set([...STATUS_KINDS, ...kinds])], ...(signal ? { signal } : {}) }),
     Promise.all(deadLetterKeys.map(async (key) => [key, await queueDepth(ctx, key)] as const)),
     ctx.stage === 'local' ? strictStatus() : undefined,
   ]);
@@ -110,7 +135,17 @@ export async function status(ctx: MeshContext, out: Output): Promise<StatusDocum
     groups: items.groups,
     strict: strict ?? null,
   };
+  // Each dead-letter queue once (the shards share one).
+  const deadLetters = [...depthOf.values()].reduce<number>((sum, depth) => sum + (depth ?? 0), 0);
+  return { document, deadLetters, items };
+}
 
+/**
+ * `fnmesh status`: {@link readStatus}, printed as tables (or one JSON document with `--json`).
+ * @throws ItemFormatError if an item was written by a newer format version
+ */
+export async function status(ctx: MeshContext, out: Output): Promise<StatusDocument> {
+  const { document, deadLetters } = await readStatus(ctx);
   if (!out.json) {
     out.say('channels');
     out.table(
@@ -152,8 +187,6 @@ export async function status(ctx: MeshContext, out: Output): Promise<StatusDocum
   out.result(document, () => {
     const held = document.locks.filter((lock) => lock.holder !== null).length;
     const running = document.groups.filter((group) => group.pending > 0).length;
-    // Each dead-letter queue once (the shards share one).
-    const deadLetters = [...depthOf.values()].reduce<number>((sum, depth) => sum + (depth ?? 0), 0);
     out.say(
       `${document.channels.length} channels (${deadLetters} dead letters in the stack's dead-letter queues), ${document.locks.length} locks (${held} held), ` +
         `${document.groups.length} groups (${running} running)`,

@@ -80,16 +80,16 @@ function toTraceHop(hop: Hop, firstStart: number): TraceHop {
 }
 
 /**
- * Every hop of a trace, in start order, with offsets from the first hop. On a terminal, prints
- * a timeline: offset, duration, kind, name (indented under its parent hop), outcome, bar.
- * Times come from each recording process's clock, so hops of different machines can be skewed
- * by their clocks' difference. Cost: 1 Query (consistent) per 1 MB of hops.
+ * Every hop of a trace, in start order, with offsets from the first hop (what `fnmesh trace`
+ * prints and `fnmesh ui` draws). Times come from each recording process's clock, so hops of
+ * different machines can be skewed by their clocks' difference. Cost: 1 Query (consistent) per
+ * 1 MB of hops.
  * @throws MeshConfigError if the trace id is empty, or no hops were recorded under it (never
  *   recorded, or expired: traces are kept a week on AWS)
  */
-export async function showTrace(ctx: MeshContext, traceId: string, out: Output): Promise<TraceDocument> {
+export async function readTrace(ctx: MeshContext, traceId: string, options: { signal?: AbortSignal } = {}): Promise<TraceDocument> {
   if (typeof traceId !== 'string' || !traceId.trim()) throw new MeshConfigError('trace needs a trace id');
-  const recorded = await ctx.tracer.hops(traceId);
+  const recorded = await ctx.tracer.hops(traceId, options);
   if (!recorded.length) {
     throw new MeshConfigError(`no hops were recorded for trace ${traceId} in ${ctx.tableName} (unknown trace id, or expired)`);
   }
@@ -97,16 +97,26 @@ export async function showTrace(ctx: MeshContext, traceId: string, out: Output):
   const ordered = [...recorded].sort((a, b) => a.startedAt - b.startedAt);
   const startedAt = ordered[0]!.startedAt;
   const endedAt = Math.max(...ordered.map((hop) => hop.endedAt));
-  const document: TraceDocument = {
+  return {
     traceId,
     startedAt,
     durationMs: Math.max(0, endedAt - startedAt),
     hops: ordered.map((hop) => toTraceHop(hop, startedAt)),
   };
+}
 
+/**
+ * `fnmesh trace`: {@link readTrace}, printed for people as a timeline: offset, duration, kind,
+ * name (indented under its parent hop), outcome, bar; or one JSON document with `--json`.
+ * @throws MeshConfigError as readTrace does
+ */
+export async function showTrace(ctx: MeshContext, traceId: string, out: Output): Promise<TraceDocument> {
+  const document = await readTrace(ctx, traceId);
   out.result(document, () => {
     const depthOf = depths(document.hops);
-    out.say(`trace ${traceId}: ${document.hops.length} hop(s) over ${ms(document.durationMs)}, from ${new Date(startedAt).toISOString()}`);
+    out.say(
+      `trace ${traceId}: ${document.hops.length} hop(s) over ${ms(document.durationMs)}, from ${new Date(document.startedAt).toISOString()}`,
+    );
     out.table(
       ['offset', 'duration', 'kind', 'name', 'outcome', 'timeline'],
       document.hops.map((hop) => [
