@@ -8,6 +8,7 @@
  *   fnmesh status                         channels, locks, groups
  *   fnmesh dlq <channel> list|redrive     a channel's dead letters
  *   fnmesh trace <id>                     a run, hop by hop
+ *   fnmesh ui [--port N]                  a live dashboard in the browser (127.0.0.1 only)
  *   fnmesh init <dir>                     a starter service using fnmesh, in a new directory
  */
 import { Command, InvalidArgumentError, Option } from 'commander';
@@ -20,6 +21,7 @@ import { init } from './commands/init.ts';
 import { registerLocal } from './commands/local.ts';
 import { status } from './commands/status.ts';
 import { showTrace } from './commands/trace.ts';
+import { ui } from './commands/ui.ts';
 import { meshContext } from './context.ts';
 import { channel } from './demos/channel.ts';
 import { counter } from './demos/counter.ts';
@@ -37,6 +39,12 @@ type Scenario = (typeof SCENARIOS)[number];
 function positiveInteger(value: string): number {
   const parsed = Number(value);
   if (!Number.isSafeInteger(parsed) || parsed < 1) throw new InvalidArgumentError('expected a positive integer');
+  return parsed;
+}
+
+function portNumber(value: string): number {
+  const parsed = Number(value);
+  if (!Number.isSafeInteger(parsed) || parsed < 0 || parsed > 65535) throw new InvalidArgumentError('expected a port number (0-65535)');
   return parsed;
 }
 
@@ -245,6 +253,20 @@ export function buildProgram(configure: (program: Command) => Command = (program
     .action(async (traceId: string) => {
       const { json, stage } = globals();
       await showTrace(meshContext(stage), traceId, output(json));
+    });
+
+  program
+    .command('ui')
+    .description('a live dashboard in the browser: channels, locks, groups, runs (read-only; 127.0.0.1 only, a per-session token)')
+    .option('--port <n>', 'the port to listen on (default: any free port)', portNumber, 0)
+    .action(async (options: { port: number }) => {
+      const { json, stage } = globals();
+      const server = await ui(meshContext(stage), output(json), options);
+      await new Promise<void>((resolve) => {
+        process.once('SIGINT', resolve);
+        process.once('SIGTERM', resolve);
+      });
+      await server.close();
     });
 
   program

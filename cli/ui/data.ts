@@ -1,39 +1,23 @@
 /**
  * What `fnmesh ui` shows, read from a stage through the readers `fnmesh status` and `fnmesh trace`
  * use: read-only, nothing here writes to the mesh. The server (server.ts) takes a {@link UiData};
- * tests give it a fake one.
+ * tests give it a fake one. The documents' shapes are web/types.ts's (the page's contract): the
+ * compiler checks that what the readers return fits them.
  */
-import type { OnceRecord, WaitGroupRecord } from '../../lib/table/reader.ts';
 import type { MeshContext } from '../context.ts';
-import { type ChannelRow, type GroupRow, type LockRow, readStatus } from '../commands/status.ts';
-import { readTrace, type TraceDocument } from '../commands/trace.ts';
-import type { StrictStatus } from '../../infra/localstack/localstack.ts';
-import { listTraces, type TraceSummary } from './traces.ts';
-
-/** `GET /api/status` and each `status` event: the mesh at one moment. */
-export interface UiStatus {
-  stage: string;
-  tableName: string;
-  /** When the server read it (epoch ms, the server's clock): lease countdowns start from here. */
-  readAt: number;
-  channels: ChannelRow[];
-  /** In all of the stack's dead-letter queues, each counted once (SQS's approximate counts). */
-  deadLetters: number;
-  locks: LockRow[];
-  groups: GroupRow[];
-  waitGroups: WaitGroupRecord[];
-  onceKeys: OnceRecord[];
-  strict: StrictStatus | null;
-}
+import { readStatus } from '../commands/status.ts';
+import { readTrace } from '../commands/trace.ts';
+import { listTraces } from './traces.ts';
+import type { ApiStatus, ApiTrace, ApiTraceSummary } from './web/types.ts';
 
 /** The read-only views the UI's API serves. */
 export interface UiData {
   stage: string;
   tableName: string;
-  status(options: { signal?: AbortSignal }): Promise<UiStatus>;
-  traces(options: { limit: number; signal?: AbortSignal }): Promise<TraceSummary[]>;
+  status(options: { signal?: AbortSignal }): Promise<ApiStatus>;
+  traces(options: { limit: number; signal?: AbortSignal }): Promise<ApiTraceSummary[]>;
   /** @throws MeshConfigError if no hops were recorded under `traceId` */
-  trace(traceId: string, options: { signal?: AbortSignal }): Promise<TraceDocument>;
+  trace(traceId: string, options: { signal?: AbortSignal }): Promise<ApiTrace>;
 }
 
 /** The UI's views of a stage, through its clients and names. */
