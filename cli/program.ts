@@ -43,8 +43,8 @@ function positiveInteger(value: string): number {
 }
 
 function portNumber(value: string): number {
-  const parsed = Number(value);
-  if (!Number.isSafeInteger(parsed) || parsed < 0 || parsed > 65535) throw new InvalidArgumentError('expected a port number (0-65535)');
+  const parsed = /^\d{1,5}$/.test(value) ? Number(value) : NaN;
+  if (!(parsed >= 0 && parsed <= 65535)) throw new InvalidArgumentError('expected a port number (0-65535)');
   return parsed;
 }
 

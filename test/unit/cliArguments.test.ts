@@ -7,7 +7,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { buildProgram } from '../../cli/program.ts';
 
-const COMMANDS = ['up', 'down', 'deploy', 'demo', 'bench', 'status', 'dlq', 'trace', 'help'];
+const COMMANDS = ['up', 'down', 'deploy', 'demo', 'bench', 'status', 'dlq', 'trace', 'ui', 'local', 'init', 'help'];
 const SCENARIOS = ['hello', 'channel', 'rpc', 'counter', 'squares', 'pool', 'shards', 'all'];
 
 /** Parses `args` with a program that throws instead of exiting and runs no action. */
@@ -74,6 +74,15 @@ describe('fnmesh arguments', () => {
       ),
       { numRuns: 150 },
     );
+  });
+
+  it('refuses a ui port that is not a port number', async () => {
+    for (const port of ['-1', '65536', '80.5', 'http', '']) {
+      const { error, ran } = await parse(['ui', '--port', port]);
+      expect(ran).toBe(false);
+      expect((error as CommanderError).code).toBe('commander.invalidArgument');
+    }
+    expect(await parse(['ui', '--port', '0'])).toMatchObject({ error: undefined, ran: true });
   });
 
   it('accepts well-formed arguments (the action would run)', async () => {
