@@ -233,6 +233,7 @@ function Groups({ status }: { status: ApiStatus }) {
 }
 
 function WaitGroups({ status }: { status: ApiStatus }) {
+  // The counter item keeps no total of `add`s: a bar only for tasks started by `go` (finished = started − count).
   const finished = (group: ApiWaitGroup) => Math.max(0, group.started - group.count);
   return (
     <Section id="waitgroups" title="Wait groups" count={status.waitGroups.length}>
@@ -262,9 +263,15 @@ function WaitGroups({ status }: { status: ApiStatus }) {
                   {group.name}
                 </th>
                 <td>
-                  <Progress label={`wait group ${group.name}: finished tasks`} done={finished(group)} total={group.started} />
+                  {group.started > 0 ? (
+                    <Progress label={`wait group ${group.name}: finished tasks`} done={finished(group)} total={group.started} />
+                  ) : (
+                    <span class="muted">{group.count === 0 ? 'done' : `${group.count} to go`}</span>
+                  )}
                 </td>
-                <td class="num">{group.count}</td>
+                <td class="num" data-field="count">
+                  {group.count}
+                </td>
                 <td class="num">{group.started}</td>
                 <td class={`num${group.lost ? ' bad' : ''}`}>{group.lost}</td>
               </tr>
