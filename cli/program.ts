@@ -261,12 +261,15 @@ export function buildProgram(configure: (program: Command) => Command = (program
     .option('--port <n>', 'the port to listen on (default: any free port)', portNumber, 0)
     .action(async (options: { port: number }) => {
       const { json, stage } = globals();
-      const server = await ui(meshContext(stage), output(json), options);
+      const ctx = meshContext(stage);
+      const server = await ui(ctx, output(json), options);
       await new Promise<void>((resolve) => {
         process.once('SIGINT', resolve);
         process.once('SIGTERM', resolve);
       });
       await server.close();
+      // Their keep-alive sockets would hold the process a few seconds more.
+      for (const client of [ctx.dynamodb, ctx.sqs, ctx.lambda]) client.destroy();
     });
 
   program

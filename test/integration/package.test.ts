@@ -20,6 +20,7 @@ const ALLOWED = [
   /^LICENSE$/,
   /^bin\/fnmesh\.js$/,
   /^dist\/.+\.(js|d\.ts)$/,
+  /^dist\/cli\/ui\/web\/(index\.html|style\.css)$/,
   /^infra\/serverless\/stage-guard\.cjs$/,
   /^infra\/localstack\/(requirements|constraints)\.txt$/,
   /^infra\/localstack\/lambda-sdk\/v\d\/package(-lock)?\.json$/,
@@ -157,6 +158,9 @@ describe('the fnmesh package', () => {
       expect.arrayContaining([
         'bin/fnmesh.js',
         'dist/cli/main.js',
+        'dist/cli/ui/web/app.js',
+        'dist/cli/ui/web/index.html',
+        'dist/cli/ui/web/style.css',
         'infra/localstack/requirements.txt',
         'infra/localstack/constraints.txt',
         'infra/localstack/plugin/pyproject.toml',
