@@ -5,12 +5,12 @@
  * group's progress and a wait group's counter moving live, and a run's hops as a waterfall; a page of another origin
  * must not be able to read the API, even knowing the token.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { type BrowserContext, chromium } from 'playwright-core';
+import { type BrowserContext, chromium, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { meshContext } from '../../cli/context.ts';
 import { loadUiAssets } from '../../cli/ui/assets.ts';
@@ -23,6 +23,18 @@ import { WaitGroup } from '../../lib/sync/WaitGroup.ts';
 import { Tracer } from '../../lib/trace/Tracer.ts';
 
 const CHROMIUM = process.env.FNMESH_CHROMIUM ?? '/usr/bin/chromium';
+/** Set to a folder (docs/ui) to write the screenshots the docs show; unset, none are taken. */
+const SCREENSHOTS = process.env.FNMESH_UI_SCREENSHOTS;
+
+/** Saves `page` as `<name>-light.png` and `<name>-dark.png` when SCREENSHOTS is set. */
+async function screenshots(page: Page, name: string): Promise<void> {
+  if (!SCREENSHOTS) return;
+  mkdirSync(SCREENSHOTS, { recursive: true });
+  for (const colorScheme of ['light', 'dark'] as const) {
+    await page.emulateMedia({ colorScheme });
+    await page.screenshot({ path: join(SCREENSHOTS, `${name}-${colorScheme}.png`), fullPage: true });
+  }
+}
 
 let tableName: string;
 let ui: UiServer;
@@ -39,6 +51,7 @@ beforeAll(async () => {
   browser = await chromium.launchPersistentContext(profile, {
     executablePath: CHROMIUM,
     headless: true,
+    viewport: { width: 1200, height: 800 },
     args: [
       '--headless',
       '--no-sandbox',
@@ -109,6 +122,7 @@ describe('fnmesh ui in Chromium', () => {
       expect(await progress.getAttribute('max')).toBe('4');
       expect(counterBefore).toBe('4');
       await expect.poll(() => counter.textContent(), { timeout: 10_000 }).toBe('3');
+      await screenshots(page, 'mesh');
       expect(await page.locator('[data-channel="tasks"]').count()).toBe(1);
       expect(await page.locator('.live').textContent()).toMatch(/^live/);
     } finally {
@@ -145,6 +159,7 @@ describe('fnmesh ui in Chromium', () => {
       // Assess
       expect(await page.locator('table.waterfall tbody tr').count()).toBe(3);
       expect(await page.locator('table.waterfall tbody tr.failed').count()).toBe(1);
+      await screenshots(page, 'run');
       expect(await page.locator('#trace-title').evaluate((heading) => heading === heading.ownerDocument.activeElement)).toBe(true);
       await page.keyboard.press('Tab');
       await page.keyboard.press('Enter');
