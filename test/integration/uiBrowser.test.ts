@@ -2,7 +2,7 @@
  * `fnmesh ui` in a real browser: headless Chromium (Debian's `chromium` package, driven by
  * playwright-core; .ci/run installs it) opens the page the server prints, on a mesh table that
  * real primitives write to on LocalStack. The page must show a held lock's holder and fence, a
- * group's progress and a wait group's counter moving live, and a run's hops as a waterfall; a page of another origin
+ * group's progress, a wait group's counter and a channel's counts moving live, and a run's hops as a waterfall; a page of another origin
  * must not be able to read the API, even knowing the token.
  */
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
@@ -17,7 +17,8 @@ import { loadUiAssets } from '../../cli/ui/assets.ts';
 import { meshUiData } from '../../cli/ui/data.ts';
 import { startUiServer, type UiServer } from '../../cli/ui/server.ts';
 import { PutItemCommand, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
-import { createMeshTable, deleteMeshTable, dynamodb } from '../../infra/localstack/resources.ts';
+import { createMeshTable, createQueue, deleteMeshTable, dynamodb, sqs, uniqueSuffix } from '../../infra/localstack/resources.ts';
+import { Channel } from '../../lib/channel/Channel.ts';
 import { Mutex } from '../../lib/sync/Mutex.ts';
 import { WaitGroup } from '../../lib/sync/WaitGroup.ts';
 import { Tracer } from '../../lib/trace/Tracer.ts';
@@ -128,6 +129,34 @@ describe('fnmesh ui in Chromium', () => {
     } finally {
       await page.close();
       await held.unlock();
+    }
+  });
+
+  it("shows a channel's counts changing as values are sent, received and the channel closed", async () => {
+    // Prepare
+    const queue = await createQueue('ui');
+    const name = `orders-${uniqueSuffix()}`;
+    const channel = new Channel<number>({ sqs, dynamodb, tableName, name, queueUrl: queue.queueUrl, waitTimeSeconds: 1 });
+    const page = await browser.newPage();
+    try {
+      await page.goto(ui.url);
+      const row = page.locator(`[data-channel="${name}"]`);
+      const queued = row.locator('[data-field="queued"]');
+      // Act
+      await channel.send(1);
+      await channel.send(2);
+      await channel.send(3);
+      // Assess
+      await expect.poll(() => queued.textContent(), { timeout: 15_000 }).toBe('3');
+      // Act
+      expect((await channel.receive()).ok).toBe(true);
+      await channel.close();
+      // Assess
+      await expect.poll(() => queued.textContent(), { timeout: 10_000 }).toBe('2');
+      await expect.poll(() => row.locator('.badge').textContent(), { timeout: 10_000 }).toBe('closed');
+    } finally {
+      await page.close();
+      await queue.remove();
     }
   });
 
