@@ -3,7 +3,10 @@
  * server on 127.0.0.1, requests sent with node:http so that Host, Origin and Sec-Fetch-Site can
  * be set as another site's page (or a DNS-rebinding one) would make the browser send them.
  */
+import { spawn } from 'node:child_process';
 import { request } from 'node:http';
+import { join } from 'node:path';
+import { projectRoot } from '../../infra/localstack/localstack.ts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MeshConfigError } from '../../lib/errors.ts';
 import { loadUiAssets } from '../../cli/ui/assets.ts';
@@ -278,4 +281,39 @@ describe('loadUiAssets', () => {
     expect(`${assets.html}${assets.js}${assets.css}`).not.toMatch(/https?:\/\/(?!127\.0\.0\.1|localhost|www\.w3\.org)/);
     expect(assets.css).toContain('prefers-color-scheme: dark');
   });
+});
+
+describe('fnmesh ui (the command)', () => {
+  it('prints one JSON document with the URL, serves the page there, and ends on SIGINT with exit 0', async () => {
+    // Prepare
+    const child = spawn(process.execPath, [join(projectRoot, 'bin', 'fnmesh.js'), '--json', 'ui'], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    const exited = new Promise<number | null>((resolve) => child.on('exit', resolve));
+    try {
+      // Act
+      const line = await new Promise<string>((resolve, reject) => {
+        let text = '';
+        child.stdout.setEncoding('utf8');
+        child.stdout.on('data', (chunk: string) => {
+          text += chunk;
+          if (text.includes('\n')) resolve(text.split('\n')[0]!);
+        });
+        child.on('exit', (code) => reject(new Error(`fnmesh ui exited early (${code})`)));
+      });
+      const document = JSON.parse(line) as { url: string; port: number; stage: string };
+      const page = await fetch(document.url);
+      const refused = await fetch(new URL('/api/status', document.url));
+      child.kill('SIGINT');
+      // Assess
+      expect(document.stage).toBe('local');
+      expect(document.url).toMatch(new RegExp(`^http://127\\.0\\.0\\.1:${document.port}/#token=[\\w-]{43}$`));
+      expect(page.status).toBe(200);
+      expect(await page.text()).toContain('/app.js');
+      expect(refused.status).toBe(403);
+      expect(await exited).toBe(0);
+    } finally {
+      child.kill('SIGKILL');
+    }
+  }, 30_000);
 });
