@@ -187,6 +187,17 @@ class StatusPoller {
 export function uiRequestHandler(options: UiHandlerOptions): RequestListener & { close(): void } {
   const poller = new StatusPoller(options.data, options.pollMs ?? 1000);
   const streams = new Set<ServerResponse>();
+  // Single flight: requests for the same read while one is running share it (a Scan of a large
+  // table takes seconds; tabs and reloads must not multiply it). Shared reads are not aborted by
+  // one caller leaving; they end with the SDK's own timeouts.
+  const inFlight = new Map<string, Promise<unknown>>();
+  const shared = <T>(key: string, read: () => Promise<T>): Promise<T> => {
+    const running = inFlight.get(key);
+    if (running) return running as Promise<T>;
+    const started = read().finally(() => inFlight.delete(key));
+    inFlight.set(key, started);
+    return started;
+  };
 
   const api = async (req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> => {
     // A read ends when the browser goes away, or after a minute at most.
@@ -194,11 +205,11 @@ export function uiRequestHandler(options: UiHandlerOptions): RequestListener & {
     res.on('close', () => gone.abort());
     const signal = AbortSignal.any([gone.signal, AbortSignal.timeout(60_000)]);
     const path = url.pathname;
-    if (path === '/api/status') return sendJson(res, 200, await options.data.status({ signal }));
+    if (path === '/api/status') return sendJson(res, 200, await shared('status', () => options.data.status({})));
     if (path === '/api/traces') {
       const asked = Number(url.searchParams.get('limit') ?? 50);
       const limit = Number.isSafeInteger(asked) && asked > 0 ? Math.min(asked, MAX_TRACES) : 50;
-      return sendJson(res, 200, { traces: await options.data.traces({ limit, signal }) });
+      return sendJson(res, 200, { traces: await shared(`traces ${limit}`, () => options.data.traces({ limit })) });
     }
     const trace = /^\/api\/traces\/([^/]+)$/.exec(path);
     if (trace) {

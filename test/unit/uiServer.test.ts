@@ -239,6 +239,36 @@ describe('fnmesh ui server', () => {
   });
 });
 
+describe('fnmesh ui server, on a slow table', () => {
+  it('shares one read among concurrent requests for it (single flight), and reads again afterwards', async () => {
+    // Prepare
+    let reads = 0;
+    const slow: UiData = {
+      ...data,
+      traces: async () => {
+        reads++;
+        await new Promise((resolve) => setTimeout(resolve, 100));
+        return [];
+      },
+    };
+    const own = await startUiServer({ data: slow, assets: { html: '', js: '', css: '' } });
+    const ask = () =>
+      fetch(`http://127.0.0.1:${own.port}/api/traces`, { headers: { 'X-Fnmesh-Token': own.token } }).then((answer) => answer.status);
+    try {
+      // Act
+      const concurrent = await Promise.all([ask(), ask(), ask()]);
+      const readsThen = reads;
+      await ask();
+      // Assess
+      expect(concurrent).toEqual([200, 200, 200]);
+      expect(readsThen).toBe(1);
+      expect(reads).toBe(2);
+    } finally {
+      await own.close();
+    }
+  });
+});
+
 describe('summarizeTraces', () => {
   it('sums hops up per trace, names a run by its driver, newest first', () => {
     // Prepare

@@ -476,21 +476,26 @@ function App() {
   useEffect(() => {
     if (!token) return;
     const abort = new AbortController();
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    // The next read is scheduled when this one ends: on a large table a read can outlast the interval.
     const read = () =>
-      readTraces(token, abort.signal).then(
-        ({ traces: next }) => {
-          setTraces(next);
-          setTracesProblem(null);
-        },
-        (err: Error) => {
-          if (!abort.signal.aborted) setTracesProblem(err instanceof ApiRefused ? err.message : `runs: ${err.message}`);
-        },
-      );
+      readTraces(token, abort.signal)
+        .then(
+          ({ traces: next }) => {
+            setTraces(next);
+            setTracesProblem(null);
+          },
+          (err: Error) => {
+            if (!abort.signal.aborted) setTracesProblem(err instanceof ApiRefused ? err.message : `runs: ${err.message}`);
+          },
+        )
+        .finally(() => {
+          if (!abort.signal.aborted) timer = setTimeout(read, TRACES_EVERY_MS);
+        });
     void read();
-    const timer = setInterval(read, TRACES_EVERY_MS);
     return () => {
       abort.abort();
-      clearInterval(timer);
+      clearTimeout(timer);
     };
   }, [token]);
 
