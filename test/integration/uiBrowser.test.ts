@@ -22,6 +22,10 @@ import { Channel } from '../../lib/channel/Channel.ts';
 import { Mutex } from '../../lib/sync/Mutex.ts';
 import { WaitGroup } from '../../lib/sync/WaitGroup.ts';
 import { Tracer } from '../../lib/trace/Tracer.ts';
+import { runDemo } from '../../cli/demos/run.ts';
+import { squares } from '../../cli/demos/squares.ts';
+import type { Output } from '../../cli/output.ts';
+import { deployStack } from '../helpers/stack.ts';
 
 const CHROMIUM = process.env.FNMESH_CHROMIUM ?? '/usr/bin/chromium';
 /** Set to a folder (docs/ui) to write the screenshots the docs show; unset, none are taken. */
@@ -228,4 +232,56 @@ describe('fnmesh ui in Chromium', () => {
       await page.close();
     }
   });
+});
+
+describe('fnmesh ui in Chromium, on the deployed stack (stage local)', () => {
+  let stage: UiServer;
+
+  beforeAll(async () => {
+    await deployStack();
+    stage = await startUiServer({ data: meshUiData(meshContext('local')), assets: await loadUiAssets(), pollMs: 200 });
+  }, 300_000);
+
+  afterAll(async () => {
+    await stage?.close();
+  });
+
+  it("follows a running squares fan-out: its group's progress advances to every task", async () => {
+    // Prepare
+    const tasks = 12;
+    const silent: Output = { json: true, say() {}, progress() {}, table() {}, result() {} };
+    const page = await browser.newPage();
+    try {
+      await page.goto(stage.url);
+      await page.locator('#channels').waitFor({ timeout: 20_000 });
+      const before = new Set(
+        await page.locator('[data-group^="squares-"]').evaluateAll((rows) => rows.map((row) => row.getAttribute('data-group'))),
+      );
+      // Act
+      const run = runDemo(meshContext('local'), silent, 'squares', (demo) => squares(demo, { tasks, failOnce: [] }));
+      const seen: number[] = [];
+      let group: string | null = null;
+      for (const deadline = Date.now() + 90_000; Date.now() < deadline;) {
+        const ids = await page.locator('[data-group^="squares-"]').evaluateAll((rows) => rows.map((row) => row.getAttribute('data-group')));
+        group ??= ids.find((id) => id && !before.has(id)) ?? null;
+        if (group) {
+          const value = Number(await page.locator(`[data-group="${group}"] progress`).getAttribute('value'));
+          if (seen.at(-1) !== value) seen.push(value);
+          if (value === tasks) break;
+        }
+        await page.waitForTimeout(100);
+      }
+      const result = await run;
+      if (SCREENSHOTS) await screenshots(page, 'squares');
+      // Assess
+      expect(result.results).toHaveLength(tasks);
+      expect(group).not.toBeNull();
+      expect(seen.at(-1)).toBe(tasks);
+      // It moved while the page watched: the bar showed at least one value short of the end, and never went back.
+      expect(seen.length).toBeGreaterThan(1);
+      expect([...seen].sort((a, b) => a - b)).toEqual(seen);
+    } finally {
+      await page.close();
+    }
+  }, 180_000);
 });
