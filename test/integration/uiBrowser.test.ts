@@ -5,12 +5,9 @@
  * group's progress, a wait group's counter and a channel's counts moving live, and a run's hops as a waterfall; a page of another origin
  * must not be able to read the API, even knowing the token.
  */
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { type BrowserContext, chromium, type Page } from 'playwright-core';
+import type { BrowserContext } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { meshContext } from '../../cli/context.ts';
 import { loadUiAssets } from '../../cli/ui/assets.ts';
@@ -25,48 +22,20 @@ import { Tracer } from '../../lib/trace/Tracer.ts';
 import { runDemo } from '../../cli/demos/run.ts';
 import { squares } from '../../cli/demos/squares.ts';
 import type { Output } from '../../cli/output.ts';
+import { openChromium, SCREENSHOTS, screenshots } from '../helpers/browser.ts';
 import { deployStack } from '../helpers/stack.ts';
-
-const CHROMIUM = process.env.FNMESH_CHROMIUM ?? '/usr/bin/chromium';
-/** Set to a folder (docs/ui) to write the screenshots the docs show; unset, none are taken. */
-const SCREENSHOTS = process.env.FNMESH_UI_SCREENSHOTS;
-
-/** Saves `page` as `<name>-light.png` and `<name>-dark.png` when SCREENSHOTS is set. */
-async function screenshots(page: Page, name: string): Promise<void> {
-  if (!SCREENSHOTS) return;
-  mkdirSync(SCREENSHOTS, { recursive: true });
-  for (const colorScheme of ['light', 'dark'] as const) {
-    await page.emulateMedia({ colorScheme });
-    await page.screenshot({ path: join(SCREENSHOTS, `${name}-${colorScheme}.png`), fullPage: true });
-  }
-}
 
 let tableName: string;
 let ui: UiServer;
 let browser: BrowserContext;
-let profile: string;
+let closeBrowser: (() => Promise<void>) | undefined;
 let elsewhere: Server;
 
 beforeAll(async () => {
   tableName = await createMeshTable('ui');
   const ctx = { ...meshContext('local'), tableName, tracer: new Tracer({ client: dynamodb, tableName }) };
   ui = await startUiServer({ data: meshUiData(ctx), assets: await loadUiAssets(), pollMs: 250 });
-  profile = mkdtempSync(join(tmpdir(), 'fnmesh-ui-chromium-'));
-  // A fresh profile each run (playwright passes it as --user-data-dir).
-  browser = await chromium.launchPersistentContext(profile, {
-    executablePath: CHROMIUM,
-    headless: true,
-    viewport: { width: 1200, height: 800 },
-    args: [
-      '--headless',
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--no-first-run',
-      '--disable-sync',
-    ],
-  });
+  ({ browser, close: closeBrowser } = await openChromium());
   // Another origin on this machine (another port is another origin, and the same site).
   elsewhere = createServer((_req, res) =>
     res.writeHead(200, { 'Content-Type': 'text/html' }).end('<!doctype html><title>elsewhere</title>'),
@@ -75,10 +44,9 @@ beforeAll(async () => {
 }, 120_000);
 
 afterAll(async () => {
-  await browser?.close();
+  await closeBrowser?.();
   await ui?.close();
   elsewhere?.close();
-  if (profile) rmSync(profile, { recursive: true, force: true });
   if (tableName) await deleteMeshTable(tableName);
 });
 
