@@ -23,8 +23,9 @@ export interface UiOptions {
  * @throws the listen error if the port is taken
  */
 export async function ui(ctx: MeshContext, out: Output, options: UiOptions): Promise<UiServer> {
+  const data = meshUiData(ctx);
   const server = await startUiServer({
-    data: meshUiData(ctx),
+    data,
     assets: await loadUiAssets(),
     port: options.port,
     ...(options.pollMs ? { pollMs: options.pollMs } : {}),
@@ -34,5 +35,11 @@ export async function ui(ctx: MeshContext, out: Output, options: UiOptions): Pro
     out.say(`  ${server.url}`);
     out.say("open it in a browser (the #token part is this session's key); Ctrl-C stops it");
   });
-  return server;
+  return {
+    ...server,
+    async close() {
+      await server.close();
+      data.close?.();
+    },
+  };
 }

@@ -8,7 +8,8 @@ import type { MeshContext } from '../context.ts';
 import { readStatus } from '../commands/status.ts';
 import { readTrace } from '../commands/trace.ts';
 import { listTraces } from './traces.ts';
-import type { ApiStatus, ApiTrace, ApiTraceSummary } from './web/types.ts';
+import { topologyReader } from './topologyRead.ts';
+import type { ApiStatus, ApiTopology, ApiTrace, ApiTraceSummary } from './web/types.ts';
 
 /** The read-only views the UI's API serves. */
 export interface UiData {
@@ -18,10 +19,15 @@ export interface UiData {
   traces(options: { limit: number; signal?: AbortSignal }): Promise<ApiTraceSummary[]>;
   /** @throws MeshConfigError if no hops were recorded under `traceId` */
   trace(traceId: string, options: { signal?: AbortSignal }): Promise<ApiTrace>;
+  /** The deployed stack as a graph with live counts (topologyRead.ts). @throws MeshConfigError if the stack cannot be read */
+  topology(options: { signal?: AbortSignal }): Promise<ApiTopology>;
+  /** Releases what the views hold (clients made for them). */
+  close?(): void;
 }
 
 /** The UI's views of a stage, through its clients and names. */
 export function meshUiData(ctx: MeshContext): UiData {
+  const topology = topologyReader(ctx);
   return {
     stage: ctx.stage,
     tableName: ctx.tableName,
@@ -43,5 +49,7 @@ export function meshUiData(ctx: MeshContext): UiData {
     },
     traces: ({ limit, signal }) => listTraces(ctx.dynamodb, ctx.tableName, { limit, ...(signal ? { signal } : {}) }),
     trace: (traceId, { signal }) => readTrace(ctx, traceId, signal ? { signal } : {}),
+    topology: ({ signal }) => topology.read(signal ? { signal } : {}),
+    close: () => topology.close(),
   };
 }

@@ -15,6 +15,8 @@
  * - A strict Content-Security-Policy (scripts and styles from this server only), `nosniff`,
  *   `no-referrer` (the token never leaves in a Referer), `no-store` on the API.
  *
+ * `GET /api/topology`: the deployed stack as a graph with live counts (404 if the stack cannot be read).
+ *
  * Live updates: `GET /api/events` is a server-sent event stream of `status` events, one per
  * poll; one poller serves every open stream and stops when the last one closes.
  */
@@ -210,6 +212,14 @@ export function uiRequestHandler(options: UiHandlerOptions): RequestListener & {
       const asked = Number(url.searchParams.get('limit') ?? 50);
       const limit = Number.isSafeInteger(asked) && asked > 0 ? Math.min(asked, MAX_TRACES) : 50;
       return sendJson(res, 200, { traces: await shared(`traces ${limit}`, () => options.data.traces({ limit })) });
+    }
+    if (path === '/api/topology') {
+      try {
+        return sendJson(res, 200, await shared('topology', () => options.data.topology({})));
+      } catch (err) {
+        if (err instanceof MeshConfigError) return refuse(res, 404, err.message);
+        throw err;
+      }
     }
     const trace = /^\/api\/traces\/([^/]+)$/.exec(path);
     if (trace) {

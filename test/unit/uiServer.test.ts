@@ -56,6 +56,10 @@ const data: UiData = {
     if (traceId !== 't1') throw new MeshConfigError(`no hops were recorded for trace ${traceId}`);
     return TRACE;
   },
+  // The Topology route's own tests are in uiTopology.test.ts.
+  topology: async () => {
+    throw new MeshConfigError('stack fnmesh-test cannot be read');
+  },
 };
 
 interface Answer {
@@ -138,7 +142,7 @@ describe('fnmesh ui server', () => {
   });
 
   it('refuses every API path without the token, or with a wrong one, with 403 and no data', async () => {
-    for (const path of ['/api/status', '/api/traces', '/api/traces/t1', '/api/events', '/api/nothing']) {
+    for (const path of ['/api/status', '/api/traces', '/api/traces/t1', '/api/topology', '/api/events', '/api/nothing']) {
       // Act
       const none = await get(path);
       const wrong = await get(path, { 'X-Fnmesh-Token': `${server.token.slice(0, -1)}x` });

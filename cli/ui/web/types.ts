@@ -117,3 +117,91 @@ export interface ApiTrace {
 export interface ApiError {
   error: { status: number; message: string };
 }
+
+/** A function of the stack, with its AWS/Lambda counts over the last `windowMinutes` (null: not read). */
+export interface ApiTopologyFunction {
+  kind: 'function';
+  /** The template's logical id (unique in the document). */
+  id: string;
+  /** The function's name (`fnmesh-<stage>-worker`). */
+  name: string;
+  /** The name without the stack's `<service>-<stage>-` prefix (`worker`). */
+  label: string;
+  invocations: number | null;
+  errors: number | null;
+}
+
+/** A queue of the stack (a channel's, a dead-letter queue, a destination), with SQS's approximate counts (null: not read). */
+export interface ApiTopologyQueue {
+  kind: 'queue';
+  id: string;
+  name: string;
+  label: string;
+  /** Its dead-letter queue's id (RedrivePolicy), or null. */
+  deadLetterQueue: string | null;
+  /** True if another queue of the stack dead-letters into this one. */
+  isDeadLetterQueue: boolean;
+  /** Waiting to be received (visible + delayed). */
+  queued: number | null;
+  /** Received and not yet deleted (not visible). */
+  inFlight: number | null;
+  /** Messages in its dead-letter queue (all of them), or null if it has none or it was not read. */
+  deadLetters: number | null;
+}
+
+export interface ApiTopologyTable {
+  kind: 'table';
+  id: string;
+  name: string;
+  label: string;
+}
+
+export type ApiTopologyNode = ApiTopologyFunction | ApiTopologyQueue | ApiTopologyTable;
+
+/**
+ * How two nodes are connected:
+ * - `trigger`: an event source mapping, the queue (or table stream) invokes the function;
+ * - `receives`: the function may receive from the queue itself (IAM), without a mapping;
+ * - `sends`: the function may send to the queue (IAM, or its environment when the role is not in the template);
+ * - `on-failure`, `on-success`: Lambda's destination (or dead-letter config) for the function's asynchronous invocations;
+ * - `dead-letter`: the queue's RedrivePolicy;
+ * - `table`: the function reads and/or writes the table (IAM);
+ * - `invokes`: the function may invoke the other (IAM lambda:InvokeFunction: rpc, go);
+ * - `uses`: named in the function's environment, direction unknown (its role is not in the template).
+ */
+export type ApiTopologyEdgeKind =
+  'trigger' | 'receives' | 'sends' | 'on-failure' | 'on-success' | 'dead-letter' | 'table' | 'invokes' | 'uses';
+
+export interface ApiTopologyEdge {
+  /** Node ids. */
+  from: string;
+  to: string;
+  kind: ApiTopologyEdgeKind;
+  /** `table` edges: what the function's role allows on the table. */
+  access?: 'read' | 'write' | 'read-write';
+  /** Where in the template the edge comes from, in words (e.g. `event source mapping WorkerEventSourceMappingSQSTasksQueue`). */
+  evidence: string[];
+}
+
+/** `GET /api/topology`: the deployed stack as a graph, with live counts. */
+export interface ApiTopology {
+  stage: string;
+  /** The CloudFormation stack read (`<service>-<stage>`). */
+  stackName: string;
+  /** Which of the stack's templates: CloudFormation's `Processed` (after transforms), else `Original`. */
+  templateStage: 'Processed' | 'Original';
+  /** When the template was read (epoch ms, server clock); it is re-read now and then, for redeploys. */
+  templateReadAt: number;
+  /** When the queues' counts were read. */
+  readAt: number;
+  /** When the functions' counts were read (they are reused for a minute on AWS, where each read is billed); null if not read. */
+  metricsReadAt: number | null;
+  /** The functions' counts are over this many minutes up to `metricsReadAt`. */
+  windowMinutes: number;
+  nodes: ApiTopologyNode[];
+  edges: ApiTopologyEdge[];
+  /** What the graph leaves out or could only infer, in words. */
+  notes: string[];
+  /** Reads that failed (the counts they give are null), in words; empty if all succeeded. */
+  problems: string[];
+}
