@@ -3,7 +3,7 @@
  * to the server in a request line or a Referer), JSON reads carrying it in `X-Fnmesh-Token`, and
  * the live status stream (EventSource cannot set headers: the token goes in its query).
  */
-import type { ApiError, ApiStatus, ApiTrace, ApiTraces } from './types.ts';
+import type { ApiError, ApiStatus, ApiTopology, ApiTrace, ApiTraces } from './types.ts';
 
 /** The fragment's parameters: `token`, and `trace` when a run is open. */
 export function fragment(): URLSearchParams {
@@ -37,6 +37,7 @@ async function getJson<T>(token: string, path: string, signal?: AbortSignal): Pr
 
 export const readStatus = (token: string, signal?: AbortSignal) => getJson<ApiStatus>(token, '/api/status', signal);
 export const readTraces = (token: string, signal?: AbortSignal) => getJson<ApiTraces>(token, '/api/traces?limit=50', signal);
+export const readTopology = (token: string, signal?: AbortSignal) => getJson<ApiTopology>(token, '/api/topology', signal);
 export const readTrace = (token: string, traceId: string, signal?: AbortSignal) =>
   getJson<ApiTrace>(token, `/api/traces/${encodeURIComponent(traceId)}`, signal);
 

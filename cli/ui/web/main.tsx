@@ -1,5 +1,5 @@
 /**
- * The page of `fnmesh ui`: channels, locks (with a lease countdown), groups and wait groups (with
+ * The page of `fnmesh ui`: the stack's topology (a graph with live counts), channels, locks (with a lease countdown), groups and wait groups (with
  * progress bars), Once keys, recent runs and one run's hops as a waterfall. Live: the status
  * comes from the server's event stream; the runs list is re-read every few seconds. Plain HTML
  * elements (tables, buttons, <progress>), so the keyboard and screen readers work as they do on
@@ -13,6 +13,7 @@ import { Groups, OnceKeys, WaitGroups } from './coordination.tsx';
 import { Locks } from './locks.tsx';
 import { Jump, time } from './parts.tsx';
 import { Runs, Waterfall } from './runs.tsx';
+import { Topology } from './topology.tsx';
 import type { ApiStatus, ApiTraceSummary } from './types.ts';
 
 const TRACES_EVERY_MS = 5000;
@@ -107,6 +108,7 @@ function App() {
         {!traceId && (
           <nav aria-label="Sections">
             {[
+              ['topology', 'Topology'],
               ['channels', 'Channels'],
               ['locks', 'Locks'],
               ['groups', 'Groups'],
@@ -126,6 +128,7 @@ function App() {
           <Waterfall token={token} traceId={traceId} />
         ) : (
           <>
+            <Topology token={token} status={status?.status ?? null} />
             {status === null ? (
               <p class="muted">Reading the mesh…</p>
             ) : (
