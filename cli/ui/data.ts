@@ -1,12 +1,13 @@
 /**
- * What `fnmesh ui` shows, read from a stage through the readers `fnmesh status` and `fnmesh trace`
- * use: read-only, nothing here writes to the mesh. The server (server.ts) takes a {@link UiData};
- * tests give it a fake one. The documents' shapes are web/types.ts's (the page's contract): the
+ * What `fnmesh ui` shows, read from a stage through the readers `fnmesh status`, `fnmesh trace`
+ * and `fnmesh dlq` use: read-only, but for the dead letters' redrive (deadLetters.ts, guarded by
+ * actions.ts). The server (server.ts) takes a {@link UiData}; tests give it a fake one. The documents' shapes are web/types.ts's (the page's contract): the
  * compiler checks that what the readers return fits them.
  */
 import type { MeshContext } from '../context.ts';
 import { readStatus } from '../commands/status.ts';
 import { readTrace } from '../commands/trace.ts';
+import { meshDeadLetters, type UiDeadLetters } from './deadLetters.ts';
 import { listTraces } from './traces.ts';
 import type { ApiStatus, ApiTrace, ApiTraceSummary } from './web/types.ts';
 
@@ -18,6 +19,8 @@ export interface UiData {
   traces(options: { limit: number; signal?: AbortSignal }): Promise<ApiTraceSummary[]>;
   /** @throws MeshConfigError if no hops were recorded under `traceId` */
   trace(traceId: string, options: { signal?: AbortSignal }): Promise<ApiTrace>;
+  /** Dead letters and their redrive (the UI's only write; actions.ts guards it); without it, those routes answer 404. */
+  deadLetters?: UiDeadLetters;
 }
 
 /** The UI's views of a stage, through its clients and names. */
@@ -43,5 +46,6 @@ export function meshUiData(ctx: MeshContext): UiData {
     },
     traces: ({ limit, signal }) => listTraces(ctx.dynamodb, ctx.tableName, { limit, ...(signal ? { signal } : {}) }),
     trace: (traceId, { signal }) => readTrace(ctx, traceId, signal ? { signal } : {}),
+    deadLetters: meshDeadLetters(ctx),
   };
 }
