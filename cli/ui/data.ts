@@ -8,6 +8,7 @@ import type { MeshContext } from '../context.ts';
 import { readStatus } from '../commands/status.ts';
 import { readTrace } from '../commands/trace.ts';
 import { meshDeadLetters, type UiDeadLetters } from './deadLetters.ts';
+import { meshLogs, type UiLogs } from './logs.ts';
 import { listTraces } from './traces.ts';
 import type { ApiStatus, ApiTrace, ApiTraceSummary } from './web/types.ts';
 
@@ -21,10 +22,13 @@ export interface UiData {
   trace(traceId: string, options: { signal?: AbortSignal }): Promise<ApiTrace>;
   /** Dead letters and their redrive (the UI's only write; actions.ts guards it); without it, those routes answer 404. */
   deadLetters?: UiDeadLetters;
+  /** One invocation's log lines (a failed hop's); without it, `/api/logs` answers 404. */
+  logs?: UiLogs;
 }
 
 /** The UI's views of a stage, through its clients and names. */
 export function meshUiData(ctx: MeshContext): UiData {
+  const logs = meshLogs(ctx);
   return {
     stage: ctx.stage,
     tableName: ctx.tableName,
@@ -45,7 +49,8 @@ export function meshUiData(ctx: MeshContext): UiData {
       };
     },
     traces: ({ limit, signal }) => listTraces(ctx.dynamodb, ctx.tableName, { limit, ...(signal ? { signal } : {}) }),
-    trace: (traceId, { signal }) => readTrace(ctx, traceId, signal ? { signal } : {}),
+    trace: async (traceId, { signal }) => logs.linked(await readTrace(ctx, traceId, signal ? { signal } : {})),
     deadLetters: meshDeadLetters(ctx),
+    logs,
   };
 }

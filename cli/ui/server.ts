@@ -26,6 +26,7 @@ import { createServer, type IncomingMessage, type RequestListener, type ServerRe
 import type { AddressInfo } from 'node:net';
 import { MeshConfigError } from '../../lib/errors.ts';
 import { deadLetterRoute, isAction, screenAction } from './actions.ts';
+import { logRoute } from './logs.ts';
 import type { UiData } from './data.ts';
 import type { ApiStatus } from './web/types.ts';
 
@@ -234,6 +235,8 @@ export function uiRequestHandler(options: UiHandlerOptions): RequestListener & {
       allowActions: options.allowActions ?? false,
     });
     if (deadLetters) return sendJson(res, deadLetters.status, deadLetters.document, deadLetters.headers);
+    const logLines = await logRoute(url, { logs: options.data.logs, stage: options.data.stage, signal });
+    if (logLines) return sendJson(res, logLines.status, logLines.document);
     if (path === '/api/events') {
       res.writeHead(200, {
         ...COMMON_HEADERS,

@@ -103,6 +103,8 @@ export interface ApiHop {
   outcome: string;
   parent: string | null;
   detail: Record<string, string | number | boolean> | null;
+  /** Where its logs are, if it ran in a Lambda invocation (hops recorded before fnmesh kept this have none). */
+  logs?: ApiHopLogs | null;
 }
 
 /** `GET /api/traces/<traceId>`: what `fnmesh trace --json` prints. */
@@ -182,4 +184,29 @@ export interface ApiRedrive {
   /** Asked-for ids that were not in the dead-letter queue (gone, or held by another receiver). */
   notFound: string[];
   durationMs: number;
+}
+
+/** Where a hop's logs are (a Lambda invocation's), on `ApiHop.logs`; absent on hops recorded without them. */
+export interface ApiHopLogs {
+  /** The function's log group. */
+  group: string;
+  /** The execution environment's log stream. */
+  stream: string;
+  /** The invocation's request id. */
+  requestId: string;
+  /** The AWS console's page of that stream, filtered to the request id; absent on stage local. */
+  consoleUrl?: string;
+}
+
+/** `GET /api/logs?group=…&stream=…&request=…[&from=ms&to=ms&limit=N&next=token]`: one invocation's log lines. */
+export interface ApiLogLines {
+  group: string;
+  stream: string;
+  requestId: string;
+  /** In time order, each line's timestamp (epoch ms) and text. */
+  lines: { timestamp: number; message: string }[];
+  /** More lines may follow: ask again with `next=` this. */
+  nextToken: string | null;
+  /** The AWS console's page of the stream, or null on stage local. */
+  consoleUrl: string | null;
 }
