@@ -8,7 +8,7 @@
  *   fnmesh status                         channels, locks, groups
  *   fnmesh dlq <channel> list|redrive     a channel's dead letters
  *   fnmesh trace <id>                     a run, hop by hop
- *   fnmesh ui [--port N]                  a live dashboard in the browser (127.0.0.1 only)
+ *   fnmesh ui [--port N] [--allow-actions] a live dashboard in the browser (127.0.0.1 only)
  *   fnmesh init <dir>                     a starter service using fnmesh, in a new directory
  */
 import { Command, InvalidArgumentError, Option } from 'commander';
@@ -257,9 +257,10 @@ export function buildProgram(configure: (program: Command) => Command = (program
 
   program
     .command('ui')
-    .description('a live dashboard in the browser: channels, locks, groups, runs (read-only; 127.0.0.1 only, a per-session token)')
+    .description('a live dashboard in the browser: channels, locks, groups, runs, dead letters (127.0.0.1 only, a per-session token)')
     .option('--port <n>', 'the port to listen on (default: any free port)', portNumber, 0)
-    .action(async (options: { port: number }) => {
+    .option('--allow-actions', 'allow redriving dead letters on a stage other than local (read-only there otherwise)', false)
+    .action(async (options: { port: number; allowActions: boolean }) => {
       const { json, stage } = globals();
       const ctx = meshContext(stage);
       const server = await ui(ctx, output(json), options);

@@ -127,7 +127,7 @@ export {
 } from './rpc/protocol.ts';
 export { check, describeIssues, type Infer, type Issue, type Schema } from './schema.ts';
 export { FORMAT_VERSION, keys } from './table/layout.ts';
-export { type Hop, type HopKind, Tracer, type TracerOptions } from './trace/Tracer.ts';
+export { type Hop, type HopKind, type HopLogs, lambdaInvocationLogs, Tracer, type TracerOptions } from './trace/Tracer.ts';
 export {
   type ChannelRecord,
   type GroupRecord,

@@ -11,6 +11,9 @@
  * moves only the messages that came from that shard (by SQS's `DeadLetterQueueSourceArn`, or the
  * `fnmesh-channel` attribute a Channel sets when it sets a message aside), so a key never reaches
  * a second shard; the others are left where they are and counted as `skipped`.
+ *
+ * `readDeadLetters` and `redrive` do the work and return what happened without printing (`fnmesh
+ * ui` serves them); `listDeadLetters` and `redriveDeadLetters` print it, for the CLI.
  */
 import {
   ChangeMessageVisibilityBatchCommand,
@@ -172,26 +175,33 @@ function clip(text: string, length: number): string {
   return line.length > length ? `${line.slice(0, length - 1)}…` : line;
 }
 
+/** What a peek read, and how many of the peeked messages could not be made visible again at once. */
+export interface DeadLettersRead {
+  document: DeadLettersDocument;
+  /** Peeked messages whose visibility could not be reset: they become visible when their timeout ends. */
+  notReleased: number;
+}
+
 /**
  * Peeks at up to `max` messages (default 10) of a channel's dead-letter queue without removing
  * them: receives them with a short visibility timeout, then makes them visible again at once.
  * A peek counts as a receive (`receiveCount` grows by one), and while it runs (seconds) the
- * messages are hidden from other receivers. Cost: 1 ReceiveMessage per 10 messages (+1 empty),
- * 1 ChangeMessageVisibilityBatch per 10.
+ * messages are hidden from other receivers: read on demand, never on a timer. Prints nothing.
+ * Cost: 1 ReceiveMessage per 10 messages (+1 empty), 1 ChangeMessageVisibilityBatch per 10.
  * @throws MeshConfigError for an unknown channel or a `max` that is not a positive integer
  */
-export async function listDeadLetters(
+export async function readDeadLetters(
   ctx: MeshContext,
   channel: string,
-  out: Output,
   options: { max?: number | undefined } = {},
-): Promise<DeadLettersDocument> {
+): Promise<DeadLettersRead> {
   const { max = 10 } = options;
   if (!(Number.isSafeInteger(max) && max > 0)) throw new MeshConfigError(`max must be a positive integer, got ${max}`);
   const queues = channelQueues(ctx, channel);
   const queueUrl = await ctx.queueUrl(queues.deadLetterKey);
   const seen = new Map<string, Message>();
   const held: string[] = [];
+  let notReleased = 0;
   try {
     while (seen.size < max) {
       const messages = await receive(ctx, queueUrl, Math.min(SQS_BATCH, max - seen.size), PEEK_VISIBILITY_SECONDS);
@@ -206,14 +216,32 @@ export async function listDeadLetters(
       if (fresh === 0) break;
     }
   } finally {
-    const notReleased = await release(ctx, queueUrl, held);
-    if (notReleased) out.say(`${notReleased} message(s) could not be made visible again: they will be in ${PEEK_VISIBILITY_SECONDS} s`);
+    notReleased = await release(ctx, queueUrl, held);
   }
-  const document: DeadLettersDocument = {
-    channel,
-    queue: queues.deadLetterQueue,
-    messages: [...seen.values()].slice(0, max).map((message) => deadLetterOf(ctx, message)),
+  return {
+    document: {
+      channel,
+      queue: queues.deadLetterQueue,
+      messages: [...seen.values()].slice(0, max).map((message) => deadLetterOf(ctx, message)),
+    },
+    notReleased,
   };
+}
+
+/**
+ * `fnmesh dlq <channel> list`: {@link readDeadLetters}, printed as a table and a summary (or one
+ * JSON document with `--json`).
+ * @throws MeshConfigError as readDeadLetters does
+ */
+export async function listDeadLetters(
+  ctx: MeshContext,
+  channel: string,
+  out: Output,
+  options: { max?: number | undefined } = {},
+): Promise<DeadLettersDocument> {
+  const { max = 10 } = options;
+  const { document, notReleased } = await readDeadLetters(ctx, channel, { max });
+  if (notReleased) out.say(`${notReleased} message(s) could not be made visible again: they will be in ${PEEK_VISIBILITY_SECONDS} s`);
   if (!out.json && document.messages.length) {
     out.table(
       ['message', 'receives', 'source', 'reason', 'body'],
@@ -309,28 +337,57 @@ async function deleteAll(ctx: MeshContext, queueUrl: string, messages: readonly 
   return pending;
 }
 
+/** One message a redrive could not send back, and why (SQS's answer). */
+export interface RedriveFailure {
+  messageId: string;
+  reason: string;
+}
+
+/** What a redrive did: the CLI's document, plus the details the CLI summarises. */
+export interface RedriveOutcome {
+  document: RedriveDocument;
+  /** Each message SendMessageBatch refused, with SQS's code and message. */
+  failures: RedriveFailure[];
+  /** Asked-for message ids (`messageIds`) that were not in the dead-letter queue (gone, or hidden by another receiver). */
+  notFound: string[];
+  /** Wall time of the whole redrive (ms). */
+  durationMs: number;
+}
+
 /**
- * Moves every message of a channel's dead-letter queue back to the channel's queue (on the
- * shared shards queue: every message that came from this shard), batch by batch until the
- * dead-letter queue is empty. A message is deleted from the dead-letter queue only after
- * SendMessageBatch accepted it; one it refused stays (counted as `failed`). The `fnmesh-reason`
- * and `fnmesh-channel` attributes are dropped; body and other attributes are kept. Cost per 10
- * messages: 1 ReceiveMessage, 1 SendMessageBatch, 1 DeleteMessageBatch (+1 empty ReceiveMessage).
- * @throws MeshConfigError for an unknown channel
+ * Moves a channel's dead letters back to the channel's queue: every message of its dead-letter
+ * queue (on the shared shards queue: every message that came from this shard), or with
+ * `messageIds` only those, batch by batch until the dead-letter queue is empty (or every asked-for
+ * message is back). A message is deleted from the dead-letter queue only after SendMessageBatch
+ * accepted it; one it refused stays (counted as `failed`, with SQS's reason). The
+ * `fnmesh-reason` and `fnmesh-channel` attributes are dropped; body and other attributes are
+ * kept. Messages not asked for are left where they were. Prints nothing. Cost per 10 messages:
+ * 1 ReceiveMessage, 1 SendMessageBatch, 1 DeleteMessageBatch (+1 empty ReceiveMessage).
+ * @throws MeshConfigError for an unknown channel, or `messageIds` that is empty or has a non-string or empty id
  */
-export async function redriveDeadLetters(ctx: MeshContext, channel: string, out: Output): Promise<RedriveDocument> {
+export async function redrive(
+  ctx: MeshContext,
+  channel: string,
+  options: { messageIds?: readonly string[] | undefined } = {},
+): Promise<RedriveOutcome> {
   const queues = channelQueues(ctx, channel);
+  const { messageIds } = options;
+  if (messageIds !== undefined && !(messageIds.length > 0 && messageIds.every((id) => typeof id === 'string' && id.length > 0)))
+    throw new MeshConfigError('messageIds must be a non-empty list of message ids (or left out for all)');
+  const wanted = messageIds ? new Set(messageIds) : undefined;
   const [deadLetterUrl, queueUrl] = await Promise.all([ctx.queueUrl(queues.deadLetterKey), ctx.queueUrl(queues.queueKey)]);
   /** Message ids sent to the queue: if one shows up again (its deletion failed), it is only deleted. */
   const sent = new Set<string>();
   /** Messages left in the dead-letter queue, hidden until the end so that the loop ends: id → receipt handle. */
   const leftFailed = new Map<string, string>();
   const leftSkipped = new Map<string, string>();
+  const leftUnwanted = new Map<string, string>();
+  const failures = new Map<string, string>();
   const duplicated = new Set<string>();
-  let lastFailure = '';
   const startedAt = Date.now();
+  const allWantedSent = () => wanted !== undefined && [...wanted].every((id) => sent.has(id));
   try {
-    for (;;) {
+    while (!allWantedSent()) {
       const messages = await receive(ctx, deadLetterUrl, SQS_BATCH, REDRIVE_VISIBILITY_SECONDS);
       if (!messages.length) break;
       const toSend: Message[] = [];
@@ -338,6 +395,7 @@ export async function redriveDeadLetters(ctx: MeshContext, channel: string, out:
       for (const message of messages) {
         const id = message.MessageId ?? '';
         if (sent.has(id)) toDelete.push(message);
+        else if (wanted && !wanted.has(id)) leftUnwanted.set(id, message.ReceiptHandle!);
         else if (queues.shared && sourceOf(ctx, message) !== channel) leftSkipped.set(id, message.ReceiptHandle!);
         else toSend.push(message);
       }
@@ -351,13 +409,14 @@ export async function redriveDeadLetters(ctx: MeshContext, channel: string, out:
           if (!message) continue;
           sent.add(message.MessageId ?? '');
           leftFailed.delete(message.MessageId ?? '');
+          failures.delete(message.MessageId ?? '');
           toDelete.push(message);
         }
         for (const entry of Failed) {
           const message = byId.get(entry.Id ?? '');
           if (!message) continue;
           leftFailed.set(message.MessageId ?? '', message.ReceiptHandle!);
-          lastFailure = `${entry.Code ?? 'Unknown'}: ${entry.Message ?? ''}`;
+          failures.set(message.MessageId ?? '', `${entry.Code ?? 'Unknown'}: ${entry.Message ?? ''}`);
         }
       }
       for (let start = 0; start < toDelete.length; start += SQS_BATCH) {
@@ -367,21 +426,37 @@ export async function redriveDeadLetters(ctx: MeshContext, channel: string, out:
       }
     }
   } finally {
-    await release(ctx, deadLetterUrl, [...leftFailed.values(), ...leftSkipped.values()]);
+    await release(ctx, deadLetterUrl, [...leftFailed.values(), ...leftSkipped.values(), ...leftUnwanted.values()]);
   }
-  const document: RedriveDocument = {
-    channel,
-    queue: queues.queue,
-    deadLetterQueue: queues.deadLetterQueue,
-    moved: sent.size,
-    failed: leftFailed.size,
-    skipped: leftSkipped.size,
-    duplicated: duplicated.size,
+  const seen = new Set([...sent, ...leftFailed.keys(), ...leftSkipped.keys()]);
+  return {
+    document: {
+      channel,
+      queue: queues.queue,
+      deadLetterQueue: queues.deadLetterQueue,
+      moved: sent.size,
+      failed: leftFailed.size,
+      skipped: leftSkipped.size,
+      duplicated: duplicated.size,
+    },
+    failures: [...failures].map(([messageId, reason]) => ({ messageId, reason })),
+    notFound: wanted ? [...wanted].filter((id) => !seen.has(id)) : [],
+    durationMs: Date.now() - startedAt,
   };
+}
+
+/**
+ * `fnmesh dlq <channel> redrive`: {@link redrive} of every message, printed as a summary (or
+ * one JSON document with `--json`).
+ * @throws MeshConfigError for an unknown channel
+ */
+export async function redriveDeadLetters(ctx: MeshContext, channel: string, out: Output): Promise<RedriveDocument> {
+  const { document, failures, durationMs } = await redrive(ctx, channel);
   out.result(document, () => {
-    const seconds = ((Date.now() - startedAt) / 1000).toFixed(1);
+    const seconds = (durationMs / 1000).toFixed(1);
     out.say(`moved ${document.moved} message(s) from ${document.deadLetterQueue} to ${document.queue} in ${seconds} s`);
-    if (document.failed) out.say(`${document.failed} could not be sent and stay in ${document.deadLetterQueue} (last: ${lastFailure})`);
+    if (document.failed)
+      out.say(`${document.failed} could not be sent and stay in ${document.deadLetterQueue} (last: ${failures.at(-1)?.reason ?? ''})`);
     if (document.skipped) out.say(`${document.skipped} from other shards (or of unknown origin) were left in ${document.deadLetterQueue}`);
     if (document.duplicated)
       out.say(`${document.duplicated} were sent but not deleted from ${document.deadLetterQueue}: they are in both queues`);

@@ -1,10 +1,13 @@
 /**
  * `fnmesh trace <traceId>`: a run hop by hop — every hop the Tracer recorded under the trace id
  * (lib/trace/Tracer.ts), in start order, with its offset from the run's first hop, its duration,
- * and on a terminal a timeline bar showing where in the run it sits.
+ * and on a terminal a timeline bar showing where in the run it sits; for each failed hop that ran
+ * in a Lambda invocation, where its logs are (log group, stream, request id; on AWS, the console's
+ * link).
  */
 import { MeshConfigError } from '../../lib/errors.ts';
-import type { Hop, HopKind } from '../../lib/trace/Tracer.ts';
+import type { Hop, HopKind, HopLogs } from '../../lib/trace/Tracer.ts';
+import { consoleLogUrl, regionOf } from '../logLinks.ts';
 import type { MeshContext } from '../context.ts';
 import type { Output } from '../output.ts';
 
@@ -23,6 +26,8 @@ export interface TraceHop {
   /** The parent hop's (or message's) id, or null. */
   parent: string | null;
   detail: Record<string, string | number | boolean> | null;
+  /** Where its logs are, if it ran in a Lambda invocation that recorded them; else null. */
+  logs: HopLogs | null;
 }
 
 export interface TraceDocument {
@@ -76,6 +81,7 @@ function toTraceHop(hop: Hop, firstStart: number): TraceHop {
     outcome: hop.outcome ?? 'ok',
     parent: hop.parent ?? null,
     detail: hop.detail ?? null,
+    logs: hop.logs ?? null,
   };
 }
 
@@ -112,6 +118,8 @@ export async function readTrace(ctx: MeshContext, traceId: string, options: { si
  */
 export async function showTrace(ctx: MeshContext, traceId: string, out: Output): Promise<TraceDocument> {
   const document = await readTrace(ctx, traceId);
+  const failedWithLogs = document.hops.filter((hop) => hop.outcome !== 'ok' && hop.logs);
+  const region = ctx.stage !== 'local' && failedWithLogs.length ? await regionOf(ctx.dynamodb) : undefined;
   out.result(document, () => {
     const depthOf = depths(document.hops);
     out.say(
@@ -128,6 +136,11 @@ export async function showTrace(ctx: MeshContext, traceId: string, out: Output):
         bar(hop.offsetMs, hop.durationMs, document.durationMs),
       ]),
     );
+    for (const hop of failedWithLogs) {
+      const { group, stream, requestId } = hop.logs!;
+      out.say(`logs of ${hop.name} (${hop.outcome}): group ${group}, stream ${stream}, request ${requestId}`);
+      if (region) out.say(`  ${consoleLogUrl(region, hop.logs!)}`);
+    }
   });
   return document;
 }

@@ -1,6 +1,7 @@
 /**
  * `fnmesh ui [--port N]`: a live dashboard of the stage's mesh in the browser (cli/ui/): channels,
- * locks, groups, wait groups, Once keys and recent runs, read-only. The server listens on
+ * locks, groups, wait groups, Once keys, recent runs and dead letters, read-only but for the
+ * dead letters' redrive (on stage local, or anywhere with `--allow-actions`). The server listens on
  * 127.0.0.1 only and prints the URL to open, which carries the session's token; it runs until
  * interrupted (Ctrl-C).
  */
@@ -15,6 +16,8 @@ export interface UiOptions {
   port: number;
   /** Between two status reads while a page is open (ms). @default 1000 */
   pollMs?: number;
+  /** Allow the dead letters' redrive on a stage other than `local`. @default false */
+  allowActions?: boolean;
 }
 
 /**
@@ -29,9 +32,12 @@ export async function ui(ctx: MeshContext, out: Output, options: UiOptions): Pro
     assets: await loadUiAssets(),
     port: options.port,
     ...(options.pollMs ? { pollMs: options.pollMs } : {}),
+    allowActions: options.allowActions ?? false,
   });
   out.result({ url: server.url, port: server.port, stage: ctx.stage }, () => {
-    out.say(`fnmesh ui for stage ${ctx.stage} (${ctx.tableName}), read-only, on 127.0.0.1 only:`);
+    const actions =
+      ctx.stage === 'local' || options.allowActions ? 'redrive of dead letters allowed' : 'read-only (--allow-actions to redrive)';
+    out.say(`fnmesh ui for stage ${ctx.stage} (${ctx.tableName}), ${actions}, on 127.0.0.1 only:`);
     out.say(`  ${server.url}`);
     out.say("open it in a browser (the #token part is this session's key); Ctrl-C stops it");
   });

@@ -11,7 +11,10 @@
  * - **The session token** (random, 32 bytes, in the printed URL's fragment) is required on every
  *   `/api/` request, as the `X-Fnmesh-Token` header or, for EventSource which cannot set headers,
  *   the `token` query parameter; compared in constant time; else 403.
- * - **No CORS headers** at all, so no other origin may read an answer; only GET and HEAD (405).
+ * - **No CORS headers** at all, so no other origin may read an answer; only GET and HEAD (405),
+ *   but for the one action, `POST /api/dead-letters/<channel>/redrive`, which must also pass
+ *   actions.ts's stricter screen (token in the header only, same Origin, JSON body) and is
+ *   refused on stages other than `local` unless `allowActions` (`fnmesh ui --allow-actions`).
  * - A strict Content-Security-Policy (scripts and styles from this server only), `nosniff`,
  *   `no-referrer` (the token never leaves in a Referer), `no-store` on the API.
  *
@@ -24,6 +27,8 @@ import { randomBytes, timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type RequestListener, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { MeshConfigError } from '../../lib/errors.ts';
+import { deadLetterRoute, isAction, screenAction } from './actions.ts';
+import { logRoute } from './logs.ts';
 import type { UiData } from './data.ts';
 import type { ApiStatus } from './web/types.ts';
 
@@ -43,6 +48,8 @@ export interface UiHandlerOptions {
   allowedHosts: () => ReadonlySet<string>;
   /** Between the end of one status read and the start of the next, for the event stream. @default 1000 */
   pollMs?: number;
+  /** Allow the redrive action on a stage other than `local` (`fnmesh ui --allow-actions`). @default false */
+  allowActions?: boolean;
 }
 
 export interface UiServerOptions extends Omit<UiHandlerOptions, 'token' | 'allowedHosts'> {
@@ -101,8 +108,8 @@ function send(res: ServerResponse, status: number, type: string, body: string, e
   res.end(res.req.method === 'HEAD' ? undefined : body);
 }
 
-function sendJson(res: ServerResponse, status: number, document: unknown): void {
-  send(res, status, 'application/json; charset=utf-8', JSON.stringify(document), { 'Cache-Control': 'no-store' });
+function sendJson(res: ServerResponse, status: number, document: unknown, extra: Record<string, string> = {}): void {
+  send(res, status, 'application/json; charset=utf-8', JSON.stringify(document), { 'Cache-Control': 'no-store', ...extra });
 }
 
 function refuse(res: ServerResponse, status: number, message: string): void {
@@ -113,17 +120,19 @@ function refuse(res: ServerResponse, status: number, message: string): void {
 function screen(req: IncomingMessage, url: URL, options: UiHandlerOptions): [number, string] | undefined {
   const host = req.headers.host;
   if (!host || !options.allowedHosts().has(host.toLowerCase())) return [421, 'unexpected Host header'];
-  if (req.method !== 'GET' && req.method !== 'HEAD') return [405, 'read-only: GET and HEAD only'];
+  const action = isAction(req.method, url.pathname);
+  if (req.method !== 'GET' && req.method !== 'HEAD' && !action) return [405, 'read-only: GET and HEAD only'];
   const site = req.headers['sec-fetch-site'];
   if (site === 'cross-site' || site === 'same-site') return [403, 'cross-site request refused'];
   const origin = req.headers.origin;
   if (origin !== undefined && origin !== `http://${host}`) return [403, 'cross-origin request refused'];
   if (url.pathname.startsWith('/api/')) {
     const header = req.headers[TOKEN_HEADER];
-    const given = typeof header === 'string' ? header : (url.searchParams.get('token') ?? undefined);
+    // An action takes the token from the header only.
+    const given = typeof header === 'string' ? header : action ? undefined : (url.searchParams.get('token') ?? undefined);
     if (!tokenMatches(given, options.token)) return [403, 'missing or wrong session token'];
   }
-  return undefined;
+  return action ? screenAction(req, host) : undefined;
 }
 
 /** One status poller shared by every open event stream: reads while at least one listens. */
@@ -230,6 +239,14 @@ export function uiRequestHandler(options: UiHandlerOptions): RequestListener & {
         throw err;
       }
     }
+    const deadLetters = await deadLetterRoute(req, url, {
+      deadLetters: options.data.deadLetters,
+      stage: options.data.stage,
+      allowActions: options.allowActions ?? false,
+    });
+    if (deadLetters) return sendJson(res, deadLetters.status, deadLetters.document, deadLetters.headers);
+    const logLines = await logRoute(url, { logs: options.data.logs, stage: options.data.stage, signal });
+    if (logLines) return sendJson(res, logLines.status, logLines.document);
     if (path === '/api/events') {
       res.writeHead(200, {
         ...COMMON_HEADERS,

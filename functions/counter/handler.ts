@@ -12,7 +12,7 @@ import { check, describeIssues, fencedUpdate, InvalidInputError, Mutex } from 'f
 import { z } from 'zod';
 import { exampleKeys } from '../../lib/table/layout.ts';
 import { dynamodb, tableName, tracer } from '../shared/clients.ts';
-import { currentTrace, withMesh } from '../shared/withMesh.ts';
+import { invocationLogsField, currentTrace, withMesh } from '../shared/withMesh.ts';
 
 export const counterEvent = z
   .object({
@@ -81,6 +81,7 @@ async function increment(event: unknown, context: Context) {
       startedAt,
       endedAt: Date.now(),
       detail: { acquisitions: increments, lastFence },
+      ...invocationLogsField(),
     });
   }
   return { counter, worker, increments, lock: lockName, lastFence };

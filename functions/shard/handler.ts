@@ -12,7 +12,7 @@ import { shardName } from '../../infra/stack.ts';
 import { exampleKeys } from '../../lib/table/layout.ts';
 import { dynamodb, sqs, tableName, tracer } from '../shared/clients.ts';
 import { requireEnv } from '../shared/env.ts';
-import { logger, withMesh } from '../shared/withMesh.ts';
+import { invocationLogsField, logger, withMesh } from '../shared/withMesh.ts';
 
 export const shardMessage = z.object({ runId: z.string().min(1), key: z.string().min(1) });
 const processor = new BatchProcessor(EventType.SQS);
@@ -54,6 +54,7 @@ async function handle(record: SQSRecord): Promise<void> {
       startedAt,
       endedAt: Date.now(),
       detail: { key },
+      ...invocationLogsField(),
     });
   });
 }

@@ -3,7 +3,8 @@
  * - structured JSON logs with the Lambda context (Powertools Logger), plus the run's trace id;
  * - the trace context taken from the event (its `trace`, else a task envelope's or an RPC
  *   request's: each protocol's own extraction), made available to the handler (`currentTrace()`), and the invocation recorded
- *   as a `function` hop of that trace;
+ *   as a `function` hop of that trace, with where its logs are (log group, stream, request id:
+ *   `invocationLogsField()`, for the hops a handler records itself);
  * - errors logged once with their type, then rethrown unchanged (their `name` is the Lambda
  *   `errorType` callers see);
  * - for SQS-triggered functions (`sqs: true`), an event that is not an SQS batch refused with
@@ -14,12 +15,27 @@ import { Logger } from '@aws-lambda-powertools/logger';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import middy, { type MiddlewareObj, type Request } from '@middy/core';
 import type { Context } from 'aws-lambda';
-import { InvalidInputError, type TraceContext, traceContextOf, traceOfRequest, traceOfTask, type Tracer } from 'fnmesh';
+import {
+  type HopLogs,
+  InvalidInputError,
+  lambdaInvocationLogs,
+  type TraceContext,
+  traceContextOf,
+  traceOfRequest,
+  traceOfTask,
+  type Tracer,
+} from 'fnmesh';
 import { workerFaults, workerFaultsFromEnv } from 'fnmesh/middlewares';
 
 export const logger = new Logger({ serviceName: 'fnmesh' });
 
 let current: { trace: TraceContext; hopId: string; startedAt: number } | undefined;
+let invocationLogs: HopLogs | undefined;
+
+/** Where this invocation's logs are (log group, stream, request id), as a hop's `logs` field: spread it into a hop the handler records. */
+export function invocationLogsField(): { logs?: HopLogs } {
+  return invocationLogs ? { logs: invocationLogs } : {};
+}
 
 /** The trace this invocation belongs to, with this invocation's hop as the parent of what it starts. */
 export function currentTrace(): TraceContext | undefined {
@@ -39,6 +55,7 @@ export function traceOf(event: unknown): TraceContext | undefined {
 function tracing(tracer: Tracer | undefined): MiddlewareObj {
   const tracingBefore = (request: Request): void => {
     const trace = traceOf(request.event);
+    invocationLogs = lambdaInvocationLogs(request.context);
     current = trace ? { trace, hopId: request.context.awsRequestId, startedAt: Date.now() } : undefined;
     if (trace) logger.appendKeys({ traceId: trace.traceId });
   };
@@ -56,6 +73,7 @@ function tracing(tracer: Tracer | undefined): MiddlewareObj {
         startedAt: run.startedAt,
         endedAt: Date.now(),
         outcome,
+        ...(invocationLogs ? { logs: invocationLogs } : {}),
       })
       .catch((err: unknown) => logger.warn('could not record the trace hop', { error: err as Error }));
   };

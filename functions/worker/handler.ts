@@ -12,7 +12,7 @@ import { z } from 'zod';
 import { CHANNELS } from '../../infra/stack.ts';
 import { dynamodb, sqs, tableName, tracer } from '../shared/clients.ts';
 import { requireEnv } from '../shared/env.ts';
-import { logger, withMesh } from '../shared/withMesh.ts';
+import { invocationLogsField, logger, withMesh } from '../shared/withMesh.ts';
 import { firstAttempt, InjectedFailureError } from '../shared/failOnce.ts';
 
 export const poolTask = z.object({ runId: z.string().min(1), task: z.number().int(), failOnce: z.boolean().default(false) });
@@ -52,6 +52,7 @@ async function work(record: SQSRecord): Promise<void> {
       name: `worker: task ${task}`,
       startedAt,
       endedAt: Date.now(),
+      ...invocationLogsField(),
     });
   });
 }

@@ -6,6 +6,11 @@
  *
  *   item  pk = trace#<traceId>, sk = <startedAt, 15 digits>#<hopId>   (sorted by start time;
  *         keys.traceHop in lib/table/layout.ts)
+ *
+ * A hop run inside a Lambda function can say where its logs are (`logs`: the function's log
+ * group, log stream and the invocation's request id, from {@link lambdaInvocationLogs}), so a
+ * failed hop leads to its error's log lines (`fnmesh trace`, `fnmesh ui`). Hops recorded without
+ * them (elsewhere, or by an older fnmesh) read as before.
  */
 import { type DynamoDBClient, PutItemCommand, QueryCommand } from '@aws-sdk/client-dynamodb';
 import { randomUUID } from 'node:crypto';
@@ -18,6 +23,31 @@ import { FORMAT_VERSION, type Item, keys, n, readNumber, readString, s, tracePar
 const TRACE_TTL_MS = 7 * 24 * 3600 * 1000;
 
 export type HopKind = 'driver' | 'function' | 'channel' | 'lock' | 'rpc' | 'group';
+
+/** Where a hop's logs are: one Lambda invocation's lines in CloudWatch Logs. */
+export interface HopLogs {
+  /** The function's log group, e.g. `/aws/lambda/fnmesh-dev-square`. */
+  group: string;
+  /** The execution environment's log stream, e.g. `2026/11/30/[$LATEST]5a96…`. */
+  stream: string;
+  /** The invocation's request id: every line of the invocation carries it. */
+  requestId: string;
+}
+
+/**
+ * Where this Lambda invocation's logs are: the log group and stream from the Lambda context (or
+ * the runtime's `AWS_LAMBDA_LOG_GROUP_NAME` / `AWS_LAMBDA_LOG_STREAM_NAME`), and the context's
+ * request id. @returns undefined outside a Lambda function (any of the three unknown)
+ */
+export function lambdaInvocationLogs(
+  context: { awsRequestId?: string; logGroupName?: string; logStreamName?: string } | undefined,
+  env: Record<string, string | undefined> = process.env,
+): HopLogs | undefined {
+  const group = context?.logGroupName || env.AWS_LAMBDA_LOG_GROUP_NAME;
+  const stream = context?.logStreamName || env.AWS_LAMBDA_LOG_STREAM_NAME;
+  const requestId = context?.awsRequestId;
+  return group && stream && requestId ? { group, stream, requestId } : undefined;
+}
 
 export interface Hop {
   traceId: string;
@@ -33,6 +63,8 @@ export interface Hop {
   outcome?: string;
   /** Small facts worth showing: a fence, a count, a shard. */
   detail?: Record<string, string | number | boolean>;
+  /** Where the hop's logs are, if it ran inside a Lambda invocation. */
+  logs?: HopLogs;
 }
 
 export interface TracerOptions {
@@ -40,7 +72,8 @@ export interface TracerOptions {
   tableName: string;
 }
 
-function toItem(hop: Required<Pick<Hop, 'hopId'>> & Hop): Item {
+/** A hop's item (docs/item-format.md, Trace hop). */
+export function traceHopItem(hop: Required<Pick<Hop, 'hopId'>> & Hop): Item {
   return {
     ...keys.traceHop(hop.traceId, hop.startedAt, hop.hopId),
     v: n(FORMAT_VERSION),
@@ -52,12 +85,15 @@ function toItem(hop: Required<Pick<Hop, 'hopId'>> & Hop): Item {
     outcome: s(hop.outcome ?? 'ok'),
     ...(hop.parent ? { parent: s(hop.parent) } : {}),
     ...(hop.detail ? { detail: s(JSON.stringify(hop.detail)) } : {}),
+    ...(hop.logs ? { logGroup: s(hop.logs.group), logStream: s(hop.logs.stream), requestId: s(hop.logs.requestId) } : {}),
     expiresAt: ttlSeconds(hop.endedAt + TRACE_TTL_MS),
   };
 }
 
-function fromItem(traceId: string, item: Item): Hop {
+/** A hop from its item; attributes an older fnmesh did not write are left out. */
+export function traceHopOf(traceId: string, item: Item): Hop {
   const detail = readString(item, 'detail');
+  const [group, stream, requestId] = [readString(item, 'logGroup'), readString(item, 'logStream'), readString(item, 'requestId')];
   return {
     traceId,
     hopId: readString(item, 'hopId') ?? '',
@@ -68,6 +104,7 @@ function fromItem(traceId: string, item: Item): Hop {
     endedAt: readNumber(item, 'endedAt') ?? 0,
     outcome: readString(item, 'outcome') ?? 'ok',
     ...(detail ? { detail: JSON.parse(detail) as Record<string, string | number | boolean> } : {}),
+    ...(group && stream && requestId ? { logs: { group, stream, requestId } } : {}),
   };
 }
 
@@ -86,7 +123,10 @@ export class Tracer {
   async record(hop: Hop, options: { signal?: AbortSignal } = {}): Promise<string> {
     const hopId = hop.hopId ?? randomUUID();
     await retryConflicts(`trace ${hop.traceId}: hop`, options.signal, () =>
-      this.client.send(new PutItemCommand({ TableName: this.tableName, Item: toItem({ ...hop, hopId }) }), callOptions(options.signal)),
+      this.client.send(
+        new PutItemCommand({ TableName: this.tableName, Item: traceHopItem({ ...hop, hopId }) }),
+        callOptions(options.signal),
+      ),
     );
     return hopId;
   }
@@ -122,7 +162,7 @@ export class Tracer {
           callOptions(options.signal),
         ),
       );
-      for (const item of page.Items ?? []) hops.push(fromItem(traceId, item));
+      for (const item of page.Items ?? []) hops.push(traceHopOf(traceId, item));
       start = page.LastEvaluatedKey;
     } while (start);
     return hops;

@@ -10,6 +10,7 @@ import { useEffect, useState } from 'preact/hooks';
 import { ApiRefused, followStatus, fragment, readTraces } from './api.ts';
 import { Channels } from './channels.tsx';
 import { Groups, OnceKeys, WaitGroups } from './coordination.tsx';
+import { DeadLetters } from './deadLetters.tsx';
 import { Locks } from './locks.tsx';
 import { Jump, time } from './parts.tsx';
 import { Runs, Waterfall } from './runs.tsx';
@@ -110,6 +111,7 @@ function App() {
             {[
               ['topology', 'Topology'],
               ['channels', 'Channels'],
+              ['dead-letters', 'Dead letters'],
               ['locks', 'Locks'],
               ['groups', 'Groups'],
               ['waitgroups', 'Wait groups'],
@@ -134,6 +136,7 @@ function App() {
             ) : (
               <>
                 <Channels status={status.status} />
+                <DeadLetters token={token} status={status.status} />
                 <Locks status={status.status} receivedAt={status.receivedAt} />
                 <Groups status={status.status} />
                 <WaitGroups status={status.status} />

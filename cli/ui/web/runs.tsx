@@ -1,5 +1,7 @@
-/** Recent runs, and one run's hops as a waterfall. */
+/** Recent runs, and one run's hops as a waterfall (a failed hop opens its logs in place: hopLogs.tsx). */
+import { Fragment } from 'preact';
 import { useEffect, useMemo, useState } from 'preact/hooks';
+import { hasLogs, LogsRow, LogsToggle } from './hopLogs.tsx';
 import { readTrace, setFragment } from './api.ts';
 import { Empty, Section, ms, time } from './parts.tsx';
 import type { ApiTrace, ApiTraceSummary } from './types.ts';
@@ -54,6 +56,12 @@ export function Runs({ token, traces, problem }: { token: string; traces: ApiTra
 export function Waterfall({ token, traceId }: { token: string; traceId: string }) {
   const [trace, setTrace] = useState<ApiTrace | null>(null);
   const [problem, setProblem] = useState<string | null>(null);
+  const [openLogs, setOpenLogs] = useState<ReadonlySet<string>>(new Set());
+  const toggleLogs = (hopId: string) => {
+    const next = new Set(openLogs);
+    if (!next.delete(hopId)) next.add(hopId);
+    setOpenLogs(next);
+  };
   useEffect(() => {
     const abort = new AbortController();
     setTrace(null);
@@ -108,27 +116,33 @@ export function Waterfall({ token, traceId }: { token: string; traceId: string }
             </thead>
             <tbody>
               {trace.hops.map((hop) => (
-                <tr key={hop.hopId} data-hop={hop.hopId} class={hop.outcome === 'ok' ? '' : 'failed'}>
-                  <td class="num">+{ms(hop.offsetMs)}</td>
-                  <td class="num">{ms(hop.durationMs)}</td>
-                  <td>
-                    <span class={`kind kind-${hop.kind}`}>{hop.kind}</span>
-                  </td>
-                  <th scope="row" style={{ paddingInlineStart: `${0.5 + depthOf(hop.hopId) * 1.2}em` }}>
-                    {hop.name}
-                    {hop.detail && <span class="muted mono"> {JSON.stringify(hop.detail)}</span>}
-                  </th>
-                  <td class={hop.outcome === 'ok' ? '' : 'bad'}>{hop.outcome}</td>
-                  <td class="timeline" aria-hidden="true">
-                    <div
-                      class={`bar kind-${hop.kind}`}
-                      style={{
-                        marginInlineStart: `${(hop.offsetMs / total) * 100}%`,
-                        width: `max(2px, ${(hop.durationMs / total) * 100}%)`,
-                      }}
-                    />
-                  </td>
-                </tr>
+                <Fragment key={hop.hopId}>
+                  <tr data-hop={hop.hopId} class={hop.outcome === 'ok' ? '' : 'failed'}>
+                    <td class="num">+{ms(hop.offsetMs)}</td>
+                    <td class="num">{ms(hop.durationMs)}</td>
+                    <td>
+                      <span class={`kind kind-${hop.kind}`}>{hop.kind}</span>
+                    </td>
+                    <th scope="row" style={{ paddingInlineStart: `${0.5 + depthOf(hop.hopId) * 1.2}em` }}>
+                      {hop.name}
+                      {hop.detail && <span class="muted mono"> {JSON.stringify(hop.detail)}</span>}
+                    </th>
+                    <td class={hop.outcome === 'ok' ? '' : 'bad'}>
+                      {hop.outcome}
+                      {hasLogs(hop) && <LogsToggle hop={hop} open={openLogs.has(hop.hopId)} onToggle={() => toggleLogs(hop.hopId)} />}
+                    </td>
+                    <td class="timeline" aria-hidden="true">
+                      <div
+                        class={`bar kind-${hop.kind}`}
+                        style={{
+                          marginInlineStart: `${(hop.offsetMs / total) * 100}%`,
+                          width: `max(2px, ${(hop.durationMs / total) * 100}%)`,
+                        }}
+                      />
+                    </td>
+                  </tr>
+                  {hasLogs(hop) && openLogs.has(hop.hopId) && <LogsRow token={token} hop={hop} columns={6} />}
+                </Fragment>
               ))}
             </tbody>
           </table>

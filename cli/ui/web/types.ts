@@ -103,6 +103,8 @@ export interface ApiHop {
   outcome: string;
   parent: string | null;
   detail: Record<string, string | number | boolean> | null;
+  /** Where its logs are, if it ran in a Lambda invocation (hops recorded before fnmesh kept this have none). */
+  logs?: ApiHopLogs | null;
 }
 
 /** `GET /api/traces/<traceId>`: what `fnmesh trace --json` prints. */
@@ -204,4 +206,95 @@ export interface ApiTopology {
   notes: string[];
   /** Reads that failed (the counts they give are null), in words; empty if all succeeded. */
   problems: string[];
+}
+
+/** A channel whose dead letters the page can read, in `GET /api/dead-letters`. */
+export interface ApiDeadLetterQueue {
+  channel: string;
+  /** The channel's queue, where a redrive sends its dead letters (full name). */
+  queue: string;
+  /** Its dead-letter queue (full name). */
+  deadLetterQueue: string;
+  /** Whether other channels' dead letters share that queue (the shards). */
+  shared: boolean;
+}
+
+/** `GET /api/dead-letters`: the channels, and whether this server may redrive (its only action). */
+export interface ApiDeadLetterQueues {
+  queues: ApiDeadLetterQueue[];
+  redrive: { allowed: boolean; reason: string | null };
+}
+
+/** One dead letter, as `fnmesh dlq <channel> list` shows it. */
+export interface ApiDeadLetter {
+  messageId: string;
+  /** SQS's ApproximateReceiveCount (each peek counts). */
+  receiveCount: number;
+  /** Why a Channel set it aside; null if SQS's redrive policy moved it (the reason is then in the consumer's logs). */
+  reason: string | null;
+  /** The channel it came from, if known. */
+  source: string | null;
+  /** The envelope's id, trace id and send time, or null if the body is not an envelope. */
+  envelope: { id: string; traceId: string; sentAt: number } | null;
+  /** The value (the envelope's body), or the raw message body if it is not an envelope. */
+  body: unknown;
+}
+
+/** `GET /api/dead-letters/<channel>?max=N`: a peek at a channel's dead letters. */
+export interface ApiDeadLetters {
+  channel: string;
+  queue: string;
+  deadLetterQueue: string;
+  /** When the server read them (epoch ms, server clock). */
+  readAt: number;
+  /** The most the read returned; `messages.length === max` means there may be more. */
+  max: number;
+  messages: ApiDeadLetter[];
+}
+
+/** The body of `POST /api/dead-letters/<channel>/redrive`: every dead letter of the channel, or the listed ones. */
+export type ApiRedriveRequest = { all: true } | { messageIds: string[] };
+
+/** The answer of `POST /api/dead-letters/<channel>/redrive`. */
+export interface ApiRedrive {
+  channel: string;
+  /** Where the messages went, and where they came from. */
+  queue: string;
+  deadLetterQueue: string;
+  moved: number;
+  /** Refused by SQS: still in the dead-letter queue; `failures` says why. */
+  failed: number;
+  /** Another shard's (or of unknown origin): left in the shared dead-letter queue. */
+  skipped: number;
+  /** Sent but not deleted from the dead-letter queue: in both queues. */
+  duplicated: number;
+  failures: { messageId: string; reason: string }[];
+  /** Asked-for ids that were not in the dead-letter queue (gone, or held by another receiver). */
+  notFound: string[];
+  durationMs: number;
+}
+
+/** Where a hop's logs are (a Lambda invocation's), on `ApiHop.logs`; absent on hops recorded without them. */
+export interface ApiHopLogs {
+  /** The function's log group. */
+  group: string;
+  /** The execution environment's log stream. */
+  stream: string;
+  /** The invocation's request id. */
+  requestId: string;
+  /** The AWS console's page of that stream, filtered to the request id; absent on stage local. */
+  consoleUrl?: string;
+}
+
+/** `GET /api/logs?group=…&stream=…&request=…[&from=ms&to=ms&limit=N&next=token]`: one invocation's log lines. */
+export interface ApiLogLines {
+  group: string;
+  stream: string;
+  requestId: string;
+  /** In time order, each line's timestamp (epoch ms) and text. */
+  lines: { timestamp: number; message: string }[];
+  /** More lines may follow: ask again with `next=` this. */
+  nextToken: string | null;
+  /** The AWS console's page of the stream, or null on stage local. */
+  consoleUrl: string | null;
 }
