@@ -35,28 +35,30 @@ function channelFor(record: SQSRecord) {
 
 async function handle(record: SQSRecord): Promise<void> {
   const { name, channel } = channelFor(record);
-  const startedAt = Date.now();
-  await channel.acceptRecord(record, async ({ runId, key }, envelope) => {
-    await dynamodb.send(
-      new UpdateItemCommand({
-        TableName: tableName,
-        Key: exampleKeys.runKeyArrival(runId, key),
-        UpdateExpression: 'ADD #shards :shard SET #key = :key',
-        ExpressionAttributeNames: { '#shards': 'shards', '#key': 'key' },
-        ExpressionAttributeValues: { ':shard': { SS: [name] }, ':key': { S: key } },
-      }),
-    );
-    await tracer.record({
-      traceId: envelope.traceId,
-      parent: envelope.id,
-      kind: 'function',
-      name: `shard worker: ${name}`,
-      startedAt,
-      endedAt: Date.now(),
-      detail: { key },
-      ...invocationLogsField(),
-    });
-  });
+  await channel.acceptRecord(record, ({ runId, key }, envelope) =>
+    // A hop whether the arrival is recorded or fails (a failed one links to this invocation's logs).
+    tracer.span(
+      {
+        traceId: envelope.traceId,
+        parent: envelope.id,
+        kind: 'function',
+        name: `shard worker: ${name}`,
+        detail: { key },
+        ...invocationLogsField(),
+      },
+      async () => {
+        await dynamodb.send(
+          new UpdateItemCommand({
+            TableName: tableName,
+            Key: exampleKeys.runKeyArrival(runId, key),
+            UpdateExpression: 'ADD #shards :shard SET #key = :key',
+            ExpressionAttributeNames: { '#shards': 'shards', '#key': 'key' },
+            ExpressionAttributeValues: { ':shard': { SS: [name] }, ':key': { S: key } },
+          }),
+        );
+      },
+    ),
+  );
 }
 
 /** A failed record back after its channel's retry delay (one of no shard queue: after the visibility timeout). */

@@ -39,22 +39,17 @@ const results = new Channel({
 const processor = new BatchProcessor(EventType.SQS);
 
 async function work(record: SQSRecord): Promise<void> {
-  const startedAt = Date.now();
-  await tasks.acceptRecord(record, async ({ runId, task, failOnce }, envelope) => {
-    if (failOnce && (await firstAttempt(dynamodb, tableName, runId, task)))
-      throw new InjectedFailureError(`task ${task}: first attempt fails on purpose`);
-    const trace = { traceId: envelope.traceId, parent: envelope.id };
-    await results.send({ runId, task, result: task * task }, { trace });
-    await tracer.record({
-      traceId: envelope.traceId,
-      parent: envelope.id,
-      kind: 'function',
-      name: `worker: task ${task}`,
-      startedAt,
-      endedAt: Date.now(),
-      ...invocationLogsField(),
-    });
-  });
+  await tasks.acceptRecord(record, ({ runId, task, failOnce }, envelope) =>
+    // A hop whether the task succeeds or fails (a failed one links to this invocation's logs).
+    tracer.span(
+      { traceId: envelope.traceId, parent: envelope.id, kind: 'function', name: `worker: task ${task}`, ...invocationLogsField() },
+      async () => {
+        if (failOnce && (await firstAttempt(dynamodb, tableName, runId, task)))
+          throw new InjectedFailureError(`task ${task}: first attempt fails on purpose`);
+        await results.send({ runId, task, result: task * task }, { trace: { traceId: envelope.traceId, parent: envelope.id } });
+      },
+    ),
+  );
 }
 
 async function pool(event: SQSEvent, context: Context) {
