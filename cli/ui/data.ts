@@ -7,7 +7,8 @@
 import type { MeshContext } from '../context.ts';
 import { readStatus } from '../commands/status.ts';
 import { readTrace } from '../commands/trace.ts';
-import { listTraces } from './traces.ts';
+import { MeshSnapshots } from './snapshot.ts';
+import { summarizeTraces } from './traces.ts';
 import type { ApiStatus, ApiTrace, ApiTraceSummary } from './web/types.ts';
 
 /** The read-only views the UI's API serves. */
@@ -18,16 +19,32 @@ export interface UiData {
   traces(options: { limit: number; signal?: AbortSignal }): Promise<ApiTraceSummary[]>;
   /** @throws MeshConfigError if no hops were recorded under `traceId` */
   trace(traceId: string, options: { signal?: AbortSignal }): Promise<ApiTrace>;
+  /** Aborts every read in flight (the server calls it when it closes), so nothing holds the process. */
+  close?(): void;
 }
 
-/** The UI's views of a stage, through its clients and names. */
-export function meshUiData(ctx: MeshContext): UiData {
+export interface MeshUiDataOptions {
+  /** The runs list is summed from the last status read's snapshot if it ended less than this long ago. @default 2000 */
+  maxAgeMs?: number;
+  /** Parallel Scan segments (snapshot.ts). @default 1 */
+  segments?: number;
+}
+
+/**
+ * The UI's views of a stage, through its clients and names. One Scan of the table per read
+ * (snapshot.ts) serves both the status and the runs list: each status read takes a new one (or
+ * joins the one running), the runs list takes the last one while it is fresh.
+ */
+export function meshUiData(ctx: MeshContext, options: MeshUiDataOptions = {}): UiData {
+  const snapshots = new MeshSnapshots(ctx.dynamodb, ctx.tableName, options);
   return {
     stage: ctx.stage,
     tableName: ctx.tableName,
     async status({ signal }) {
-      const readAt = Date.now();
-      const { document, deadLetters, items } = await readStatus(ctx, { kinds: ['waitGroup', 'once'], ...(signal ? { signal } : {}) });
+      const { document, deadLetters, items, readAt } = await readStatus(ctx, {
+        ...(signal ? { signal } : {}),
+        list: () => snapshots.read({ fresh: true }),
+      });
       return {
         stage: ctx.stage,
         tableName: ctx.tableName,
@@ -41,7 +58,8 @@ export function meshUiData(ctx: MeshContext): UiData {
         strict: document.strict,
       };
     },
-    traces: ({ limit, signal }) => listTraces(ctx.dynamodb, ctx.tableName, { limit, ...(signal ? { signal } : {}) }),
+    traces: async ({ limit }) => summarizeTraces((await snapshots.read()).hops, limit),
     trace: (traceId, { signal }) => readTrace(ctx, traceId, signal ? { signal } : {}),
+    close: () => snapshots.close(),
   };
 }

@@ -5,6 +5,7 @@
  */
 import { spawn } from 'node:child_process';
 import { request } from 'node:http';
+import { createServer as createNetServer, type AddressInfo, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { projectRoot } from '../../infra/localstack/localstack.ts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -21,7 +22,7 @@ const STATUS: ApiStatus = {
   readAt: 1,
   channels: [{ name: 'tasks', queued: 3, sent: 5, received: 2, abandoned: 0, closed: false, dlqDepth: 1 }],
   deadLetters: 1,
-  locks: [{ name: 'counter', holder: 'worker-1/abc', fence: 7, leaseLeftMs: 4000 }],
+  locks: [{ name: 'counter', kind: 'mutex', holder: 'worker-1/abc', fence: 7, leaseLeftMs: 4000 }],
   groups: [{ id: 'g1', started: 10, pending: 4, succeeded: 5, failed: 1, firstError: null }],
   waitGroups: [],
   onceKeys: [],
@@ -344,6 +345,56 @@ describe('fnmesh ui (the command)', () => {
       expect(await exited).toBe(0);
     } finally {
       child.kill('SIGKILL');
+    }
+  }, 30_000);
+
+  it('ends on SIGINT with an event stream open while every read of the cloud hangs (nothing in flight holds the process)', async () => {
+    // Prepare: a "LocalStack" that accepts connections and never answers, so each read hangs
+    // (the SDK has no request timeout of its own) until the server aborts it.
+    const hung = new Set<Socket>();
+    const silent = createNetServer((socket) => {
+      hung.add(socket);
+      socket.on('close', () => hung.delete(socket));
+    });
+    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+    const child = spawn(process.execPath, [join(projectRoot, 'bin', 'fnmesh.js'), '--json', 'ui'], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: { ...process.env, FNMESH_LOCALSTACK_PORT: String((silent.address() as AddressInfo).port) },
+    });
+    const exited = new Promise<number | null>((resolve) => child.on('exit', resolve));
+    const stream = new AbortController();
+    try {
+      const line = await new Promise<string>((resolve, reject) => {
+        let text = '';
+        child.stdout.setEncoding('utf8');
+        child.stdout.on('data', (chunk: string) => {
+          text += chunk;
+          if (text.includes('\n')) resolve(text.split('\n')[0]!);
+        });
+        child.on('exit', (code) => reject(new Error(`fnmesh ui exited early (${code})`)));
+      });
+      const { url } = JSON.parse(line) as { url: string };
+      const token = new URL(url).hash.replace('#token=', '');
+      const events = await fetch(new URL(`/api/events?token=${token}`, url), { signal: stream.signal });
+      const reader = events.body!.getReader();
+      const opening = new TextDecoder().decode((await reader.read()).value);
+      // The first status read is under way: its calls wait on the silent endpoint.
+      await expect.poll(() => hung.size, { timeout: 10_000 }).toBeGreaterThan(0);
+      // Act
+      child.kill('SIGINT');
+      const code = await exited;
+      let ended = false;
+      for (;;) if ((await reader.read().catch(() => ({ done: true }))).done) break;
+      ended = true;
+      // Assess
+      expect(opening).toContain('retry:');
+      expect(code).toBe(0);
+      expect(ended).toBe(true);
+    } finally {
+      stream.abort();
+      child.kill('SIGKILL');
+      for (const socket of hung) socket.destroy();
+      silent.close();
     }
   }, 30_000);
 });
