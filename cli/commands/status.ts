@@ -118,17 +118,15 @@ export function lockRows(items: Pick<MeshItems, 'mutexes' | 'rwMutexes' | 'semap
       fence,
       leaseLeftMs: leaseUntil === null ? null : leaseLeft(leaseUntil, now),
     })),
-    ...items.rwMutexes.map(
-      (record): LockRow => ({
-        name: record.name,
-        kind: 'rwmutex',
-        holder: record.writer,
-        fence: record.fence,
-        leaseLeftMs: record.writerUntil === null ? null : leaseLeft(record.writerUntil, now),
-        readers: record.readers.map(({ holder, leaseUntil }) => ({ holder, leaseLeftMs: leaseLeft(leaseUntil, now) })),
-        writerWaiting: record.writerWaiting !== null,
-      }),
-    ),
+    ...items.rwMutexes.map((record): LockRow => ({
+      name: record.name,
+      kind: 'rwmutex',
+      holder: record.writer,
+      fence: record.fence,
+      leaseLeftMs: record.writerUntil === null ? null : leaseLeft(record.writerUntil, now),
+      readers: record.readers.map(({ holder, leaseUntil }) => ({ holder, leaseLeftMs: leaseLeft(leaseUntil, now) })),
+      writerWaiting: record.writerWaiting !== null,
+    })),
     ...items.semaphores.map((record): LockRow => {
       const holders = record.holders.map(({ holder, weight, leaseUntil }) => ({ holder, weight, leaseLeftMs: leaseLeft(leaseUntil, now) }));
       return {
@@ -156,7 +154,8 @@ function isHeld(lock: LockRow): boolean {
 
 /** What the `holder` column of `fnmesh status` says about a lock. */
 function holderText(lock: LockRow): string {
-  if (lock.permits) return `${lock.permits.held}/${lock.permits.capacity} permits (${lock.permits.holders.filter((h) => h.leaseLeftMs > 0).length} holders)`;
+  if (lock.permits)
+    return `${lock.permits.held}/${lock.permits.capacity} permits (${lock.permits.holders.filter((h) => h.leaseLeftMs > 0).length} holders)`;
   if (lock.holder !== null) return lock.holder;
   const readers = lock.readers?.filter((reader) => reader.leaseLeftMs > 0).length ?? 0;
   if (readers > 0) return `${readers} reader${readers === 1 ? '' : 's'}${lock.writerWaiting ? ', a writer waiting' : ''}`;

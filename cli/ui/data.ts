@@ -28,6 +28,8 @@ export interface MeshUiDataOptions {
   maxAgeMs?: number;
   /** Parallel Scan segments (snapshot.ts). @default 1 */
   segments?: number;
+  /** Read only the attributes the views use (snapshot.ts). @default true except on stage local (LocalStack: slower) */
+  projection?: boolean;
 }
 
 /**
@@ -36,7 +38,7 @@ export interface MeshUiDataOptions {
  * joins the one running), the runs list takes the last one while it is fresh.
  */
 export function meshUiData(ctx: MeshContext, options: MeshUiDataOptions = {}): UiData {
-  const snapshots = new MeshSnapshots(ctx.dynamodb, ctx.tableName, options);
+  const snapshots = new MeshSnapshots(ctx.dynamodb, ctx.tableName, { projection: ctx.stage !== 'local', ...options });
   return {
     stage: ctx.stage,
     tableName: ctx.tableName,

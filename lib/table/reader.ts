@@ -292,7 +292,6 @@ export function meshItemsFilter(kinds: readonly MeshItemKind[]) {
   };
 }
 
-
 /**
  * Reads the items of `kinds` among `items` (as a Scan returns them: any order, any mix of kinds,
  * items of other kinds ignored) into records, each list sorted by name.
@@ -341,7 +340,12 @@ export async function listMeshItems(
   do {
     const page = await abortable(signal, () =>
       client.send(
-        new ScanCommand({ TableName: tableName, ConsistentRead: true, ...meshItemsFilter(kinds), ...(start ? { ExclusiveStartKey: start } : {}) }),
+        new ScanCommand({
+          TableName: tableName,
+          ConsistentRead: true,
+          ...meshItemsFilter(kinds),
+          ...(start ? { ExclusiveStartKey: start } : {}),
+        }),
         callOptions(signal),
       ),
     );
