@@ -154,11 +154,14 @@ function isHeld(lock: LockRow): boolean {
 
 /** What the `holder` column of `fnmesh status` says about a lock. */
 function holderText(lock: LockRow): string {
-  if (lock.permits)
-    return `${lock.permits.held}/${lock.permits.capacity} permits (${lock.permits.holders.filter((h) => h.leaseLeftMs > 0).length} holders)`;
+  const plural = (count: number, word: string) => `${count} ${word}${count === 1 ? '' : 's'}`;
+  if (lock.permits) {
+    const live = lock.permits.holders.filter((holder) => holder.leaseLeftMs > 0).length;
+    return `${lock.permits.held}/${lock.permits.capacity} permits (${plural(live, 'holder')})`;
+  }
   if (lock.holder !== null) return lock.holder;
   const readers = lock.readers?.filter((reader) => reader.leaseLeftMs > 0).length ?? 0;
-  if (readers > 0) return `${readers} reader${readers === 1 ? '' : 's'}${lock.writerWaiting ? ', a writer waiting' : ''}`;
+  if (readers > 0) return `${plural(readers, 'reader')}${lock.writerWaiting ? ', a writer waiting' : ''}`;
   return '(free)';
 }
 
