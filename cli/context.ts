@@ -20,7 +20,11 @@ export interface MeshContext {
   tableName: string;
   functionName(name: string): string;
   queueName(name: string): string;
-  queueUrl(name: string): Promise<string>;
+  /**
+   * A queue's URL, asked once and remembered (a failed or aborted ask is forgotten, so the next
+   * caller asks again). `signal` aborts the ask this call starts, if it starts one.
+   */
+  queueUrl(name: string, signal?: AbortSignal): Promise<string>;
 }
 
 export function meshContext(stage: string, region = process.env.AWS_REGION ?? 'us-east-1'): MeshContext {
@@ -40,12 +44,14 @@ export function meshContext(stage: string, region = process.env.AWS_REGION ?? 'u
     tableName,
     functionName: (name) => resourceName(stage, name),
     queueName: (name) => resourceName(stage, name),
-    queueUrl(name) {
-      if (!urls.has(name))
-        urls.set(
-          name,
-          sqs.send(new GetQueueUrlCommand({ QueueName: resourceName(stage, name) })).then(({ QueueUrl }) => QueueUrl!),
-        );
+    queueUrl(name, signal) {
+      if (!urls.has(name)) {
+        const url = sqs
+          .send(new GetQueueUrlCommand({ QueueName: resourceName(stage, name) }), signal ? { abortSignal: signal } : {})
+          .then(({ QueueUrl }) => QueueUrl!);
+        url.catch(() => urls.delete(name));
+        urls.set(name, url);
+      }
       return urls.get(name)!;
     },
   };

@@ -131,11 +131,16 @@ export { type Hop, type HopKind, type HopLogs, lambdaInvocationLogs, Tracer, typ
 export {
   type ChannelRecord,
   type GroupRecord,
+  type LeaseRecord,
   listMeshItems,
   MESH_ITEM_KINDS,
   type MeshItemKind,
   type MeshItems,
+  meshItemsFilter,
+  meshItemsOf,
   type MutexRecord,
   type OnceRecord,
+  type RWMutexRecord,
+  type SemaphoreRecord,
   type WaitGroupRecord,
 } from './table/reader.ts';

@@ -20,8 +20,9 @@
  *
  * `GET /api/topology`: the deployed stack as a graph with live counts (404 if the stack cannot be read).
  *
- * Live updates: `GET /api/events` is a server-sent event stream of `status` events, one per
- * poll; one poller serves every open stream and stops when the last one closes.
+ * Live updates: `GET /api/events` is a server-sent event stream: per poll, a `status` event when
+ * the mesh changed since the last one this stream got (changes.ts), else an `unchanged` event with
+ * the read time; one poller serves every open stream and stops when the last one closes.
  */
 import { randomBytes, timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type RequestListener, type ServerResponse } from 'node:http';
@@ -29,6 +30,7 @@ import type { AddressInfo } from 'node:net';
 import { MeshConfigError } from '../../lib/errors.ts';
 import { deadLetterRoute, isAction, screenAction } from './actions.ts';
 import { logRoute } from './logs.ts';
+import { ChangeFilter } from './changes.ts';
 import type { UiData } from './data.ts';
 import type { ApiStatus } from './web/types.ts';
 
@@ -202,6 +204,8 @@ export function uiRequestHandler(options: UiHandlerOptions): RequestListener & {
   // table takes seconds; tabs and reloads must not multiply it). Shared reads are not aborted by
   // one caller leaving; they end with the SDK's own timeouts.
   const inFlight = new Map<string, Promise<unknown>>();
+  // Ends every read still running when the server closes.
+  const closing = new AbortController();
   const shared = <T>(key: string, read: () => Promise<T>): Promise<T> => {
     const running = inFlight.get(key);
     if (running) return running as Promise<T>;
@@ -214,13 +218,13 @@ export function uiRequestHandler(options: UiHandlerOptions): RequestListener & {
     // A read ends when the browser goes away, or after a minute at most.
     const gone = new AbortController();
     res.on('close', () => gone.abort());
-    const signal = AbortSignal.any([gone.signal, AbortSignal.timeout(60_000)]);
+    const signal = AbortSignal.any([gone.signal, closing.signal, AbortSignal.timeout(60_000)]);
     const path = url.pathname;
-    if (path === '/api/status') return sendJson(res, 200, await shared('status', () => options.data.status({})));
+    if (path === '/api/status') return sendJson(res, 200, await shared('status', () => options.data.status({ signal: closing.signal })));
     if (path === '/api/traces') {
       const asked = Number(url.searchParams.get('limit') ?? 50);
       const limit = Number.isSafeInteger(asked) && asked > 0 ? Math.min(asked, MAX_TRACES) : 50;
-      return sendJson(res, 200, { traces: await shared(`traces ${limit}`, () => options.data.traces({ limit })) });
+      return sendJson(res, 200, { traces: await shared(`traces ${limit}`, () => options.data.traces({ limit, signal: closing.signal })) });
     }
     if (path === '/api/topology') {
       try {
@@ -256,7 +260,14 @@ export function uiRequestHandler(options: UiHandlerOptions): RequestListener & {
       });
       res.write('retry: 2000\n\n');
       streams.add(res);
-      const unsubscribe = poller.subscribe((event, data) => res.write(`event: ${event}\ndata: ${JSON.stringify(data)}\n\n`));
+      // A full status only when the mesh changed (changes.ts); else its read time alone.
+      const news = new ChangeFilter();
+      const unsubscribe = poller.subscribe((event, data) => {
+        if (event !== 'status') news.reset();
+        else if (!news.changed(data as ApiStatus)) event = 'unchanged';
+        const body = event === 'unchanged' ? { readAt: (data as ApiStatus).readAt } : data;
+        res.write(`event: ${event}\ndata: ${JSON.stringify(body)}\n\n`);
+      });
       req.on('close', () => {
         unsubscribe();
         streams.delete(res);
@@ -288,6 +299,8 @@ export function uiRequestHandler(options: UiHandlerOptions): RequestListener & {
   return Object.assign(handler, {
     close() {
       poller.stop();
+      closing.abort();
+      options.data.close?.();
       for (const stream of streams) stream.end();
       streams.clear();
     },

@@ -162,14 +162,15 @@ export interface StrictStatus {
 }
 
 /** Strict mode's status, or undefined if nothing (or no fnmesh LocalStack) answers there. */
-export function strictStatus(endpoint = LOCALSTACK_ENDPOINT): Promise<StrictStatus | undefined> {
-  return getJson<StrictStatus>(`${endpoint}/_fnmesh/strict`);
+export function strictStatus(endpoint = LOCALSTACK_ENDPOINT, signal?: AbortSignal): Promise<StrictStatus | undefined> {
+  return getJson<StrictStatus>(`${endpoint}/_fnmesh/strict`, signal);
 }
 
-/** A JSON answer to a GET within 2 s, or undefined (nothing answers, an error status, not JSON). */
-async function getJson<T>(url: string): Promise<T | undefined> {
+/** A JSON answer to a GET within 2 s (and before `signal` aborts), or undefined (nothing answers, an error status, not JSON). */
+async function getJson<T>(url: string, signal?: AbortSignal): Promise<T | undefined> {
   try {
-    const response = await fetch(url, { signal: AbortSignal.timeout(2000) });
+    const timeout = AbortSignal.timeout(2000);
+    const response = await fetch(url, { signal: signal ? AbortSignal.any([timeout, signal]) : timeout });
     return response.ok ? ((await response.json()) as T) : undefined;
   } catch {
     return undefined;

@@ -1,7 +1,9 @@
 /**
  * The mesh table read as typed records, for tools that look at every primitive at once (`fnmesh
  * status`): one Scan lists the main items of the kinds asked for (channel meta items, mutexes,
- * groups, wait groups, once keys) and reads each into a record. The primitives read their own
+ * RWMutexes, semaphores, groups, wait groups, once keys) and reads each into a record.
+ * {@link meshItemsFilter} and {@link meshItemsOf} are the two halves, for a caller that scans the
+ * table itself (`fnmesh ui` reads runs from the same Scan). The primitives read their own
  * items; this is the read-only view from outside. Keys come from layout.ts, attributes are those
  * of docs/item-format.md.
  */
@@ -9,6 +11,7 @@ import { type DynamoDBClient, ScanCommand } from '@aws-sdk/client-dynamodb';
 import type { TaskFailure } from '../errors.ts';
 import { abortable, callOptions } from '../internal/time.ts';
 import { earliestFailure, sumOf } from '../spawn/shards.ts';
+import { readRwState, readSemState } from '../sync/holders.ts';
 import {
   checkVersion,
   FORMAT_VERSION,
@@ -44,6 +47,44 @@ export interface MutexRecord {
   fence: number;
   /** When the holder's lease ends (epoch ms, the holder's clock); null if free. */
   leaseUntil: number | null;
+}
+
+/** A lease on a lock held by one of several holders (an RWMutex's reader, a Semaphore's permit holder). */
+export interface LeaseRecord {
+  /** The holder's token (`<owner>/<uuid>`). */
+  holder: string;
+  /** When its lease ends (epoch ms, the holder's clock); it may have ended already (not cleared until the next grant). */
+  leaseUntil: number;
+}
+
+/** An RWMutex's item (docs/primitives/rwmutex.md): its writer, fence, readers and a waiting writer's intent. */
+export interface RWMutexRecord {
+  name: string;
+  /** The write holder's token, or null if no writer holds it. */
+  writer: string | null;
+  /** Write grants so far (the last writer's fencing token). */
+  fence: number;
+  /** When the writer's lease ends (epoch ms, its clock); null if no writer. */
+  writerUntil: number | null;
+  /** Every reader entry of the item, by token (expired ones too, until a grant clears them). */
+  readers: LeaseRecord[];
+  /** The token of a writer waiting for the readers to drain, or null. */
+  writerWaiting: string | null;
+}
+
+/** A Semaphore's item (docs/primitives/semaphore.md): its capacity and permit holders. */
+export interface SemaphoreRecord {
+  name: string;
+  /** Permits in all (set by the first participant). */
+  capacity: number;
+  /** Permits recorded as held: the item's `used`, the weights of every holder entry, live or expired. */
+  used: number;
+  /** Every holder entry, by token (expired ones too, until a grant clears them). */
+  holders: (LeaseRecord & { weight: number })[];
+  /** The token of the acquirer at the head of the line, or null. */
+  waiter: string | null;
+  /** The permits it waits for (0 if none waits). */
+  waiterWeight: number;
 }
 
 /** A Group's counts (an unsharded group's item; a sharded group's shard 0). */
@@ -82,6 +123,8 @@ export interface OnceRecord {
 export interface MeshItems {
   channels: ChannelRecord[];
   mutexes: MutexRecord[];
+  rwMutexes: RWMutexRecord[];
+  semaphores: SemaphoreRecord[];
   groups: GroupRecord[];
   waitGroups: WaitGroupRecord[];
   onceKeys: OnceRecord[];
@@ -107,6 +150,32 @@ function mutexRecord(name: string, item: Item): MutexRecord {
     holder,
     fence: readNumber(item, 'fence') ?? 0,
     leaseUntil: holder !== null && leaseUntil !== undefined ? leaseUntil : null,
+  };
+}
+
+function rwMutexRecord(name: string, item: Item): RWMutexRecord {
+  const state = readRwState(item);
+  return {
+    name,
+    writer: state.writer?.token ?? null,
+    fence: state.fence,
+    writerUntil: state.writer?.until ?? null,
+    readers: [...(state.readers ?? [])].map(([holder, leaseUntil]) => ({ holder, leaseUntil })).sort((a, b) => byName(a.holder, b.holder)),
+    writerWaiting: state.intent?.token ?? null,
+  };
+}
+
+function semaphoreRecord(name: string, item: Item): SemaphoreRecord {
+  const state = readSemState(item);
+  return {
+    name,
+    capacity: state.capacity ?? 0,
+    used: state.used,
+    holders: [...(state.holders ?? [])]
+      .map(([holder, { weight, until }]) => ({ holder, weight, leaseUntil: until }))
+      .sort((a, b) => byName(a.holder, b.holder)),
+    waiter: state.waiter?.token ?? null,
+    waiterWeight: state.waiter?.weight ?? 0,
   };
 }
 
@@ -153,6 +222,16 @@ const KINDS = {
     sharded: false,
     add: (to: MeshItems, name: string, [item]: Item[]) => to.mutexes.push(mutexRecord(name, item!)),
   },
+  rwMutex: {
+    kind: itemKindOf(keys.rwMutex),
+    sharded: false,
+    add: (to: MeshItems, name: string, [item]: Item[]) => to.rwMutexes.push(rwMutexRecord(name, item!)),
+  },
+  semaphore: {
+    kind: itemKindOf(keys.semaphore),
+    sharded: false,
+    add: (to: MeshItems, name: string, [item]: Item[]) => to.semaphores.push(semaphoreRecord(name, item!)),
+  },
   group: {
     kind: itemKindOf((id) => keys.group(id)),
     sharded: true,
@@ -174,6 +253,8 @@ export type MeshItemKind = keyof typeof KINDS;
 
 export const MESH_ITEM_KINDS = Object.keys(KINDS) as MeshItemKind[];
 
+const byName = (a: string, b: string) => a.localeCompare(b);
+
 /** `<kind>.` : the partition prefix of a sharded kind's shards k ≥ 1 (layout.ts, shardPartition). */
 const shardPrefixOf = (kind: ItemKind) => `${kind.partitionPrefix.slice(0, -1)}.`;
 
@@ -189,8 +270,12 @@ function nameUnder(item: Item, kind: MeshItemKind): string | undefined {
   return shard ? pk.slice(prefix.length + shard[0].length) : undefined;
 }
 
-/** The Scan filter that keeps only the items of `kinds` (it saves transfer, not capacity). */
-function filterOf(kinds: readonly MeshItemKind[]) {
+/**
+ * The Scan filter that keeps only the items of `kinds` (it saves transfer, not capacity): the
+ * expression (its terms OR-ed, so a caller may OR its own), with the names and values it uses
+ * (`#pk`, `#sk`, `:sk<i>`, `:pk<i>`, `:shard<i>`).
+ */
+export function meshItemsFilter(kinds: readonly MeshItemKind[]) {
   const values: Item = {};
   const terms = kinds.map((name, index) => {
     const { kind, sharded } = KINDS[name];
@@ -207,7 +292,33 @@ function filterOf(kinds: readonly MeshItemKind[]) {
   };
 }
 
-const byName = (a: string, b: string) => a.localeCompare(b);
+/**
+ * Reads the items of `kinds` among `items` (as a Scan returns them: any order, any mix of kinds,
+ * items of other kinds ignored) into records, each list sorted by name.
+ * @throws ItemFormatError if an item was written by a newer format version
+ */
+export function meshItemsOf(items: Iterable<Item>, kinds: readonly MeshItemKind[] = MESH_ITEM_KINDS): MeshItems {
+  const listed: MeshItems = { channels: [], mutexes: [], rwMutexes: [], semaphores: [], groups: [], waitGroups: [], onceKeys: [] };
+  const found = new Map<MeshItemKind, Map<string, Item[]>>();
+  for (const item of items) {
+    for (const kind of kinds) {
+      const name = nameUnder(item, kind);
+      if (name === undefined) continue;
+      checkVersion(item, KINDS[kind].sharded ? SHARDED_FORMAT_VERSION : FORMAT_VERSION);
+      const names = found.get(kind) ?? found.set(kind, new Map()).get(kind)!;
+      names.set(name, [...(names.get(name) ?? []), item]);
+    }
+  }
+  for (const [kind, names] of found) for (const [name, records] of names) KINDS[kind].add(listed, name, records);
+  listed.channels.sort((a, b) => byName(a.name, b.name));
+  listed.mutexes.sort((a, b) => byName(a.name, b.name));
+  listed.rwMutexes.sort((a, b) => byName(a.name, b.name));
+  listed.semaphores.sort((a, b) => byName(a.name, b.name));
+  listed.groups.sort((a, b) => byName(a.id, b.id));
+  listed.waitGroups.sort((a, b) => byName(a.name, b.name));
+  listed.onceKeys.sort((a, b) => byName(a.key, b.key));
+  return listed;
+}
 
 /**
  * Lists the main items of `kinds` (default: all), each list sorted by name.
@@ -223,33 +334,23 @@ export async function listMeshItems(
   options: { kinds?: readonly MeshItemKind[]; signal?: AbortSignal } = {},
 ): Promise<MeshItems> {
   const { kinds = MESH_ITEM_KINDS, signal } = options;
-  const listed: MeshItems = { channels: [], mutexes: [], groups: [], waitGroups: [], onceKeys: [] };
-  if (kinds.length === 0) return listed;
-  const found = new Map<MeshItemKind, Map<string, Item[]>>();
+  if (kinds.length === 0) return meshItemsOf([], kinds);
+  const items: Item[] = [];
   let start: Item | undefined;
   do {
     const page = await abortable(signal, () =>
       client.send(
-        new ScanCommand({ TableName: tableName, ConsistentRead: true, ...filterOf(kinds), ...(start ? { ExclusiveStartKey: start } : {}) }),
+        new ScanCommand({
+          TableName: tableName,
+          ConsistentRead: true,
+          ...meshItemsFilter(kinds),
+          ...(start ? { ExclusiveStartKey: start } : {}),
+        }),
         callOptions(signal),
       ),
     );
-    for (const item of page.Items ?? []) {
-      for (const kind of kinds) {
-        const name = nameUnder(item, kind);
-        if (name === undefined) continue;
-        checkVersion(item, KINDS[kind].sharded ? SHARDED_FORMAT_VERSION : FORMAT_VERSION);
-        const names = found.get(kind) ?? found.set(kind, new Map()).get(kind)!;
-        names.set(name, [...(names.get(name) ?? []), item]);
-      }
-    }
+    items.push(...(page.Items ?? []));
     start = page.LastEvaluatedKey;
   } while (start);
-  for (const [kind, names] of found) for (const [name, items] of names) KINDS[kind].add(listed, name, items);
-  listed.channels.sort((a, b) => byName(a.name, b.name));
-  listed.mutexes.sort((a, b) => byName(a.name, b.name));
-  listed.groups.sort((a, b) => byName(a.id, b.id));
-  listed.waitGroups.sort((a, b) => byName(a.name, b.name));
-  listed.onceKeys.sort((a, b) => byName(a.key, b.key));
-  return listed;
+  return meshItemsOf(items, kinds);
 }

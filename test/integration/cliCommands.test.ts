@@ -106,7 +106,7 @@ describe('fnmesh status', () => {
       }
 
       const lock = document.locks.find((row) => row.name === mutex.name);
-      expect(lock).toEqual({ name: mutex.name, holder: held.owner, fence: held.fence, leaseLeftMs: expect.any(Number) });
+      expect(lock).toEqual({ name: mutex.name, kind: 'mutex', holder: held.owner, fence: held.fence, leaseLeftMs: expect.any(Number) });
       expect(lock!.leaseLeftMs).toBeGreaterThan(0);
       expect(lock!.leaseLeftMs).toBeLessThanOrEqual(15_000);
       for (const group of document.groups) {
@@ -117,6 +117,7 @@ describe('fnmesh status', () => {
       const after = await status(ctx, silent);
       expect(after.locks.find((row) => row.name === mutex.name)).toEqual({
         name: mutex.name,
+        kind: 'mutex',
         holder: null,
         fence: held.fence,
         leaseLeftMs: null,

@@ -41,7 +41,26 @@ describe('listMeshItems', () => {
     expect(all.onceKeys).toEqual([{ key: 'init', state: 'done', fence: 1, owner: expect.any(String) }]);
     expect(all.channels).toEqual([]);
     expect(all.groups).toEqual([]);
-    expect(mutexesOnly).toEqual({ channels: [], mutexes: all.mutexes, groups: [], waitGroups: [], onceKeys: [] });
+    expect(all.rwMutexes).toEqual([
+      {
+        name: 'not-a-mutex',
+        writer: null,
+        fence: 0,
+        writerUntil: null,
+        readers: [{ holder: reading.owner, leaseUntil: expect.any(Number) }],
+        writerWaiting: null,
+      },
+    ]);
+    expect(all.semaphores).toEqual([]);
+    expect(mutexesOnly).toEqual({
+      channels: [],
+      mutexes: all.mutexes,
+      rwMutexes: [],
+      semaphores: [],
+      groups: [],
+      waitGroups: [],
+      onceKeys: [],
+    });
     await held.unlock();
     await reading.unlock();
   });

@@ -5,6 +5,7 @@
  */
 import { spawn } from 'node:child_process';
 import { request } from 'node:http';
+import { createServer as createNetServer, type AddressInfo, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { projectRoot } from '../../infra/localstack/localstack.ts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -21,7 +22,7 @@ const STATUS: ApiStatus = {
   readAt: 1,
   channels: [{ name: 'tasks', queued: 3, sent: 5, received: 2, abandoned: 0, closed: false, dlqDepth: 1 }],
   deadLetters: 1,
-  locks: [{ name: 'counter', holder: 'worker-1/abc', fence: 7, leaseLeftMs: 4000 }],
+  locks: [{ name: 'counter', kind: 'mutex', holder: 'worker-1/abc', fence: 7, leaseLeftMs: 4000 }],
   groups: [{ id: 'g1', started: 10, pending: 4, succeeded: 5, failed: 1, firstError: null }],
   waitGroups: [],
   onceKeys: [],
@@ -273,6 +274,88 @@ describe('fnmesh ui server, on a slow table', () => {
   });
 });
 
+/** The first `count` events of a stream of `own` server (then the connection is dropped). */
+function events(own: UiServer, count: number): Promise<{ event: string; data: any }[]> {
+  return new Promise((resolve, reject) => {
+    const req = request(
+      { host: '127.0.0.1', port: own.port, path: `/api/events?token=${own.token}`, headers: { Host: `127.0.0.1:${own.port}` } },
+      (res) => {
+        let text = '';
+        res.setEncoding('utf8');
+        res.on('data', (chunk: string) => {
+          text += chunk;
+          const found = [...text.matchAll(/event: (\w+)\ndata: (.*)\n\n/g)].map((m) => ({ event: m[1]!, data: JSON.parse(m[2]!) }));
+          if (found.length >= count) {
+            req.destroy();
+            resolve(found.slice(0, count));
+          }
+        });
+      },
+    );
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+describe('fnmesh ui server, event stream', () => {
+  it('sends a status event only when the mesh changed: a lease counting down is no change, a renewal or a count is one', async () => {
+    // Prepare: reads 1–3 see the same mesh (the lease's end fixed, so its time left shrinks as
+    // readAt grows); read 4 a renewed lease; read 5 a new count; read 6 the same as 5; 7 a failed read; 8 as 6.
+    let reads = 0;
+    const leaseEnd = 100_000;
+    const read = (readAt: number, leaseUntil: number, queued: number): ApiStatus => ({
+      ...STATUS,
+      readAt,
+      channels: [{ ...STATUS.channels[0]!, queued }],
+      locks: [{ ...STATUS.locks[0]!, leaseLeftMs: leaseUntil - readAt }],
+    });
+    const script: (() => ApiStatus)[] = [
+      () => read(1000, leaseEnd, 3),
+      () => read(2000, leaseEnd, 3),
+      () => read(3000, leaseEnd, 3),
+      () => read(4000, leaseEnd + 5000, 3),
+      () => read(5000, leaseEnd + 5000, 4),
+      () => read(6000, leaseEnd + 5000, 4),
+      () => {
+        throw new Error('throttled');
+      },
+      () => read(8000, leaseEnd + 5000, 4),
+    ];
+    const changing: UiData = { ...data, status: async () => script[Math.min(reads++, script.length - 1)]!() };
+    const own = await startUiServer({ data: changing, assets: { html: '', js: '', css: '' }, pollMs: 10 });
+    try {
+      // Act
+      const got = await events(own, 8);
+      // Assess
+      expect(got.map((e) => e.event)).toEqual(['status', 'unchanged', 'unchanged', 'status', 'status', 'unchanged', 'problem', 'status']);
+      expect(got[1]!.data).toEqual({ readAt: 2000 });
+      expect(got[3]!.data.locks[0].leaseLeftMs).toBe(leaseEnd + 5000 - 4000);
+      expect(got[4]!.data.channels[0].queued).toBe(4);
+    } finally {
+      await own.close();
+    }
+  });
+
+  it('tells "unchanged" from an expired lease that stays expired, and a new document to each new stream', async () => {
+    // Prepare: the lease ran out before the first read (0 left at every read).
+    const expired: UiData = {
+      ...data,
+      status: async () => ({ ...STATUS, readAt: Date.now(), locks: [{ ...STATUS.locks[0]!, leaseLeftMs: 0 }] }),
+    };
+    const own = await startUiServer({ data: expired, assets: { html: '', js: '', css: '' }, pollMs: 10 });
+    try {
+      // Act
+      const first = await events(own, 3);
+      const second = await events(own, 1);
+      // Assess
+      expect(first.map((e) => e.event)).toEqual(['status', 'unchanged', 'unchanged']);
+      expect(second.map((e) => e.event)).toEqual(['status']);
+    } finally {
+      await own.close();
+    }
+  });
+});
+
 describe('summarizeTraces', () => {
   it('sums hops up per trace, names a run by its driver, newest first', () => {
     // Prepare
@@ -348,6 +431,56 @@ describe('fnmesh ui (the command)', () => {
       expect(await exited).toBe(0);
     } finally {
       child.kill('SIGKILL');
+    }
+  }, 30_000);
+
+  it('ends on SIGINT with an event stream open while every read of the cloud hangs (nothing in flight holds the process)', async () => {
+    // Prepare: a "LocalStack" that accepts connections and never answers, so each read hangs
+    // (the SDK has no request timeout of its own) until the server aborts it.
+    const hung = new Set<Socket>();
+    const silent = createNetServer((socket) => {
+      hung.add(socket);
+      socket.on('close', () => hung.delete(socket));
+    });
+    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+    const child = spawn(process.execPath, [join(projectRoot, 'bin', 'fnmesh.js'), '--json', 'ui'], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: { ...process.env, FNMESH_LOCALSTACK_PORT: String((silent.address() as AddressInfo).port) },
+    });
+    const exited = new Promise<number | null>((resolve) => child.on('exit', resolve));
+    const stream = new AbortController();
+    try {
+      const line = await new Promise<string>((resolve, reject) => {
+        let text = '';
+        child.stdout.setEncoding('utf8');
+        child.stdout.on('data', (chunk: string) => {
+          text += chunk;
+          if (text.includes('\n')) resolve(text.split('\n')[0]!);
+        });
+        child.on('exit', (code) => reject(new Error(`fnmesh ui exited early (${code})`)));
+      });
+      const { url } = JSON.parse(line) as { url: string };
+      const token = new URL(url).hash.replace('#token=', '');
+      const events = await fetch(new URL(`/api/events?token=${token}`, url), { signal: stream.signal });
+      const reader = events.body!.getReader();
+      const opening = new TextDecoder().decode((await reader.read()).value);
+      // The first status read is under way: its calls wait on the silent endpoint.
+      await expect.poll(() => hung.size, { timeout: 10_000 }).toBeGreaterThan(0);
+      // Act
+      child.kill('SIGINT');
+      const code = await exited;
+      let ended = false;
+      for (;;) if ((await reader.read().catch(() => ({ done: true }))).done) break;
+      ended = true;
+      // Assess
+      expect(opening).toContain('retry:');
+      expect(code).toBe(0);
+      expect(ended).toBe(true);
+    } finally {
+      stream.abort();
+      child.kill('SIGKILL');
+      for (const socket of hung) socket.destroy();
+      silent.close();
     }
   }, 30_000);
 });

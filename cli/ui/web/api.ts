@@ -42,16 +42,21 @@ export const readTrace = (token: string, traceId: string, signal?: AbortSignal) 
   getJson<ApiTrace>(token, `/api/traces/${encodeURIComponent(traceId)}`, signal);
 
 /**
- * Follows `GET /api/events`: `onStatus` for each status read, `onProblem` when a read failed or
+ * Follows `GET /api/events`: `onStatus` for each status read that changed something, `onUnchanged`
+ * for one that did not, `onProblem` when a read failed or
  * the stream dropped (EventSource reconnects by itself). @returns a function that stops it
  */
 export function followStatus(
   token: string,
-  handlers: { onStatus(status: ApiStatus): void; onProblem(message: string): void; onOpen(): void },
+  handlers: { onStatus(status: ApiStatus): void; onUnchanged?(readAt: number): void; onProblem(message: string): void; onOpen(): void },
 ): () => void {
   const source = new EventSource(`/api/events?token=${encodeURIComponent(token)}`);
   source.addEventListener('open', () => handlers.onOpen());
   source.addEventListener('status', (event) => handlers.onStatus(JSON.parse((event as MessageEvent<string>).data) as ApiStatus));
+  // Read again, nothing changed: the last status still holds (its leases count down on the page).
+  source.addEventListener('unchanged', (event) =>
+    handlers.onUnchanged?.((JSON.parse((event as MessageEvent<string>).data) as { readAt: number }).readAt),
+  );
   source.addEventListener('problem', (event) =>
     handlers.onProblem((JSON.parse((event as MessageEvent<string>).data) as { message: string }).message),
   );

@@ -1,10 +1,13 @@
 /** The Channels section: each channel's queued, in-flight and closed state, as `fnmesh status` shows it. */
+import { useMany } from './many.tsx';
 import { Section } from './parts.tsx';
 import type { ApiStatus } from './types.ts';
 
 export function Channels({ status }: { status: ApiStatus }) {
+  const { shown, controls } = useMany(status.channels, (channel) => channel.name, 'channels');
   return (
     <Section id="channels" title="Channels" count={status.channels.length}>
+      {controls}
       <table>
         <thead>
           <tr>
@@ -28,14 +31,18 @@ export function Channels({ status }: { status: ApiStatus }) {
           </tr>
         </thead>
         <tbody>
-          {status.channels.map((channel) => (
+          {shown.map((channel) => (
             <tr key={channel.name} data-channel={channel.name}>
               <th scope="row">{channel.name}</th>
               <td class="num" data-field="queued">
                 {channel.queued}
               </td>
-              <td class="num">{channel.sent}</td>
-              <td class="num">{channel.received}</td>
+              <td class="num" data-field="sent">
+                {channel.sent}
+              </td>
+              <td class="num" data-field="received">
+                {channel.received}
+              </td>
               <td class="num">{channel.abandoned}</td>
               <td>{channel.closed ? <span class="badge">closed</span> : 'open'}</td>
               <td class={`num${channel.dlqDepth ? ' bad' : ''}`}>{channel.dlqDepth ?? '–'}</td>

@@ -1,4 +1,5 @@
 /** Groups and wait groups (with progress bars) and Once keys. */
+import { useMany } from './many.tsx';
 import { Empty, Progress, Section } from './parts.tsx';
 import type { ApiGroup, ApiStatus, ApiWaitGroup } from './types.ts';
 
@@ -8,8 +9,10 @@ function groupError(group: ApiGroup): string {
 }
 
 export function Groups({ status }: { status: ApiStatus }) {
+  const { shown, controls } = useMany(status.groups, (group) => group.id, 'groups');
   return (
     <Section id="groups" title="Groups" count={status.groups.length}>
+      {controls}
       {status.groups.length === 0 ? (
         <Empty what="groups" />
       ) : (
@@ -31,7 +34,7 @@ export function Groups({ status }: { status: ApiStatus }) {
             </tr>
           </thead>
           <tbody>
-            {status.groups.map((group) => (
+            {shown.map((group) => (
               <tr key={group.id} data-group={group.id}>
                 <th scope="row" class="mono">
                   {group.id}

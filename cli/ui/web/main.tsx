@@ -46,6 +46,7 @@ function App() {
         setStatus({ status: next, receivedAt: Date.now() });
         setLive({ ok: true, message: `live · read ${time(next.readAt)}` });
       },
+      onUnchanged: (readAt) => setLive({ ok: true, message: `live · read ${time(readAt)}` }),
       onProblem: (message) => setLive({ ok: false, message }),
     });
   }, [token]);

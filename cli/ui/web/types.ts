@@ -16,13 +16,30 @@ export interface ApiChannel {
   dlqDepth: number | null;
 }
 
+/** One of several holders: an RWMutex's reader, a Semaphore's permit holder. */
+export interface ApiLockHolder {
+  holder: string;
+  /** Lease left when read (ms); 0 once expired (the entry stays until the next grant). */
+  leaseLeftMs: number;
+  /** Semaphore: the permits it holds. */
+  weight?: number;
+}
+
 export interface ApiLock {
   name: string;
-  /** `<owner>/<uuid>`, or null if free. */
+  kind: 'mutex' | 'rwmutex' | 'semaphore';
+  /** The (write) holder, `<owner>/<uuid>`, or null if none; a Semaphore's is always null. */
   holder: string | null;
+  /** Mutex: grants so far; RWMutex: write grants; Semaphore: 0 (no fence). */
   fence: number;
-  /** Lease left when read (ms); 0 once expired; null if free. */
+  /** The (write) holder's lease left when read (ms); 0 once expired; null if none. */
   leaseLeftMs: number | null;
+  /** RWMutex: its readers. */
+  readers?: ApiLockHolder[];
+  /** RWMutex: a writer waits for the readers to drain. */
+  writerWaiting?: boolean;
+  /** Semaphore: permits held by live holders, of capacity; every holder entry. */
+  permits?: { held: number; capacity: number; holders: ApiLockHolder[] };
 }
 
 export interface ApiTaskFailure {
