@@ -3,9 +3,9 @@
  * app in web/ (esbuild: TSX with Preact's automatic JSX runtime, ESM, minified, no source map, no
  * CDN: Preact is inside the bundle, so the page works offline).
  *
- * In this repository the bundle is built in memory when the server starts (about 50 ms); a
- * packaged fnmesh would carry it prebuilt in `web/app.js` beside this module's compiled file,
- * since esbuild is a development dependency (not done yet: docs/ui-HANDOFF.md).
+ * In this repository the bundle is built in memory when the server starts (about 50 ms); the
+ * package carries it prebuilt in `web/app.js` beside this module's compiled file (bundle.ts, run by
+ * `npm run build`), since esbuild is a development dependency.
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';

@@ -3,7 +3,7 @@
  * keeps the items the status is made of (channels, locks, groups, wait groups, once keys) and the
  * trace hops the runs list is summed from, each projected to the attributes its reader uses. The
  * status and the runs list of one tick come from the same snapshot, so a tick costs one Scan of
- * the table, not two (docs/ui-HANDOFF.md, "Scale").
+ * the table, not two (docs/UI.md, "Scale").
  *
  * {@link MeshSnapshots} shares a snapshot: a read asked for while one runs joins it, and one asked
  * for within `maxAgeMs` of the last one's end gets that one.
