@@ -401,23 +401,31 @@ describe('loadUiAssets', () => {
 });
 
 describe('fnmesh ui (the command)', () => {
-  it('prints one JSON document with the URL, serves the page there, and ends on SIGINT with exit 0', async () => {
-    // Prepare
+  /** `fnmesh --json ui` as a child process: its first stdout line (the JSON document) and its exit code. */
+  function startUi(env: Record<string, string> = {}) {
     const child = spawn(process.execPath, [join(projectRoot, 'bin', 'fnmesh.js'), '--json', 'ui'], {
       stdio: ['ignore', 'pipe', 'pipe'],
+      env: { ...process.env, ...env },
     });
     const exited = new Promise<number | null>((resolve) => child.on('exit', resolve));
+    const firstLine = new Promise<string>((resolve, reject) => {
+      let text = '';
+      child.stdout.setEncoding('utf8');
+      child.stdout.on('data', (chunk: string) => {
+        text += chunk;
+        if (text.includes('\n')) resolve(text.split('\n')[0]!);
+      });
+      child.on('exit', (code) => reject(new Error(`fnmesh ui exited early (${code})`)));
+    });
+    return { child, exited, firstLine };
+  }
+
+  it('prints one JSON document with the URL, serves the page there, and ends on SIGINT with exit 0', async () => {
+    // Prepare
+    const { child, exited, firstLine } = startUi();
     try {
       // Act
-      const line = await new Promise<string>((resolve, reject) => {
-        let text = '';
-        child.stdout.setEncoding('utf8');
-        child.stdout.on('data', (chunk: string) => {
-          text += chunk;
-          if (text.includes('\n')) resolve(text.split('\n')[0]!);
-        });
-        child.on('exit', (code) => reject(new Error(`fnmesh ui exited early (${code})`)));
-      });
+      const line = await firstLine;
       const document = JSON.parse(line) as { url: string; port: number; stage: string };
       const page = await fetch(document.url);
       const refused = await fetch(new URL('/api/status', document.url));
@@ -443,22 +451,10 @@ describe('fnmesh ui (the command)', () => {
       socket.on('close', () => hung.delete(socket));
     });
     await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
-    const child = spawn(process.execPath, [join(projectRoot, 'bin', 'fnmesh.js'), '--json', 'ui'], {
-      stdio: ['ignore', 'pipe', 'pipe'],
-      env: { ...process.env, FNMESH_LOCALSTACK_PORT: String((silent.address() as AddressInfo).port) },
-    });
-    const exited = new Promise<number | null>((resolve) => child.on('exit', resolve));
+    const { child, exited, firstLine } = startUi({ FNMESH_LOCALSTACK_PORT: String((silent.address() as AddressInfo).port) });
     const stream = new AbortController();
     try {
-      const line = await new Promise<string>((resolve, reject) => {
-        let text = '';
-        child.stdout.setEncoding('utf8');
-        child.stdout.on('data', (chunk: string) => {
-          text += chunk;
-          if (text.includes('\n')) resolve(text.split('\n')[0]!);
-        });
-        child.on('exit', (code) => reject(new Error(`fnmesh ui exited early (${code})`)));
-      });
+      const line = await firstLine;
       const { url } = JSON.parse(line) as { url: string };
       const token = new URL(url).hash.replace('#token=', '');
       const events = await fetch(new URL(`/api/events?token=${token}`, url), { signal: stream.signal });
