@@ -20,11 +20,14 @@ import {
   ratioSide,
   RINGS,
   SERVICES,
+  SUBSTRATE_ROWS,
+  SUBSTRATE_TARGET,
+  substrateVerdict,
   targetText,
   type Verdict,
   verdict,
 } from './metrics.ts';
-import type { BenchResults } from './results.ts';
+import { type BenchResults, TARGETS } from './results.ts';
 
 export interface Chart {
   /** File name under `<docsDir>/benchmarks/`, e.g. `ratios.svg`. */
@@ -68,6 +71,13 @@ export async function renderReport(results: BenchResults): Promise<RenderedRepor
   for (const { file, title, spec } of chartSpecs(results)) charts.push({ file, title, svg: await renderSvg(spec) });
   return { markdown: renderMarkdown(results, charts), charts };
 }
+
+/**
+ * The per-call path as py-spy saw it (\`py-spy record\` on the LocalStack process under the substrate section), before
+ * and after the cuts of infra/localstack/plugin/fnmesh_localstack/fast_path.py and dynamodb.py. Measured apart from
+ * the bench (a profiler is not part of a run); stated here so the page says where a call's time goes.
+ */
+export const SUBSTRATE_PROFILE = 'TODO';
 
 const mark = (verdict: Verdict): string => (verdict === 'pass' ? '✓' : verdict === 'fail' ? '✗' : '—');
 const met = (metric: Metric, results: BenchResults): string => mark(verdict(metric, results));
@@ -152,6 +162,24 @@ function ratioTable(results: BenchResults): string {
       targetText(metric),
       met(metric, results),
     ]),
+  );
+}
+
+/** `substrate.calls`, one row per call: the call, the floor beside it, the ratio and the target. */
+function substrateTable(results: BenchResults): string {
+  const substrate = results.substrate;
+  if (!substrate) return '_Not measured in this run._';
+  const target = `≤ ${TARGETS[SUBSTRATE_TARGET.key]}`;
+  return table(
+    ['Call', 'Key', 'Call (ms)', 'Floor (ms)', 'Call / floor', 'Target', 'Met'],
+    SUBSTRATE_ROWS.map((row) => {
+      const figure = substrate.calls[row.key];
+      if (!figure) return [row.label, `\`${row.key}\``, '—', '—', substrate.skipped[row.key] ?? 'not measured', target, '—'];
+      const ratio = figure.ratioLessDesignedWait
+        ? `${statText(figure.ratio)}; ${statText(figure.ratioLessDesignedWait)} less the ${num(substrate.transactionWindowMs)} ms commit window`
+        : statText(figure.ratio);
+      return [row.label, `\`${row.key}\``, statText(figure.callMs), statText(figure.floorMs), ratio, target, mark(substrateVerdict(figure))];
+    }),
   );
 }
 
@@ -247,6 +275,24 @@ function renderMarkdown(results: BenchResults, charts: Chart[]): string {
     image('ratios.svg'),
     '',
     "What the ratios compare. The raw channel loop sends, receives and deletes and nothing else; fnmesh also counts every value in and out of the channel (exact close and drain) and claims each message once, yet keeps up by batching that bookkeeping (one lookup and one claim per up to 50 values) and pipelining it. The raw lock pair is the smallest possible lease lock; fnmesh's grant also writes the item format version and accepts a retry of its own grant (`OR owner = :token`), which keeps a lock whose answer was lost from being held by nobody. Sent through the raw SDK, those same two calls take as long as fnmesh's lock + unlock (measured apart: 10.9 vs 10.8 ms): the difference to the raw pair is the server evaluating the longer expressions (moto), not client overhead.",
+  );
+
+  section(
+    '## Substrate: calls vs a Python round trip',
+    '',
+    'What one call to the local cloud costs, against the floor any Python-hosted emulator pays: a bare HTTP round trip ' +
+      "(a small JSON POST, keep-alive, through Node's http as the SDK calls) to a minimal threaded `http.server` run by " +
+      "LocalStack's own Python on the same machine (`bench/substrate.ts`). Each call is timed back to back with a floor " +
+      'call, the order alternating, so load on the machine hits both alike; a run\'s ratio is median(call) / median(floor). ' +
+      `Floor in this run: ${results.substrate ? `${statText(results.substrate.floorMs)} ms` : 'not measured'}. ` +
+      "In strict mode a TransactWriteItems answers when its commit window ends (AWS's conflicts, [STRICT.md](STRICT.md)): " +
+      'its target holds the call less that window.',
+    '',
+    substrateTable(results),
+    '',
+    '### Substrate profile',
+    '',
+    SUBSTRATE_PROFILE,
   );
 
   section(
