@@ -468,7 +468,11 @@ export const KEYS: readonly KeyRow[] = [
     'object',
     'Per-call latency of the local cloud against a bare HTTP round trip to a Python server on the same machine (absent from older runs).',
   ],
-  ['substrate.floorMs', 'Stat', 'The floor: a keep-alive JSON POST to a minimal Python `http.server` on LocalStack\'s Python, ms, every pair of the run.'],
+  [
+    'substrate.floorMs',
+    'Stat',
+    "The floor: a keep-alive JSON POST to a minimal Python `http.server` on LocalStack's Python, ms, every pair of the run.",
+  ],
   ['substrate.transactionWindowMs', 'number', "Strict mode's transaction commit window, ms (0 without strict mode)."],
   ['substrate.calls', 'object', 'One entry per call measured, by the keys below.'],
   ...SUBSTRATE_ROWS.flatMap((row): KeyRow[] => [

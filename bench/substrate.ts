@@ -12,7 +12,14 @@
  * `npx tsx bench/substrate.ts [--quick]` runs this section alone against the running LocalStack
  * (printing the ratios as JSON), for profiling the per-call path without the whole bench.
  */
-import { ConditionalCheckFailedException, GetItemCommand, PutItemCommand, QueryCommand, TransactWriteItemsCommand, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
+import {
+  ConditionalCheckFailedException,
+  GetItemCommand,
+  PutItemCommand,
+  QueryCommand,
+  TransactWriteItemsCommand,
+  UpdateItemCommand,
+} from '@aws-sdk/client-dynamodb';
 import { GetFunctionCommand, InvokeCommand } from '@aws-sdk/client-lambda';
 import { DeleteMessageCommand, ReceiveMessageCommand, SendMessageCommand } from '@aws-sdk/client-sqs';
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -152,16 +159,24 @@ export async function measureSubstrate(options: SubstrateOptions): Promise<Subst
   for (let i = 0; i < iterations; i++)
     await dynamodb.send(new PutItemCommand({ TableName: tableName, Item: { ...key(i), value: { N: String(i) }, owner: { S: 'bench' } } }));
   for (let i = 0; i < 3; i++)
-    await dynamodb.send(new PutItemCommand({ TableName: tableName, Item: { pk: { S: `${prefix}#q` }, sk: { S: `r${i}` }, v: { N: '1' } } }));
+    await dynamodb.send(
+      new PutItemCommand({ TableName: tableName, Item: { pk: { S: `${prefix}#q` }, sk: { S: `r${i}` }, v: { N: '1' } } }),
+    );
   let round = 0;
   const receipts: string[] = [];
   const measured: Measured[] = [
-    { call: 'dynamodbGetItem', once: (i) => dynamodb.send(new GetItemCommand({ TableName: tableName, Key: key(i), ConsistentRead: true })) },
+    {
+      call: 'dynamodbGetItem',
+      once: (i) => dynamodb.send(new GetItemCommand({ TableName: tableName, Key: key(i), ConsistentRead: true })),
+    },
     {
       call: 'dynamodbPutItem',
       once: (i) =>
         dynamodb.send(
-          new PutItemCommand({ TableName: tableName, Item: { pk: { S: `${prefix}#put#${round}#${i}` }, sk: { S: 'item' }, value: { N: String(i) } } }),
+          new PutItemCommand({
+            TableName: tableName,
+            Item: { pk: { S: `${prefix}#put#${round}#${i}` }, sk: { S: 'item' }, value: { N: String(i) } },
+          }),
         ),
     },
     {
@@ -218,7 +233,9 @@ export async function measureSubstrate(options: SubstrateOptions): Promise<Subst
       // A message waits (sent untimed) before each timed receive; its receipt feeds DeleteMessage.
       prepare: (i) => sqs.send(new SendMessageCommand({ QueueUrl: queueUrl, MessageBody: JSON.stringify({ i }) })),
       once: async () => {
-        const { Messages = [] } = await sqs.send(new ReceiveMessageCommand({ QueueUrl: queueUrl, MaxNumberOfMessages: 1, WaitTimeSeconds: 0 }));
+        const { Messages = [] } = await sqs.send(
+          new ReceiveMessageCommand({ QueueUrl: queueUrl, MaxNumberOfMessages: 1, WaitTimeSeconds: 0 }),
+        );
         if (!Messages.length) throw new Error('substrate bench: ReceiveMessage found no message waiting');
         receipts.push(Messages[0]!.ReceiptHandle!);
       },
@@ -228,7 +245,9 @@ export async function measureSubstrate(options: SubstrateOptions): Promise<Subst
       prepare: async () => {
         // Strict mode's duplicates and the sends above leave messages behind; one to delete is always here.
         if (receipts.length) return;
-        const { Messages = [] } = await sqs.send(new ReceiveMessageCommand({ QueueUrl: queueUrl, MaxNumberOfMessages: 10, WaitTimeSeconds: 1 }));
+        const { Messages = [] } = await sqs.send(
+          new ReceiveMessageCommand({ QueueUrl: queueUrl, MaxNumberOfMessages: 10, WaitTimeSeconds: 1 }),
+        );
         receipts.push(...Messages.map((m) => m.ReceiptHandle!));
       },
       once: () => sqs.send(new DeleteMessageCommand({ QueueUrl: queueUrl, ReceiptHandle: receipts.pop()! })),
@@ -357,9 +376,17 @@ async function alone(): Promise<void> {
       const endpoint = endpointOf({ port, stateDir: '' });
       const clients = countedClients(new CallCounter(), localClientConfig({ endpoint }));
       const tableName = await createMeshTableNamed(`fnmesh-test-substrate-${randomUUID().slice(0, 8)}`, clients.dynamodb);
-      const { QueueUrl } = await clients.sqs.send(new CreateQueueCommand({ QueueName: `fnmesh-test-substrate-${randomUUID().slice(0, 8)}` }));
+      const { QueueUrl } = await clients.sqs.send(
+        new CreateQueueCommand({ QueueName: `fnmesh-test-substrate-${randomUUID().slice(0, 8)}` }),
+      );
       const strict = await strictStatus(endpoint);
-      return { port, clients, tableName, queueUrl: QueueUrl!, transactionWindowMs: strict?.enabled ? Number(strict.settings.transaction_window_ms ?? 0) : 0 };
+      return {
+        port,
+        clients,
+        tableName,
+        queueUrl: QueueUrl!,
+        transactionWindowMs: strict?.enabled ? Number(strict.settings.transaction_window_ms ?? 0) : 0,
+      };
     }),
   );
   try {

@@ -282,7 +282,7 @@ describe('writeReport', () => {
     }
   });
 
-  it('holds each substrate call to its target, strict mode\'s commit window left out of a transaction', async () => {
+  it("holds each substrate call to its target, strict mode's commit window left out of a transaction", async () => {
     // Prepare
     const results = sampleResults();
     const calls = results.substrate!.calls;
