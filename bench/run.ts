@@ -668,7 +668,7 @@ async function main(): Promise<void> {
     }
     log(`${wroteLine(output, written)} (in ${results.durationSeconds.toFixed(0)} s)`);
     process.stdout.write(
-      `${JSON.stringify({ apiCallsPerOp: results.apiCallsPerOp, ratios: Object.fromEntries(Object.entries(results.ratios).map(([key, value]) => [key, value.median])) })}\n`,
+      `${JSON.stringify({ apiCallsPerOp: results.apiCallsPerOp, ratios: Object.fromEntries(Object.entries(results.ratios).map(([key, value]) => [key, value.median])), substrateVsFloor: Object.fromEntries(Object.entries(substrate.calls).map(([key, value]) => [key, (value.ratioLessDesignedWait ?? value.ratio).median])) })}\n`,
     );
   } finally {
     await deleteMeshTable(tableName);
