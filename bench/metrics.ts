@@ -16,6 +16,8 @@ import {
   type LockContentionPoint,
   type Ratios,
   type Stat,
+  type SubstrateCall,
+  type SubstrateFigure,
   TARGETS,
   type Targets,
 } from './results.ts';
@@ -345,6 +347,45 @@ export const FUNCTION_COLUMNS: readonly Column<FunctionFigures>[] = [
 ];
 
 // ---------------------------------------------------------------------------------------------
+// The substrate: each common call to the local cloud / a Python round trip (`substrate`)
+
+/** A row of "Substrate": one common call, `substrate.calls.<key>`. */
+export interface SubstrateRow {
+  key: SubstrateCall;
+  label: string;
+}
+
+/** The calls of the substrate section, in the order of the report. */
+export const SUBSTRATE_ROWS: readonly SubstrateRow[] = [
+  { key: 'dynamodbGetItem', label: 'DynamoDB GetItem (consistent)' },
+  { key: 'dynamodbPutItem', label: 'DynamoDB PutItem' },
+  { key: 'dynamodbConditionalUpdateItem', label: 'DynamoDB UpdateItem, conditional' },
+  { key: 'dynamodbQuery', label: 'DynamoDB Query (3 items)' },
+  { key: 'dynamodbTransactWriteItems', label: 'DynamoDB TransactWriteItems (2 items)' },
+  { key: 'sqsSendMessage', label: 'SQS SendMessage' },
+  { key: 'sqsReceiveMessage', label: 'SQS ReceiveMessage (a message waiting)' },
+  { key: 'sqsDeleteMessage', label: 'SQS DeleteMessage' },
+  { key: 'lambdaInvoke', label: 'Lambda Invoke (ping)' },
+];
+
+/** The substrate target, as `TargetRef`. */
+export const SUBSTRATE_TARGET: TargetRef = {
+  key: 'substrateCallVsFloor',
+  meaning: 'Most latency of each common call to the local cloud / a Python round trip.',
+};
+
+/** The figure a substrate call is held to: call / floor, less any wait strict mode makes by design. */
+export function substrateMeasured(figure: SubstrateFigure): number {
+  return (figure.ratioLessDesignedWait ?? figure.ratio).median;
+}
+
+/** Whether a substrate call meets `TARGETS.substrateCallVsFloor` (at most it). */
+export function substrateVerdict(figure: SubstrateFigure | undefined): Verdict {
+  if (!figure) return 'none';
+  return substrateMeasured(figure) <= TARGETS[SUBSTRATE_TARGET.key] ? 'pass' : 'fail';
+}
+
+// ---------------------------------------------------------------------------------------------
 // The key table of latest.json
 
 /** A key of the results: path, type, meaning. */
@@ -392,6 +433,7 @@ export const KEYS: readonly KeyRow[] = [
   ],
   ['targets', 'object', 'The targets the figures are held to (fixed in schema 1).'],
   ...METRICS.flatMap(({ target }): KeyRow[] => (target ? [[`targets.${target.key}`, String(TARGETS[target.key]), target.meaning]] : [])),
+  [`targets.${SUBSTRATE_TARGET.key}`, String(TARGETS[SUBSTRATE_TARGET.key]), SUBSTRATE_TARGET.meaning],
   [
     'ratios',
     'object',
@@ -421,4 +463,28 @@ export const KEYS: readonly KeyRow[] = [
   ]),
   ['functions', 'array', 'One entry per deployed function.'],
   ...columnKeys('functions', FUNCTION_COLUMNS),
+  [
+    'substrate',
+    'object',
+    'Per-call latency of the local cloud against a bare HTTP round trip to a Python server on the same machine (absent from older runs).',
+  ],
+  [
+    'substrate.floorMs',
+    'Stat',
+    "The floor: a keep-alive JSON POST to a minimal Python `http.server` on LocalStack's Python, ms, every pair of the run.",
+  ],
+  ['substrate.transactionWindowMs', 'number', "Strict mode's transaction commit window, ms (0 without strict mode)."],
+  ['substrate.calls', 'object', 'One entry per call measured, by the keys below.'],
+  ...SUBSTRATE_ROWS.flatMap((row): KeyRow[] => [
+    [`substrate.calls.${row.key}`, 'object', `${row.label}.`],
+    [`substrate.calls.${row.key}.ratio`, 'Stat', 'median(call) / median(floor) per run, pairs timed back to back.'],
+    [`substrate.calls.${row.key}.callMs`, 'Stat', 'The call, ms (median per run).'],
+    [`substrate.calls.${row.key}.floorMs`, 'Stat', 'The floor beside it, ms (median per run).'],
+  ]),
+  [
+    'substrate.calls.dynamodbTransactWriteItems.ratioLessDesignedWait',
+    'Stat',
+    "(call − strict mode's commit window) / floor: the figure held to the target (strict mode only).",
+  ],
+  ['substrate.skipped', 'object', 'Calls not measured, by key, with why (e.g. the ping function is not deployed).'],
 ];

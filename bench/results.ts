@@ -67,6 +67,8 @@ export const TARGETS = {
   lockLatencyVsRaw: 1.1,
   /** At most this RPC latency, fnmesh / raw Lambda Invoke. */
   rpcLatencyVsRaw: 1.1,
+  /** At most this latency of each common call to the local cloud / a bare HTTP round trip to a Python server (`substrate`). */
+  substrateCallVsFloor: 4,
 } as const;
 
 export type Targets = typeof TARGETS;
@@ -134,6 +136,45 @@ export interface FunctionFigures {
   warmInvokeMs: Stat;
 }
 
+/** The common calls of the substrate section (bench/substrate.ts), in the report's order. */
+export const SUBSTRATE_CALLS = [
+  'dynamodbGetItem',
+  'dynamodbPutItem',
+  'dynamodbConditionalUpdateItem',
+  'dynamodbQuery',
+  'dynamodbTransactWriteItems',
+  'sqsSendMessage',
+  'sqsReceiveMessage',
+  'sqsDeleteMessage',
+  'lambdaInvoke',
+] as const;
+
+export type SubstrateCall = (typeof SUBSTRATE_CALLS)[number];
+
+/** One call's figures, each pair (call, floor) timed back to back; a run's ratio is median(call) / median(floor). */
+export interface SubstrateFigure {
+  /** call / floor. */
+  ratio: Stat;
+  callMs: Stat;
+  floorMs: Stat;
+  /**
+   * Only where the local cloud waits by design (strict mode's transaction commit window): (call − that wait) / floor,
+   * the figure held to the target.
+   */
+  ratioLessDesignedWait?: Stat;
+}
+
+/** The substrate section: per-call latency of the local cloud against the floor any Python-hosted emulator pays. */
+export interface SubstrateResults {
+  /** A bare HTTP round trip (keep-alive, small JSON POST) to a Python server on LocalStack's Python, ms, every pair. */
+  floorMs: Stat;
+  /** Strict mode's transaction commit window, ms (0 without strict mode): a TransactWriteItems answers when it ends. */
+  transactionWindowMs: number;
+  calls: Partial<Record<SubstrateCall, SubstrateFigure>>;
+  /** Calls not measured, with why (e.g. the ping function is not deployed). */
+  skipped: Partial<Record<SubstrateCall, string>>;
+}
+
 export interface MachineInfo {
   node: string;
   cpus: number;
@@ -158,6 +199,8 @@ export interface BenchResults {
   curves: Curves;
   hashRing: HashRingResults;
   functions: FunctionFigures[];
+  /** Per-call latency of the local cloud vs a Python round trip (absent from older runs). */
+  substrate?: SubstrateResults;
 }
 
 /**

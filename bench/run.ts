@@ -16,7 +16,7 @@ import { randomUUID } from 'node:crypto';
 import { mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { cpus, totalmem, tmpdir, type as osType, release } from 'node:os';
 import { join } from 'node:path';
-import { projectRoot, up } from '../infra/localstack/localstack.ts';
+import { ensureVenv, projectRoot, strictStatus, up } from '../infra/localstack/localstack.ts';
 import { serverless } from '../infra/serverless/cli.ts';
 import { Channel, type ChannelOptions } from '../lib/channel/Channel.ts';
 import { ShardedChannel } from '../lib/channel/ShardedChannel.ts';
@@ -32,6 +32,7 @@ import { countedClients } from '../infra/localstack/clients.ts';
 import { createMeshTable, createQueue, deleteMeshTable } from '../infra/localstack/resources.ts';
 import { CallCounter, type CallTally } from '../lib/faults/callCounter.ts';
 import { writeReport } from './report.ts';
+import { measureSubstrate, startFloor } from './substrate.ts';
 import { type ApiCallsPerOp, type BenchResults, ratioStat, stat, TARGETS, type WireCalls } from './results.ts';
 import { runOutput, writeRunFile, wroteLine } from '../infra/runOutput.ts';
 
@@ -54,6 +55,7 @@ const size = quick
       ringKeys: 20_000,
       coldRuns: 2,
       warmRuns: 5,
+      substrateIterations: 30,
     }
   : {
       runs: 5,
@@ -67,6 +69,7 @@ const size = quick
       ringKeys: 100_000,
       coldRuns: 5,
       warmRuns: 20,
+      substrateIterations: 100,
     };
 
 const counter = new CallCounter();
@@ -528,6 +531,30 @@ async function functionFigures(coldRuns: number, warmRuns: number) {
   }
 }
 
+// --- substrate: each common call vs a bare Python round trip (bench/substrate.ts) ------------------
+
+async function substrateFigures(tableName: string) {
+  const floor = await startFloor(await ensureVenv(log));
+  const queue = await createQueue('bench-substrate');
+  try {
+    const strict = await strictStatus();
+    return await measureSubstrate({
+      clients: { dynamodb, sqs, lambda },
+      floor,
+      tableName,
+      queueUrl: queue.queueUrl,
+      functionName: resourceName('local', FUNCTIONS.ping),
+      runs: size.runs,
+      iterations: size.substrateIterations,
+      transactionWindowMs: strict?.enabled ? Number(strict.settings.transaction_window_ms ?? 0) : 0,
+      log,
+    });
+  } finally {
+    floor.stop();
+    await queue.remove();
+  }
+}
+
 // --- main -------------------------------------------------------------------------------------------
 
 async function main(): Promise<void> {
@@ -538,6 +565,8 @@ async function main(): Promise<void> {
   if (deploy.code !== 0) throw new Error(`serverless deploy failed:\n${deploy.stderr}`);
   const tableName = await createMeshTable('bench');
   try {
+    log('substrate: common calls vs a Python round trip');
+    const substrate = await substrateFigures(tableName);
     log('channel throughput: fnmesh vs raw batched loop');
     const channelRuns = await repeat(size.runs, async () => {
       const ours = await fnmeshChannelRun(tableName, size.messages);
@@ -631,6 +660,7 @@ async function main(): Promise<void> {
       curves: { lockContention: lockContentionCurve, fanOut: fanOutCurve, boundedChannel: boundedCurve },
       hashRing: ring.hashRing,
       functions,
+      substrate,
     };
     const written = writeRunFile(output, 'latest.json', `${JSON.stringify(results, null, 2)}\n`, 'bench/results/latest.json');
     for (const docsDir of [output.dir, ...(output.publish ? [join(projectRoot, 'docs')] : [])]) {
@@ -638,7 +668,7 @@ async function main(): Promise<void> {
     }
     log(`${wroteLine(output, written)} (in ${results.durationSeconds.toFixed(0)} s)`);
     process.stdout.write(
-      `${JSON.stringify({ apiCallsPerOp: results.apiCallsPerOp, ratios: Object.fromEntries(Object.entries(results.ratios).map(([key, value]) => [key, value.median])) })}\n`,
+      `${JSON.stringify({ apiCallsPerOp: results.apiCallsPerOp, ratios: Object.fromEntries(Object.entries(results.ratios).map(([key, value]) => [key, value.median])), substrateVsFloor: Object.fromEntries(Object.entries(substrate.calls).map(([key, value]) => [key, (value.ratioLessDesignedWait ?? value.ratio).median])) })}\n`,
     );
   } finally {
     await deleteMeshTable(tableName);

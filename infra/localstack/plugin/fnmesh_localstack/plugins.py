@@ -55,3 +55,11 @@ def fnmesh_function_urls():
     from fnmesh_localstack.function_urls import install_function_urls
 
     install_function_urls()
+
+
+@hooks.on_infra_start()
+def fnmesh_fast_path():
+    """The per-call path without the work beside the call (fast_path.py; ``FNMESH_FAST_PATH=0``: off)."""
+    from fnmesh_localstack.fast_path import install
+
+    install()
