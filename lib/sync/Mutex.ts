@@ -18,11 +18,12 @@ import { type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { randomUUID } from 'node:crypto';
 import { type LockHolder, LockLostError, LockNotHeldError, MeshConfigError } from '../errors.ts';
 import { type BackoffOptions, backoffMs, sleep, throwIfAborted } from '../internal/time.ts';
-import { checkName, checkVersion, FORMAT_VERSION, type Item, keys, n, readNumber, readString, s } from '../table/layout.ts';
+import { checkName, checkVersion, type Item, keys, n, readNumber, readString, s } from '../table/layout.ts';
 import { HeldLease } from './heldLease.ts';
 import { type Attempt, HolderItem, type Update } from './holderItem.ts';
 import { expiredBefore, leaseEnd, type LeaseOptions, type LeaseSettings, leaseSettings, msUntilTakeover } from './lease.ts';
-import { decide, gateLive, QUEUE_UNTIL, type QueueDecision, ticketAttribute, ticketsOf, type WaiterView } from './mutexQueue.ts';
+import { QUEUE_UNTIL, ticketsOf } from './mutexQueue.ts';
+import { FREE, GATE_OPEN, GRANT, GrantPace, grantValues, QueuedWaiter, type WaiterMutex } from './mutexWaiter.ts';
 
 export interface MutexOptions extends LeaseOptions {
   /** The DynamoDB client to use (the library never creates one). */
@@ -44,7 +45,7 @@ export interface MutexOptions extends LeaseOptions {
   fairness?: Fairness;
   /** How long a waiter polls before it queues ('fifo' mode). @default 25 */
   starvationMs?: number;
-  /** A waiter's ticket lease: a waiter that dies holds its place this long (plus the skew bound). @default min(3000, leaseMs) */
+  /** A waiter's ticket lease: a waiter that dies holds its place this long (plus the skew bound). @default min(5000, leaseMs) */
   ticketLeaseMs?: number;
 }
 
@@ -87,7 +88,7 @@ export function holderOf(item: Item | undefined): LockHolder | undefined {
   return { owner, fence: readNumber(item, 'fence') ?? 0, leaseUntil: readNumber(item, 'leaseUntil') ?? 0 };
 }
 
-export class Mutex {
+export class Mutex implements WaiterMutex<HeldLock> {
   readonly name: string;
   readonly owner: string;
   private readonly item: HolderItem;
@@ -97,6 +98,10 @@ export class Mutex {
   private readonly starvationMs: number;
   private readonly ticketLeaseMs: number;
   private current: HeldMutexLock | undefined;
+  /** @internal Whether this Mutex's last grant saw other waiters queue (its next lock() queues at once). */
+  queueSeen = false;
+  /** @internal How fast grants of this lock go by, as this Mutex has seen them. */
+  readonly pace = new GrantPace();
 
   constructor(options: MutexOptions) {
     if (!options?.client) throw new MeshConfigError('Mutex needs a DynamoDB client');
@@ -112,7 +117,7 @@ export class Mutex {
     this.starvationMs = options.starvationMs ?? 25;
     if (!(this.starvationMs >= 0) || !Number.isFinite(this.starvationMs))
       throw new MeshConfigError(`starvationMs must be >= 0, got ${this.starvationMs}`);
-    this.ticketLeaseMs = options.ticketLeaseMs ?? Math.min(3_000, this.lease.leaseMs);
+    this.ticketLeaseMs = options.ticketLeaseMs ?? Math.min(5_000, this.lease.leaseMs);
     if (!(this.ticketLeaseMs > 0) || !Number.isFinite(this.ticketLeaseMs))
       throw new MeshConfigError(`ticketLeaseMs must be a positive number of ms, got ${this.ticketLeaseMs}`);
   }
@@ -206,6 +211,9 @@ export class Mutex {
 
   /** @internal The held lock of a grant whose item (ALL_NEW, or refused with us as owner) is `item`. */
   held(token: string, until: number, item: Item | undefined): HeldMutexLock {
+    const expired = expiredBefore(this.lease, this.lease.now());
+    this.queueSeen = ticketsOf(item).some((ticket) => ticket.token !== token && ticket.until >= expired);
+    this.pace.observe(readNumber(item, 'fence'), this.lease.now());
     const fence = readNumber(item, 'fence');
     if (fence === undefined) throw new Error(`lock ${this.name}: the grant carried no fence`);
     const held = new HeldMutexLock(this.item, this.lease, this.name, token, fence, until, (released) => {
@@ -220,210 +228,6 @@ export class Mutex {
     return { lease: this.lease, backoff: this.backoff, starvationMs: this.starvationMs, ticketLeaseMs: this.ticketLeaseMs };
   }
 }
-
-/**
- * Attribute names and values of the grant are one or two characters: the server parses every
- * expression on every call (moto in Python: a shorter expression is a cheaper call).
- */
-const GRANT = 'SET #o = :t, #l = :u, #v = :v ADD #f :one';
-/** Free, or its lease expired, or ours already (a retry whose first attempt was applied). */
-const FREE = 'attribute_not_exists(#o) OR #l < :e OR #o = :t';
-/** No live queue: nobody holds a ticket whose lease (plus the skew bound) has not ended. */
-const GATE_OPEN = '(attribute_not_exists(#q) OR #q < :e)';
-
-function grantValues(token: string, until: number, expired: number) {
-  return { ':t': s(token), ':u': n(until), ':v': n(FORMAT_VERSION), ':one': n(1), ':e': n(expired) };
-}
-
-/**
- * One `lock()` call in 'fifo' mode: poll until `starvationMs` has passed (or a queue is seen), then
- * queue with a ticket and take the lock when the ticket is the oldest live one.
- */
-class QueuedWaiter {
-  private ticket: string | undefined;
-  private ticketRenewedAt = 0;
-  private seen: Item | undefined;
-  /** The head's poll interval while the same holder (fence) holds; grows, resets on a new holder. */
-  private headPollMs = HEAD_POLL_MIN_MS;
-  private headPollFence: number | undefined;
-  /** Grants seen go by at about this many ms each (estimated from the fence's growth). */
-  private firstSeen: { at: number; fence: number } | undefined;
-
-  constructor(
-    private readonly mutex: Mutex,
-    private readonly token: string,
-    private readonly askedAt: number,
-  ) {}
-
-  private get lease() {
-    return this.mutex.settings.lease;
-  }
-
-  private view(): WaiterView {
-    return { token: this.token, ticket: this.ticket, expiredBefore: expiredBefore(this.lease, this.lease.now()) };
-  }
-
-  private observe(item: Item | undefined): void {
-    this.seen = item;
-    const fence = readNumber(item, 'fence');
-    if (fence === undefined) return;
-    const at = this.lease.now();
-    if (!this.firstSeen || fence < this.firstSeen.fence) this.firstSeen = { at, fence };
-  }
-
-  /** Estimated ms per grant (how fast the queue moves), or undefined before two sightings. */
-  private msPerGrant(): number | undefined {
-    const fence = readNumber(this.seen, 'fence');
-    if (!this.firstSeen || fence === undefined || fence <= this.firstSeen.fence) return undefined;
-    return (this.lease.now() - this.firstSeen.at) / (fence - this.firstSeen.fence);
-  }
-
-  async run(signal: AbortSignal | undefined): Promise<HeldLock> {
-    const { backoff, starvationMs, ticketLeaseMs } = this.mutex.settings;
-    for (let attempt = 0; ; attempt++) {
-      throwIfAborted(signal);
-      if (this.ticket === undefined) {
-        // Polling phase: the fast path, as a newcomer.
-        const outcome = await this.mutex.acquire(this.token, signal, (item) => this.observe(item));
-        if ('unlock' in outcome) return outcome;
-        const waited = this.lease.now() - this.askedAt;
-        if (waited >= starvationMs || gateLive(this.seen, this.view().expiredBefore)) {
-          await this.register(signal);
-          continue;
-        }
-        await sleep(Math.min(msUntilTakeover(this.lease, outcome.leaseUntil), backoffMs(attempt, backoff)) + 1, signal);
-        continue;
-      }
-      // Queued.
-      const decision = decide(this.seen, this.view());
-      if (decision.kind === 'held') return this.mutex.held(this.token, readNumber(this.seen, 'leaseUntil') ?? 0, this.seen);
-      if (decision.kind === 'grant') {
-        const granted = await this.grant(decision, signal);
-        if (granted) return granted;
-        continue; // refused: decide again on what the refusal returned
-      }
-      const renewDue = this.lease.now() - this.ticketRenewedAt >= ticketLeaseMs / 3;
-      await sleep(this.waitMs(decision.position, decision.holderUntil) + 1, signal);
-      if (decision.position === 0 && !renewDue) {
-        // The head polls with the grant itself: one call that either takes the lock or shows who has it.
-        const granted = await this.grant({ kind: 'grant', closeGate: false, gateSeen: undefined, dead: [] }, signal, true);
-        if (granted) return granted;
-      } else {
-        await this.register(signal);
-      }
-    }
-  }
-
-  /** How long a queued waiter sleeps before its next look. */
-  private waitMs(position: number, holderUntil: number | undefined): number {
-    const { ticketLeaseMs } = this.mutex.settings;
-    const cap = ticketLeaseMs / 3;
-    const takeover = holderUntil === undefined ? 0 : msUntilTakeover(this.lease, holderUntil);
-    if (position === 0) {
-      const fence = readNumber(this.seen, 'fence');
-      if (fence !== this.headPollFence) {
-        this.headPollFence = fence;
-        this.headPollMs = HEAD_POLL_MIN_MS;
-      } else {
-        this.headPollMs = Math.min(HEAD_POLL_MAX_MS, this.headPollMs * 1.5);
-      }
-      return Math.min(takeover, this.headPollMs * (0.75 + Math.random() / 2), cap);
-    }
-    // Behind others: about as long as the grants ahead of us take (the last one's share is the head's).
-    const perGrant = this.msPerGrant() ?? HEAD_POLL_MIN_MS * 2;
-    return Math.min(cap, Math.max(HEAD_POLL_MIN_MS, position * perGrant * (0.6 + Math.random() * 0.3)));
-  }
-
-  /** Takes a ticket, or renews ours (same attribute: the place in the queue is kept), and looks at the item. */
-  private async register(signal: AbortSignal | undefined): Promise<void> {
-    const now = this.lease.now();
-    const until = now + this.mutex.settings.ticketLeaseMs;
-    this.ticket ??= ticketAttribute(this.askedAt, this.token);
-    const { item } = await this.mutex.write(
-      {
-        operation: `mutex ${this.mutex.name}: queue`,
-        update: 'SET #w = :w, #q = :w',
-        names: { '#w': this.ticket },
-        values: { ':w': n(until) },
-        returnNew: true,
-      },
-      signal,
-    );
-    this.ticketRenewedAt = now;
-    this.observe(item);
-  }
-
-  /**
-   * The grant of a queued waiter: the lock's own condition, plus (when no other live ticket is
-   * left) the removal of the gate if it is still the one seen; removes our ticket and dead ones.
-   * `blind`: polled without a fresh view (the head's poll): removes nothing but our ticket.
-   */
-  private async grant(decision: GrantDecision, signal: AbortSignal | undefined, blind = false): Promise<HeldLock | undefined> {
-    const now = this.lease.now();
-    const until = leaseEnd(this.lease, now);
-    const remove = [this.ticket!, ...(blind ? [] : decision.dead)];
-    const names: Record<string, string> = {};
-    remove.forEach((attribute, i) => (names[`#r${i}`] = attribute));
-    const closeGate = !blind && decision.closeGate && decision.gateSeen !== undefined;
-    const removals = [...remove.map((_, i) => `#r${i}`), ...(closeGate ? ['#q'] : [])].join(', ');
-    const { applied, item } = await this.mutex.write(
-      {
-        operation: `mutex ${this.mutex.name}: lock`,
-        update: `${GRANT} REMOVE ${removals}`,
-        condition: closeGate ? `(${FREE}) AND #q = :g` : FREE,
-        names,
-        values: {
-          ...grantValues(this.token, until, expiredBefore(this.lease, now)),
-          ...(closeGate ? { ':g': n(decision.gateSeen!) } : {}),
-        },
-        returnNew: true,
-      },
-      signal,
-    );
-    if (applied) {
-      this.ticket = undefined; // removed by the grant
-      return this.mutex.held(this.token, until, item);
-    }
-    this.observe(item);
-    if (readString(item, 'owner') === this.token) {
-      this.ticket = undefined;
-      return this.mutex.held(this.token, readNumber(item, 'leaseUntil') ?? until, item);
-    }
-    return undefined;
-  }
-
-  /**
-   * Gives our place up (the caller aborted or failed): removes our ticket and, if no other live
-   * ticket is left, the gate (if still the one seen), so newcomers need not wait for it to expire.
-   * Best effort: a ticket and a gate left behind end with their lease anyway.
-   */
-  async withdraw(): Promise<void> {
-    if (this.ticket === undefined) return;
-    const ticket = this.ticket;
-    this.ticket = undefined;
-    try {
-      const { item } = await this.mutex.write(
-        { operation: `mutex ${this.mutex.name}: leave queue`, update: 'REMOVE #w', names: { '#w': ticket }, returnNew: true },
-        undefined,
-      );
-      const gate = readNumber(item, QUEUE_UNTIL);
-      const expired = this.view().expiredBefore;
-      if (gate === undefined || ticketsOf(item).some((t) => t.until >= expired)) return;
-      await this.mutex.write(
-        { operation: `mutex ${this.mutex.name}: close queue`, update: 'REMOVE #q', condition: '#q = :g', values: { ':g': n(gate) } },
-        undefined,
-      );
-    } catch {
-      // best effort (above)
-    }
-  }
-}
-
-type GrantDecision = Extract<QueueDecision, { kind: 'grant' }>;
-
-/** The head of the queue polls this often at first while one holder holds, backing off to the max. */
-const HEAD_POLL_MIN_MS = 8;
-const HEAD_POLL_MAX_MS = 250;
 
 /** A held lock, renewing its lease in the background (heartbeat.ts) until released or lost. */
 class HeldMutexLock extends HeldLease implements HeldLock {

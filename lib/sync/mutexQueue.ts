@@ -62,7 +62,7 @@ export type QueueDecision =
    */
   | { kind: 'grant'; closeGate: boolean; gateSeen: number | undefined; dead: string[] }
   /** Someone holds it (or another waiter is ahead): wait. `position`: live tickets ahead of ours. */
-  | { kind: 'wait'; position: number; holderUntil: number | undefined };
+  | { kind: 'wait'; position: number; ahead: string[]; holderUntil: number | undefined };
 
 /** Whether the lock is held by a live lease other than ours. */
 function heldByOther(item: Item | undefined, view: WaiterView): { until: number } | undefined {
@@ -86,7 +86,8 @@ export function decide(item: Item | undefined, view: WaiterView): QueueDecision 
   // Without a ticket (or with one the item no longer shows) we stand behind every live ticket.
   const ahead = mine >= 0 ? mine : live.length;
   const holder = heldByOther(item, view);
-  if (holder || ahead > 0) return { kind: 'wait', position: ahead, holderUntil: holder?.until };
+  if (holder || ahead > 0)
+    return { kind: 'wait', position: ahead, ahead: live.slice(0, ahead).map((t) => t.attribute), holderUntil: holder?.until };
   const others = live.filter((t) => t.attribute !== view.ticket).length;
   const gate = readNumber(item, QUEUE_UNTIL);
   return { kind: 'grant', closeGate: others === 0 && gate !== undefined, gateSeen: gate, dead };
