@@ -80,8 +80,10 @@ function heldByOther(item: Item | undefined, view: WaiterView): { until: number 
 export function decide(item: Item | undefined, view: WaiterView): QueueDecision {
   if (readString(item, 'owner') === view.token) return { kind: 'held' };
   const tickets = ticketsOf(item);
-  const live = tickets.filter((t) => t.until >= view.expiredBefore || t.attribute === view.ticket);
-  const dead = tickets.filter((t) => !live.includes(t)).map((t) => t.attribute);
+  // Every waiter judges every ticket alike, its own too (a waiter that let its own ticket expire
+  // has lost its place until it renews it), so that waiters agree on the order.
+  const live = tickets.filter((t) => t.until >= view.expiredBefore);
+  const dead = tickets.filter((t) => !live.includes(t) && t.attribute !== view.ticket).map((t) => t.attribute);
   const mine = view.ticket === undefined ? -1 : live.findIndex((t) => t.attribute === view.ticket);
   // Without a ticket (or with one the item no longer shows) we stand behind every live ticket.
   const ahead = mine >= 0 ? mine : live.length;

@@ -104,8 +104,11 @@ export class QueuedWaiter<Held extends object> {
         // Poll with the grant itself, on condition that the waiter we saw just ahead of us no longer
         // queues (tickets leave in order, so those before it are gone too; a short condition is a
         // cheap one): one call that either takes the lock or shows the item (our place, the holder).
+        // If nobody queued behind us, the grant also closes the gate (if it is still the one seen).
+        const gateSeen = readNumber(this.seen, QUEUE_UNTIL);
+        const behind = ticketsOf(this.seen).some((t) => t.attribute > this.ticket! && t.until >= this.view().expiredBefore);
         const granted = await this.grant(
-          { kind: 'grant', closeGate: false, gateSeen: undefined, dead: [] },
+          { kind: 'grant', closeGate: !behind && gateSeen !== undefined, gateSeen, dead: [] },
           signal,
           decision.ahead.slice(-1),
         );
@@ -131,7 +134,9 @@ export class QueuedWaiter<Held extends object> {
       return Math.min(takeover, this.headPollMs * (0.75 + Math.random() / 2), cap);
     }
     // Behind others: about as long as the grants ahead of us take.
-    return Math.min(cap, Math.max(HEAD_POLL_MIN_MS, position * perGrant * (0.5 + Math.random() * 0.2)));
+    // Capped: a pace estimate can be far off (it starts from whatever this Mutex saw last), and a
+    // waiter that oversleeps its turn leaves the lock idle.
+    return Math.min(cap, NON_HEAD_MAX_MS, Math.max(HEAD_POLL_MIN_MS, position * perGrant * (0.5 + Math.random() * 0.2)));
   }
 
   /** Takes a ticket, or renews ours (same attribute: the place in the queue is kept), and looks at the item. */
@@ -161,7 +166,7 @@ export class QueuedWaiter<Held extends object> {
   private async grant(decision: GrantDecision, signal: AbortSignal | undefined, ahead?: string[]): Promise<Held | undefined> {
     const now = this.lease.now();
     const until = leaseEnd(this.lease, now);
-    const remove = [this.ticket!, ...decision.dead];
+    const remove = [...new Set([this.ticket!, ...decision.dead])];
     const names: Record<string, string> = {};
     remove.forEach((attribute, i) => (names[`#r${i}`] = attribute));
     (ahead ?? []).forEach((attribute, i) => (names[`#a${i}`] = attribute));
@@ -248,6 +253,8 @@ type GrantDecision = Extract<QueueDecision, { kind: 'grant' }>;
 /** The head of the queue polls this often at first while one holder holds, backing off to the max. */
 const HEAD_POLL_MIN_MS = 4;
 const HEAD_POLL_MAX_MS = 250;
+/** A waiter behind others looks again at least this often. */
+const NON_HEAD_MAX_MS = 500;
 
 /** A refusal's holder, as opposed to a grant. */
 function isHolder(outcome: object): outcome is LockHolder {
