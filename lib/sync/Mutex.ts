@@ -4,8 +4,13 @@
  * Every step is one conditional UpdateItem on the lock item (format in docs/item-format.md):
  *
  *   lock      SET owner, leaseUntil  ADD fence 1   if no owner, or its lease expired, or the owner is us
+ *                                                  ('fifo' mode, not queued: and no live queue)
  *   heartbeat SET leaseUntil                      if owner = us
  *   unlock    REMOVE owner, leaseUntil SET releasedBy = us   if owner = us
+ *
+ * A waiter in 'fifo' mode (the default: Go's starvation mode) queues with a leased ticket on the
+ * same item after `starvationMs` and is granted in ticket order (mutexQueue.ts, mutexWaiter.ts);
+ * the queue only decides who tries, the condition above still decides who holds.
  *
  * `us` is a token made for each acquisition (so it names one grant, and one fence, by itself), so a retried acquire whose first attempt was applied
  * (the response was lost) finds itself as the owner and succeeds instead of waiting for its own
