@@ -8,7 +8,7 @@
  *   heartbeat SET leaseUntil                      if owner = us
  *   unlock    REMOVE owner, leaseUntil SET releasedBy = us   if owner = us
  *
- * A waiter in 'fifo' mode (the default: Go's starvation mode) queues with a leased ticket on the
+ * A waiter in 'fifo' mode (Go's starvation mode; opt-in) queues with a leased ticket on the
  * same item after `starvationMs` and is granted in ticket order (mutexQueue.ts, mutexWaiter.ts);
  * the queue only decides who tries, the condition above still decides who holds.
  *
@@ -45,7 +45,8 @@ export interface MutexOptions extends LeaseOptions {
    * 'fifo': Go's starvation mode: a waiter that has waited `starvationMs` queues with a ticket on
    * the lock item and the lock goes to the oldest live ticket; newcomers queue behind it.
    * 'polling': every waiter polls and the quickest wins (the behaviour before starvation mode;
-   * such a waiter ignores the queue). @default 'fifo'
+   * such a waiter ignores the queue). @default 'polling' (see docs/primitives/mutex.md: 'fifo'
+   * does not yet match its throughput on a serialized emulator)
    */
   fairness?: Fairness;
   /** How long a waiter polls before it queues ('fifo' mode). @default 25 */
@@ -116,7 +117,7 @@ export class Mutex implements WaiterMutex<HeldLock> {
     this.item = new HolderItem(options.client, options.tableName, keys.mutex(this.name), NAMES);
     this.lease = leaseSettings(options);
     this.backoff = options.backoff ?? {};
-    this.fairness = options.fairness ?? 'fifo';
+    this.fairness = options.fairness ?? 'polling';
     if (this.fairness !== 'fifo' && this.fairness !== 'polling')
       throw new MeshConfigError(`fairness must be 'fifo' or 'polling', got ${String(this.fairness)}`);
     this.starvationMs = options.starvationMs ?? 25;
@@ -130,10 +131,10 @@ export class Mutex implements WaiterMutex<HeldLock> {
   /**
    * Takes the lock, waiting while someone else holds it. Go: `mu.Lock()`.
    *
-   * `fairness: 'fifo'` (default): a waiter polls like 'polling' for its first `starvationMs`, then
+   * `fairness: 'fifo'`: a waiter polls like 'polling' for its first `starvationMs`, then
    * (or at once, if others already queue) takes a ticket on the lock item and is granted the lock
    * in ticket order (mutexQueue.ts); newcomers queue behind live tickets instead of barging.
-   * `'polling'`: polls with jittered backoff and ignores the queue (the behaviour before
+   * `'polling'` (default): polls with jittered backoff and ignores the queue (the behaviour before
    * starvation mode). Neither waits longer than until the holder's lease could have expired
    * (plus the clock-skew bound).
    * Cost: 1 UpdateItem when free; while waiting, 1 per poll (queued: a ticket, its renewals and

@@ -48,30 +48,33 @@ async function firstLine(child: ChildProcess): Promise<any> {
 }
 
 describe('Mutex', () => {
-  it('never lets contenders in 4 processes overlap; fences strictly increase; no update is lost', async () => {
-    const lockName = `counter-${uniqueSuffix()}`;
-    const processes = 4;
-    const rounds = 8;
+  it.each(['polling', 'fifo'])(
+    'never lets contenders in 4 processes overlap; fences strictly increase; no update is lost (%s)',
+    async (fairness) => {
+      const lockName = `counter-${uniqueSuffix()}`;
+      const processes = 4;
+      const rounds = 8;
 
-    const rows = (
-      await Promise.all(
-        Array.from({ length: processes }, (_, i) => outputLines(contender({ mode: 'count', lockName, rounds, id: `p${i}` }))),
-      )
-    ).flat();
+      const rows = (
+        await Promise.all(
+          Array.from({ length: processes }, (_, i) => outputLines(contender({ mode: 'count', lockName, rounds, id: `p${i}`, fairness }))),
+        )
+      ).flat();
 
-    expect(rows).toHaveLength(processes * rounds);
-    const byAcquisition = [...rows].sort((a, b) => a.fence - b.fence);
-    for (let i = 1; i < byAcquisition.length; i++) {
-      const [before, after] = [byAcquisition[i - 1], byAcquisition[i]];
-      expect(after.fence).toBeGreaterThan(before.fence);
-      expect(after.acquiredAt).toBeGreaterThanOrEqual(before.releasedAt); // no overlap
-      expect(after.read).toBe(before.read + 1); // each holder saw the previous one's write
-    }
-    const { Item } = await dynamodb.send(
-      new GetItemCommand({ TableName: tableName, Key: exampleKeys.counter(lockName), ConsistentRead: true }),
-    );
-    expect(Item?.value?.N).toBe(String(processes * rounds));
-  });
+      expect(rows).toHaveLength(processes * rounds);
+      const byAcquisition = [...rows].sort((a, b) => a.fence - b.fence);
+      for (let i = 1; i < byAcquisition.length; i++) {
+        const [before, after] = [byAcquisition[i - 1], byAcquisition[i]];
+        expect(after.fence).toBeGreaterThan(before.fence);
+        expect(after.acquiredAt).toBeGreaterThanOrEqual(before.releasedAt); // no overlap
+        expect(after.read).toBe(before.read + 1); // each holder saw the previous one's write
+      }
+      const { Item } = await dynamodb.send(
+        new GetItemCommand({ TableName: tableName, Key: exampleKeys.counter(lockName), ConsistentRead: true }),
+      );
+      expect(Item?.value?.N).toBe(String(processes * rounds));
+    },
+  );
 
   it('is taken over once a holder that died stops heartbeating, with a larger fence', async () => {
     const lockName = `crash-${uniqueSuffix()}`;
@@ -195,9 +198,9 @@ describe("Mutex starvation mode ('fifo')", () => {
 
   it('grants queued waiters in the order they asked, and keeps a newcomer behind them even when the lock is free', async () => {
     const lockName = `fifo-${uniqueSuffix()}`;
-    const holder = await mutex(lockName).lock();
-    const first = mutex(lockName, { owner: 'first', starvationMs: 0 });
-    const second = mutex(lockName, { owner: 'second', starvationMs: 0 });
+    const holder = await mutex(lockName, { fairness: 'fifo' }).lock();
+    const first = mutex(lockName, { fairness: 'fifo', owner: 'first', starvationMs: 0 });
+    const second = mutex(lockName, { fairness: 'fifo', owner: 'second', starvationMs: 0 });
     const granted: string[] = [];
     const firstLock = first.lock().then((held) => (granted.push('first'), held));
     await until(async () => (await ticketsOn(lockName)).length === 1);
@@ -207,7 +210,7 @@ describe("Mutex starvation mode ('fifo')", () => {
 
     await holder.unlock();
     // Free, but two waiters queue: a newcomer's single attempt is refused (a polling one barges).
-    expect(await mutex(lockName).tryLock()).toBeUndefined();
+    expect(await mutex(lockName, { fairness: 'fifo' }).tryLock()).toBeUndefined();
     const firstHeld = await firstLock;
     expect(granted).toEqual(['first']);
     await firstHeld.unlock();
@@ -220,7 +223,7 @@ describe("Mutex starvation mode ('fifo')", () => {
     const item = await lockItem(lockName);
     expect(ticketsOf(item)).toEqual([]);
     expect(item[QUEUE_UNTIL]).toBeUndefined();
-    const next = await mutex(lockName).tryLock();
+    const next = await mutex(lockName, { fairness: 'fifo' }).tryLock();
     expect(next?.fence).toBe(secondHeld.fence + 1);
     await next!.unlock();
   });
@@ -238,9 +241,9 @@ describe("Mutex starvation mode ('fifo')", () => {
         ExpressionAttributeValues: { ':w': { N: String(deadUntil) }, ':v': { N: '1' } },
       }),
     );
-    expect(await mutex(lockName).tryLock()).toBeUndefined(); // the gate holds newcomers back meanwhile
+    expect(await mutex(lockName, { fairness: 'fifo' }).tryLock()).toBeUndefined(); // the gate holds newcomers back meanwhile
 
-    const held = await mutex(lockName).lock({ signal: AbortSignal.timeout(10_000) });
+    const held = await mutex(lockName, { fairness: 'fifo' }).lock({ signal: AbortSignal.timeout(10_000) });
 
     expect(Date.now()).toBeGreaterThanOrEqual(deadUntil + 100); // its lease plus the skew bound (100 ms here)
     const item = await lockItem(lockName);
@@ -251,15 +254,15 @@ describe("Mutex starvation mode ('fifo')", () => {
 
   it("withdraws an aborted waiter's ticket and the gate it leaves", async () => {
     const lockName = `withdraw-${uniqueSuffix()}`;
-    const holder = await mutex(lockName).lock();
-    const waiting = mutex(lockName, { starvationMs: 0 }).lock({ signal: AbortSignal.timeout(400) });
+    const holder = await mutex(lockName, { fairness: 'fifo' }).lock();
+    const waiting = mutex(lockName, { fairness: 'fifo', starvationMs: 0 }).lock({ signal: AbortSignal.timeout(400) });
     await until(async () => (await ticketsOn(lockName)).length === 1);
     await expect(waiting).rejects.toBeInstanceOf(MeshAbortError);
     const item = await lockItem(lockName);
     expect(ticketsOf(item)).toEqual([]);
     expect(item[QUEUE_UNTIL]).toBeUndefined();
     await holder.unlock();
-    expect((await mutex(lockName).tryLock())?.fence).toBe(holder.fence + 1); // no gate left behind
+    expect((await mutex(lockName, { fairness: 'fifo' }).tryLock())?.fence).toBe(holder.fence + 1); // no gate left behind
   });
 
   it('lets a polling Mutex barge past the queue, and not a fifo one', async () => {
@@ -275,7 +278,7 @@ describe("Mutex starvation mode ('fifo')", () => {
         ExpressionAttributeValues: { ':w': { N: String(ticketUntil) }, ':v': { N: '1' } },
       }),
     );
-    expect(await mutex(lockName).tryLock()).toBeUndefined();
+    expect(await mutex(lockName, { fairness: 'fifo' }).tryLock()).toBeUndefined();
     const barger = await mutex(lockName, { fairness: 'polling' }).tryLock();
     expect(barger?.fence).toBe(1);
     await barger!.unlock();
