@@ -159,6 +159,36 @@ export const METRICS: readonly Metric[] = [
     fnmesh: { key: 'fnmeshPerSecond', unit: '/s', meaning: 'fnmesh ring lookups per second.' },
     baseline: { key: 'hashringPerSecond', unit: '/s', meaning: 'hashring package lookups per second.' },
   },
+  {
+    kind: 'ratio',
+    key: 'fairLockThroughputVsPolling',
+    label: 'Fair lock throughput vs polling, 16 contenders',
+    better: 'higher',
+    meaning:
+      "Mutex in starvation mode ('fifo') / polling Mutex, lock + unlock pairs per second at 16 contenders, per pair of runs; higher is better.",
+    fnmesh: { key: 'fifoPerSecond', unit: '/s', meaning: "Starvation mode ('fifo') pairs per second." },
+    baseline: { key: 'pollingPerSecond', unit: '/s', meaning: 'Polling Mutex pairs per second.' },
+    target: { key: 'fairLockThroughputVsPolling', meaning: 'Least fair / polling lock throughput ratio.' },
+  },
+  {
+    kind: 'ratio',
+    key: 'fairLockP99OverP50',
+    label: 'Fair lock p99 / p50 wait, 16 contenders',
+    better: 'lower',
+    meaning: "Starvation mode ('fifo'): p99 / p50 wait to acquire at 16 contenders, per run; lower is better.",
+    fnmesh: { key: 'p99WaitMs', unit: 'ms', meaning: 'p99 wait, ms.' },
+    baseline: { key: 'p50WaitMs', unit: 'ms', meaning: 'p50 wait, ms.' },
+    target: { key: 'fairLockP99OverP50', meaning: 'Most fair lock p99 / p50 wait.' },
+  },
+  {
+    kind: 'ratio',
+    key: 'pollingLockP99OverP50',
+    label: 'Polling lock p99 / p50 wait, 16 contenders',
+    better: 'lower',
+    meaning: 'Polling Mutex (the same runs as the fair one): p99 / p50 wait to acquire at 16 contenders; lower is better.',
+    fnmesh: { key: 'p99WaitMs', unit: 'ms', meaning: 'p99 wait, ms.' },
+    baseline: { key: 'p50WaitMs', unit: 'ms', meaning: 'p50 wait, ms.' },
+  },
 ];
 
 export const CALL_METRICS = METRICS.filter((metric): metric is CallMetric => metric.kind === 'calls');

@@ -69,6 +69,10 @@ export const TARGETS = {
   rpcLatencyVsRaw: 1.1,
   /** At most this latency of each common call to the local cloud / a bare HTTP round trip to a Python server (`substrate`). */
   substrateCallVsFloor: 4,
+  /** At least this lock throughput at 16 contenders, starvation mode ('fifo') / polling. */
+  fairLockThroughputVsPolling: 1,
+  /** At most this p99 / p50 wait at 16 contenders, starvation mode ('fifo'). */
+  fairLockP99OverP50: 5,
 } as const;
 
 export type Targets = typeof TARGETS;
@@ -83,6 +87,12 @@ export interface Ratios {
   rpcLatencyVsRaw: Stat & { fnmeshMs: Stat; rawMs: Stat };
   /** Higher is better. */
   hashRingLookupsVsHashring: Stat & { fnmeshPerSecond: Stat; hashringPerSecond: Stat };
+  /** 16 contenders, same run: fifo / polling lock + unlock pairs per second. Higher is better, target `TARGETS.fairLockThroughputVsPolling`. */
+  fairLockThroughputVsPolling: Stat & { fifoPerSecond: Stat; pollingPerSecond: Stat };
+  /** 16 contenders, fifo: p99 / p50 wait. Lower is better, target `TARGETS.fairLockP99OverP50`. */
+  fairLockP99OverP50: Stat & { p99WaitMs: Stat; p50WaitMs: Stat };
+  /** 16 contenders, polling (the same run): p99 / p50 wait, for comparison. */
+  pollingLockP99OverP50: Stat & { p99WaitMs: Stat; p50WaitMs: Stat };
 }
 
 export interface LockContentionPoint {

@@ -23,7 +23,7 @@ import { ShardedChannel } from '../lib/channel/ShardedChannel.ts';
 import { jumpHash, murmur3 } from '../lib/ring/hash.ts';
 import { HashRing } from '../lib/ring/HashRing.ts';
 import { RpcClient } from '../lib/rpc/RpcClient.ts';
-import { Mutex } from '../lib/sync/Mutex.ts';
+import { type Fairness, Mutex } from '../lib/sync/Mutex.ts';
 import { Once } from '../lib/sync/Once.ts';
 import { WaitGroup } from '../lib/sync/WaitGroup.ts';
 import { exampleKeys } from '../lib/table/layout.ts';
@@ -49,6 +49,7 @@ const size = quick
       lockIterations: 30,
       rpcCalls: 20,
       contenderRounds: 4,
+      fairnessRounds: 4,
       fanOutTasks: 40,
       fanOutRuns: 1,
       boundedMessages: 40,
@@ -63,6 +64,7 @@ const size = quick
       lockIterations: 200,
       rpcCalls: 100,
       contenderRounds: 15,
+      fairnessRounds: 15,
       fanOutTasks: 1000,
       fanOutRuns: 2,
       boundedMessages: 200,
@@ -71,6 +73,9 @@ const size = quick
       warmRuns: 20,
       substrateIterations: 100,
     };
+
+/** Contenders of the fairness stage (issue 17: the tail at 16). */
+const FAIRNESS_CONTENDERS = 16;
 
 const counter = new CallCounter();
 const { dynamodb, sqs, lambda } = countedClients(counter);
@@ -312,13 +317,13 @@ async function onceCalls(tableName: string): Promise<number> {
 
 // --- curves ---------------------------------------------------------------------------------------
 
-async function lockContention(tableName: string, contenders: number, rounds: number) {
+async function lockContention(tableName: string, contenders: number, rounds: number, fairness?: Fairness) {
   const name = `bench-contended-${randomUUID().slice(0, 8)}`;
   const waits: number[] = [];
   const startedAt = performance.now();
   await Promise.all(
     Array.from({ length: contenders }, async () => {
-      const mutex = new Mutex({ client: dynamodb, tableName, name, clockSkewMs: 200 });
+      const mutex = new Mutex({ client: dynamodb, tableName, name, clockSkewMs: 200, ...(fairness ? { fairness } : {}) });
       for (let round = 0; round < rounds; round++) {
         const asked = performance.now();
         const held = await mutex.lock();
@@ -330,6 +335,17 @@ async function lockContention(tableName: string, contenders: number, rounds: num
   const sorted = [...waits].sort((a, b) => a - b);
   const at = (q: number) => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]!;
   return { throughput: ((contenders * rounds) / elapsed(startedAt)) * 1000, p50: at(0.5), p99: at(0.99), max: sorted.at(-1)! };
+}
+
+/**
+ * Starvation mode side by side: the same contenders on a fair ('fifo') and a polling Mutex, the
+ * order alternating from run to run so drift in the machine's load hits both alike.
+ */
+async function lockFairness(tableName: string, contenders: number, rounds: number, run: number) {
+  const order: Fairness[] = run % 2 ? ['polling', 'fifo'] : ['fifo', 'polling'];
+  const results = {} as Record<Fairness, Awaited<ReturnType<typeof lockContention>>>;
+  for (const fairness of order) results[fairness] = await lockContention(tableName, contenders, rounds, fairness);
+  return results;
 }
 
 async function fanOut(shards: number, tasks: number): Promise<number> {
@@ -592,6 +608,8 @@ async function main(): Promise<void> {
         maxWaitMs: stat(runs.map((run) => run.max)),
       });
     }
+    log(`lock fairness: fifo (starvation mode) vs polling at ${FAIRNESS_CONTENDERS} contenders`);
+    const fairnessRuns = await repeat(size.runs, (run) => lockFairness(tableName, FAIRNESS_CONTENDERS, size.fairnessRounds, run));
     log('fan-out through shard workers');
     const fanOutCurve: BenchResults['curves']['fanOut'] = [];
     for (const shards of [1, 2, 4]) {
@@ -656,6 +674,21 @@ async function main(): Promise<void> {
           rawMs: stat(rpcRuns.map((run) => run.rawMs)),
         },
         hashRingLookupsVsHashring: { ...ring.ratio, fnmeshPerSecond: ring.fnmeshRates, hashringPerSecond: ring.peerRates },
+        fairLockThroughputVsPolling: {
+          ...ratioStat(fairnessRuns.map((run) => [run.fifo.throughput, run.polling.throughput])),
+          fifoPerSecond: stat(fairnessRuns.map((run) => run.fifo.throughput)),
+          pollingPerSecond: stat(fairnessRuns.map((run) => run.polling.throughput)),
+        },
+        fairLockP99OverP50: {
+          ...ratioStat(fairnessRuns.map((run) => [run.fifo.p99, run.fifo.p50])),
+          p99WaitMs: stat(fairnessRuns.map((run) => run.fifo.p99)),
+          p50WaitMs: stat(fairnessRuns.map((run) => run.fifo.p50)),
+        },
+        pollingLockP99OverP50: {
+          ...ratioStat(fairnessRuns.map((run) => [run.polling.p99, run.polling.p50])),
+          p99WaitMs: stat(fairnessRuns.map((run) => run.polling.p99)),
+          p50WaitMs: stat(fairnessRuns.map((run) => run.polling.p50)),
+        },
       },
       curves: { lockContention: lockContentionCurve, fanOut: fanOutCurve, boundedChannel: boundedCurve },
       hashRing: ring.hashRing,

@@ -122,6 +122,9 @@ function sampleResults(): BenchResults {
       lockLatencyVsRaw: { ...s(1.18, 0.06), fnmeshMs: s(14.2), rawMs: s(12.0) },
       rpcLatencyVsRaw: { ...s(1.04, 0.03), fnmeshMs: s(31.5), rawMs: s(30.3) },
       hashRingLookupsVsHashring: { ...s(2.6, 0.08), fnmeshPerSecond: s(5_200_000), hashringPerSecond: s(2_000_000) },
+      fairLockThroughputVsPolling: { ...s(1.05, 0.1), fifoPerSecond: s(26), pollingPerSecond: s(25) },
+      fairLockP99OverP50: { ...s(1.6, 0.2), p99WaitMs: s(960), p50WaitMs: s(600) },
+      pollingLockP99OverP50: { ...s(70, 0.2), p99WaitMs: s(5300), p50WaitMs: s(76) },
     },
     curves: {
       lockContention: [1, 2, 4, 8, 16].map((contenders) => ({
