@@ -28,6 +28,7 @@
  *   pipeline.ts   the `range` / `consume` loop: batches, prefetch, settling each batch
  *   batching.ts   the pure decisions (batches, count-in units, prefetch sizing, sorting a poll)
  *   retry.ts      when a value that failed comes back (consume, and workers via retryRecord)
+ *   room.ts       a bounded channel's room signal: blocked senders long-poll it, count-outs send it
  *
  * Length: over the ~400 lines of lib/'s other files because it is the whole public surface:
  * about a third of it is the methods' documentation (Go's equivalent, the calls each makes, its
@@ -54,6 +55,7 @@ import { ChannelLedger, MAX_IDS_PER_WRITE } from './ledger.ts';
 import { deliveries } from './pipeline.ts';
 import { ChannelQueue, decodeBody } from './queue.ts';
 import { Receiver } from './receiving.ts';
+import { ROOM_WAIT_SECONDS, RoomSignal } from './room.ts';
 import { deliveriesOf, recordRetryDelaySeconds } from './retry.ts';
 import {
   type ChannelOptions,
@@ -99,6 +101,7 @@ export class Channel<T> {
   private readonly claims: Claims;
   private readonly queue: ChannelQueue<T>;
   private readonly receiver: Receiver<T>;
+  private readonly room: RoomSignal | undefined;
 
   constructor(options: ChannelOptions<T>) {
     if (!options?.sqs || !options.dynamodb) throw new MeshConfigError('Channel needs an SQS client and a DynamoDB client');
@@ -131,9 +134,12 @@ export class Channel<T> {
         throw new MeshConfigError(`visibilityTimeoutSeconds must be an integer from 0 to ${MAX_VISIBILITY_SECONDS}`);
     }
     const poll = options.poll ?? { baseMs: 50, maxMs: 1000 };
+    const { roomQueueUrl, roomWaitSeconds = ROOM_WAIT_SECONDS } = options;
+    if (roomQueueUrl !== undefined) RoomSignal.check(roomQueueUrl, options.queueUrl, roomWaitSeconds);
+    this.room = roomQueueUrl === undefined ? undefined : new RoomSignal(options.sqs, roomQueueUrl, roomWaitSeconds);
     this.ledger = new ChannelLedger(options.dynamodb, options.tableName, this.name, poll);
-    this.intents = new SendIntents(this.ledger, capacity);
-    this.claims = new Claims(this.ledger);
+    this.intents = new SendIntents(this.ledger, capacity, this.room);
+    this.claims = new Claims(this.ledger, this.room);
     this.queue = new ChannelQueue({
       sqs: options.sqs,
       queueUrl: options.queueUrl,
@@ -152,7 +158,9 @@ export class Channel<T> {
   /**
    * Sends one value. Go: `ch <- value`. On a bounded channel, waits while it is full.
    * Cost: 1 TransactWriteItems (count in, with the send's intent) + 1 SendMessage + 1
-   * TransactWriteItems (settle the intent) (+ 1 TransactWriteItems per poll while full).
+   * TransactWriteItems (settle the intent) (+ 1 TransactWriteItems per poll while full; with a
+   * `roomQueueUrl`, per wake-up instead: 1 ReceiveMessage of the room queue, 1 DeleteMessageBatch
+   * when a signal came, and 1 TransactWriteItems).
    * @returns the envelope sent (its id and trace id)
    * @throws ChannelClosedError; ChannelSendError when SQS refused the value or its fate is
    *   unknown (then it is abandoned: see "Sends whose outcome is unknown" in docs/wire-format.md);
@@ -290,6 +298,7 @@ export class Channel<T> {
    */
   async close(options: { signal?: AbortSignal } = {}): Promise<void> {
     await this.ledger.close(options.signal);
+    await this.room?.signal(); // senders blocked on a full channel learn of it at once
   }
 
   /** Counts and state, exact (consistent read of the meta item). Cost: 1 GetItem. */
