@@ -225,6 +225,26 @@ const statColumn = <Row>(key: keyof Row & string, heading: string, meaning: stri
   cell: (row) => statText(row[key] as Stat),
 });
 
+const optionalStatColumn = <Row>(key: keyof Row & string, heading: string, meaning: string): Column<Row> => ({
+  key,
+  heading,
+  type: 'Stat',
+  meaning,
+  cell: (row) => (row[key] === undefined ? '—' : statText(row[key] as Stat)),
+});
+
+/** Calls per value by service (`{ sqs, dynamodb }`), shown as "SQS x + DynamoDB y". */
+const callsColumn = <Row>(key: keyof Row & string, heading: string, meaning: string): Column<Row> => ({
+  key,
+  heading,
+  type: 'number',
+  meaning,
+  cell: (row) => {
+    const calls = row[key] as { sqs: number; dynamodb: number } | undefined;
+    return calls === undefined ? '—' : `SQS ${num(calls.sqs)} + DynamoDB ${num(calls.dynamodb)}`;
+  },
+});
+
 /** A scaling curve: `curves.<key>`, one entry per point. */
 export interface Curve<Point> {
   key: keyof Curves;
@@ -279,10 +299,23 @@ const boundedChannel: Curve<BoundedChannelPoint> = {
   key: 'boundedChannel',
   title: 'Bounded channel',
   meaning: 'Bounded channel, one entry per capacity.',
-  intro: 'Messages per second through a bounded channel, by capacity.',
+  intro:
+    "Messages per second through a bounded channel, by capacity (one sender, one `range` receiver). A sender blocked on a full channel either wakes on the channel's room signal (a room queue it long-polls, which each receiver's count-out signals) or polls the meta item with backoff, as without a room queue; the two run side by side, in alternating order, and the ratio is taken per pair. Calls per value count every request on the wire, both sides together.",
   columns: [
     countColumn('capacity', 'Capacity', 'Channel capacity.'),
-    statColumn('messagesPerSecond', 'Messages/s', 'Messages per second through the channel.'),
+    statColumn(
+      'messagesPerSecond',
+      'Messages/s (waking)',
+      'Messages per second through the channel, blocked senders woken by the room signal.',
+    ),
+    optionalStatColumn(
+      'polledPerSecond',
+      'Messages/s (polling)',
+      'Messages per second, blocked senders polling (no room queue); absent from older runs.',
+    ),
+    optionalStatColumn('wakeVsPoll', 'Waking / polling', 'Waking / polling messages per second, per pair; higher is better.'),
+    callsColumn('callsPerValue', 'Calls/value (waking)', 'API calls per value, waking: `sqs` and `dynamodb`.'),
+    callsColumn('polledCallsPerValue', 'Calls/value (polling)', 'API calls per value, polling: `sqs` and `dynamodb`.'),
   ],
   charts: ['bounded-channel.svg'],
 };

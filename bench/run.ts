@@ -112,7 +112,7 @@ function median(values: number[]): number {
 function benchChannel(
   tableName: string,
   queueUrl: string,
-  options: Pick<ChannelOptions<number>, 'capacity' | 'poll'> = {},
+  options: Pick<ChannelOptions<number>, 'capacity' | 'poll' | 'roomQueueUrl'> = {},
 ): Channel<number> {
   return new Channel<number>({
     sqs,
@@ -369,10 +369,26 @@ async function fanOut(shards: number, tasks: number): Promise<number> {
   }
 }
 
-async function boundedChannel(tableName: string, capacity: number, messages: number): Promise<number> {
+/**
+ * One run through a bounded channel: one sender, one `range` receiver. `wake`: blocked senders
+ * long-poll the channel's room queue; else they poll the meta item (no room queue).
+ * @returns values per second, and calls per value (both sides, every request on the wire)
+ */
+async function boundedChannel(
+  tableName: string,
+  capacity: number,
+  messages: number,
+  wake: boolean,
+): Promise<{ perSecond: number; sqs: number; dynamodb: number }> {
   const queue = await createQueue('bench-cap');
+  const roomQueue = wake ? await createQueue('bench-room') : undefined;
   try {
-    const channel = benchChannel(tableName, queue.queueUrl, { capacity, poll: { baseMs: 10, maxMs: 200 } });
+    const channel = benchChannel(tableName, queue.queueUrl, {
+      capacity,
+      poll: { baseMs: 10, maxMs: 200 },
+      ...(roomQueue ? { roomQueueUrl: roomQueue.queueUrl } : {}),
+    });
+    counter.reset();
     const startedAt = performance.now();
     const receiving = (async () => {
       let received = 0;
@@ -381,11 +397,35 @@ async function boundedChannel(tableName: string, capacity: number, messages: num
     })();
     for (let i = 0; i < messages; i++) await channel.send(i);
     await channel.close();
-    await receiving;
-    return (messages / elapsed(startedAt)) * 1000;
+    const received = await receiving;
+    const perSecond = (messages / elapsed(startedAt)) * 1000;
+    if (received !== messages) throw new Error(`bounded channel bench received ${received} of ${messages}`);
+    return { perSecond, sqs: counter.total('SQS') / messages, dynamodb: counter.total('DynamoDB') / messages };
   } finally {
     await queue.remove();
+    await roomQueue?.remove();
   }
+}
+
+/** A bounded channel's point: waking and polling side by side, the order alternating run by run. */
+async function boundedChannelPoint(tableName: string, capacity: number, runs: number, messages: number) {
+  const pairs = await repeat(runs, async (run) => {
+    const first = await boundedChannel(tableName, capacity, messages, run % 2 === 0);
+    const second = await boundedChannel(tableName, capacity, messages, run % 2 !== 0);
+    return run % 2 === 0 ? { wake: first, poll: second } : { wake: second, poll: first };
+  });
+  const calls = (side: 'wake' | 'poll') => ({
+    sqs: median(pairs.map((pair) => pair[side].sqs)),
+    dynamodb: median(pairs.map((pair) => pair[side].dynamodb)),
+  });
+  return {
+    capacity,
+    messagesPerSecond: stat(pairs.map((pair) => pair.wake.perSecond)),
+    polledPerSecond: stat(pairs.map((pair) => pair.poll.perSecond)),
+    wakeVsPoll: ratioStat(pairs.map((pair) => [pair.wake.perSecond, pair.poll.perSecond])),
+    callsPerValue: calls('wake'),
+    polledCallsPerValue: calls('poll'),
+  };
 }
 
 // --- hash ring vs the peers -------------------------------------------------------------------------
@@ -576,11 +616,7 @@ async function main(): Promise<void> {
     }
     log('bounded channel throughput vs capacity');
     const boundedCurve = [];
-    for (const capacity of [1, 10, 100])
-      boundedCurve.push({
-        capacity,
-        messagesPerSecond: stat(await repeat(size.runs, () => boundedChannel(tableName, capacity, size.boundedMessages))),
-      });
+    for (const capacity of [1, 10, 100]) boundedCurve.push(await boundedChannelPoint(tableName, capacity, size.runs, size.boundedMessages));
     log('functions: bundle size, cold init vs warm invoke');
     const functions = await functionFigures(size.coldRuns, size.warmRuns);
 
