@@ -51,7 +51,7 @@ import { countInUnits, fillBatches, notAttempted, sendFailures, sortFates } from
 import { Claims } from './claims.ts';
 import { type Envelope, encodeEnvelope, envelopeOf, type TraceContext } from './envelope.ts';
 import { SendIntents } from './intents.ts';
-import { ChannelLedger, MAX_IDS_PER_WRITE } from './ledger.ts';
+import { ChannelLedger, type Hold, MAX_IDS_PER_WRITE } from './ledger.ts';
 import { deliveries } from './pipeline.ts';
 import { ChannelQueue, decodeBody } from './queue.ts';
 import { Receiver } from './receiving.ts';
@@ -65,6 +65,7 @@ import {
   type ConsumeSummary,
   DEFAULT_MAX_MESSAGE_BYTES,
   MAX_VISIBILITY_SECONDS,
+  type RecordOutcome,
   type PreparedMessage,
   type Received,
   type SendFate,
@@ -81,6 +82,7 @@ export {
   type ConsumeSummary,
   DEFAULT_MAX_MESSAGE_BYTES,
   type Received,
+  type RecordOutcome,
   type SendOptions,
 } from './types.ts';
 
@@ -444,6 +446,89 @@ export class Channel<T> {
       throw err;
     }
     return (await this.claims.ack(taking.holds, options.signal)).length > 0;
+  }
+
+  /**
+   * `acceptRecord` for a whole batch an event source handed over: one hold for the values of all
+   * its records, the handlers side by side, one ack for those that succeeded. Each record's
+   * outcome is what `acceptRecord` would have given it (its result, or the error it would have
+   * thrown: report those records as batch item failures); a second record of one value in the
+   * batch is treated as a copy another receiver holds (ChannelValueHeldError). Cost per batch:
+   * 2 TransactWriteItems (hold, ack; + 1 per round of refusals), 1 UpdateItem per failed handler,
+   * + 1 GetQueueAttributes per Channel object — against 2 TransactWriteItems per record, whose
+   * acks all write the channel's meta item at once (and conflict, on AWS) for `acceptRecord`.
+   * @returns one outcome per record, in order: `{ ok: true, handled }` (handled false: a copy of
+   *   a value received before, the handler did not run) or `{ ok: false, error }`
+   */
+  async acceptRecords(
+    records: readonly { body: string }[],
+    handle: (value: T, envelope: Envelope<T>) => Promise<void>,
+    options: { signal?: AbortSignal } = {},
+  ): Promise<RecordOutcome[]> {
+    const outcomes: RecordOutcome[] = new Array(records.length);
+    // Decoded, one record per value (the first); the rest of a value's records are copies.
+    const owners = new Map<string, { index: number; envelope: Envelope<T> }>();
+    const copies: { index: number; id: string }[] = [];
+    const decoded = await Promise.all(records.map((record) => decodeBody(record.body, this.schema)));
+    await Promise.all(
+      decoded.map(async (result, index) => {
+        if (result.ok) return;
+        try {
+          // Dead-lettered by the queue's redrive, never received: counted out now, once.
+          if (result.error instanceof MalformedEnvelopeError && result.countedId !== undefined) await this.claims.claim([result.countedId]);
+          outcomes[index] = { ok: false, error: result.error };
+        } catch (error) {
+          outcomes[index] = { ok: false, error };
+        }
+      }),
+    );
+    for (const [index, result] of decoded.entries()) {
+      if (!result.ok) continue;
+      const { envelope } = result;
+      if (owners.has(envelope.id)) copies.push({ index, id: envelope.id });
+      else owners.set(envelope.id, { index, envelope });
+    }
+    if (!owners.size) return outcomes;
+    let taking: Awaited<ReturnType<Claims['hold']>>;
+    try {
+      taking = await this.claims.hold([...owners.keys()], await this.queue.holdMs(options.signal), options.signal);
+    } catch (error) {
+      for (const { index } of [...owners.values(), ...copies]) outcomes[index] = { ok: false, error };
+      return outcomes;
+    }
+    const holds = new Map(taking.holds.map((hold) => [hold.id, hold]));
+    const inFlight = new Map(taking.inFlight.map(({ id, until }) => [id, until]));
+    const abandoned = new Set(taking.abandoned);
+    const holdUntil = Date.now() + (await this.queue.holdMs(options.signal));
+    for (const { index, id } of copies)
+      outcomes[index] = { ok: false, error: new ChannelValueHeldError(this.name, id, inFlight.get(id) ?? holdUntil) };
+    const succeeded: Hold[] = [];
+    const failed: Hold[] = [];
+    await Promise.all(
+      [...owners].map(async ([id, { index, envelope }]) => {
+        const until = inFlight.get(id);
+        if (until !== undefined) return void (outcomes[index] = { ok: false, error: new ChannelValueHeldError(this.name, id, until) });
+        if (abandoned.has(id)) return void (outcomes[index] = { ok: false, error: new ChannelValueAbandonedError(this.name, id) });
+        const hold = holds.get(id);
+        if (!hold) return void (outcomes[index] = { ok: true, handled: false }); // received before: a duplicate
+        try {
+          await handle(envelope.body, envelope);
+          succeeded.push(hold);
+        } catch (error) {
+          failed.push(hold);
+          outcomes[index] = { ok: false, error };
+        }
+      }),
+    );
+    const releasing = this.claims.release(failed).catch(() => undefined); // a release that fails leaves the hold to run out
+    try {
+      const acked = new Set(await this.claims.ack(succeeded, options.signal));
+      for (const hold of succeeded) outcomes[owners.get(hold.id)!.index] = { ok: true, handled: acked.has(hold.id) };
+    } catch (error) {
+      for (const hold of succeeded) outcomes[owners.get(hold.id)!.index] = { ok: false, error };
+    }
+    await releasing;
+    return outcomes;
   }
 
   /**

@@ -118,6 +118,9 @@ export interface QueueRecord {
   attributes?: { ApproximateReceiveCount?: string };
 }
 
+/** What `acceptRecords` made of one record: handled (false: a copy, not handled again), or the error `acceptRecord` would have thrown. */
+export type RecordOutcome = { ok: true; handled: boolean } | { ok: false; error: unknown };
+
 /** A value ready to send: its envelope, the envelope's JSON text and the value's index in the call. */
 export interface PreparedMessage<T> {
   envelope: Envelope<T>;
