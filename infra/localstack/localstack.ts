@@ -141,6 +141,10 @@ export function localstackEnvironment(instance: LocalStackInstance = defaultInst
     // LocalStack waits this long after every poll that found records (default 1 s: one batch per
     // second per queue). AWS's pollers go straight on while a queue has work.
     LAMBDA_EVENT_SOURCE_MAPPING_POLL_INTERVAL_SEC: '0.02',
+    // Pollers per SQS event source mapping of a standard queue (plugin/fnmesh_localstack/
+    // sqs_pollers.py): LocalStack runs one, which invokes a queue's batches one at a time; AWS
+    // starts with five, so a queue's batches run side by side.
+    FNMESH_SQS_POLLERS: '4',
   };
 }
 

@@ -55,3 +55,11 @@ def fnmesh_function_urls():
     from fnmesh_localstack.function_urls import install_function_urls
 
     install_function_urls()
+
+
+@hooks.on_infra_start()
+def fnmesh_concurrent_sqs_pollers():
+    """Several pollers per SQS event source mapping of a standard queue (``FNMESH_SQS_POLLERS``)."""
+    from fnmesh_localstack.sqs_pollers import install_concurrent_sqs_pollers
+
+    install_concurrent_sqs_pollers()
