@@ -465,6 +465,13 @@ export class Channel<T> {
     handle: (value: T, envelope: Envelope<T>) => Promise<void>,
     options: { signal?: AbortSignal } = {},
   ): Promise<RecordOutcome[]> {
+    if (records.length > MAX_IDS_PER_WRITE) {
+      // One transaction holds or acks at most 50 values (the counts are a 51st item).
+      const outcomes: RecordOutcome[] = [];
+      for (let start = 0; start < records.length; start += MAX_IDS_PER_WRITE)
+        outcomes.push(...(await this.acceptRecords(records.slice(start, start + MAX_IDS_PER_WRITE), handle, options)));
+      return outcomes;
+    }
     const outcomes: RecordOutcome[] = new Array(records.length);
     // Decoded, one record per value (the first); the rest of a value's records are copies.
     const owners = new Map<string, { index: number; envelope: Envelope<T> }>();
