@@ -10,7 +10,13 @@
  */
 import { QueryCommand, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
 import { InvokeCommand, UpdateFunctionConfigurationCommand, waitUntilFunctionUpdatedV2 } from '@aws-sdk/client-lambda';
-import { DeleteMessageBatchCommand, GetQueueUrlCommand, ReceiveMessageCommand, SendMessageBatchCommand } from '@aws-sdk/client-sqs';
+import {
+  DeleteMessageBatchCommand,
+  GetQueueAttributesCommand,
+  GetQueueUrlCommand,
+  ReceiveMessageCommand,
+  SendMessageBatchCommand,
+} from '@aws-sdk/client-sqs';
 import HashRingPeer from 'hashring';
 import { randomUUID } from 'node:crypto';
 import { mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
@@ -50,7 +56,7 @@ const size = quick
       contenderRounds: 4,
       fanOutTasks: 40,
       fanOutRuns: 1,
-      boundedMessages: 40,
+      boundedMessages: 20,
       ringKeys: 20_000,
       coldRuns: 2,
       warmRuns: 5,
@@ -344,9 +350,30 @@ async function fanOut(shards: number, tasks: number): Promise<number> {
     }),
   );
   const sharded = new ShardedChannel<{ runId: string; key: string }, Channel<{ runId: string; key: string }>>({ shards: channels });
+  // While a shard queue still holds messages (visible or in flight: LocalStack's counts are
+  // exact) the tasks are not all done: the run's partition is only counted once they are empty.
+  // (A consistent COUNT Query reads every arrival so far: every 100 ms, it cost the local cloud
+  // O(tasks) each time, competing with the workers it measures.)
+  const queuesEmpty = async () => {
+    for (const channel of channels) {
+      const { Attributes = {} } = await sqs.send(
+        new GetQueueAttributesCommand({
+          QueueUrl: channel.queueUrl,
+          AttributeNames: ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesNotVisible'],
+        }),
+      );
+      if (Number(Attributes.ApproximateNumberOfMessages) + Number(Attributes.ApproximateNumberOfMessagesNotVisible) > 0) return false;
+    }
+    return true;
+  };
   const startedAt = performance.now();
   await sharded.sendMany(Array.from({ length: tasks }, (_, i) => [`key-${i}`, { runId, key: `key-${i}` }] as const));
   for (;;) {
+    if (!(await queuesEmpty())) {
+      if (elapsed(startedAt) > 600_000) throw new Error(`fan-out over ${shards} shard(s): queues not empty after 10 minutes`);
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      continue;
+    }
     let seen = 0;
     let start: Record<string, any> | undefined;
     do {
