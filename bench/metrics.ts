@@ -279,7 +279,7 @@ const fanOut: Curve<FanOutPoint> = {
   title: 'Fan-out',
   meaning: 'Fan-out, one entry per shard count.',
   intro:
-    "The same tasks spread over k shards; speed-up = seconds(1 shard) / seconds(k shards). On LocalStack every shard's event source poller and worker run inside one Python process on this machine's cores, so extra shards add no capacity here: the curve measures the substrate. On AWS each shard's queue has its own pollers and concurrent workers.",
+    "The same tasks spread over k shards; speed-up = seconds(1 shard) / seconds(k shards). Each shard's queue has its own event source mapping, run by 4 pollers on LocalStack (AWS starts with 5), so each added shard adds batches invoked side by side; a worker holds and acks a batch's values in one transaction each. The curve flattens because everything shares this machine's cores: LocalStack's one Python process (its gateway, moto's serialized DynamoDB) and the workers' Node processes. Once the cores are busy, more pollers or shards only queue up behind them: the curve measures the substrate. On AWS each shard's queue has its own pollers and concurrent workers, and each shard's meta item its own partition.",
   columns: [
     countColumn('shards', 'Shards', 'Shards the tasks are spread over (1, 2, 4).'),
     countColumn('tasks', 'Tasks', 'Tasks fanned out.'),
