@@ -257,6 +257,26 @@ const statColumn = <Row>(key: keyof Row & string, heading: string, meaning: stri
   cell: (row) => statText(row[key] as Stat),
 });
 
+const optionalStatColumn = <Row>(key: keyof Row & string, heading: string, meaning: string): Column<Row> => ({
+  key,
+  heading,
+  type: 'Stat',
+  meaning,
+  cell: (row) => (row[key] === undefined ? '—' : statText(row[key] as Stat)),
+});
+
+/** Calls per value by service (`{ sqs, dynamodb }`), shown as "SQS x + DynamoDB y". */
+const callsColumn = <Row>(key: keyof Row & string, heading: string, meaning: string): Column<Row> => ({
+  key,
+  heading,
+  type: 'number',
+  meaning,
+  cell: (row) => {
+    const calls = row[key] as { sqs: number; dynamodb: number } | undefined;
+    return calls === undefined ? '—' : `SQS ${num(calls.sqs)} + DynamoDB ${num(calls.dynamodb)}`;
+  },
+});
+
 /** A scaling curve: `curves.<key>`, one entry per point. */
 export interface Curve<Point> {
   key: keyof Curves;
@@ -291,7 +311,7 @@ const fanOut: Curve<FanOutPoint> = {
   title: 'Fan-out',
   meaning: 'Fan-out, one entry per shard count.',
   intro:
-    "The same tasks spread over k shards; speed-up = seconds(1 shard) / seconds(k shards). On LocalStack every shard's event source poller and worker run inside one Python process on this machine's cores, so extra shards add no capacity here: the curve measures the substrate. On AWS each shard's queue has its own pollers and concurrent workers.",
+    "The same tasks spread over k shards; speed-up = seconds(1 shard) / seconds(k shards). Each shard's queue has its own event source mapping, run by 4 pollers on LocalStack (AWS starts with 5), so each added shard adds batches invoked side by side; a worker holds and acks a batch's values in one transaction each. The curve flattens because everything shares this machine's cores: LocalStack's one Python process (its gateway, moto's serialized DynamoDB) and the workers' Node processes. Once the cores are busy, more pollers or shards only queue up behind them: the curve measures the substrate. On AWS each shard's queue has its own pollers and concurrent workers, and each shard's meta item its own partition.",
   columns: [
     countColumn('shards', 'Shards', 'Shards the tasks are spread over (1, 2, 4).'),
     countColumn('tasks', 'Tasks', 'Tasks fanned out.'),
@@ -311,10 +331,23 @@ const boundedChannel: Curve<BoundedChannelPoint> = {
   key: 'boundedChannel',
   title: 'Bounded channel',
   meaning: 'Bounded channel, one entry per capacity.',
-  intro: 'Messages per second through a bounded channel, by capacity.',
+  intro:
+    "Messages per second through a bounded channel, by capacity (one sender, one `range` receiver). A sender blocked on a full channel either wakes on the channel's room signal (a room queue it long-polls, which each receiver's count-out signals) or polls the meta item with backoff, as without a room queue; the two run side by side, in alternating order, and the ratio is taken per pair. Calls per value count every request on the wire, both sides together.",
   columns: [
     countColumn('capacity', 'Capacity', 'Channel capacity.'),
-    statColumn('messagesPerSecond', 'Messages/s', 'Messages per second through the channel.'),
+    statColumn(
+      'messagesPerSecond',
+      'Messages/s (waking)',
+      'Messages per second through the channel, blocked senders woken by the room signal.',
+    ),
+    optionalStatColumn(
+      'polledPerSecond',
+      'Messages/s (polling)',
+      'Messages per second, blocked senders polling (no room queue); absent from older runs.',
+    ),
+    optionalStatColumn('wakeVsPoll', 'Waking / polling', 'Waking / polling messages per second, per pair; higher is better.'),
+    callsColumn('callsPerValue', 'Calls/value (waking)', 'API calls per value, waking: `sqs` and `dynamodb`.'),
+    callsColumn('polledCallsPerValue', 'Calls/value (polling)', 'API calls per value, polling: `sqs` and `dynamodb`.'),
   ],
   charts: ['bounded-channel.svg'],
 };

@@ -113,7 +113,16 @@ export interface FanOutPoint {
 
 export interface BoundedChannelPoint {
   capacity: number;
+  /** Blocked senders woken by the room signal (`roomQueueUrl`). */
   messagesPerSecond: Stat;
+  /** The same channel without a room queue: blocked senders poll the meta item (absent from older runs). */
+  polledPerSecond?: Stat;
+  /** messagesPerSecond / polledPerSecond, per pair (run side by side, the order alternating), then the median. */
+  wakeVsPoll?: Stat;
+  /** API calls per value (send + range + ack), waking. */
+  callsPerValue?: { sqs: number; dynamodb: number };
+  /** API calls per value, polling. */
+  polledCallsPerValue?: { sqs: number; dynamodb: number };
 }
 
 export interface Curves {

@@ -10,7 +10,13 @@
  */
 import { QueryCommand, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
 import { InvokeCommand, UpdateFunctionConfigurationCommand, waitUntilFunctionUpdatedV2 } from '@aws-sdk/client-lambda';
-import { DeleteMessageBatchCommand, GetQueueUrlCommand, ReceiveMessageCommand, SendMessageBatchCommand } from '@aws-sdk/client-sqs';
+import {
+  DeleteMessageBatchCommand,
+  GetQueueAttributesCommand,
+  GetQueueUrlCommand,
+  ReceiveMessageCommand,
+  SendMessageBatchCommand,
+} from '@aws-sdk/client-sqs';
 import HashRingPeer from 'hashring';
 import { randomUUID } from 'node:crypto';
 import { mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
@@ -52,7 +58,7 @@ const size = quick
       fairnessRounds: 4,
       fanOutTasks: 40,
       fanOutRuns: 1,
-      boundedMessages: 40,
+      boundedMessages: 20,
       ringKeys: 20_000,
       coldRuns: 2,
       warmRuns: 5,
@@ -120,7 +126,7 @@ function median(values: number[]): number {
 function benchChannel(
   tableName: string,
   queueUrl: string,
-  options: Pick<ChannelOptions<number>, 'capacity' | 'poll'> = {},
+  options: Pick<ChannelOptions<number>, 'capacity' | 'poll' | 'roomQueueUrl'> = {},
 ): Channel<number> {
   return new Channel<number>({
     sqs,
@@ -363,9 +369,30 @@ async function fanOut(shards: number, tasks: number): Promise<number> {
     }),
   );
   const sharded = new ShardedChannel<{ runId: string; key: string }, Channel<{ runId: string; key: string }>>({ shards: channels });
+  // While a shard queue still holds messages (visible or in flight: LocalStack's counts are
+  // exact) the tasks are not all done: the run's partition is only counted once they are empty.
+  // (A consistent COUNT Query reads every arrival so far: every 100 ms, it cost the local cloud
+  // O(tasks) each time, competing with the workers it measures.)
+  const queuesEmpty = async () => {
+    for (const channel of channels) {
+      const { Attributes = {} } = await sqs.send(
+        new GetQueueAttributesCommand({
+          QueueUrl: channel.queueUrl,
+          AttributeNames: ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesNotVisible'],
+        }),
+      );
+      if (Number(Attributes.ApproximateNumberOfMessages) + Number(Attributes.ApproximateNumberOfMessagesNotVisible) > 0) return false;
+    }
+    return true;
+  };
   const startedAt = performance.now();
   await sharded.sendMany(Array.from({ length: tasks }, (_, i) => [`key-${i}`, { runId, key: `key-${i}` }] as const));
   for (;;) {
+    if (!(await queuesEmpty())) {
+      if (elapsed(startedAt) > 600_000) throw new Error(`fan-out over ${shards} shard(s): queues not empty after 10 minutes`);
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      continue;
+    }
     let seen = 0;
     let start: Record<string, any> | undefined;
     do {
@@ -388,10 +415,26 @@ async function fanOut(shards: number, tasks: number): Promise<number> {
   }
 }
 
-async function boundedChannel(tableName: string, capacity: number, messages: number): Promise<number> {
+/**
+ * One run through a bounded channel: one sender, one `range` receiver. `wake`: blocked senders
+ * long-poll the channel's room queue; else they poll the meta item (no room queue).
+ * @returns values per second, and calls per value (both sides, every request on the wire)
+ */
+async function boundedChannel(
+  tableName: string,
+  capacity: number,
+  messages: number,
+  wake: boolean,
+): Promise<{ perSecond: number; sqs: number; dynamodb: number }> {
   const queue = await createQueue('bench-cap');
+  const roomQueue = wake ? await createQueue('bench-room') : undefined;
   try {
-    const channel = benchChannel(tableName, queue.queueUrl, { capacity, poll: { baseMs: 10, maxMs: 200 } });
+    const channel = benchChannel(tableName, queue.queueUrl, {
+      capacity,
+      poll: { baseMs: 10, maxMs: 200 },
+      ...(roomQueue ? { roomQueueUrl: roomQueue.queueUrl } : {}),
+    });
+    counter.reset();
     const startedAt = performance.now();
     const receiving = (async () => {
       let received = 0;
@@ -400,11 +443,35 @@ async function boundedChannel(tableName: string, capacity: number, messages: num
     })();
     for (let i = 0; i < messages; i++) await channel.send(i);
     await channel.close();
-    await receiving;
-    return (messages / elapsed(startedAt)) * 1000;
+    const received = await receiving;
+    const perSecond = (messages / elapsed(startedAt)) * 1000;
+    if (received !== messages) throw new Error(`bounded channel bench received ${received} of ${messages}`);
+    return { perSecond, sqs: counter.total('SQS') / messages, dynamodb: counter.total('DynamoDB') / messages };
   } finally {
     await queue.remove();
+    await roomQueue?.remove();
   }
+}
+
+/** A bounded channel's point: waking and polling side by side, the order alternating run by run. */
+async function boundedChannelPoint(tableName: string, capacity: number, runs: number, messages: number) {
+  const pairs = await repeat(runs, async (run) => {
+    const first = await boundedChannel(tableName, capacity, messages, run % 2 === 0);
+    const second = await boundedChannel(tableName, capacity, messages, run % 2 !== 0);
+    return run % 2 === 0 ? { wake: first, poll: second } : { wake: second, poll: first };
+  });
+  const calls = (side: 'wake' | 'poll') => ({
+    sqs: median(pairs.map((pair) => pair[side].sqs)),
+    dynamodb: median(pairs.map((pair) => pair[side].dynamodb)),
+  });
+  return {
+    capacity,
+    messagesPerSecond: stat(pairs.map((pair) => pair.wake.perSecond)),
+    polledPerSecond: stat(pairs.map((pair) => pair.poll.perSecond)),
+    wakeVsPoll: ratioStat(pairs.map((pair) => [pair.wake.perSecond, pair.poll.perSecond])),
+    callsPerValue: calls('wake'),
+    polledCallsPerValue: calls('poll'),
+  };
 }
 
 // --- hash ring vs the peers -------------------------------------------------------------------------
@@ -623,11 +690,7 @@ async function main(): Promise<void> {
     }
     log('bounded channel throughput vs capacity');
     const boundedCurve = [];
-    for (const capacity of [1, 10, 100])
-      boundedCurve.push({
-        capacity,
-        messagesPerSecond: stat(await repeat(size.runs, () => boundedChannel(tableName, capacity, size.boundedMessages))),
-      });
+    for (const capacity of [1, 10, 100]) boundedCurve.push(await boundedChannelPoint(tableName, capacity, size.runs, size.boundedMessages));
     log('functions: bundle size, cold init vs warm invoke');
     const functions = await functionFigures(size.coldRuns, size.warmRuns);
 

@@ -144,6 +144,10 @@ export function localstackEnvironment(instance: LocalStackInstance = defaultInst
     // Each SQS call's AWS/SQS metric is a second request through the gateway; nothing of fnmesh reads
     // them (plugin/fnmesh_localstack/fast_path.py). FNMESH_FAST_PATH=0 turns them back on.
     ...(fastPath() ? { SQS_DISABLE_CLOUDWATCH_METRICS: '1' } : {}),
+    // Pollers per SQS event source mapping of a standard queue (plugin/fnmesh_localstack/
+    // sqs_pollers.py): LocalStack runs one, which invokes a queue's batches one at a time; AWS
+    // starts with five, so a queue's batches run side by side.
+    FNMESH_SQS_POLLERS: '4',
   };
 }
 

@@ -63,3 +63,11 @@ def fnmesh_fast_path():
     from fnmesh_localstack.fast_path import install
 
     install()
+
+
+@hooks.on_infra_start()
+def fnmesh_concurrent_sqs_pollers():
+    """Several pollers per SQS event source mapping of a standard queue (``FNMESH_SQS_POLLERS``)."""
+    from fnmesh_localstack.sqs_pollers import install_concurrent_sqs_pollers
+
+    install_concurrent_sqs_pollers()
