@@ -16,6 +16,8 @@ import {
   type LockContentionPoint,
   type Ratios,
   type Stat,
+  type SubstrateCall,
+  type SubstrateFigure,
   TARGETS,
   type Targets,
 } from './results.ts';
@@ -157,6 +159,36 @@ export const METRICS: readonly Metric[] = [
     fnmesh: { key: 'fnmeshPerSecond', unit: '/s', meaning: 'fnmesh ring lookups per second.' },
     baseline: { key: 'hashringPerSecond', unit: '/s', meaning: 'hashring package lookups per second.' },
   },
+  {
+    kind: 'ratio',
+    key: 'fairLockThroughputVsPolling',
+    label: 'Fair lock throughput vs polling, 16 contenders',
+    better: 'higher',
+    meaning:
+      "Mutex in starvation mode ('fifo') / polling Mutex, lock + unlock pairs per second at 16 contenders, per pair of runs; higher is better.",
+    fnmesh: { key: 'fifoPerSecond', unit: '/s', meaning: "Starvation mode ('fifo') pairs per second." },
+    baseline: { key: 'pollingPerSecond', unit: '/s', meaning: 'Polling Mutex pairs per second.' },
+    target: { key: 'fairLockThroughputVsPolling', meaning: 'Least fair / polling lock throughput ratio.' },
+  },
+  {
+    kind: 'ratio',
+    key: 'fairLockP99OverP50',
+    label: 'Fair lock p99 / p50 wait, 16 contenders',
+    better: 'lower',
+    meaning: "Starvation mode ('fifo'): p99 / p50 wait to acquire at 16 contenders, per run; lower is better.",
+    fnmesh: { key: 'p99WaitMs', unit: 'ms', meaning: 'p99 wait, ms.' },
+    baseline: { key: 'p50WaitMs', unit: 'ms', meaning: 'p50 wait, ms.' },
+    target: { key: 'fairLockP99OverP50', meaning: 'Most fair lock p99 / p50 wait.' },
+  },
+  {
+    kind: 'ratio',
+    key: 'pollingLockP99OverP50',
+    label: 'Polling lock p99 / p50 wait, 16 contenders',
+    better: 'lower',
+    meaning: 'Polling Mutex (the same runs as the fair one): p99 / p50 wait to acquire at 16 contenders; lower is better.',
+    fnmesh: { key: 'p99WaitMs', unit: 'ms', meaning: 'p99 wait, ms.' },
+    baseline: { key: 'p50WaitMs', unit: 'ms', meaning: 'p50 wait, ms.' },
+  },
 ];
 
 export const CALL_METRICS = METRICS.filter((metric): metric is CallMetric => metric.kind === 'calls');
@@ -225,6 +257,26 @@ const statColumn = <Row>(key: keyof Row & string, heading: string, meaning: stri
   cell: (row) => statText(row[key] as Stat),
 });
 
+const optionalStatColumn = <Row>(key: keyof Row & string, heading: string, meaning: string): Column<Row> => ({
+  key,
+  heading,
+  type: 'Stat',
+  meaning,
+  cell: (row) => (row[key] === undefined ? '—' : statText(row[key] as Stat)),
+});
+
+/** Calls per value by service (`{ sqs, dynamodb }`), shown as "SQS x + DynamoDB y". */
+const callsColumn = <Row>(key: keyof Row & string, heading: string, meaning: string): Column<Row> => ({
+  key,
+  heading,
+  type: 'number',
+  meaning,
+  cell: (row) => {
+    const calls = row[key] as { sqs: number; dynamodb: number } | undefined;
+    return calls === undefined ? '—' : `SQS ${num(calls.sqs)} + DynamoDB ${num(calls.dynamodb)}`;
+  },
+});
+
 /** A scaling curve: `curves.<key>`, one entry per point. */
 export interface Curve<Point> {
   key: keyof Curves;
@@ -259,7 +311,7 @@ const fanOut: Curve<FanOutPoint> = {
   title: 'Fan-out',
   meaning: 'Fan-out, one entry per shard count.',
   intro:
-    "The same tasks spread over k shards; speed-up = seconds(1 shard) / seconds(k shards). On LocalStack every shard's event source poller and worker run inside one Python process on this machine's cores, so extra shards add no capacity here: the curve measures the substrate. On AWS each shard's queue has its own pollers and concurrent workers.",
+    "The same tasks spread over k shards; speed-up = seconds(1 shard) / seconds(k shards). Each shard's queue has its own event source mapping, run by 4 pollers on LocalStack (AWS starts with 5), so each added shard adds batches invoked side by side; a worker holds and acks a batch's values in one transaction each. The curve flattens because everything shares this machine's cores: LocalStack's one Python process (its gateway, moto's serialized DynamoDB) and the workers' Node processes. Once the cores are busy, more pollers or shards only queue up behind them: the curve measures the substrate. On AWS each shard's queue has its own pollers and concurrent workers, and each shard's meta item its own partition.",
   columns: [
     countColumn('shards', 'Shards', 'Shards the tasks are spread over (1, 2, 4).'),
     countColumn('tasks', 'Tasks', 'Tasks fanned out.'),
@@ -279,10 +331,23 @@ const boundedChannel: Curve<BoundedChannelPoint> = {
   key: 'boundedChannel',
   title: 'Bounded channel',
   meaning: 'Bounded channel, one entry per capacity.',
-  intro: 'Messages per second through a bounded channel, by capacity.',
+  intro:
+    "Messages per second through a bounded channel, by capacity (one sender, one `range` receiver). A sender blocked on a full channel either wakes on the channel's room signal (a room queue it long-polls, which each receiver's count-out signals) or polls the meta item with backoff, as without a room queue; the two run side by side, in alternating order, and the ratio is taken per pair. Calls per value count every request on the wire, both sides together.",
   columns: [
     countColumn('capacity', 'Capacity', 'Channel capacity.'),
-    statColumn('messagesPerSecond', 'Messages/s', 'Messages per second through the channel.'),
+    statColumn(
+      'messagesPerSecond',
+      'Messages/s (waking)',
+      'Messages per second through the channel, blocked senders woken by the room signal.',
+    ),
+    optionalStatColumn(
+      'polledPerSecond',
+      'Messages/s (polling)',
+      'Messages per second, blocked senders polling (no room queue); absent from older runs.',
+    ),
+    optionalStatColumn('wakeVsPoll', 'Waking / polling', 'Waking / polling messages per second, per pair; higher is better.'),
+    callsColumn('callsPerValue', 'Calls/value (waking)', 'API calls per value, waking: `sqs` and `dynamodb`.'),
+    callsColumn('polledCallsPerValue', 'Calls/value (polling)', 'API calls per value, polling: `sqs` and `dynamodb`.'),
   ],
   charts: ['bounded-channel.svg'],
 };
@@ -345,6 +410,45 @@ export const FUNCTION_COLUMNS: readonly Column<FunctionFigures>[] = [
 ];
 
 // ---------------------------------------------------------------------------------------------
+// The substrate: each common call to the local cloud / a Python round trip (`substrate`)
+
+/** A row of "Substrate": one common call, `substrate.calls.<key>`. */
+export interface SubstrateRow {
+  key: SubstrateCall;
+  label: string;
+}
+
+/** The calls of the substrate section, in the order of the report. */
+export const SUBSTRATE_ROWS: readonly SubstrateRow[] = [
+  { key: 'dynamodbGetItem', label: 'DynamoDB GetItem (consistent)' },
+  { key: 'dynamodbPutItem', label: 'DynamoDB PutItem' },
+  { key: 'dynamodbConditionalUpdateItem', label: 'DynamoDB UpdateItem, conditional' },
+  { key: 'dynamodbQuery', label: 'DynamoDB Query (3 items)' },
+  { key: 'dynamodbTransactWriteItems', label: 'DynamoDB TransactWriteItems (2 items)' },
+  { key: 'sqsSendMessage', label: 'SQS SendMessage' },
+  { key: 'sqsReceiveMessage', label: 'SQS ReceiveMessage (a message waiting)' },
+  { key: 'sqsDeleteMessage', label: 'SQS DeleteMessage' },
+  { key: 'lambdaInvoke', label: 'Lambda Invoke (ping)' },
+];
+
+/** The substrate target, as `TargetRef`. */
+export const SUBSTRATE_TARGET: TargetRef = {
+  key: 'substrateCallVsFloor',
+  meaning: 'Most latency of each common call to the local cloud / a Python round trip.',
+};
+
+/** The figure a substrate call is held to: call / floor, less any wait strict mode makes by design. */
+export function substrateMeasured(figure: SubstrateFigure): number {
+  return (figure.ratioLessDesignedWait ?? figure.ratio).median;
+}
+
+/** Whether a substrate call meets `TARGETS.substrateCallVsFloor` (at most it). */
+export function substrateVerdict(figure: SubstrateFigure | undefined): Verdict {
+  if (!figure) return 'none';
+  return substrateMeasured(figure) <= TARGETS[SUBSTRATE_TARGET.key] ? 'pass' : 'fail';
+}
+
+// ---------------------------------------------------------------------------------------------
 // The key table of latest.json
 
 /** A key of the results: path, type, meaning. */
@@ -392,6 +496,7 @@ export const KEYS: readonly KeyRow[] = [
   ],
   ['targets', 'object', 'The targets the figures are held to (fixed in schema 1).'],
   ...METRICS.flatMap(({ target }): KeyRow[] => (target ? [[`targets.${target.key}`, String(TARGETS[target.key]), target.meaning]] : [])),
+  [`targets.${SUBSTRATE_TARGET.key}`, String(TARGETS[SUBSTRATE_TARGET.key]), SUBSTRATE_TARGET.meaning],
   [
     'ratios',
     'object',
@@ -421,4 +526,28 @@ export const KEYS: readonly KeyRow[] = [
   ]),
   ['functions', 'array', 'One entry per deployed function.'],
   ...columnKeys('functions', FUNCTION_COLUMNS),
+  [
+    'substrate',
+    'object',
+    'Per-call latency of the local cloud against a bare HTTP round trip to a Python server on the same machine (absent from older runs).',
+  ],
+  [
+    'substrate.floorMs',
+    'Stat',
+    "The floor: a keep-alive JSON POST to a minimal Python `http.server` on LocalStack's Python, ms, every pair of the run.",
+  ],
+  ['substrate.transactionWindowMs', 'number', "Strict mode's transaction commit window, ms (0 without strict mode)."],
+  ['substrate.calls', 'object', 'One entry per call measured, by the keys below.'],
+  ...SUBSTRATE_ROWS.flatMap((row): KeyRow[] => [
+    [`substrate.calls.${row.key}`, 'object', `${row.label}.`],
+    [`substrate.calls.${row.key}.ratio`, 'Stat', 'median(call) / median(floor) per run, pairs timed back to back.'],
+    [`substrate.calls.${row.key}.callMs`, 'Stat', 'The call, ms (median per run).'],
+    [`substrate.calls.${row.key}.floorMs`, 'Stat', 'The floor beside it, ms (median per run).'],
+  ]),
+  [
+    'substrate.calls.dynamodbTransactWriteItems.ratioLessDesignedWait',
+    'Stat',
+    "(call − strict mode's commit window) / floor: the figure held to the target (strict mode only).",
+  ],
+  ['substrate.skipped', 'object', 'Calls not measured, by key, with why (e.g. the ping function is not deployed).'],
 ];

@@ -67,6 +67,12 @@ export const TARGETS = {
   lockLatencyVsRaw: 1.1,
   /** At most this RPC latency, fnmesh / raw Lambda Invoke. */
   rpcLatencyVsRaw: 1.1,
+  /** At most this latency of each common call to the local cloud / a bare HTTP round trip to a Python server (`substrate`). */
+  substrateCallVsFloor: 4,
+  /** At least this lock throughput at 16 contenders, starvation mode ('fifo') / polling. */
+  fairLockThroughputVsPolling: 1,
+  /** At most this p99 / p50 wait at 16 contenders, starvation mode ('fifo'). */
+  fairLockP99OverP50: 5,
 } as const;
 
 export type Targets = typeof TARGETS;
@@ -81,6 +87,12 @@ export interface Ratios {
   rpcLatencyVsRaw: Stat & { fnmeshMs: Stat; rawMs: Stat };
   /** Higher is better. */
   hashRingLookupsVsHashring: Stat & { fnmeshPerSecond: Stat; hashringPerSecond: Stat };
+  /** 16 contenders, same run: fifo / polling lock + unlock pairs per second. Higher is better, target `TARGETS.fairLockThroughputVsPolling`. */
+  fairLockThroughputVsPolling: Stat & { fifoPerSecond: Stat; pollingPerSecond: Stat };
+  /** 16 contenders, fifo: p99 / p50 wait. Lower is better, target `TARGETS.fairLockP99OverP50`. */
+  fairLockP99OverP50: Stat & { p99WaitMs: Stat; p50WaitMs: Stat };
+  /** 16 contenders, polling (the same run): p99 / p50 wait, for comparison. */
+  pollingLockP99OverP50: Stat & { p99WaitMs: Stat; p50WaitMs: Stat };
 }
 
 export interface LockContentionPoint {
@@ -101,7 +113,16 @@ export interface FanOutPoint {
 
 export interface BoundedChannelPoint {
   capacity: number;
+  /** Blocked senders woken by the room signal (`roomQueueUrl`). */
   messagesPerSecond: Stat;
+  /** The same channel without a room queue: blocked senders poll the meta item (absent from older runs). */
+  polledPerSecond?: Stat;
+  /** messagesPerSecond / polledPerSecond, per pair (run side by side, the order alternating), then the median. */
+  wakeVsPoll?: Stat;
+  /** API calls per value (send + range + ack), waking. */
+  callsPerValue?: { sqs: number; dynamodb: number };
+  /** API calls per value, polling. */
+  polledCallsPerValue?: { sqs: number; dynamodb: number };
 }
 
 export interface Curves {
@@ -134,6 +155,45 @@ export interface FunctionFigures {
   warmInvokeMs: Stat;
 }
 
+/** The common calls of the substrate section (bench/substrate.ts), in the report's order. */
+export const SUBSTRATE_CALLS = [
+  'dynamodbGetItem',
+  'dynamodbPutItem',
+  'dynamodbConditionalUpdateItem',
+  'dynamodbQuery',
+  'dynamodbTransactWriteItems',
+  'sqsSendMessage',
+  'sqsReceiveMessage',
+  'sqsDeleteMessage',
+  'lambdaInvoke',
+] as const;
+
+export type SubstrateCall = (typeof SUBSTRATE_CALLS)[number];
+
+/** One call's figures, each pair (call, floor) timed back to back; a run's ratio is median(call) / median(floor). */
+export interface SubstrateFigure {
+  /** call / floor. */
+  ratio: Stat;
+  callMs: Stat;
+  floorMs: Stat;
+  /**
+   * Only where the local cloud waits by design (strict mode's transaction commit window): (call − that wait) / floor,
+   * the figure held to the target.
+   */
+  ratioLessDesignedWait?: Stat;
+}
+
+/** The substrate section: per-call latency of the local cloud against the floor any Python-hosted emulator pays. */
+export interface SubstrateResults {
+  /** A bare HTTP round trip (keep-alive, small JSON POST) to a Python server on LocalStack's Python, ms, every pair. */
+  floorMs: Stat;
+  /** Strict mode's transaction commit window, ms (0 without strict mode): a TransactWriteItems answers when it ends. */
+  transactionWindowMs: number;
+  calls: Partial<Record<SubstrateCall, SubstrateFigure>>;
+  /** Calls not measured, with why (e.g. the ping function is not deployed). */
+  skipped: Partial<Record<SubstrateCall, string>>;
+}
+
 export interface MachineInfo {
   node: string;
   cpus: number;
@@ -158,6 +218,8 @@ export interface BenchResults {
   curves: Curves;
   hashRing: HashRingResults;
   functions: FunctionFigures[];
+  /** Per-call latency of the local cloud vs a Python round trip (absent from older runs). */
+  substrate?: SubstrateResults;
 }
 
 /**

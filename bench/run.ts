@@ -10,20 +10,26 @@
  */
 import { QueryCommand, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
 import { InvokeCommand, UpdateFunctionConfigurationCommand, waitUntilFunctionUpdatedV2 } from '@aws-sdk/client-lambda';
-import { DeleteMessageBatchCommand, GetQueueUrlCommand, ReceiveMessageCommand, SendMessageBatchCommand } from '@aws-sdk/client-sqs';
+import {
+  DeleteMessageBatchCommand,
+  GetQueueAttributesCommand,
+  GetQueueUrlCommand,
+  ReceiveMessageCommand,
+  SendMessageBatchCommand,
+} from '@aws-sdk/client-sqs';
 import HashRingPeer from 'hashring';
 import { randomUUID } from 'node:crypto';
 import { mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { cpus, totalmem, tmpdir, type as osType, release } from 'node:os';
 import { join } from 'node:path';
-import { projectRoot, up } from '../infra/localstack/localstack.ts';
+import { ensureVenv, projectRoot, strictStatus, up } from '../infra/localstack/localstack.ts';
 import { serverless } from '../infra/serverless/cli.ts';
 import { Channel, type ChannelOptions } from '../lib/channel/Channel.ts';
 import { ShardedChannel } from '../lib/channel/ShardedChannel.ts';
 import { jumpHash, murmur3 } from '../lib/ring/hash.ts';
 import { HashRing } from '../lib/ring/HashRing.ts';
 import { RpcClient } from '../lib/rpc/RpcClient.ts';
-import { Mutex } from '../lib/sync/Mutex.ts';
+import { type Fairness, Mutex } from '../lib/sync/Mutex.ts';
 import { Once } from '../lib/sync/Once.ts';
 import { WaitGroup } from '../lib/sync/WaitGroup.ts';
 import { exampleKeys } from '../lib/table/layout.ts';
@@ -32,6 +38,7 @@ import { countedClients } from '../infra/localstack/clients.ts';
 import { createMeshTable, createQueue, deleteMeshTable } from '../infra/localstack/resources.ts';
 import { CallCounter, type CallTally } from '../lib/faults/callCounter.ts';
 import { writeReport } from './report.ts';
+import { measureSubstrate, startFloor } from './substrate.ts';
 import { type ApiCallsPerOp, type BenchResults, ratioStat, stat, TARGETS, type WireCalls } from './results.ts';
 import { runOutput, writeRunFile, wroteLine } from '../infra/runOutput.ts';
 
@@ -48,12 +55,14 @@ const size = quick
       lockIterations: 30,
       rpcCalls: 20,
       contenderRounds: 4,
+      fairnessRounds: 4,
       fanOutTasks: 40,
       fanOutRuns: 1,
-      boundedMessages: 40,
+      boundedMessages: 20,
       ringKeys: 20_000,
       coldRuns: 2,
       warmRuns: 5,
+      substrateIterations: 30,
     }
   : {
       runs: 5,
@@ -61,13 +70,18 @@ const size = quick
       lockIterations: 200,
       rpcCalls: 100,
       contenderRounds: 15,
+      fairnessRounds: 15,
       fanOutTasks: 1000,
       fanOutRuns: 2,
       boundedMessages: 200,
       ringKeys: 100_000,
       coldRuns: 5,
       warmRuns: 20,
+      substrateIterations: 100,
     };
+
+/** Contenders of the fairness stage (issue 17: the tail at 16). */
+const FAIRNESS_CONTENDERS = 16;
 
 const counter = new CallCounter();
 const { dynamodb, sqs, lambda } = countedClients(counter);
@@ -112,7 +126,7 @@ function median(values: number[]): number {
 function benchChannel(
   tableName: string,
   queueUrl: string,
-  options: Pick<ChannelOptions<number>, 'capacity' | 'poll'> = {},
+  options: Pick<ChannelOptions<number>, 'capacity' | 'poll' | 'roomQueueUrl'> = {},
 ): Channel<number> {
   return new Channel<number>({
     sqs,
@@ -309,13 +323,13 @@ async function onceCalls(tableName: string): Promise<number> {
 
 // --- curves ---------------------------------------------------------------------------------------
 
-async function lockContention(tableName: string, contenders: number, rounds: number) {
+async function lockContention(tableName: string, contenders: number, rounds: number, fairness?: Fairness) {
   const name = `bench-contended-${randomUUID().slice(0, 8)}`;
   const waits: number[] = [];
   const startedAt = performance.now();
   await Promise.all(
     Array.from({ length: contenders }, async () => {
-      const mutex = new Mutex({ client: dynamodb, tableName, name, clockSkewMs: 200 });
+      const mutex = new Mutex({ client: dynamodb, tableName, name, clockSkewMs: 200, ...(fairness ? { fairness } : {}) });
       for (let round = 0; round < rounds; round++) {
         const asked = performance.now();
         const held = await mutex.lock();
@@ -327,6 +341,17 @@ async function lockContention(tableName: string, contenders: number, rounds: num
   const sorted = [...waits].sort((a, b) => a - b);
   const at = (q: number) => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]!;
   return { throughput: ((contenders * rounds) / elapsed(startedAt)) * 1000, p50: at(0.5), p99: at(0.99), max: sorted.at(-1)! };
+}
+
+/**
+ * Starvation mode side by side: the same contenders on a fair ('fifo') and a polling Mutex, the
+ * order alternating from run to run so drift in the machine's load hits both alike.
+ */
+async function lockFairness(tableName: string, contenders: number, rounds: number, run: number) {
+  const order: Fairness[] = run % 2 ? ['polling', 'fifo'] : ['fifo', 'polling'];
+  const results = {} as Record<Fairness, Awaited<ReturnType<typeof lockContention>>>;
+  for (const fairness of order) results[fairness] = await lockContention(tableName, contenders, rounds, fairness);
+  return results;
 }
 
 async function fanOut(shards: number, tasks: number): Promise<number> {
@@ -344,9 +369,30 @@ async function fanOut(shards: number, tasks: number): Promise<number> {
     }),
   );
   const sharded = new ShardedChannel<{ runId: string; key: string }, Channel<{ runId: string; key: string }>>({ shards: channels });
+  // While a shard queue still holds messages (visible or in flight: LocalStack's counts are
+  // exact) the tasks are not all done: the run's partition is only counted once they are empty.
+  // (A consistent COUNT Query reads every arrival so far: every 100 ms, it cost the local cloud
+  // O(tasks) each time, competing with the workers it measures.)
+  const queuesEmpty = async () => {
+    for (const channel of channels) {
+      const { Attributes = {} } = await sqs.send(
+        new GetQueueAttributesCommand({
+          QueueUrl: channel.queueUrl,
+          AttributeNames: ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesNotVisible'],
+        }),
+      );
+      if (Number(Attributes.ApproximateNumberOfMessages) + Number(Attributes.ApproximateNumberOfMessagesNotVisible) > 0) return false;
+    }
+    return true;
+  };
   const startedAt = performance.now();
   await sharded.sendMany(Array.from({ length: tasks }, (_, i) => [`key-${i}`, { runId, key: `key-${i}` }] as const));
   for (;;) {
+    if (!(await queuesEmpty())) {
+      if (elapsed(startedAt) > 600_000) throw new Error(`fan-out over ${shards} shard(s): queues not empty after 10 minutes`);
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      continue;
+    }
     let seen = 0;
     let start: Record<string, any> | undefined;
     do {
@@ -369,10 +415,26 @@ async function fanOut(shards: number, tasks: number): Promise<number> {
   }
 }
 
-async function boundedChannel(tableName: string, capacity: number, messages: number): Promise<number> {
+/**
+ * One run through a bounded channel: one sender, one `range` receiver. `wake`: blocked senders
+ * long-poll the channel's room queue; else they poll the meta item (no room queue).
+ * @returns values per second, and calls per value (both sides, every request on the wire)
+ */
+async function boundedChannel(
+  tableName: string,
+  capacity: number,
+  messages: number,
+  wake: boolean,
+): Promise<{ perSecond: number; sqs: number; dynamodb: number }> {
   const queue = await createQueue('bench-cap');
+  const roomQueue = wake ? await createQueue('bench-room') : undefined;
   try {
-    const channel = benchChannel(tableName, queue.queueUrl, { capacity, poll: { baseMs: 10, maxMs: 200 } });
+    const channel = benchChannel(tableName, queue.queueUrl, {
+      capacity,
+      poll: { baseMs: 10, maxMs: 200 },
+      ...(roomQueue ? { roomQueueUrl: roomQueue.queueUrl } : {}),
+    });
+    counter.reset();
     const startedAt = performance.now();
     const receiving = (async () => {
       let received = 0;
@@ -381,11 +443,35 @@ async function boundedChannel(tableName: string, capacity: number, messages: num
     })();
     for (let i = 0; i < messages; i++) await channel.send(i);
     await channel.close();
-    await receiving;
-    return (messages / elapsed(startedAt)) * 1000;
+    const received = await receiving;
+    const perSecond = (messages / elapsed(startedAt)) * 1000;
+    if (received !== messages) throw new Error(`bounded channel bench received ${received} of ${messages}`);
+    return { perSecond, sqs: counter.total('SQS') / messages, dynamodb: counter.total('DynamoDB') / messages };
   } finally {
     await queue.remove();
+    await roomQueue?.remove();
   }
+}
+
+/** A bounded channel's point: waking and polling side by side, the order alternating run by run. */
+async function boundedChannelPoint(tableName: string, capacity: number, runs: number, messages: number) {
+  const pairs = await repeat(runs, async (run) => {
+    const first = await boundedChannel(tableName, capacity, messages, run % 2 === 0);
+    const second = await boundedChannel(tableName, capacity, messages, run % 2 !== 0);
+    return run % 2 === 0 ? { wake: first, poll: second } : { wake: second, poll: first };
+  });
+  const calls = (side: 'wake' | 'poll') => ({
+    sqs: median(pairs.map((pair) => pair[side].sqs)),
+    dynamodb: median(pairs.map((pair) => pair[side].dynamodb)),
+  });
+  return {
+    capacity,
+    messagesPerSecond: stat(pairs.map((pair) => pair.wake.perSecond)),
+    polledPerSecond: stat(pairs.map((pair) => pair.poll.perSecond)),
+    wakeVsPoll: ratioStat(pairs.map((pair) => [pair.wake.perSecond, pair.poll.perSecond])),
+    callsPerValue: calls('wake'),
+    polledCallsPerValue: calls('poll'),
+  };
 }
 
 // --- hash ring vs the peers -------------------------------------------------------------------------
@@ -528,6 +614,30 @@ async function functionFigures(coldRuns: number, warmRuns: number) {
   }
 }
 
+// --- substrate: each common call vs a bare Python round trip (bench/substrate.ts) ------------------
+
+async function substrateFigures(tableName: string) {
+  const floor = await startFloor(await ensureVenv(log));
+  const queue = await createQueue('bench-substrate');
+  try {
+    const strict = await strictStatus();
+    return await measureSubstrate({
+      clients: { dynamodb, sqs, lambda },
+      floor,
+      tableName,
+      queueUrl: queue.queueUrl,
+      functionName: resourceName('local', FUNCTIONS.ping),
+      runs: size.runs,
+      iterations: size.substrateIterations,
+      transactionWindowMs: strict?.enabled ? Number(strict.settings.transaction_window_ms ?? 0) : 0,
+      log,
+    });
+  } finally {
+    floor.stop();
+    await queue.remove();
+  }
+}
+
 // --- main -------------------------------------------------------------------------------------------
 
 async function main(): Promise<void> {
@@ -538,6 +648,8 @@ async function main(): Promise<void> {
   if (deploy.code !== 0) throw new Error(`serverless deploy failed:\n${deploy.stderr}`);
   const tableName = await createMeshTable('bench');
   try {
+    log('substrate: common calls vs a Python round trip');
+    const substrate = await substrateFigures(tableName);
     log('channel throughput: fnmesh vs raw batched loop');
     const channelRuns = await repeat(size.runs, async () => {
       const ours = await fnmeshChannelRun(tableName, size.messages);
@@ -563,6 +675,8 @@ async function main(): Promise<void> {
         maxWaitMs: stat(runs.map((run) => run.max)),
       });
     }
+    log(`lock fairness: fifo (starvation mode) vs polling at ${FAIRNESS_CONTENDERS} contenders`);
+    const fairnessRuns = await repeat(size.runs, (run) => lockFairness(tableName, FAIRNESS_CONTENDERS, size.fairnessRounds, run));
     log('fan-out through shard workers');
     const fanOutCurve: BenchResults['curves']['fanOut'] = [];
     for (const shards of [1, 2, 4]) {
@@ -576,11 +690,7 @@ async function main(): Promise<void> {
     }
     log('bounded channel throughput vs capacity');
     const boundedCurve = [];
-    for (const capacity of [1, 10, 100])
-      boundedCurve.push({
-        capacity,
-        messagesPerSecond: stat(await repeat(size.runs, () => boundedChannel(tableName, capacity, size.boundedMessages))),
-      });
+    for (const capacity of [1, 10, 100]) boundedCurve.push(await boundedChannelPoint(tableName, capacity, size.runs, size.boundedMessages));
     log('functions: bundle size, cold init vs warm invoke');
     const functions = await functionFigures(size.coldRuns, size.warmRuns);
 
@@ -627,10 +737,26 @@ async function main(): Promise<void> {
           rawMs: stat(rpcRuns.map((run) => run.rawMs)),
         },
         hashRingLookupsVsHashring: { ...ring.ratio, fnmeshPerSecond: ring.fnmeshRates, hashringPerSecond: ring.peerRates },
+        fairLockThroughputVsPolling: {
+          ...ratioStat(fairnessRuns.map((run) => [run.fifo.throughput, run.polling.throughput])),
+          fifoPerSecond: stat(fairnessRuns.map((run) => run.fifo.throughput)),
+          pollingPerSecond: stat(fairnessRuns.map((run) => run.polling.throughput)),
+        },
+        fairLockP99OverP50: {
+          ...ratioStat(fairnessRuns.map((run) => [run.fifo.p99, run.fifo.p50])),
+          p99WaitMs: stat(fairnessRuns.map((run) => run.fifo.p99)),
+          p50WaitMs: stat(fairnessRuns.map((run) => run.fifo.p50)),
+        },
+        pollingLockP99OverP50: {
+          ...ratioStat(fairnessRuns.map((run) => [run.polling.p99, run.polling.p50])),
+          p99WaitMs: stat(fairnessRuns.map((run) => run.polling.p99)),
+          p50WaitMs: stat(fairnessRuns.map((run) => run.polling.p50)),
+        },
       },
       curves: { lockContention: lockContentionCurve, fanOut: fanOutCurve, boundedChannel: boundedCurve },
       hashRing: ring.hashRing,
       functions,
+      substrate,
     };
     const written = writeRunFile(output, 'latest.json', `${JSON.stringify(results, null, 2)}\n`, 'bench/results/latest.json');
     for (const docsDir of [output.dir, ...(output.publish ? [join(projectRoot, 'docs')] : [])]) {
@@ -638,7 +764,7 @@ async function main(): Promise<void> {
     }
     log(`${wroteLine(output, written)} (in ${results.durationSeconds.toFixed(0)} s)`);
     process.stdout.write(
-      `${JSON.stringify({ apiCallsPerOp: results.apiCallsPerOp, ratios: Object.fromEntries(Object.entries(results.ratios).map(([key, value]) => [key, value.median])) })}\n`,
+      `${JSON.stringify({ apiCallsPerOp: results.apiCallsPerOp, ratios: Object.fromEntries(Object.entries(results.ratios).map(([key, value]) => [key, value.median])), substrateVsFloor: Object.fromEntries(Object.entries(substrate.calls).map(([key, value]) => [key, (value.ratioLessDesignedWait ?? value.ratio).median])) })}\n`,
     );
   } finally {
     await deleteMeshTable(tableName);

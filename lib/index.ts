@@ -52,6 +52,7 @@ export {
   DEFAULT_MAX_MESSAGE_BYTES,
   type QueueRecord,
   type Received,
+  type RecordOutcome,
   type SendOptions,
 } from './channel/Channel.ts';
 export {

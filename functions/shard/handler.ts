@@ -1,12 +1,12 @@
 /**
  * shard: a worker behind a ShardedChannel. SQS-triggered on every shard's queue; records which
  * shard each key arrived on (`ADD shards :this`), so the driver can check that a key only ever
- * reaches one shard.
+ * reaches one shard. A batch's records are accepted together (Channel.acceptRecords).
  */
 import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-powertools/batch';
 import { UpdateItemCommand } from '@aws-sdk/client-dynamodb';
 import type { Context, SQSEvent, SQSRecord } from 'aws-lambda';
-import { Channel } from 'fnmesh';
+import { Channel, type Envelope } from 'fnmesh';
 import { z } from 'zod';
 import { shardName } from '../../infra/stack.ts';
 import { exampleKeys } from '../../lib/table/layout.ts';
@@ -33,10 +33,9 @@ function channelFor(record: SQSRecord) {
   return { name, channel };
 }
 
-async function handle(record: SQSRecord): Promise<void> {
-  const { name, channel } = channelFor(record);
-  await channel.acceptRecord(record, ({ runId, key }, envelope) =>
-    // A hop whether the arrival is recorded or fails (a failed one links to this invocation's logs).
+/** Records a key's arrival on shard `name` (a hop whether it is recorded or fails: a failed one links to this invocation's logs). */
+function arrival(name: string) {
+  return ({ runId, key }: z.infer<typeof shardMessage>, envelope: Envelope<z.infer<typeof shardMessage>>) =>
     tracer.span(
       {
         traceId: envelope.traceId,
@@ -57,8 +56,41 @@ async function handle(record: SQSRecord): Promise<void> {
           }),
         );
       },
-    ),
-  );
+    );
+}
+
+/**
+ * The batch's records accepted a shard at a time (`acceptRecords`: one hold and one ack per shard
+ * for all its records, instead of two transactions per record on the shard's meta item): one
+ * promise per record, rejected with the error the record failed with.
+ */
+function acceptBatch(records: SQSRecord[]): Map<SQSRecord, Promise<void>> {
+  const byShard = new Map<string, SQSRecord[]>();
+  const outcomes = new Map<SQSRecord, Promise<void>>();
+  for (const record of records) {
+    let name: string;
+    try {
+      name = channelFor(record).name;
+    } catch (err) {
+      outcomes.set(record, Promise.reject(err));
+      continue;
+    }
+    byShard.set(name, [...(byShard.get(name) ?? []), record]);
+  }
+  for (const [name, shardRecords] of byShard) {
+    const accepted = channelFor(shardRecords[0]!).channel.acceptRecords(shardRecords, arrival(name));
+    shardRecords.forEach((record, index) =>
+      outcomes.set(
+        record,
+        accepted.then((results) => {
+          const result = results[index]!;
+          if (!result.ok) throw result.error;
+        }),
+      ),
+    );
+  }
+  for (const outcome of outcomes.values()) outcome.catch(() => undefined); // awaited per record below
+  return outcomes;
 }
 
 /** A failed record back after its channel's retry delay (one of no shard queue: after the visibility timeout). */
@@ -71,11 +103,12 @@ async function retryLater(record: SQSRecord, err: unknown): Promise<number | und
 }
 
 async function shard(event: SQSEvent, context: Context) {
+  const accepted = acceptBatch(event.Records);
   return processPartialResponse(
     event,
     async (record: SQSRecord) => {
       try {
-        await handle(record);
+        await (accepted.get(record) ?? Promise.reject(new Error('record not in the batch accepted')));
       } catch (err) {
         // Back soon (the channel's retry policy), not after the whole visibility timeout.
         const retryInSeconds = await retryLater(record, err);

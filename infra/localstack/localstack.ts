@@ -141,7 +141,20 @@ export function localstackEnvironment(instance: LocalStackInstance = defaultInst
     // LocalStack waits this long after every poll that found records (default 1 s: one batch per
     // second per queue). AWS's pollers go straight on while a queue has work.
     LAMBDA_EVENT_SOURCE_MAPPING_POLL_INTERVAL_SEC: '0.02',
+    // Each SQS call's AWS/SQS metric is a second request through the gateway; nothing of fnmesh reads
+    // them (plugin/fnmesh_localstack/fast_path.py). FNMESH_FAST_PATH=0 turns them back on.
+    ...(fastPath() ? { SQS_DISABLE_CLOUDWATCH_METRICS: '1' } : {}),
+    // Pollers per SQS event source mapping of a standard queue (plugin/fnmesh_localstack/
+    // sqs_pollers.py): LocalStack runs one, which invokes a queue's batches one at a time; AWS
+    // starts with five, so a queue's batches run side by side.
+    FNMESH_SQS_POLLERS: '4',
   };
+}
+
+/** The plugin's per-call fast path (plugin/fnmesh_localstack/fast_path.py): on unless `FNMESH_FAST_PATH=0`. */
+function fastPath(environment: Record<string, string | undefined> = process.env): boolean {
+  const value = environment.FNMESH_FAST_PATH;
+  return value === undefined || value.trim() === '' || isOn(value);
 }
 
 // --- strict mode -------------------------------------------------------------------------------
@@ -311,6 +324,9 @@ export async function ensureVenv(log: (line: string) => void = console.error): P
         copyFileSync(file, target);
       }
       await pipInstall(venvPython, ['--quiet', '--no-deps', '--no-build-isolation', '--force-reinstall', copy], log);
+      // plux (LocalStack's plugin loader) caches entry points under a key of file mtimes; seen to
+      // keep the old list on the first start after a reinstall, so a new hook went unloaded once.
+      rmSync(join(process.env.XDG_CACHE_HOME || join(homedir(), '.cache'), 'plux'), { recursive: true, force: true });
     } finally {
       rmSync(copy, { recursive: true, force: true });
     }

@@ -28,6 +28,7 @@
  *   pipeline.ts   the `range` / `consume` loop: batches, prefetch, settling each batch
  *   batching.ts   the pure decisions (batches, count-in units, prefetch sizing, sorting a poll)
  *   retry.ts      when a value that failed comes back (consume, and workers via retryRecord)
+ *   room.ts       a bounded channel's room signal: blocked senders long-poll it, count-outs send it
  *
  * Length: over the ~400 lines of lib/'s other files because it is the whole public surface:
  * about a third of it is the methods' documentation (Go's equivalent, the calls each makes, its
@@ -50,10 +51,11 @@ import { countInUnits, fillBatches, notAttempted, sendFailures, sortFates } from
 import { Claims } from './claims.ts';
 import { type Envelope, encodeEnvelope, envelopeOf, type TraceContext } from './envelope.ts';
 import { SendIntents } from './intents.ts';
-import { ChannelLedger, MAX_IDS_PER_WRITE } from './ledger.ts';
+import { ChannelLedger, type Hold, MAX_IDS_PER_WRITE } from './ledger.ts';
 import { deliveries } from './pipeline.ts';
 import { ChannelQueue, decodeBody } from './queue.ts';
 import { Receiver } from './receiving.ts';
+import { ROOM_WAIT_SECONDS, RoomSignal } from './room.ts';
 import { deliveriesOf, recordRetryDelaySeconds } from './retry.ts';
 import {
   type ChannelOptions,
@@ -63,6 +65,7 @@ import {
   type ConsumeSummary,
   DEFAULT_MAX_MESSAGE_BYTES,
   MAX_VISIBILITY_SECONDS,
+  type RecordOutcome,
   type PreparedMessage,
   type Received,
   type SendFate,
@@ -79,6 +82,7 @@ export {
   type ConsumeSummary,
   DEFAULT_MAX_MESSAGE_BYTES,
   type Received,
+  type RecordOutcome,
   type SendOptions,
 } from './types.ts';
 
@@ -99,6 +103,7 @@ export class Channel<T> {
   private readonly claims: Claims;
   private readonly queue: ChannelQueue<T>;
   private readonly receiver: Receiver<T>;
+  private readonly room: RoomSignal | undefined;
 
   constructor(options: ChannelOptions<T>) {
     if (!options?.sqs || !options.dynamodb) throw new MeshConfigError('Channel needs an SQS client and a DynamoDB client');
@@ -131,9 +136,12 @@ export class Channel<T> {
         throw new MeshConfigError(`visibilityTimeoutSeconds must be an integer from 0 to ${MAX_VISIBILITY_SECONDS}`);
     }
     const poll = options.poll ?? { baseMs: 50, maxMs: 1000 };
+    const { roomQueueUrl, roomWaitSeconds = ROOM_WAIT_SECONDS } = options;
+    if (roomQueueUrl !== undefined) RoomSignal.check(roomQueueUrl, options.queueUrl, roomWaitSeconds);
+    this.room = roomQueueUrl === undefined ? undefined : new RoomSignal(options.sqs, roomQueueUrl, roomWaitSeconds);
     this.ledger = new ChannelLedger(options.dynamodb, options.tableName, this.name, poll);
-    this.intents = new SendIntents(this.ledger, capacity);
-    this.claims = new Claims(this.ledger);
+    this.intents = new SendIntents(this.ledger, capacity, this.room);
+    this.claims = new Claims(this.ledger, this.room);
     this.queue = new ChannelQueue({
       sqs: options.sqs,
       queueUrl: options.queueUrl,
@@ -152,7 +160,9 @@ export class Channel<T> {
   /**
    * Sends one value. Go: `ch <- value`. On a bounded channel, waits while it is full.
    * Cost: 1 TransactWriteItems (count in, with the send's intent) + 1 SendMessage + 1
-   * TransactWriteItems (settle the intent) (+ 1 TransactWriteItems per poll while full).
+   * TransactWriteItems (settle the intent) (+ 1 TransactWriteItems per poll while full; with a
+   * `roomQueueUrl`, per wake-up instead: 1 ReceiveMessage of the room queue, 1 DeleteMessageBatch
+   * when a signal came, and 1 TransactWriteItems).
    * @returns the envelope sent (its id and trace id)
    * @throws ChannelClosedError; ChannelSendError when SQS refused the value or its fate is
    *   unknown (then it is abandoned: see "Sends whose outcome is unknown" in docs/wire-format.md);
@@ -290,6 +300,7 @@ export class Channel<T> {
    */
   async close(options: { signal?: AbortSignal } = {}): Promise<void> {
     await this.ledger.close(options.signal);
+    await this.room?.signal(); // senders blocked on a full channel learn of it at once
   }
 
   /** Counts and state, exact (consistent read of the meta item). Cost: 1 GetItem. */
@@ -435,6 +446,96 @@ export class Channel<T> {
       throw err;
     }
     return (await this.claims.ack(taking.holds, options.signal)).length > 0;
+  }
+
+  /**
+   * `acceptRecord` for a whole batch an event source handed over: one hold for the values of all
+   * its records, the handlers side by side, one ack for those that succeeded. Each record's
+   * outcome is what `acceptRecord` would have given it (its result, or the error it would have
+   * thrown: report those records as batch item failures); a second record of one value in the
+   * batch is treated as a copy another receiver holds (ChannelValueHeldError). Cost per batch:
+   * 2 TransactWriteItems (hold, ack; + 1 per round of refusals), 1 UpdateItem per failed handler,
+   * + 1 GetQueueAttributes per Channel object — against 2 TransactWriteItems per record, whose
+   * acks all write the channel's meta item at once (and conflict, on AWS) for `acceptRecord`.
+   * @returns one outcome per record, in order: `{ ok: true, handled }` (handled false: a copy of
+   *   a value received before, the handler did not run) or `{ ok: false, error }`
+   */
+  async acceptRecords(
+    records: readonly { body: string }[],
+    handle: (value: T, envelope: Envelope<T>) => Promise<void>,
+    options: { signal?: AbortSignal } = {},
+  ): Promise<RecordOutcome[]> {
+    if (records.length > MAX_IDS_PER_WRITE) {
+      // One transaction holds or acks at most 50 values (the counts are a 51st item).
+      const outcomes: RecordOutcome[] = [];
+      for (let start = 0; start < records.length; start += MAX_IDS_PER_WRITE)
+        outcomes.push(...(await this.acceptRecords(records.slice(start, start + MAX_IDS_PER_WRITE), handle, options)));
+      return outcomes;
+    }
+    const outcomes: RecordOutcome[] = new Array(records.length);
+    // Decoded, one record per value (the first); the rest of a value's records are copies.
+    const owners = new Map<string, { index: number; envelope: Envelope<T> }>();
+    const copies: { index: number; id: string }[] = [];
+    const decoded = await Promise.all(records.map((record) => decodeBody(record.body, this.schema)));
+    await Promise.all(
+      decoded.map(async (result, index) => {
+        if (result.ok) return;
+        try {
+          // Dead-lettered by the queue's redrive, never received: counted out now, once.
+          if (result.error instanceof MalformedEnvelopeError && result.countedId !== undefined) await this.claims.claim([result.countedId]);
+          outcomes[index] = { ok: false, error: result.error };
+        } catch (error) {
+          outcomes[index] = { ok: false, error };
+        }
+      }),
+    );
+    for (const [index, result] of decoded.entries()) {
+      if (!result.ok) continue;
+      const { envelope } = result;
+      if (owners.has(envelope.id)) copies.push({ index, id: envelope.id });
+      else owners.set(envelope.id, { index, envelope });
+    }
+    if (!owners.size) return outcomes;
+    let taking: Awaited<ReturnType<Claims['hold']>>;
+    try {
+      taking = await this.claims.hold([...owners.keys()], await this.queue.holdMs(options.signal), options.signal);
+    } catch (error) {
+      for (const { index } of [...owners.values(), ...copies]) outcomes[index] = { ok: false, error };
+      return outcomes;
+    }
+    const holds = new Map(taking.holds.map((hold) => [hold.id, hold]));
+    const inFlight = new Map(taking.inFlight.map(({ id, until }) => [id, until]));
+    const abandoned = new Set(taking.abandoned);
+    const holdUntil = Date.now() + (await this.queue.holdMs(options.signal));
+    for (const { index, id } of copies)
+      outcomes[index] = { ok: false, error: new ChannelValueHeldError(this.name, id, inFlight.get(id) ?? holdUntil) };
+    const succeeded: Hold[] = [];
+    const failed: Hold[] = [];
+    await Promise.all(
+      [...owners].map(async ([id, { index, envelope }]) => {
+        const until = inFlight.get(id);
+        if (until !== undefined) return void (outcomes[index] = { ok: false, error: new ChannelValueHeldError(this.name, id, until) });
+        if (abandoned.has(id)) return void (outcomes[index] = { ok: false, error: new ChannelValueAbandonedError(this.name, id) });
+        const hold = holds.get(id);
+        if (!hold) return void (outcomes[index] = { ok: true, handled: false }); // received before: a duplicate
+        try {
+          await handle(envelope.body, envelope);
+          succeeded.push(hold);
+        } catch (error) {
+          failed.push(hold);
+          outcomes[index] = { ok: false, error };
+        }
+      }),
+    );
+    const releasing = this.claims.release(failed).catch(() => undefined); // a release that fails leaves the hold to run out
+    try {
+      const acked = new Set(await this.claims.ack(succeeded, options.signal));
+      for (const hold of succeeded) outcomes[owners.get(hold.id)!.index] = { ok: true, handled: acked.has(hold.id) };
+    } catch (error) {
+      for (const hold of succeeded) outcomes[owners.get(hold.id)!.index] = { ok: false, error };
+    }
+    await releasing;
+    return outcomes;
   }
 
   /**

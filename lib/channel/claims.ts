@@ -19,9 +19,14 @@ import { randomUUID } from 'node:crypto';
 import { retryConflicts, transactWrite } from '../internal/conflicts.ts';
 import { FORMAT_VERSION, type Item, keys, n, s, ttlSeconds } from '../table/layout.ts';
 import { type ChannelLedger, CLOCK_SKEW_MS, type Hold, MARKER_TTL_MS, type Marker, markerOf, type TakeOutcome } from './ledger.ts';
+import type { RoomSignal } from './room.ts';
 
 export class Claims {
-  constructor(private readonly ledger: ChannelLedger) {}
+  constructor(
+    private readonly ledger: ChannelLedger,
+    /** Told each time values are counted out (a bounded channel's room signal, room.ts). */
+    private readonly room?: RoomSignal,
+  ) {}
 
   /**
    * Counts ids out as received (receive, select): one transaction of a `done` marker per id
@@ -29,7 +34,9 @@ export class Claims {
    * (+ 1 per round of refusals: ids taken elsewhere are dropped and the rest tried again).
    */
   async claim(ids: string[], signal?: AbortSignal): Promise<TakeOutcome> {
-    return this.take(ids, 'done', 0, signal);
+    const outcome = await this.take(ids, 'done', 0, signal);
+    if (outcome.taken.length) await this.room?.signal();
+    return outcome;
   }
 
   /**
@@ -142,6 +149,7 @@ export class Claims {
           { TransactItems: [...markers, this.countOutReceived(pending.length)] },
           signal,
         );
+        await this.room?.signal();
         return pending.map((hold) => hold.id);
       } catch (err) {
         if (!(err instanceof TransactionCanceledException)) throw err;
@@ -152,7 +160,10 @@ export class Claims {
           if (reason.Item && markerOf(reason.Item).claimId === claimId) ours = true;
           lost.add(index);
         });
-        if (ours) return pending.map((hold) => hold.id);
+        if (ours) {
+          await this.room?.signal();
+          return pending.map((hold) => hold.id);
+        }
         if (!lost.size) throw err;
         pending = pending.filter((_, index) => !lost.has(index));
       }

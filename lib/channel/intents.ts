@@ -16,6 +16,7 @@ import { transactWrite } from '../internal/conflicts.ts';
 import { abortable, callOptions, pollDelayMs, sleep, throwIfAborted } from '../internal/time.ts';
 import { CHANNEL_SEND_INTENT_PREFIX, checkVersion, FORMAT_VERSION, keys, n, readNumber, s, ttlSeconds } from '../table/layout.ts';
 import { type ChannelLedger, CLOCK_SKEW_MS, MARKER_TTL_MS, UNBOUNDED } from './ledger.ts';
+import type { RoomSignal } from './room.ts';
 
 /** What a sender counted in and has not settled yet: the intent item's id and the ids it names. */
 export interface SendIntent {
@@ -28,6 +29,8 @@ export class SendIntents {
     private readonly ledger: ChannelLedger,
     /** The channel's capacity (undefined: unbounded), stored with its first count-in. */
     private readonly capacity: number | undefined,
+    /** A full channel's wait for room: the room signal (room.ts), else a poll with backoff. */
+    private readonly room?: RoomSignal,
   ) {}
 
   /**
@@ -97,8 +100,10 @@ export class SendIntents {
         const stored = readNumber(refusal.Item, 'capacity');
         if (stored !== undefined && stored !== (this.capacity ?? UNBOUNDED))
           throw new ChannelCapacityError(this.ledger.name, this.capacity, stored === UNBOUNDED ? undefined : stored);
-        // Full: wait for receivers to make room (Go: a send on a full buffered channel blocks).
-        await sleep(pollDelayMs(attempt, this.ledger.poll), signal);
+        // Full: wait for receivers to make room (Go: a send on a full buffered channel blocks):
+        // woken by the room signal a receiver's count-out sends, or after a poll's backoff.
+        if (this.room) await this.room.wait(signal);
+        else await sleep(pollDelayMs(attempt, this.ledger.poll), signal);
       }
     }
   }

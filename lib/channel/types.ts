@@ -39,6 +39,16 @@ export interface ChannelOptions<T> {
   waitTimeSeconds?: number;
   /** Messages that are not valid envelopes, or whose value fails the schema, go here with the reason. */
   deadLetterQueueUrl?: string;
+  /**
+   * A bounded channel's room signal: a standard SQS queue of its own (not the channel's queue).
+   * A `send` blocked by a full channel long-polls it and wakes when a receiver makes room (each
+   * count-out sends one signal; `close` too), instead of polling the meta item with backoff.
+   * Give it to every sender and receiver of the channel; a signal lost costs at most a 1 s wait.
+   * @default none: a full channel's `send` polls (see `poll`)
+   */
+  roomQueueUrl?: string;
+  /** With a `roomQueueUrl`: the longest a blocked sender waits for a signal before it looks again (1–20). @default 1 */
+  roomWaitSeconds?: number;
   /** How a full channel's `send` and an idle receiver poll. @default { baseMs: 50, maxMs: 1000 } */
   poll?: BackoffOptions;
   /**
@@ -107,6 +117,9 @@ export interface QueueRecord {
   receiptHandle?: string;
   attributes?: { ApproximateReceiveCount?: string };
 }
+
+/** What `acceptRecords` made of one record: handled (false: a copy, not handled again), or the error `acceptRecord` would have thrown. */
+export type RecordOutcome = { ok: true; handled: boolean } | { ok: false; error: unknown };
 
 /** A value ready to send: its envelope, the envelope's JSON text and the value's index in the call. */
 export interface PreparedMessage<T> {

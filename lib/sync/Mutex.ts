@@ -4,8 +4,13 @@
  * Every step is one conditional UpdateItem on the lock item (format in docs/item-format.md):
  *
  *   lock      SET owner, leaseUntil  ADD fence 1   if no owner, or its lease expired, or the owner is us
+ *                                                  ('fifo' mode, not queued: and no live queue)
  *   heartbeat SET leaseUntil                      if owner = us
  *   unlock    REMOVE owner, leaseUntil SET releasedBy = us   if owner = us
+ *
+ * A waiter in 'fifo' mode (Go's starvation mode; opt-in) queues with a leased ticket on the
+ * same item after `starvationMs` and is granted in ticket order (mutexQueue.ts, mutexWaiter.ts);
+ * the queue only decides who tries, the condition above still decides who holds.
  *
  * `us` is a token made for each acquisition (so it names one grant, and one fence, by itself), so a retried acquire whose first attempt was applied
  * (the response was lost) finds itself as the owner and succeeds instead of waiting for its own
@@ -18,10 +23,12 @@ import { type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { randomUUID } from 'node:crypto';
 import { type LockHolder, LockLostError, LockNotHeldError, MeshConfigError } from '../errors.ts';
 import { type BackoffOptions, backoffMs, sleep, throwIfAborted } from '../internal/time.ts';
-import { checkName, checkVersion, FORMAT_VERSION, type Item, keys, n, readNumber, readString, s } from '../table/layout.ts';
+import { checkName, checkVersion, type Item, keys, n, readNumber, readString, s } from '../table/layout.ts';
 import { HeldLease } from './heldLease.ts';
-import { HolderItem } from './holderItem.ts';
+import { type Attempt, HolderItem, type Update } from './holderItem.ts';
 import { expiredBefore, leaseEnd, type LeaseOptions, type LeaseSettings, leaseSettings, msUntilTakeover } from './lease.ts';
+import { QUEUE_UNTIL, ticketsOf } from './mutexQueue.ts';
+import { FREE, GATE_OPEN, GRANT, GrantPace, grantValues, QueuedWaiter, type WaiterMutex } from './mutexWaiter.ts';
 
 export interface MutexOptions extends LeaseOptions {
   /** The DynamoDB client to use (the library never creates one). */
@@ -32,9 +39,23 @@ export interface MutexOptions extends LeaseOptions {
   name: string;
   /** A label for this participant, recorded as the holder (e.g. a worker id). @default a random UUID */
   owner?: string;
-  /** How a waiting `lock()` polls between attempts. @default { baseMs: 25, maxMs: 1000 } */
+  /** How a waiting `lock()` polls between attempts (before it queues, or always in 'polling' mode). @default { baseMs: 25, maxMs: 1000 } */
   backoff?: BackoffOptions;
+  /**
+   * 'fifo': Go's starvation mode: a waiter that has waited `starvationMs` queues with a ticket on
+   * the lock item and the lock goes to the oldest live ticket; newcomers queue behind it.
+   * 'polling': every waiter polls and the quickest wins (the behaviour before starvation mode;
+   * such a waiter ignores the queue). @default 'polling' (see docs/primitives/mutex.md: 'fifo'
+   * does not yet match its throughput on a serialized emulator)
+   */
+  fairness?: Fairness;
+  /** How long a waiter polls before it queues ('fifo' mode). @default 25 */
+  starvationMs?: number;
+  /** A waiter's ticket lease: a waiter that dies holds its place this long (plus the skew bound). @default min(5000, leaseMs) */
+  ticketLeaseMs?: number;
 }
+
+export type Fairness = 'fifo' | 'polling';
 
 export interface SignalOptions {
   /** Aborts the operation (e.g. `AbortSignal.timeout(5000)`); rejects with MeshAbortError. */
@@ -57,11 +78,12 @@ export interface HeldLock extends AsyncDisposable {
 }
 
 const NAMES = {
-  '#owner': 'owner',
-  '#fence': 'fence',
-  '#leaseUntil': 'leaseUntil',
-  '#releasedBy': 'releasedBy',
+  '#o': 'owner',
+  '#f': 'fence',
+  '#l': 'leaseUntil',
+  '#r': 'releasedBy',
   '#v': 'v',
+  '#q': QUEUE_UNTIL,
 };
 
 /** The holder recorded on a lock item, if its owner attribute is set. */
@@ -72,13 +94,20 @@ export function holderOf(item: Item | undefined): LockHolder | undefined {
   return { owner, fence: readNumber(item, 'fence') ?? 0, leaseUntil: readNumber(item, 'leaseUntil') ?? 0 };
 }
 
-export class Mutex {
+export class Mutex implements WaiterMutex<HeldLock> {
   readonly name: string;
   readonly owner: string;
   private readonly item: HolderItem;
   private readonly lease: LeaseSettings;
   private readonly backoff: BackoffOptions;
+  private readonly fairness: Fairness;
+  private readonly starvationMs: number;
+  private readonly ticketLeaseMs: number;
   private current: HeldMutexLock | undefined;
+  /** @internal Whether this Mutex's last grant saw other waiters queue (its next lock() queues at once). */
+  queueSeen = false;
+  /** @internal How fast grants of this lock go by, as this Mutex has seen them. */
+  readonly pace = new GrantPace();
 
   constructor(options: MutexOptions) {
     if (!options?.client) throw new MeshConfigError('Mutex needs a DynamoDB client');
@@ -88,28 +117,55 @@ export class Mutex {
     this.item = new HolderItem(options.client, options.tableName, keys.mutex(this.name), NAMES);
     this.lease = leaseSettings(options);
     this.backoff = options.backoff ?? {};
+    this.fairness = options.fairness ?? 'polling';
+    if (this.fairness !== 'fifo' && this.fairness !== 'polling')
+      throw new MeshConfigError(`fairness must be 'fifo' or 'polling', got ${String(this.fairness)}`);
+    this.starvationMs = options.starvationMs ?? 25;
+    if (!(this.starvationMs >= 0) || !Number.isFinite(this.starvationMs))
+      throw new MeshConfigError(`starvationMs must be >= 0, got ${this.starvationMs}`);
+    this.ticketLeaseMs = options.ticketLeaseMs ?? Math.min(5_000, this.lease.leaseMs);
+    if (!(this.ticketLeaseMs > 0) || !Number.isFinite(this.ticketLeaseMs))
+      throw new MeshConfigError(`ticketLeaseMs must be a positive number of ms, got ${this.ticketLeaseMs}`);
   }
 
   /**
-   * Takes the lock, waiting while someone else holds it: polls with jittered backoff, and never
-   * waits longer than until the holder's lease could have expired (plus the clock-skew bound).
-   * Go: `mu.Lock()`. Cost: 1 UpdateItem when free; 1 per poll while waiting.
+   * Takes the lock, waiting while someone else holds it. Go: `mu.Lock()`.
+   *
+   * `fairness: 'fifo'`: a waiter polls like 'polling' for its first `starvationMs`, then
+   * (or at once, if others already queue) takes a ticket on the lock item and is granted the lock
+   * in ticket order (mutexQueue.ts); newcomers queue behind live tickets instead of barging.
+   * `'polling'` (default): polls with jittered backoff and ignores the queue (the behaviour before
+   * starvation mode). Neither waits longer than until the holder's lease could have expired
+   * (plus the clock-skew bound).
+   * Cost: 1 UpdateItem when free; while waiting, 1 per poll (queued: a ticket, its renewals and
+   * the head's polls).
    * @throws MeshAbortError when `signal` aborts first
    */
   async lock(options: SignalOptions = {}): Promise<HeldLock> {
     const token = `${this.owner}/${randomUUID()}`;
+    if (this.fairness === 'polling') return this.pollingLock(token, options.signal);
+    const waiter = new QueuedWaiter(this, token, this.lease.now());
+    try {
+      return await waiter.run(options.signal);
+    } catch (err) {
+      await waiter.withdraw();
+      throw err;
+    }
+  }
+
+  private async pollingLock(token: string, signal: AbortSignal | undefined): Promise<HeldLock> {
     for (let attempt = 0; ; attempt++) {
-      throwIfAborted(options.signal);
-      const outcome = await this.acquire(token, options.signal);
+      throwIfAborted(signal);
+      const outcome = await this.acquire(token, signal);
       if ('unlock' in outcome) return outcome;
       const untilTakeover = msUntilTakeover(this.lease, outcome.leaseUntil);
-      await sleep(Math.min(untilTakeover, backoffMs(attempt, this.backoff)) + 1, options.signal);
+      await sleep(Math.min(untilTakeover, backoffMs(attempt, this.backoff)) + 1, signal);
     }
   }
 
   /**
-   * One attempt: the held lock, or undefined if someone else holds it. Go: `mu.TryLock()`.
-   * Cost: 1 UpdateItem.
+   * One attempt: the held lock, or undefined if someone else holds it (or, in 'fifo' mode, other
+   * waiters queue for it). Go: `mu.TryLock()`. Cost: 1 UpdateItem.
    */
   async tryLock(options: SignalOptions = {}): Promise<HeldLock | undefined> {
     const outcome = await this.acquire(`${this.owner}/${randomUUID()}`, options.signal);
@@ -126,27 +182,44 @@ export class Mutex {
     await held.unlock(options);
   }
 
-  private async acquire(token: string, signal: AbortSignal | undefined): Promise<HeldLock | LockHolder> {
+  /** @internal The fast path: a grant if the lock is free (and, in 'fifo' mode, nobody queues). */
+  async acquire(
+    token: string,
+    signal: AbortSignal | undefined,
+    refused?: (item: Item | undefined) => void,
+  ): Promise<HeldLock | LockHolder> {
     const now = this.lease.now();
     const until = leaseEnd(this.lease, now);
+    const fifo = this.fairness === 'fifo';
     const { applied, item } = await this.item.attempt(
       {
         operation: `mutex ${this.name}: lock`,
-        update: 'SET #owner = :token, #leaseUntil = :until, #v = :v ADD #fence :one',
-        condition: 'attribute_not_exists(#owner) OR #leaseUntil < :expiredBefore OR #owner = :token',
-        values: {
-          ':token': s(token),
-          ':until': n(until),
-          ':v': n(FORMAT_VERSION),
-          ':one': n(1),
-          ':expiredBefore': n(expiredBefore(this.lease, now)),
-        },
+        update: GRANT,
+        condition: fifo ? `(${FREE}) AND ${GATE_OPEN}` : FREE,
+        values: grantValues(token, until, expiredBefore(this.lease, now)),
         returnNew: true,
       },
       signal,
     );
+    if (applied) return this.held(token, until, item);
+    // A grant of ours applied by an attempt whose answer was lost (the gate can refuse the retry
+    // that the `OR owner = :t` clause alone would let through): ours, with the fence it got.
+    if (readString(item, 'owner') === token) return this.held(token, readNumber(item, 'leaseUntil') ?? until, item);
+    refused?.(item);
     // The loser learns the holder from the failed write itself: no second read.
-    if (!applied) return holderOf(item) ?? { owner: '(unknown)', fence: 0, leaseUntil: now };
+    return holderOf(item) ?? { owner: '(unknown)', fence: 0, leaseUntil: now };
+  }
+
+  /** @internal */
+  async write(update: Update, signal: AbortSignal | undefined): Promise<Attempt> {
+    return this.item.attempt(update, signal);
+  }
+
+  /** @internal The held lock of a grant whose item (ALL_NEW, or refused with us as owner) is `item`. */
+  held(token: string, until: number, item: Item | undefined): HeldMutexLock {
+    const expired = expiredBefore(this.lease, this.lease.now());
+    this.queueSeen = ticketsOf(item).some((ticket) => ticket.token !== token && ticket.until >= expired);
+    this.pace.observe(readNumber(item, 'fence'), this.lease.now());
     const fence = readNumber(item, 'fence');
     if (fence === undefined) throw new Error(`lock ${this.name}: the grant carried no fence`);
     const held = new HeldMutexLock(this.item, this.lease, this.name, token, fence, until, (released) => {
@@ -154,6 +227,11 @@ export class Mutex {
     });
     this.current = held;
     return held;
+  }
+
+  /** @internal */
+  get settings(): { lease: LeaseSettings; backoff: BackoffOptions; starvationMs: number; ticketLeaseMs: number } {
+    return { lease: this.lease, backoff: this.backoff, starvationMs: this.starvationMs, ticketLeaseMs: this.ticketLeaseMs };
   }
 }
 
@@ -177,9 +255,9 @@ class HeldMutexLock extends HeldLease implements HeldLock {
     const { applied } = await this.item.attempt(
       {
         operation: `mutex ${this.name}`,
-        update: 'SET #leaseUntil = :until',
-        condition: '#owner = :token',
-        values: { ':token': s(this.owner), ':until': n(until) },
+        update: 'SET #l = :u',
+        condition: '#o = :t',
+        values: { ':t': s(this.owner), ':u': n(until) },
       },
       signal,
     );
@@ -205,9 +283,9 @@ class HeldMutexLock extends HeldLease implements HeldLock {
       const { applied, item } = await this.item.attempt(
         {
           operation: `mutex ${this.name}`,
-          update: 'REMOVE #owner, #leaseUntil SET #releasedBy = :token',
-          condition: '#owner = :token',
-          values: { ':token': s(this.owner) },
+          update: 'REMOVE #o, #l SET #r = :t',
+          condition: '#o = :t',
+          values: { ':t': s(this.owner) },
         },
         options.signal,
       );

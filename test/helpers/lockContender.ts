@@ -18,6 +18,7 @@ interface Args {
   rounds?: number;
   leaseMs?: number;
   id: string;
+  fairness?: 'fifo' | 'polling';
 }
 
 const args = JSON.parse(process.argv[2]!) as Args;
@@ -29,6 +30,7 @@ const mutex = new Mutex({
   owner: args.id,
   leaseMs: args.leaseMs ?? 5000,
   clockSkewMs: 200,
+  ...(args.fairness ? { fairness: args.fairness } : {}),
 });
 const counterKey = exampleKeys.counter(args.lockName);
 

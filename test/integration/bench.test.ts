@@ -56,8 +56,11 @@ describe('npm run bench -- --quick', () => {
     ]);
     expect(Object.keys(latest.ratios).sort()).toEqual([
       'channelThroughputVsRaw',
+      'fairLockP99OverP50',
+      'fairLockThroughputVsPolling',
       'hashRingLookupsVsHashring',
       'lockLatencyVsRaw',
+      'pollingLockP99OverP50',
       'rpcLatencyVsRaw',
     ]);
     expect(latest.apiCallsPerOp.lockUnlock.dynamodb).toBe(2);

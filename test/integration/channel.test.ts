@@ -11,6 +11,7 @@ import {
   InvalidInputError,
   ItemFormatError,
   MeshAbortError,
+  MeshConfigError,
   PayloadTooLargeError,
 } from '../../lib/errors.ts';
 import { SdkFaults } from '../../lib/faults/sdkFaults.ts';
@@ -589,5 +590,127 @@ describe('Channel.retryRecord (workers fed by an event source)', () => {
     expect(delay).toBeGreaterThanOrEqual(31);
     expect(delay).toBeLessThanOrEqual(32);
     expect(await working).toBe(true);
+  });
+});
+
+describe('Channel with a room queue (a full channel wakes its blocked senders)', () => {
+  /**
+   * A bounded channel whose participants share a room queue (`room: false`: one that sends no
+   * signals). `waits` lists, per wait on the room queue of a participant made with `noted`, how
+   * many signals it brought back (0: it ran out).
+   */
+  async function bounded(capacity: number) {
+    const queue = await createQueue('room-ch');
+    const roomQueue = await createQueue('room');
+    queues.push(queue, roomQueue);
+    const name = `ch-${uniqueSuffix()}`;
+    const waits: number[] = [];
+    const waitsBegun = { count: 0 };
+    const noting = new SQSClient(localConfig);
+    noting.middlewareStack.add(
+      (next, context) => async (args) => {
+        const input = (args as { input: { QueueUrl?: string } }).input;
+        const roomWait = context.commandName === 'ReceiveMessageCommand' && input.QueueUrl === roomQueue.queueUrl;
+        if (roomWait) waitsBegun.count++;
+        const result = await next(args);
+        if (roomWait) waits.push((result.output as { Messages?: unknown[] }).Messages?.length ?? 0);
+        return result;
+      },
+      { step: 'initialize', name: 'noteRoomWaits' },
+    );
+    const make = (options: { room?: boolean; noted?: boolean; roomWaitSeconds?: number } = {}) =>
+      new Channel<number>({
+        sqs: options.noted ? noting : sqs,
+        dynamodb,
+        tableName,
+        name,
+        queueUrl: queue.queueUrl,
+        waitTimeSeconds: 1,
+        capacity,
+        ...(options.room === false ? {} : { roomQueueUrl: roomQueue.queueUrl, roomWaitSeconds: options.roomWaitSeconds ?? 1 }),
+      });
+    /** Until a noted participant is in its first wait on the room queue. */
+    const blocked = () =>
+      eventually(async () => (waitsBegun.count === 1 && waits.length === 0 ? true : undefined), 'the sender to wait for room');
+    return { make, roomQueue, waits, blocked };
+  }
+
+  it('refuses a room queue that is the channel queue, a FIFO queue, or a wait out of 1-20 s, before any call', () => {
+    const options = { sqs, dynamodb, tableName, name: 'room-bad', queueUrl: 'https://sqs.local/q', capacity: 1 };
+    expect(() => new Channel<number>({ ...options, roomQueueUrl: options.queueUrl })).toThrow(MeshConfigError);
+    expect(() => new Channel<number>({ ...options, roomQueueUrl: 'https://sqs.local/room.fifo' })).toThrow(MeshConfigError);
+    expect(() => new Channel<number>({ ...options, roomQueueUrl: 'https://sqs.local/room', roomWaitSeconds: 0 })).toThrow(MeshConfigError);
+    expect(() => new Channel<number>({ ...options, roomQueueUrl: 'https://sqs.local/room', roomWaitSeconds: 21 })).toThrow(MeshConfigError);
+  });
+
+  it('a receive puts a signal in the room queue, and the blocked send wakes on it (its 20 s wait does not run out)', async () => {
+    const { make, roomQueue, waits, blocked } = await bounded(1);
+    const receiver = make();
+    const sender = make({ noted: true, roomWaitSeconds: 20 });
+    await sender.send(1);
+    let second = false;
+    const sending = sender.send(2).then(() => (second = true));
+    // The sender is refused (full) and waits on the room queue: its wait has not ended yet.
+    await blocked();
+    expect(second).toBe(false);
+    const { value } = await receiver.receive();
+    await sending;
+    expect(value).toBe(1);
+    // One wait, ended by the receive's signal (a wait that runs out brings back nothing).
+    expect(waits).toEqual([1]);
+    expect(await receiver.status()).toMatchObject({ sent: 2, received: 1, queued: 1 });
+    // With nobody waiting, a receive's signal stays in the room queue for the next blocked sender.
+    await receiver.receive();
+    await eventually(async () => ((await roomQueue.depth()).visible === 1 ? true : undefined), 'the signal to wait in the room queue');
+  });
+
+  it('many senders on a channel of capacity 1: every value once, the counts exact, the channel drained', async () => {
+    const { make } = await bounded(1);
+    const receiver = make();
+    const senders = Array.from({ length: 4 }, () => make());
+    const receiving = (async () => {
+      const got: number[] = [];
+      for await (const value of receiver.range({ signal: AbortSignal.timeout(60_000) })) got.push(value);
+      return got;
+    })();
+    await Promise.all(
+      senders.map(async (sender, s) => {
+        for (let i = 0; i < 5; i++) await sender.send(s * 10 + i);
+      }),
+    );
+    await receiver.close();
+    const got = await receiving;
+    expect(got.sort((a, b) => a - b)).toEqual([0, 1, 2, 3, 4, 10, 11, 12, 13, 14, 20, 21, 22, 23, 24, 30, 31, 32, 33, 34]);
+    expect(await receiver.status()).toMatchObject({ sent: 20, received: 20, abandoned: 0, queued: 0, closed: true });
+  });
+
+  it('signals lost (a receiver that sends none): a blocked sender still gets through, after its wait runs out', async () => {
+    const { make, waits } = await bounded(1);
+    const receiver = make({ room: false });
+    const sender = make({ noted: true });
+    const receiving = (async () => {
+      const got: number[] = [];
+      for await (const value of receiver.range({ signal: AbortSignal.timeout(60_000) })) got.push(value);
+      return got;
+    })();
+    for (let i = 0; i < 4; i++) await sender.send(i);
+    await sender.close();
+    expect(await receiving).toEqual([0, 1, 2, 3]);
+    expect(await receiver.status()).toMatchObject({ sent: 4, received: 4, queued: 0, closed: true });
+    // It waited (the channel was full) and no signal ever came.
+    expect(waits.length).toBeGreaterThan(0);
+    expect(waits.every((signals) => signals === 0)).toBe(true);
+  });
+
+  it('close wakes a send blocked on a full channel (its 20 s wait does not run out), which then fails as a send on a closed channel', async () => {
+    const { make, waits, blocked } = await bounded(1);
+    const sender = make({ noted: true, roomWaitSeconds: 20 });
+    await sender.send(1);
+    const sending = sender.send(2).catch((error: unknown) => error);
+    await blocked();
+    await make().close();
+    expect(await sending).toBeInstanceOf(ChannelClosedError);
+    expect(waits).toEqual([1]);
+    expect(await sender.status()).toMatchObject({ sent: 1, queued: 1, closed: true });
   });
 });

@@ -15,7 +15,8 @@ import { keys } from '../../lib/table/layout.ts';
 import { ChannelSendError, ChannelValueHeldError } from '../../lib/errors.ts';
 import { SdkFaults } from '../../lib/faults/sdkFaults.ts';
 import { projectRoot } from '../../infra/localstack/localstack.ts';
-import { localConfig } from '../../infra/localstack/clients.ts';
+import { countedClients, localConfig } from '../../infra/localstack/clients.ts';
+import { CallCounter } from '../../lib/faults/callCounter.ts';
 import {
   createMeshTable,
   createQueue,
@@ -111,6 +112,47 @@ it('acceptRecord: two deliveries of one value at once run the handler once; the 
   expect(await participant().acceptRecord(record, handle)).toBe(false);
   expect(runs).toBe(1);
   expect(await ch.status()).toMatchObject({ sent: 1, received: 1, queued: 0 });
+});
+
+it("acceptRecords: a batch held and acked in one transaction each; copies, a value another holds, a failing handler and a malformed record each get acceptRecord's outcome", async () => {
+  const counter = new CallCounter();
+  const { ch, participant } = await channel();
+  const counted = participant({ dynamodb: countedClients(counter).dynamodb });
+  const envelopes = await ch.sendMany([1, 2, 3, 4, 5, 6]);
+  const recordOf = (index: number) => ({ body: encodeEnvelope(envelopes[index]!) });
+  // 6 was received before (its copy comes again); 5 is held by another receiver right now.
+  expect(await participant().acceptRecord(recordOf(5), async () => undefined)).toBe(true);
+  const release = deferred();
+  const elsewhere = participant().acceptRecord(recordOf(4), () => release.promise);
+  await new Promise((resolve) => setTimeout(resolve, 300));
+  const handled: number[] = [];
+  const records = [recordOf(0), recordOf(1), recordOf(0), recordOf(2), recordOf(3), recordOf(4), recordOf(5), { body: 'not an envelope' }];
+  counter.reset();
+  const outcomes = await counted.acceptRecords(records, async (value) => {
+    if (value === 4) throw new Error('boom');
+    handled.push(value);
+  });
+  release.resolve();
+  await elsewhere;
+
+  expect(handled.sort()).toEqual([1, 2, 3]);
+  expect(outcomes.slice(0, 2)).toEqual([
+    { ok: true, handled: true },
+    { ok: true, handled: true },
+  ]);
+  expect(outcomes[2]).toMatchObject({ ok: false, error: { name: 'ChannelValueHeldError' } }); // a second record of 1
+  expect(outcomes[3]).toEqual({ ok: true, handled: true });
+  expect(outcomes[4]).toMatchObject({ ok: false, error: { message: 'boom' } });
+  expect(outcomes[5]).toMatchObject({ ok: false, error: { name: 'ChannelValueHeldError' } }); // 5, held elsewhere
+  expect(outcomes[6]).toEqual({ ok: true, handled: false }); // 6, received before
+  expect(outcomes[7]).toMatchObject({ ok: false, error: { name: 'MalformedEnvelopeError' } });
+  // One hold (its refusals retried once without the refused ids) and one ack, not two per record.
+  // (Attempts a transaction conflict refused are retried: strict mode has them, as AWS does.)
+  const { attempts, conflicts } = counter.tally()['DynamoDB.TransactWriteItems']!;
+  expect(attempts - conflicts).toBe(3);
+  // 4 failed: its hold was given up, and it is handled on its next delivery.
+  expect(await participant().acceptRecords([recordOf(3)], async () => undefined)).toEqual([{ ok: true, handled: true }]);
+  expect(await ch.status()).toMatchObject({ sent: 6, received: 6, queued: 0 });
 });
 
 it('a handler that fails gives its hold up: the value is handled on its next delivery', async () => {

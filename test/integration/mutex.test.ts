@@ -2,7 +2,7 @@
  * Mutex and fenced writes against LocalStack's DynamoDB (moto), with contenders in several
  * processes.
  */
-import { GetItemCommand } from '@aws-sdk/client-dynamodb';
+import { GetItemCommand, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
 import { type ChildProcess, spawn } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -10,7 +10,8 @@ import { projectRoot } from '../../infra/localstack/localstack.ts';
 import { LockLostError, LockNotHeldError, MeshAbortError, StaleFenceError } from '../../lib/errors.ts';
 import { fencedUpdate } from '../../lib/sync/fenced.ts';
 import { Mutex } from '../../lib/sync/Mutex.ts';
-import { exampleKeys } from '../../lib/table/layout.ts';
+import { QUEUE_UNTIL, ticketAttribute, ticketsOf } from '../../lib/sync/mutexQueue.ts';
+import { exampleKeys, keys } from '../../lib/table/layout.ts';
 import { createMeshTable, deleteMeshTable, dynamodb, uniqueSuffix } from '../../infra/localstack/resources.ts';
 
 let tableName: string;
@@ -47,30 +48,33 @@ async function firstLine(child: ChildProcess): Promise<any> {
 }
 
 describe('Mutex', () => {
-  it('never lets contenders in 4 processes overlap; fences strictly increase; no update is lost', async () => {
-    const lockName = `counter-${uniqueSuffix()}`;
-    const processes = 4;
-    const rounds = 8;
+  it.each(['polling', 'fifo'])(
+    'never lets contenders in 4 processes overlap; fences strictly increase; no update is lost (%s)',
+    async (fairness) => {
+      const lockName = `counter-${uniqueSuffix()}`;
+      const processes = 4;
+      const rounds = 8;
 
-    const rows = (
-      await Promise.all(
-        Array.from({ length: processes }, (_, i) => outputLines(contender({ mode: 'count', lockName, rounds, id: `p${i}` }))),
-      )
-    ).flat();
+      const rows = (
+        await Promise.all(
+          Array.from({ length: processes }, (_, i) => outputLines(contender({ mode: 'count', lockName, rounds, id: `p${i}`, fairness }))),
+        )
+      ).flat();
 
-    expect(rows).toHaveLength(processes * rounds);
-    const byAcquisition = [...rows].sort((a, b) => a.fence - b.fence);
-    for (let i = 1; i < byAcquisition.length; i++) {
-      const [before, after] = [byAcquisition[i - 1], byAcquisition[i]];
-      expect(after.fence).toBeGreaterThan(before.fence);
-      expect(after.acquiredAt).toBeGreaterThanOrEqual(before.releasedAt); // no overlap
-      expect(after.read).toBe(before.read + 1); // each holder saw the previous one's write
-    }
-    const { Item } = await dynamodb.send(
-      new GetItemCommand({ TableName: tableName, Key: exampleKeys.counter(lockName), ConsistentRead: true }),
-    );
-    expect(Item?.value?.N).toBe(String(processes * rounds));
-  });
+      expect(rows).toHaveLength(processes * rounds);
+      const byAcquisition = [...rows].sort((a, b) => a.fence - b.fence);
+      for (let i = 1; i < byAcquisition.length; i++) {
+        const [before, after] = [byAcquisition[i - 1], byAcquisition[i]];
+        expect(after.fence).toBeGreaterThan(before.fence);
+        expect(after.acquiredAt).toBeGreaterThanOrEqual(before.releasedAt); // no overlap
+        expect(after.read).toBe(before.read + 1); // each holder saw the previous one's write
+      }
+      const { Item } = await dynamodb.send(
+        new GetItemCommand({ TableName: tableName, Key: exampleKeys.counter(lockName), ConsistentRead: true }),
+      );
+      expect(Item?.value?.N).toBe(String(processes * rounds));
+    },
+  );
 
   it('is taken over once a holder that died stops heartbeating, with a larger fence', async () => {
     const lockName = `crash-${uniqueSuffix()}`;
@@ -181,5 +185,102 @@ describe('Mutex and the clock', () => {
 
     expect(held.signal.aborted).toBe(true);
     expect(held.signal.reason).toBeInstanceOf(LockLostError);
+  });
+});
+
+describe("Mutex starvation mode ('fifo')", () => {
+  const lockItem = async (lockName: string) =>
+    (await dynamodb.send(new GetItemCommand({ TableName: tableName, Key: keys.mutex(lockName), ConsistentRead: true }))).Item ?? {};
+  const ticketsOn = async (lockName: string) => ticketsOf(await lockItem(lockName)).map((ticket) => ticket.token);
+  async function until(condition: () => Promise<boolean>): Promise<void> {
+    while (!(await condition())) await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+
+  it('grants queued waiters in the order they asked, and keeps a newcomer behind them even when the lock is free', async () => {
+    const lockName = `fifo-${uniqueSuffix()}`;
+    const holder = await mutex(lockName, { fairness: 'fifo' }).lock();
+    const first = mutex(lockName, { fairness: 'fifo', owner: 'first', starvationMs: 0 });
+    const second = mutex(lockName, { fairness: 'fifo', owner: 'second', starvationMs: 0 });
+    const granted: string[] = [];
+    const firstLock = first.lock().then((held) => (granted.push('first'), held));
+    await until(async () => (await ticketsOn(lockName)).length === 1);
+    const secondLock = second.lock().then((held) => (granted.push('second'), held));
+    await until(async () => (await ticketsOn(lockName)).length === 2);
+    expect((await ticketsOn(lockName)).map((token) => token.split('/')[0])).toEqual(['first', 'second']);
+
+    await holder.unlock();
+    // Free, but two waiters queue: a newcomer's single attempt is refused (a polling one barges).
+    expect(await mutex(lockName, { fairness: 'fifo' }).tryLock()).toBeUndefined();
+    const firstHeld = await firstLock;
+    expect(granted).toEqual(['first']);
+    await firstHeld.unlock();
+    const secondHeld = await secondLock;
+    expect(granted).toEqual(['first', 'second']);
+    expect(firstHeld.fence).toBeGreaterThan(holder.fence);
+    expect(secondHeld.fence).toBeGreaterThan(firstHeld.fence);
+    await secondHeld.unlock();
+    // The last grant closed the queue: no ticket, no gate; a newcomer takes the lock at once.
+    const item = await lockItem(lockName);
+    expect(ticketsOf(item)).toEqual([]);
+    expect(item[QUEUE_UNTIL]).toBeUndefined();
+    const next = await mutex(lockName, { fairness: 'fifo' }).tryLock();
+    expect(next?.fence).toBe(secondHeld.fence + 1);
+    await next!.unlock();
+  });
+
+  it('skips the ticket of a waiter that died once its ticket lease ends, and sweeps it', async () => {
+    const lockName = `dead-waiter-${uniqueSuffix()}`;
+    // A waiter that queued and died (the item as it left it: its ticket and the gate, 600 ms lease).
+    const deadUntil = Date.now() + 600;
+    await dynamodb.send(
+      new UpdateItemCommand({
+        TableName: tableName,
+        Key: keys.mutex(lockName),
+        UpdateExpression: 'SET #w = :w, #q = :w, #v = :v',
+        ExpressionAttributeNames: { '#w': ticketAttribute(Date.now() - 1000, 'dead/1'), '#q': QUEUE_UNTIL, '#v': 'v' },
+        ExpressionAttributeValues: { ':w': { N: String(deadUntil) }, ':v': { N: '1' } },
+      }),
+    );
+    expect(await mutex(lockName, { fairness: 'fifo' }).tryLock()).toBeUndefined(); // the gate holds newcomers back meanwhile
+
+    const held = await mutex(lockName, { fairness: 'fifo' }).lock({ signal: AbortSignal.timeout(10_000) });
+
+    expect(Date.now()).toBeGreaterThanOrEqual(deadUntil + 100); // its lease plus the skew bound (100 ms here)
+    const item = await lockItem(lockName);
+    expect(ticketsOf(item)).toEqual([]);
+    expect(item[QUEUE_UNTIL]).toBeUndefined();
+    await held.unlock();
+  });
+
+  it("withdraws an aborted waiter's ticket and the gate it leaves", async () => {
+    const lockName = `withdraw-${uniqueSuffix()}`;
+    const holder = await mutex(lockName, { fairness: 'fifo' }).lock();
+    const waiting = mutex(lockName, { fairness: 'fifo', starvationMs: 0 }).lock({ signal: AbortSignal.timeout(400) });
+    await until(async () => (await ticketsOn(lockName)).length === 1);
+    await expect(waiting).rejects.toBeInstanceOf(MeshAbortError);
+    const item = await lockItem(lockName);
+    expect(ticketsOf(item)).toEqual([]);
+    expect(item[QUEUE_UNTIL]).toBeUndefined();
+    await holder.unlock();
+    expect((await mutex(lockName, { fairness: 'fifo' }).tryLock())?.fence).toBe(holder.fence + 1); // no gate left behind
+  });
+
+  it('lets a polling Mutex barge past the queue, and not a fifo one', async () => {
+    const lockName = `barge-${uniqueSuffix()}`;
+    // A live waiter's ticket (and the gate) on a free lock, as a queued waiter writes them.
+    const ticketUntil = Date.now() + 60_000;
+    await dynamodb.send(
+      new UpdateItemCommand({
+        TableName: tableName,
+        Key: keys.mutex(lockName),
+        UpdateExpression: 'SET #w = :w, #q = :w, #v = :v',
+        ExpressionAttributeNames: { '#w': ticketAttribute(Date.now(), 'waiter/1'), '#q': QUEUE_UNTIL, '#v': 'v' },
+        ExpressionAttributeValues: { ':w': { N: String(ticketUntil) }, ':v': { N: '1' } },
+      }),
+    );
+    expect(await mutex(lockName, { fairness: 'fifo' }).tryLock()).toBeUndefined();
+    const barger = await mutex(lockName, { fairness: 'polling' }).tryLock();
+    expect(barger?.fence).toBe(1);
+    await barger!.unlock();
   });
 });

@@ -42,23 +42,45 @@ function clientLosingFirstAnswer(pattern: RegExp): { client: DynamoDBClient; los
 const plain = (name: string) => new Mutex({ client: dynamodb, tableName, name, clockSkewMs: 100 });
 
 describe('Mutex under ambiguous outcomes', () => {
-  it('an acquire applied by the server whose answer was lost is not mistaken for someone else holding it', async () => {
-    const name = `acquire-${uniqueSuffix()}`;
-    const { client, lost } = clientLosingFirstAnswer(/ADD #fence/);
-    const startedAt = Date.now();
+  it.each(['polling', 'fifo'] as const)(
+    'an acquire applied by the server whose answer was lost is not mistaken for someone else holding it (%s)',
+    async (fairness) => {
+      const name = `acquire-${uniqueSuffix()}`;
+      const { client, lost } = clientLosingFirstAnswer(/ADD #f :one/);
+      const startedAt = Date.now();
 
-    const held = await new Mutex({ client, tableName, name, leaseMs: 10_000 }).lock({ signal: AbortSignal.timeout(5000) });
+      const held = await new Mutex({ client, tableName, name, leaseMs: 10_000, fairness }).lock({ signal: AbortSignal.timeout(5000) });
+
+      expect(lost()).toBe(1);
+      expect(Date.now() - startedAt).toBeLessThan(2000); // not a wait for its own 10 s lease
+      expect(await plain(name).tryLock()).toBeUndefined();
+      await held.unlock();
+      expect(await plain(name).tryLock()).toBeDefined();
+    },
+  );
+
+  it('a queued grant (starvation mode) applied by the server whose answer was lost holds the lock', async () => {
+    const name = `queued-${uniqueSuffix()}`;
+    const holder = await new Mutex({ client: dynamodb, tableName, name, fairness: 'fifo' }).lock();
+    const { client, lost } = clientLosingFirstAnswer(/ADD #f :one REMOVE/);
+    const waiting = new Mutex({ client, tableName, name, fairness: 'fifo', starvationMs: 0, clockSkewMs: 100 }).lock({
+      signal: AbortSignal.timeout(5000),
+    });
+    await new Promise((resolve) => setTimeout(resolve, 300)); // it queues
+    await holder.unlock();
+
+    const held = await waiting;
 
     expect(lost()).toBe(1);
-    expect(Date.now() - startedAt).toBeLessThan(2000); // not a wait for its own 10 s lease
-    expect(await plain(name).tryLock()).toBeUndefined();
+    expect(held.fence).toBeGreaterThan(holder.fence);
+    expect(await new Mutex({ client: dynamodb, tableName, name, fairness: 'polling' }).tryLock()).toBeUndefined();
     await held.unlock();
-    expect(await plain(name).tryLock()).toBeDefined();
+    expect(await new Mutex({ client: dynamodb, tableName, name, fairness: 'fifo' }).tryLock()).toBeDefined();
   });
 
   it('an unlock applied by the server whose answer was lost succeeds and frees the lock', async () => {
     const name = `unlock-${uniqueSuffix()}`;
-    const { client, lost } = clientLosingFirstAnswer(/REMOVE #owner/);
+    const { client, lost } = clientLosingFirstAnswer(/^REMOVE #o, #l /);
     const held = await new Mutex({ client, tableName, name }).lock();
 
     await held.unlock();
@@ -70,7 +92,7 @@ describe('Mutex under ambiguous outcomes', () => {
 
   it('a heartbeat applied by the server whose answer was lost keeps the lock', async () => {
     const name = `heartbeat-${uniqueSuffix()}`;
-    const { client, lost } = clientLosingFirstAnswer(/^SET #leaseUntil = :until$/);
+    const { client, lost } = clientLosingFirstAnswer(/^SET #l = :u$/);
     const held = await new Mutex({ client, tableName, name, leaseMs: 600, clockSkewMs: 100 }).lock();
 
     await new Promise((resolve) => setTimeout(resolve, 1500));

@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { METRICS } from '../../bench/metrics.ts';
+import { METRICS, SUBSTRATE_ROWS, SUBSTRATE_TARGET } from '../../bench/metrics.ts';
 import { renderReport, writeReport } from '../../bench/report.ts';
 import { ratioStat, stat, TARGETS, type BenchResults, type Stat } from '../../bench/results.ts';
 import { MeshConfigError } from '../../lib/errors.ts';
@@ -122,6 +122,9 @@ function sampleResults(): BenchResults {
       lockLatencyVsRaw: { ...s(1.18, 0.06), fnmeshMs: s(14.2), rawMs: s(12.0) },
       rpcLatencyVsRaw: { ...s(1.04, 0.03), fnmeshMs: s(31.5), rawMs: s(30.3) },
       hashRingLookupsVsHashring: { ...s(2.6, 0.08), fnmeshPerSecond: s(5_200_000), hashringPerSecond: s(2_000_000) },
+      fairLockThroughputVsPolling: { ...s(1.05, 0.1), fifoPerSecond: s(26), pollingPerSecond: s(25) },
+      fairLockP99OverP50: { ...s(1.6, 0.2), p99WaitMs: s(960), p50WaitMs: s(600) },
+      pollingLockP99OverP50: { ...s(70, 0.2), p99WaitMs: s(5300), p50WaitMs: s(76) },
     },
     curves: {
       lockContention: [1, 2, 4, 8, 16].map((contenders) => ({
@@ -149,6 +152,22 @@ function sampleResults(): BenchResults {
       { name: 'hello', bundleBytes: 48_213, coldInitMs: s(310), warmInvokeMs: s(4.2) },
       { name: 'channel', bundleBytes: 212_480, coldInitMs: s(420), warmInvokeMs: s(9.8) },
     ],
+    substrate: {
+      floorMs: s(0.5),
+      transactionWindowMs: 20,
+      calls: Object.fromEntries(
+        SUBSTRATE_ROWS.map(({ key }, index) => [
+          key,
+          {
+            ratio: s(2 + index / 4),
+            callMs: s(1 + index / 8),
+            floorMs: s(0.5),
+            ...(key === 'dynamodbTransactWriteItems' ? { ratio: s(45), callMs: s(21.5), ratioLessDesignedWait: s(3) } : {}),
+          },
+        ]),
+      ),
+      skipped: {},
+    },
   };
 }
 
@@ -240,7 +259,7 @@ describe('writeReport', () => {
   it('holds each figure to its target in TARGETS: met on the line, missed just past it', async () => {
     // Prepare: every targeted figure exactly on its target, then each just past it.
     const targeted = METRICS.filter((metric) => metric.target);
-    expect(targeted.map((metric) => metric.target!.key).sort()).toEqual(Object.keys(TARGETS).sort());
+    expect([...targeted.map((metric) => metric.target!.key), SUBSTRATE_TARGET.key].sort()).toEqual(Object.keys(TARGETS).sort());
     const place = (results: BenchResults, past: boolean) => {
       for (const metric of targeted) {
         const target: number = TARGETS[metric.target!.key];
@@ -264,6 +283,32 @@ describe('writeReport', () => {
       expect(row(pastTarget, `\`${metric.key}\``), metric.key).toContain('✗');
       expect(row(onTarget, `\`${metric.key}\``)).toContain(` ${TARGETS[metric.target!.key]} |`);
     }
+  });
+
+  it("holds each substrate call to its target, strict mode's commit window left out of a transaction", async () => {
+    // Prepare
+    const results = sampleResults();
+    const calls = results.substrate!.calls;
+    calls.dynamodbGetItem!.ratio.median = TARGETS.substrateCallVsFloor;
+    calls.dynamodbPutItem!.ratio.median = TARGETS.substrateCallVsFloor + 0.01;
+    delete calls.lambdaInvoke;
+    results.substrate!.skipped.lambdaInvoke = 'fnmesh-local-ping is not deployed';
+
+    // Act
+    const page = (await renderReport(results)).markdown;
+
+    // Assess
+    expect(markdown).toMatch(/^## Substrate: calls vs a Python round trip$/m);
+    expect(markdown).toMatch(/^### Substrate profile$/m);
+    expect(row(page, '`dynamodbGetItem`')).toContain('✓');
+    expect(row(page, '`dynamodbPutItem`')).toContain('✗');
+    expect(row(page, '`dynamodbTransactWriteItems`')).toContain('45 [40.5–49.5]; 3 [2.7–3.3] less the 20 ms commit window');
+    expect(row(page, '`dynamodbTransactWriteItems`')).toContain('✓'); // 45× with the window, 3× without
+    expect(row(page, '`lambdaInvoke`')).toContain('fnmesh-local-ping is not deployed');
+    expect(row(page, '`lambdaInvoke`')).not.toMatch(/[✓✗]/);
+    const { substrate: _, ...older } = sampleResults();
+    const olderPage = (await renderReport(older)).markdown;
+    expect(olderPage.slice(olderPage.indexOf('## Substrate'))).toMatch(/_Not measured in this run._/);
   });
 
   it('fails an API call target that is exceeded', async () => {

@@ -55,3 +55,19 @@ def fnmesh_function_urls():
     from fnmesh_localstack.function_urls import install_function_urls
 
     install_function_urls()
+
+
+@hooks.on_infra_start()
+def fnmesh_fast_path():
+    """The per-call path without the work beside the call (fast_path.py; ``FNMESH_FAST_PATH=0``: off)."""
+    from fnmesh_localstack.fast_path import install
+
+    install()
+
+
+@hooks.on_infra_start()
+def fnmesh_concurrent_sqs_pollers():
+    """Several pollers per SQS event source mapping of a standard queue (``FNMESH_SQS_POLLERS``)."""
+    from fnmesh_localstack.sqs_pollers import install_concurrent_sqs_pollers
+
+    install_concurrent_sqs_pollers()

@@ -1,0 +1,102 @@
+/**
+ * The Mutex's starvation mode (Go's `sync.Mutex` switches to FIFO hand-off once a waiter has
+ * waited over 1 ms): the waiter queue kept on the lock item, and the pure decisions a waiter takes
+ * on the item a write returned. No I/O here, so a model test can drive every interleaving.
+ *
+ * On the lock item (docs/item-format.md):
+ *   `wait#<askedAt, 15 digits>#<token>` (N)  a waiter's ticket: the end of its ticket lease
+ *   `queueUntil` (N)                         the gate: while it has not expired, newcomers queue
+ *
+ * Tickets order by the time their waiter first asked (the key sorts so). The queue only decides
+ * who may *try*: every grant is still the same conditional write on `owner`/`leaseUntil`, so two
+ * holders at once or a shrinking fence are impossible whatever the queue says, and a wrong or stale
+ * queue costs fairness, never safety. A ticket whose lease (plus the clock-skew bound) ended is
+ * skipped and removed by the next grant, so a dead waiter delays the queue by one ticket lease.
+ */
+import { type Item, readNumber, readString } from '../table/layout.ts';
+
+export const TICKET_PREFIX = 'wait#';
+export const QUEUE_UNTIL = 'queueUntil';
+
+export interface Ticket {
+  /** The ticket's attribute name on the lock item. */
+  attribute: string;
+  askedAt: number;
+  token: string;
+  until: number;
+}
+
+/** The ticket attribute of a waiter that first asked at `askedAt` (epoch ms) with `token`. */
+export function ticketAttribute(askedAt: number, token: string): string {
+  return `${TICKET_PREFIX}${String(Math.max(0, Math.floor(askedAt))).padStart(15, '0')}#${token}`;
+}
+
+/** Every ticket on the item, oldest asker first. */
+export function ticketsOf(item: Item | undefined): Ticket[] {
+  const tickets: Ticket[] = [];
+  for (const [attribute, value] of Object.entries(item ?? {})) {
+    if (!attribute.startsWith(TICKET_PREFIX) || value.N === undefined) continue;
+    const rest = attribute.slice(TICKET_PREFIX.length);
+    const hash = rest.indexOf('#');
+    if (hash < 0) continue;
+    tickets.push({ attribute, askedAt: Number(rest.slice(0, hash)), token: rest.slice(hash + 1), until: Number(value.N) });
+  }
+  return tickets.sort((a, b) => (a.attribute < b.attribute ? -1 : a.attribute > b.attribute ? 1 : 0));
+}
+
+/** What a waiter knows when it decides: its token, its ticket (if it queued) and its clock. */
+export interface WaiterView {
+  token: string;
+  ticket: string | undefined;
+  /** Leases and tickets that ended before this instant (own clock minus the skew bound) are dead. */
+  expiredBefore: number;
+}
+
+export type QueueDecision =
+  /** We hold it already (a grant applied whose answer was lost): the item says so. */
+  | { kind: 'held' }
+  /**
+   * Try the grant now. `closeGate`: no other live ticket is left, so the grant also removes the
+   * gate, on condition it is still the value seen (`gateSeen`: undefined = no gate to remove).
+   * `dead`: expired tickets to remove in the same write.
+   */
+  | { kind: 'grant'; closeGate: boolean; gateSeen: number | undefined; dead: string[] }
+  /** Someone holds it (or another waiter is ahead): wait. `position`: live tickets ahead of ours. */
+  | { kind: 'wait'; position: number; ahead: string[]; holderUntil: number | undefined };
+
+/** Whether the lock is held by a live lease other than ours. */
+function heldByOther(item: Item | undefined, view: WaiterView): { until: number } | undefined {
+  const owner = readString(item, 'owner');
+  if (owner === undefined || owner === view.token) return undefined;
+  const until = readNumber(item, 'leaseUntil') ?? 0;
+  return until < view.expiredBefore ? undefined : { until };
+}
+
+/**
+ * The decision of a waiter (queued or not) on the item it last saw. A waiter without a ticket
+ * may only grant while no live ticket exists (the gate keeps it out server-side as well); a
+ * queued waiter, only when its ticket is the oldest live one.
+ */
+export function decide(item: Item | undefined, view: WaiterView): QueueDecision {
+  if (readString(item, 'owner') === view.token) return { kind: 'held' };
+  const tickets = ticketsOf(item);
+  // Every waiter judges every ticket alike, its own too (a waiter that let its own ticket expire
+  // has lost its place until it renews it), so that waiters agree on the order.
+  const live = tickets.filter((t) => t.until >= view.expiredBefore);
+  const dead = tickets.filter((t) => !live.includes(t) && t.attribute !== view.ticket).map((t) => t.attribute);
+  const mine = view.ticket === undefined ? -1 : live.findIndex((t) => t.attribute === view.ticket);
+  // Without a ticket (or with one the item no longer shows) we stand behind every live ticket.
+  const ahead = mine >= 0 ? mine : live.length;
+  const holder = heldByOther(item, view);
+  if (holder || ahead > 0)
+    return { kind: 'wait', position: ahead, ahead: live.slice(0, ahead).map((t) => t.attribute), holderUntil: holder?.until };
+  const others = live.filter((t) => t.attribute !== view.ticket).length;
+  const gate = readNumber(item, QUEUE_UNTIL);
+  return { kind: 'grant', closeGate: others === 0 && gate !== undefined, gateSeen: gate, dead };
+}
+
+/** Whether the gate keeps waiters without a ticket out (for a waiter judging at `expiredBefore`). */
+export function gateLive(item: Item | undefined, expiredBefore: number): boolean {
+  const gate = readNumber(item, QUEUE_UNTIL);
+  return gate !== undefined && gate >= expiredBefore;
+}
