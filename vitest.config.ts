@@ -1,4 +1,4 @@
-import { defineConfig } from 'vitest/config';
+import { configDefaults, defineConfig, type TestProjectInlineConfiguration } from 'vitest/config';
 
 /**
  * `import … from 'fnmesh'` in this repository resolves to the TypeScript sources (package.json's
@@ -8,35 +8,69 @@ import { defineConfig } from 'vitest/config';
  */
 const sourceConditions = ['fnmesh-source', 'node', 'development|production'];
 
-const resolveToSources = {
-  resolve: { conditions: sourceConditions },
-  ssr: { resolve: { conditions: sourceConditions } },
-};
+/**
+ * Files running side by side against the one LocalStack. Most integration tests wait (leases,
+ * long polls, invocations), so three at once on two cores keeps the machine busy without
+ * starving any of them.
+ */
+const SIDE_BY_SIDE = 3;
+
+/** Files that use the deployed stack; stackSetup.ts deploys it once for all of them. */
+const USES_THE_STACK = [
+  'test/integration/bench.test.ts',
+  'test/integration/cliCommands.test.ts',
+  'test/integration/fuzzFunctions.test.ts',
+  'test/integration/scenarios.test.ts',
+  'test/integration/smokeStack.test.ts',
+  'test/integration/ui*.test.ts',
+];
+
+/**
+ * Files that need the deployed stack to themselves: they change it for everyone (a function's
+ * configuration) or count exactly on its channels and dead-letter queues. They run after the
+ * rest, one at a time.
+ */
+const NEEDS_THE_STACK_ALONE = [
+  'test/integration/chaos.test.ts',
+  'test/integration/uiStack.test.ts',
+  'test/integration/workerFaults.test.ts',
+];
+
+/** Takes the stack away: last of all. */
+const REMOVES_THE_STACK = ['test/integration/stackRemoval.test.ts'];
+
+function project(name: string, test: TestProjectInlineConfiguration['test']): TestProjectInlineConfiguration {
+  return {
+    resolve: { conditions: sourceConditions },
+    ssr: { resolve: { conditions: sourceConditions } },
+    test: { name, maxWorkers: SIDE_BY_SIDE, ...test },
+  };
+}
+
+/** LocalStack up (and down again at the end if it was started for this run); files create what they need. */
+const integration = { globalSetup: ['test/integration/globalSetup.ts'], testTimeout: 120_000, hookTimeout: 300_000 };
+/** …and the stack deployed once for every file that uses it (the first stack project's setup deploys). */
+const stack = { ...integration, globalSetup: [...integration.globalSetup, 'test/integration/stackSetup.ts'] };
 
 export default defineConfig({
   test: {
     env: { AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' },
     projects: [
-      {
-        ...resolveToSources,
-        test: {
-          name: 'unit',
-          include: ['test/unit/**/*.test.ts'],
-        },
-      },
-      {
-        ...resolveToSources,
-        test: {
-          name: 'integration',
-          include: ['test/integration/**/*.test.ts'],
-          // Brings LocalStack up (and down again if it started it) and deploys the smoke stack.
-          globalSetup: ['test/integration/globalSetup.ts'],
-          // One LocalStack on two cores: files run one after the other, tests inside may overlap.
-          fileParallelism: false,
-          testTimeout: 120_000,
-          hookTimeout: 300_000,
-        },
-      },
+      // Side by side with integration files on a busy machine: a property test of thousands of
+      // cases may take longer than vitest's default 5 s.
+      project('unit', { include: ['test/unit/**/*.test.ts'], testTimeout: 30_000 }),
+      project('integration', {
+        ...integration,
+        include: ['test/integration/**/*.test.ts'],
+        exclude: [...configDefaults.exclude, ...USES_THE_STACK, ...NEEDS_THE_STACK_ALONE, ...REMOVES_THE_STACK],
+      }),
+      project('stack', {
+        ...stack,
+        include: USES_THE_STACK,
+        exclude: [...configDefaults.exclude, ...NEEDS_THE_STACK_ALONE],
+      }),
+      project('stack-alone', { ...stack, include: NEEDS_THE_STACK_ALONE, maxWorkers: 1, sequence: { groupOrder: 1 } }),
+      project('stack-removal', { ...stack, include: REMOVES_THE_STACK, maxWorkers: 1, sequence: { groupOrder: 2 } }),
     ],
   },
 });

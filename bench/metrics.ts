@@ -460,7 +460,7 @@ const columnKeys = (path: string, columns: readonly { key: string; type: string;
 /** Every key of schema 1, in the order of the report's key table. */
 export const KEYS: readonly KeyRow[] = [
   ['schema', '1', 'Version of this format.'],
-  ['mode', '`quick` | `full`', 'How the run was started: `npm run bench -- --quick` or `npm run bench`.'],
+  ['mode', '`smoke` | `quick` | `full`', 'How the run was started: `npm run bench -- --smoke`, `-- --quick` or `npm run bench`.'],
   ['startedAt', 'ISO string', 'When the run started.'],
   ['durationSeconds', 'number', 'How long the run took, in seconds.'],
   ['machine', 'object', 'The machine the run was measured on.'],

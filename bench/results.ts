@@ -205,7 +205,7 @@ export interface MachineInfo {
 
 export interface BenchResults {
   schema: 1;
-  mode: 'quick' | 'full';
+  mode: 'smoke' | 'quick' | 'full';
   /** ISO timestamp. */
   startedAt: string;
   durationSeconds: number;

@@ -1,9 +1,11 @@
 /**
- * `npm run bench [-- --quick] [-- --publish] [-- --out <dir>]` (also `fnmesh bench`): fnmesh
+ * `npm run bench [-- --quick | --smoke] [-- --publish] [-- --out <dir>]` (also `fnmesh bench`): fnmesh
  * measured against the raw SDK doing the same work, side by side in the same run, on LocalStack.
  * Writes latest.json and renders BENCHMARKS.md with its charts into bench/out/ (ignored; or
  * `--out`); a full run with `--publish` also writes bench/results/latest.json, docs/BENCHMARKS.md
- * and docs/benchmarks/ (infra/runOutput.ts; a quick run refuses `--publish`).
+ * and docs/benchmarks/ (infra/runOutput.ts; a quick or smoke run refuses `--publish`). A smoke run
+ * runs every section once at its smallest size: it proves the harness (every key, the exact call
+ * counts; `npm test` runs it), its timings mean nothing.
  *
  * Exact API call counts come from an SDK middleware (`CallCounter`, lib/faults/callCounter.ts). Timings are medians of
  * several runs with their spread; ratios are taken pair by pair (fnmesh and raw, same run).
@@ -46,39 +48,56 @@ const MESH_TABLE_NAME = resourceName('local', MESH_TABLE);
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 
-const quick = process.argv.includes('--quick');
-const output = runOutput('bench', { unpublishable: quick ? 'a quick run' : undefined });
-const size = quick
-  ? {
-      runs: 3,
-      messages: 300,
-      lockIterations: 30,
-      rpcCalls: 20,
-      contenderRounds: 4,
-      fairnessRounds: 4,
-      fanOutTasks: 40,
-      fanOutRuns: 1,
-      boundedMessages: 20,
-      ringKeys: 20_000,
-      coldRuns: 2,
-      warmRuns: 5,
-      substrateIterations: 30,
-    }
-  : {
-      runs: 5,
-      messages: 1000,
-      lockIterations: 200,
-      rpcCalls: 100,
-      contenderRounds: 15,
-      fairnessRounds: 15,
-      fanOutTasks: 1000,
-      fanOutRuns: 2,
-      boundedMessages: 200,
-      ringKeys: 100_000,
-      coldRuns: 5,
-      warmRuns: 20,
-      substrateIterations: 100,
-    };
+const mode: BenchResults['mode'] = process.argv.includes('--smoke') ? 'smoke' : process.argv.includes('--quick') ? 'quick' : 'full';
+const output = runOutput('bench', { unpublishable: mode === 'full' ? undefined : `a ${mode} run` });
+const size =
+  mode === 'smoke'
+    ? {
+        runs: 1,
+        messages: 50,
+        lockIterations: 10,
+        rpcCalls: 5,
+        contenderRounds: 2,
+        fairnessRounds: 2,
+        fanOutTasks: 10,
+        fanOutRuns: 1,
+        boundedMessages: 5,
+        ringKeys: 2_000,
+        coldRuns: 1,
+        warmRuns: 2,
+        substrateIterations: 5,
+      }
+    : mode === 'quick'
+      ? {
+          runs: 3,
+          messages: 300,
+          lockIterations: 30,
+          rpcCalls: 20,
+          contenderRounds: 4,
+          fairnessRounds: 4,
+          fanOutTasks: 40,
+          fanOutRuns: 1,
+          boundedMessages: 20,
+          ringKeys: 20_000,
+          coldRuns: 2,
+          warmRuns: 5,
+          substrateIterations: 30,
+        }
+      : {
+          runs: 5,
+          messages: 1000,
+          lockIterations: 200,
+          rpcCalls: 100,
+          contenderRounds: 15,
+          fairnessRounds: 15,
+          fanOutTasks: 1000,
+          fanOutRuns: 2,
+          boundedMessages: 200,
+          ringKeys: 100_000,
+          coldRuns: 5,
+          warmRuns: 20,
+          substrateIterations: 100,
+        };
 
 /** Contenders of the fairness stage (issue 17: the tail at 16). */
 const FAIRNESS_CONTENDERS = 16;
@@ -642,7 +661,7 @@ async function substrateFigures(tableName: string) {
 
 async function main(): Promise<void> {
   const started = Date.now();
-  log(`fnmesh bench (${quick ? 'quick' : 'full'})`);
+  log(`fnmesh bench (${mode})`);
   await up({ log });
   const deploy = await serverless(['deploy', '--stage', 'local']);
   if (deploy.code !== 0) throw new Error(`serverless deploy failed:\n${deploy.stderr}`);
@@ -696,7 +715,7 @@ async function main(): Promise<void> {
 
     const results: BenchResults = {
       schema: 1,
-      mode: quick ? 'quick' : 'full',
+      mode,
       startedAt: new Date(started).toISOString(),
       durationSeconds: (Date.now() - started) / 1000,
       machine: {

@@ -207,8 +207,9 @@ export function buildProgram(configure: (program: Command) => Command = (program
     .command('bench')
     .description('benchmarks: fnmesh against the raw SDK and the peers (writes bench/out/; --publish: bench/results/, docs/BENCHMARKS.md)')
     .option('--quick', 'the short run (under 3 minutes)', false)
+    .option('--smoke', 'every section once at its smallest size: proves the harness, its timings mean nothing', false)
     .option('--publish', 'a full run only: also write the published figures (bench/results/latest.json, docs/BENCHMARKS.md)', false)
-    .action(async (options: { quick: boolean; publish: boolean }) => {
+    .action(async (options: { quick: boolean; smoke: boolean; publish: boolean }) => {
       const child = spawn(
         process.execPath,
         [
@@ -216,6 +217,7 @@ export function buildProgram(configure: (program: Command) => Command = (program
           'tsx',
           join(projectRoot, 'bench', 'run.ts'),
           ...(options.quick ? ['--quick'] : []),
+          ...(options.smoke ? ['--smoke'] : []),
           ...(options.publish ? ['--publish'] : []),
         ],
         { stdio: 'inherit' },

@@ -109,7 +109,7 @@ const SQS_BATCH = 10;
 const MAX_BATCH_BYTES = 262_144;
 const DELETE_ATTEMPTS = 3;
 /** Attributes describing why and where a message was set aside: dropped when it goes back. */
-const DEAD_LETTER_ATTRIBUTES = new Set(['fnmesh-reason', 'fnmesh-channel']);
+const DEAD_LETTER_ATTRIBUTES = new Set(['fnmesh-reason', 'fnmesh-channel', 'fnmesh-message-id']);
 
 async function receive(ctx: MeshContext, queueUrl: string, count: number, visibilitySeconds: number): Promise<Message[]> {
   const { Messages = [] } = await ctx.sqs.send(
@@ -360,7 +360,7 @@ export interface RedriveOutcome {
  * `messageIds` only those, batch by batch until the dead-letter queue is empty (or every asked-for
  * message is back). A message is deleted from the dead-letter queue only after SendMessageBatch
  * accepted it; one it refused stays (counted as `failed`, with SQS's reason). The
- * `fnmesh-reason` and `fnmesh-channel` attributes are dropped; body and other attributes are
+ * `fnmesh-reason`, `fnmesh-channel` and `fnmesh-message-id` attributes are dropped; body and other attributes are
  * kept. Messages not asked for are left where they were. Prints nothing. Cost per 10 messages:
  * 1 ReceiveMessage, 1 SendMessageBatch, 1 DeleteMessageBatch (+1 empty ReceiveMessage).
  * @throws MeshConfigError for an unknown channel, or `messageIds` that is empty or has a non-string or empty id

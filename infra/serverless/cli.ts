@@ -6,6 +6,7 @@ import { execFile, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { projectRoot } from '../localstack/localstack.ts';
+import { withProcessLock } from '../processLock.ts';
 
 /**
  * The project's own osls (`node_modules/.bin/serverless` in `cwd`), else the one beside fnmesh (in
@@ -19,6 +20,14 @@ function binIn(cwd: string): string {
   return 'serverless';
 }
 
+/**
+ * `package` and `deploy` build into the service folder (.esbuild/, .serverless/): one at a time per
+ * folder, across processes (infra/processLock.ts); other commands run as they come.
+ */
+function oneBuildAtATime<T>(args: string[], cwd: string, run: () => Promise<T>): Promise<T> {
+  return args[0] === 'package' || args[0] === 'deploy' ? withProcessLock(`serverless-build:${cwd}`, run) : run();
+}
+
 export interface CliResult {
   code: number;
   stdout: string;
@@ -30,12 +39,17 @@ export interface CliResult {
  * `env` is laid over this process's environment; a variable set to undefined is left out.
  */
 export function serverless(args: string[], env: NodeJS.ProcessEnv = {}, cwd = projectRoot): Promise<CliResult> {
-  return new Promise((resolve) => {
-    execFile(binIn(cwd), args, { cwd, env: { ...process.env, ...env }, maxBuffer: 16 * 1024 * 1024 }, (error, stdout, stderr) => {
-      const code = error ? (typeof error.code === 'number' ? error.code : 1) : 0;
-      resolve({ code, stdout, stderr });
-    });
-  });
+  return oneBuildAtATime(
+    args,
+    cwd,
+    () =>
+      new Promise((resolve) => {
+        execFile(binIn(cwd), args, { cwd, env: { ...process.env, ...env }, maxBuffer: 16 * 1024 * 1024 }, (error, stdout, stderr) => {
+          const code = error ? (typeof error.code === 'number' ? error.code : 1) : 0;
+          resolve({ code, stdout, stderr });
+        });
+      }),
+  );
 }
 
 /**
@@ -43,9 +57,14 @@ export function serverless(args: string[], env: NodeJS.ProcessEnv = {}, cwd = pr
  * terminal (or on stderr, to keep stdout for a JSON document); rejects if it fails.
  */
 export function serverlessInteractive(args: string[], to: 'inherit' | 'stderr' = 'inherit', cwd = projectRoot): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(binIn(cwd), args, { cwd, stdio: to === 'inherit' ? 'inherit' : ['ignore', process.stderr, process.stderr] });
-    child.on('error', reject);
-    child.on('exit', (code) => (code === 0 ? resolve() : reject(new Error(`serverless ${args.join(' ')} exited with ${code}`))));
-  });
+  return oneBuildAtATime(
+    args,
+    cwd,
+    () =>
+      new Promise((resolve, reject) => {
+        const child = spawn(binIn(cwd), args, { cwd, stdio: to === 'inherit' ? 'inherit' : ['ignore', process.stderr, process.stderr] });
+        child.on('error', reject);
+        child.on('exit', (code) => (code === 0 ? resolve() : reject(new Error(`serverless ${args.join(' ')} exited with ${code}`))));
+      }),
+  );
 }

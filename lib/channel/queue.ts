@@ -243,7 +243,12 @@ export class ChannelQueue<T> {
       .catch(() => undefined);
   }
 
-  /** A message no receiver can use: to the dead-letter queue with its reason, or left for the queue's redrive. */
+  /**
+   * A message no receiver can use: to the dead-letter queue with its reason, or left for the
+   * queue's redrive. Sending the dead letter and deleting the original are two calls: if the
+   * original's hold ends between them, it is received and set aside again, so one message may
+   * leave two dead letters; both carry its SQS MessageId (`fnmesh-message-id`) to tell them apart.
+   */
   async setAside(message: Message, reason: string): Promise<void> {
     if (!this.deadLetterQueueUrl) return; // stays invisible; the queue's redrive policy moves it after maxReceiveCount
     await this.sqs.send(
@@ -253,6 +258,7 @@ export class ChannelQueue<T> {
         MessageAttributes: {
           'fnmesh-reason': { DataType: 'String', StringValue: reason.slice(0, 1024) },
           'fnmesh-channel': { DataType: 'String', StringValue: this.name },
+          ...(message.MessageId ? { 'fnmesh-message-id': { DataType: 'String', StringValue: message.MessageId } } : {}),
         },
         ...(this.deadLetterQueueUrl.endsWith('.fifo')
           ? { MessageGroupId: 'dead-letters', MessageDeduplicationId: message.MessageId ?? String(Date.now()) }

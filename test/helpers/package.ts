@@ -5,10 +5,11 @@
  * them, else the registry).
  */
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { projectRoot } from '../../infra/localstack/localstack.ts';
+import { withProcessLock } from '../../infra/processLock.ts';
 
 export interface PackedFile {
   path: string;
@@ -44,17 +45,33 @@ function npm(args: string[], cwd: string): string {
   });
 }
 
-/** Packs the repository into a new temporary folder (runs prepack: the build). */
-export function packFnmesh(): Packed {
-  const destination = mkdtempSync(join(tmpdir(), 'fnmesh-pack-'));
-  const output = npm(['pack', '--json', '--pack-destination', destination], projectRoot);
-  // prepack's own output (the build) may precede the JSON document on stdout.
-  const [entry] = JSON.parse(output.slice(output.search(/^\[/m))) as {
-    filename: string;
-    files: PackedFile[];
-    size: number;
-  }[];
-  return { tarball: join(destination, entry!.filename), files: entry!.files, size: entry!.size };
+/** Where the test run's tarball goes (test/integration/globalSetup.ts names the run, and removes it at the end). */
+export function packDestination(run = process.env.FNMESH_TEST_RUN): string {
+  if (!run) throw new Error('FNMESH_TEST_RUN is not set: run the integration tests through vitest (its global setup names the run)');
+  return join(tmpdir(), `fnmesh-pack-${run}`);
+}
+
+/**
+ * The repository packed once per test run and shared by the files that install it: `npm pack`
+ * runs prepack, which rebuilds dist/, so two packs at once would build under each other.
+ */
+export async function packedFnmesh(): Promise<Packed> {
+  const destination = packDestination();
+  const description = join(destination, 'packed.json');
+  await withProcessLock(`npm-pack:${projectRoot}`, async () => {
+    if (existsSync(description)) return;
+    mkdirSync(destination, { recursive: true });
+    const output = npm(['pack', '--json', '--pack-destination', destination], projectRoot);
+    // prepack's own output (the build) may precede the JSON document on stdout.
+    const [entry] = JSON.parse(output.slice(output.search(/^\[/m))) as {
+      filename: string;
+      files: PackedFile[];
+      size: number;
+    }[];
+    const packed: Packed = { tarball: join(destination, entry!.filename), files: entry!.files, size: entry!.size };
+    writeFileSync(description, JSON.stringify(packed));
+  });
+  return JSON.parse(readFileSync(description, 'utf8')) as Packed;
 }
 
 /** A fresh project (outside the repository) with the tarball and `extra` packages installed. */

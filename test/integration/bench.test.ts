@@ -1,5 +1,5 @@
 /**
- * The benchmark harness works (`npm run bench -- --quick --out <temporary folder>`): it runs to
+ * The benchmark harness works (`npm run bench -- --smoke --out <temporary folder>`): it runs to
  * the end, writes every documented key and the report into its folder, and leaves the published
  * figures alone. Benchmarks are not tests: no timing is checked here, only the exact call counts,
  * which do not depend on the machine.
@@ -27,14 +27,14 @@ function publishedFiles(): Map<string, { bytes: Buffer; mtimeMs: number }> {
   );
 }
 
-describe('npm run bench -- --quick', () => {
+describe('npm run bench -- --smoke', () => {
   it('writes latest.json with every key and the exact call counts, and renders the report, into its folder only', async () => {
     const published = publishedFiles();
     expect(published.size).toBeGreaterThan(3);
     const result = await new Promise<{ code: number; stderr: string }>((resolve) => {
       execFile(
         process.execPath,
-        ['--import', 'tsx', join(projectRoot, 'bench', 'run.ts'), '--quick', '--out', out],
+        ['--import', 'tsx', join(projectRoot, 'bench', 'run.ts'), '--smoke', '--out', out],
         {
           cwd: projectRoot,
           timeout: 400_000,
@@ -86,7 +86,7 @@ describe('npm run bench -- --quick', () => {
         .map((path) => path.split('/').at(-1))
         .sort(),
     );
-    // A quick run leaves the published figures as they were, and says where it wrote instead.
+    // A smoke run leaves the published figures as they were, and says where it wrote instead.
     expect(publishedFiles()).toEqual(published);
     expect(result.stderr).toContain(`wrote ${join(out, 'latest.json')}`);
     expect(result.stderr).toContain('published files untouched');

@@ -6,7 +6,6 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runChannelChaos } from '../../chaos/channelChaos.ts';
 import { runLockChaos } from '../../chaos/lockChaos.ts';
 import { runPoolChaos } from '../../chaos/poolChaos.ts';
-import { deployStack } from '../helpers/stack.ts';
 import { createMeshTable, deleteMeshTable } from '../../infra/localstack/resources.ts';
 
 let tableName: string;
@@ -71,8 +70,6 @@ describe('channels under faults', () => {
 });
 
 describe('the worker pool under worker faults', () => {
-  beforeAll(deployStack, 300_000);
-
   it('15 tasks while 30% of the worker function’s invocations throw or crash: every result exactly once', async () => {
     const result = await runPoolChaos({ tasks: 15, faultRate: 0.3, seed: 5 });
 

@@ -10,7 +10,7 @@ import {
   SendMessageCommand,
 } from '@aws-sdk/client-sqs';
 import { randomUUID } from 'node:crypto';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { listDeadLetters, redriveDeadLetters } from '../../cli/commands/dlq.ts';
 import { status } from '../../cli/commands/status.ts';
 import { showTrace } from '../../cli/commands/trace.ts';
@@ -21,9 +21,7 @@ import { MeshConfigError } from '../../lib/errors.ts';
 import { Mutex } from '../../lib/sync/Mutex.ts';
 import { type Key, keys } from '../../lib/table/layout.ts';
 import { uniqueSuffix } from '../../infra/localstack/resources.ts';
-import { deployStack } from '../helpers/stack.ts';
-
-beforeAll(deployStack);
+import { holdPingChannel } from '../helpers/stack.ts';
 
 const ctx = meshContext('local');
 
@@ -140,6 +138,12 @@ describe('fnmesh status', () => {
 });
 
 describe('fnmesh dlq', () => {
+  let releasePing: (() => void) | undefined;
+  beforeAll(async () => {
+    releasePing = await holdPingChannel(); // these tests list and redrive the ping channel's dead letters
+  });
+  afterAll(() => releasePing?.());
+
   it('lists the ping dead letters without removing them, then redrives them to the ping queue', async () => {
     const marker = `cli-test-${uniqueSuffix()}`;
     const [deadLetterUrl, pingUrl] = await Promise.all([ctx.queueUrl('ping-dlq'), ctx.queueUrl('ping')]);

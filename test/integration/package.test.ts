@@ -10,7 +10,7 @@ import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'no
 import { dirname, join, relative } from 'node:path';
 import { build } from 'esbuild';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { installPacked, type Packed, packFnmesh, pinned } from '../helpers/package.ts';
+import { installPacked, type Packed, packedFnmesh, pinned } from '../helpers/package.ts';
 
 /** Where each shipped file may come from; anything else in the tarball is a mistake. */
 const ALLOWED = [
@@ -129,8 +129,8 @@ function tsc(dir: string): { code: number; output: string } {
 }
 
 describe('the fnmesh package', () => {
-  beforeAll(() => {
-    packed = packFnmesh();
+  beforeAll(async () => {
+    packed = await packedFnmesh();
     app = installPacked(packed.tarball, [
       pinned('@aws-sdk/client-dynamodb'),
       pinned('@aws-sdk/client-sqs'),
@@ -143,7 +143,7 @@ describe('the fnmesh package', () => {
   }, 180_000);
 
   afterAll(() => {
-    for (const dir of [packed && dirname(packed.tarball), app && dirname(app)]) if (dir) rmSync(dir, { recursive: true, force: true });
+    if (app) rmSync(dirname(app), { recursive: true, force: true });
   });
 
   it('packs only the intended files: compiled JavaScript and .d.ts, the bin, the plugin', () => {

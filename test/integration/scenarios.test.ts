@@ -5,13 +5,11 @@
  */
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { projectRoot } from '../../infra/localstack/localstack.ts';
 import { serverless } from '../../infra/serverless/cli.ts';
 import { fnmesh } from '../helpers/fnmesh.ts';
-import { deployStack } from '../helpers/stack.ts';
-
-beforeAll(deployStack);
+import { withPingChannel } from '../helpers/stack.ts';
 
 const squares = (n: number) => Array.from({ length: n }, (_, task) => ({ task, result: task * task }));
 
@@ -36,7 +34,9 @@ describe('serverless invoke --path events/<fn>.json --stage local', () => {
   });
 
   it.each(Object.keys(expectations))('invokes %s with its sample event', async (fn) => {
-    const result = await serverless(['invoke', '-f', fn, '--stage', 'local', '--path', `events/${fn}.json`]);
+    const invoke = () => serverless(['invoke', '-f', fn, '--stage', 'local', '--path', `events/${fn}.json`]);
+    // The channel function sends on the stack's ping channel: held meanwhile (test/helpers/stack.ts).
+    const result = fn === 'channel' ? await withPingChannel(invoke) : await invoke();
 
     expect(result.code, result.stdout + result.stderr).toBe(0);
     expectations[fn]!(JSON.parse(result.stdout));
@@ -53,7 +53,7 @@ describe('fnmesh demo --json', () => {
   });
 
   it('channel: a worker sends 10, the caller receives 10', async () => {
-    const { code, json } = await fnmesh(['demo', 'channel']);
+    const { code, json } = await withPingChannel(() => fnmesh(['demo', 'channel']));
 
     expect(code).toBe(0);
     expect(json).toMatchObject({ received: 10 });

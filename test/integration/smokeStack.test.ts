@@ -1,16 +1,14 @@
 /**
  * The smoke stack of serverless.yml, deployed by the global setup with `serverless deploy
- * --stage local`: every function invoked through the CLI with its sample event, and the SQS
+ * --stage local` (test/integration/stackSetup.ts): every function invoked through the CLI with its sample event, and the SQS
  * path end to end (queue → event source mapping → function → DynamoDB, and the DLQ).
  */
-import { DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
-import { DescribeTableCommand, GetItemCommand } from '@aws-sdk/client-dynamodb';
-import { GetFunctionCommand } from '@aws-sdk/client-lambda';
+import { GetItemCommand } from '@aws-sdk/client-dynamodb';
 import { GetQueueAttributesCommand, GetQueueUrlCommand, ReceiveMessageCommand, SendMessageCommand } from '@aws-sdk/client-sqs';
-import { beforeAll, describe, expect, it } from 'vitest';
-import { cloudformation, dynamodb, lambda, sqs, uniqueSuffix } from '../../infra/localstack/resources.ts';
+import { describe, expect, it } from 'vitest';
+import { dynamodb, sqs, uniqueSuffix } from '../../infra/localstack/resources.ts';
 import { eventually } from '../helpers/eventually.ts';
-import { deployStack, smokeStack } from '../helpers/stack.ts';
+import { smokeStack } from '../helpers/stack.ts';
 import { serverless } from '../../infra/serverless/cli.ts';
 
 async function queueUrl(name: string): Promise<string> {
@@ -24,8 +22,6 @@ async function smokeItem(id: string) {
   );
   return Item;
 }
-
-beforeAll(deployStack);
 
 describe('smoke stack', () => {
   describe('serverless invoke --stage local --path events/<fn>.json', () => {
@@ -98,23 +94,6 @@ describe('smoke stack', () => {
       expect(maxReceiveCount).toBe(3);
       expect(await smokeItem(bad)).toBeUndefined();
       expect((await smokeItem(good))?.value).toEqual({ S: 'fine' });
-    });
-  });
-
-  // Last, since it takes the stack away (the global setup deploys it again on the next run).
-  describe('serverless remove --stage local', () => {
-    it('removes the stack and everything in it', async () => {
-      const result = await serverless(['remove', '--stage', 'local']);
-
-      expect(result.code, result.stdout + result.stderr).toBe(0);
-      await expect(cloudformation.send(new DescribeStacksCommand({ StackName: 'fnmesh-local' }))).rejects.toThrow(/does not exist/);
-      await expect(lambda.send(new GetFunctionCommand({ FunctionName: smokeStack.ping }))).rejects.toMatchObject({
-        name: 'ResourceNotFoundException',
-      });
-      await expect(sqs.send(new GetQueueUrlCommand({ QueueName: smokeStack.queue }))).rejects.toMatchObject({ name: 'QueueDoesNotExist' });
-      await expect(dynamodb.send(new DescribeTableCommand({ TableName: smokeStack.table }))).rejects.toMatchObject({
-        name: 'ResourceNotFoundException',
-      });
     });
   });
 });

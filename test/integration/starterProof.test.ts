@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LOCALSTACK_PORT } from '../../infra/localstack/localstack.ts';
-import { installPacked, type Packed, packFnmesh } from '../helpers/package.ts';
+import { installPacked, type Packed, packedFnmesh } from '../helpers/package.ts';
 
 const MINUTES = 60_000;
 
@@ -42,14 +42,13 @@ let packed: Packed;
 let workspace: string;
 let tool: string | undefined;
 
-beforeAll(() => {
-  packed = packFnmesh();
+beforeAll(async () => {
+  packed = await packedFnmesh();
   workspace = mkdtempSync(join(tmpdir(), 'fnmesh-starter-'));
 }, 5 * MINUTES);
 
 afterAll(() => {
-  for (const dir of [packed && dirname(packed.tarball), workspace, tool && dirname(tool)])
-    if (dir) rmSync(dir, { recursive: true, force: true });
+  for (const dir of [workspace, tool && dirname(tool)]) if (dir) rmSync(dir, { recursive: true, force: true });
 });
 
 describe('a new project from the tarball alone', () => {

@@ -40,9 +40,9 @@ import { eventually } from '../helpers/eventually.ts';
 const SETTINGS = {
   FNMESH_STRICT: '1',
   FNMESH_STRICT_SEED: '7',
-  // Wider than the default 20 ms, so that a request sent "while a transaction holds the item" lands
-  // in the window even on a loaded machine.
-  FNMESH_STRICT_TRANSACTION_WINDOW_MS: '100',
+  // Much wider than the default 20 ms, so that a request sent "while a transaction holds the item"
+  // (50 ms after it) lands in the window even on a machine busy with other test files.
+  FNMESH_STRICT_TRANSACTION_WINDOW_MS: '400',
   FNMESH_STRICT_PARTITION_WRITE_UNITS: '20',
   FNMESH_STRICT_SQS_DUPLICATE_RATE: '0.2',
   FNMESH_STRICT_LAMBDA_DUPLICATE_RATE: '0.3',
@@ -107,7 +107,7 @@ const countsNow = async () => (await strictStatus(scratch.config.endpoint))!.cou
  */
 async function holding(pk: string): Promise<{ committed: Promise<unknown> }> {
   const committed = transact([increment(pk)]);
-  await new Promise((resolve) => setTimeout(resolve, 10));
+  await new Promise((resolve) => setTimeout(resolve, 50));
   return { committed };
 }
 
@@ -213,16 +213,17 @@ describe('DynamoDB client request tokens', () => {
   it('a repeat while the first is in its window: TransactionInProgressException, which the SDK retries into one application', async () => {
     const token = `token-${uniqueSuffix()}`;
     const first = transact([increment('token-racing')], token);
-    await new Promise((resolve) => setTimeout(resolve, 5));
+    await new Promise((resolve) => setTimeout(resolve, 50));
     const naive = await failure(transact([increment('token-racing')], token));
     expect(naive).toMatchObject({
       name: 'TransactionInProgressException',
       message: 'The transaction with the given request token is already in progress.',
     });
-    const retrying = new DynamoDBClient({ ...scratch.config, maxAttempts: 3 });
+    // More attempts than the SDK's default 3: this window is far wider than a real transaction's.
+    const retrying = new DynamoDBClient({ ...scratch.config, maxAttempts: 8 });
     await counterOf('token-racing-2', retrying); // connected, so the two below race only each other
     const second = transact([increment('token-racing-2')], `${token}-2`, retrying);
-    await new Promise((resolve) => setTimeout(resolve, 5));
+    await new Promise((resolve) => setTimeout(resolve, 50));
     const repeat = transact([increment('token-racing-2')], `${token}-2`, retrying);
     const [, ...pair] = await Promise.all([first, second, repeat]);
     // Whichever of the pair reached the table second was refused and retried by the SDK.

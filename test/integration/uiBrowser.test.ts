@@ -23,7 +23,6 @@ import { runDemo } from '../../cli/demos/run.ts';
 import { squares } from '../../cli/demos/squares.ts';
 import type { Output } from '../../cli/output.ts';
 import { openChromium, SCREENSHOTS, screenshots } from '../helpers/browser.ts';
-import { deployStack } from '../helpers/stack.ts';
 
 let tableName: string;
 let ui: UiServer;
@@ -206,7 +205,6 @@ describe('fnmesh ui in Chromium, on the deployed stack (stage local)', () => {
   let stage: UiServer;
 
   beforeAll(async () => {
-    await deployStack();
     stage = await startUiServer({ data: meshUiData(meshContext('local')), assets: await loadUiAssets(), pollMs: 200 });
   }, 300_000);
 

@@ -25,8 +25,8 @@ import { Channel } from '../../lib/channel/Channel.ts';
 import { decodeEnvelope, encodeEnvelope, envelopeOf } from '../../lib/channel/envelope.ts';
 import { MeshAbortError } from '../../lib/errors.ts';
 import { eventually } from '../helpers/eventually.ts';
+import { holdPingChannel } from '../helpers/stack.ts';
 import { openChromium, screenshots } from '../helpers/browser.ts';
-import { deployStack } from '../helpers/stack.ts';
 
 const ctx = meshContext('local');
 let ui: UiServer;
@@ -34,9 +34,10 @@ let browser: BrowserContext;
 let closeBrowser: (() => Promise<void>) | undefined;
 let pingUrl: string;
 let deadLetterUrl: string;
+let releasePing: (() => void) | undefined;
 
 beforeAll(async () => {
-  await deployStack();
+  releasePing = await holdPingChannel(); // every test here drains and redrives the ping channel
   [pingUrl, deadLetterUrl] = await Promise.all([ctx.queueUrl('ping'), ctx.queueUrl('ping-dlq')]);
   ui = await startUiServer({ data: meshUiData(ctx), assets: await loadUiAssets(), pollMs: 250 });
   ({ browser, close: closeBrowser } = await openChromium());
@@ -45,6 +46,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await closeBrowser?.();
   await ui?.close();
+  releasePing?.();
 });
 
 /** Messages in a queue, visible and in flight (SQS's approximate counts; exact on LocalStack). */

@@ -17,8 +17,8 @@ import { meshUiData } from '../../cli/ui/data.ts';
 import { startUiServer, type UiServer } from '../../cli/ui/server.ts';
 import { newTraceId } from '../../lib/channel/envelope.ts';
 import { openChromium, screenshots } from '../helpers/browser.ts';
+import { withPingChannel } from '../helpers/stack.ts';
 import { eventually } from '../helpers/eventually.ts';
-import { deployStack } from '../helpers/stack.ts';
 
 const ctx = meshContext('local');
 const data = meshUiData(ctx);
@@ -27,7 +27,6 @@ let browser: BrowserContext;
 let closeBrowser: (() => Promise<void>) | undefined;
 
 beforeAll(async () => {
-  await deployStack();
   ui = await startUiServer({ data, assets: await loadUiAssets(), pollMs: 1000 });
   ({ browser, close: closeBrowser } = await openChromium());
 }, 300_000);
@@ -48,9 +47,12 @@ async function invokeChannel(value: unknown, traceId: string): Promise<{ request
 describe("a failed hop's logs, on the deployed stack", () => {
   it('records where the logs are on the hop; fnmesh trace prints them; the API and the page show the error line', async () => {
     // Prepare: a good invocation (its lines share the stream), then the failing one.
-    const good = await invokeChannel(7, newTraceId());
     const traceId = newTraceId();
-    const failed = await invokeChannel('not a number', traceId);
+    // The good one sends on the stack's ping channel: held meanwhile (test/helpers/stack.ts).
+    const [good, failed] = await withPingChannel(async () => [
+      await invokeChannel(7, newTraceId()),
+      await invokeChannel('not a number', traceId),
+    ]);
     expect(good.error).toBeUndefined();
     expect(failed.error).toBe('Unhandled');
 

@@ -20,7 +20,7 @@ import { CHANNELS, channelQueueNames, FUNCTIONS, MESH_TABLE, STACK_CHANNELS } fr
 import { Channel } from '../../lib/channel/Channel.ts';
 import { MeshConfigError } from '../../lib/errors.ts';
 import { openChromium, screenshots } from '../helpers/browser.ts';
-import { deployStack } from '../helpers/stack.ts';
+import { withPingChannel } from '../helpers/stack.ts';
 
 /** Every queue of the stack: the channels', their dead-letter queues, and the tracked workers' task-failures pair. */
 const QUEUES = [
@@ -87,7 +87,6 @@ let closeBrowser: (() => Promise<void>) | undefined;
 const ctx = meshContext('local');
 
 beforeAll(async () => {
-  await deployStack();
   data = meshUiData(ctx);
   ui = await startUiServer({ data, assets: await loadUiAssets(), pollMs: 250 });
   ({ browser, close: closeBrowser } = await openChromium());
@@ -202,59 +201,64 @@ describe('fnmesh ui topology, on the deployed stack (stage local)', () => {
     }
   });
 
-  it("follows a function's invocations and errors and a queue's count live after real invocations", async () => {
-    // Prepare
-    const page = await browser.newPage();
-    const invocations = '[data-kind="function"][data-node="channel"] [data-field="invocations"]';
-    const errors = '[data-kind="function"][data-node="channel"] [data-field="errors"]';
-    const queued = '[data-kind="queue"][data-node="ping"] [data-field="queued"]';
-    const sentIds: string[] = [];
-    try {
-      await page.goto(ui.url);
-      await expect.poll(() => numberAt(page, invocations), { timeout: 30_000 }).not.toBeNaN();
-      const before = {
-        invocations: await numberAt(page, invocations),
-        errors: await numberAt(page, errors),
-        queued: await numberAt(page, queued),
-      };
-      // Act: the channel function sends on the ping channel twice (nobody consumes it), then fails once on a bad value.
-      for (const value of [7, 8]) {
-        const answer = await ctx.lambda.send(
-          new InvokeCommand({ FunctionName: ctx.functionName(FUNCTIONS.channel), Payload: JSON.stringify({ value }) }),
-        );
-        expect(answer.FunctionError).toBeUndefined();
-        sentIds.push((JSON.parse(Buffer.from(answer.Payload!).toString()) as { messageId: string }).messageId);
-      }
-      const failed = await ctx.lambda.send(
-        new InvokeCommand({ FunctionName: ctx.functionName(FUNCTIONS.channel), Payload: JSON.stringify({ value: 'not a number' }) }),
-      );
-      // Assess: the page shows the new counts by itself (it re-reads every 2 s).
-      expect(failed.FunctionError).toBe('Unhandled');
-      await expect.poll(() => numberAt(page, invocations), { timeout: 30_000 }).toBeGreaterThanOrEqual(before.invocations + 3);
-      await expect.poll(() => numberAt(page, errors), { timeout: 30_000 }).toBeGreaterThanOrEqual(before.errors + 1);
-      await expect.poll(() => numberAt(page, queued), { timeout: 30_000 }).toBeGreaterThanOrEqual(before.queued + 2);
-      // The table alternative agrees with the drawing.
-      expect(await numberAt(page, '[data-function="channel"] [data-field="invocations"]')).toBe(await numberAt(page, invocations));
-      await page.locator('#topology-title').scrollIntoViewIfNeeded();
-      await screenshots(page, 'topology');
-    } finally {
-      await page.close();
-      // The two values sent on ping are taken off again, through the channel (its counters stay right).
-      const ping = new Channel({
-        sqs: ctx.sqs,
-        dynamodb: ctx.dynamodb,
-        tableName: ctx.tableName,
-        name: CHANNELS.ping,
-        queueUrl: await ctx.queueUrl(CHANNELS.ping),
-        schema: z.number().int(),
-        waitTimeSeconds: 1,
-      });
-      const signal = AbortSignal.timeout(20_000);
-      const pending = new Set(sentIds);
-      while (pending.size > 0 && !signal.aborted) {
-        const { ok, envelope } = await ping.receive({ signal }).catch(() => ({ ok: false, envelope: undefined }));
-        if (ok && envelope) pending.delete(envelope.id);
-      }
-    }
-  }, 180_000);
+  it(
+    "follows a function's invocations and errors and a queue's count live after real invocations",
+    () =>
+      withPingChannel(async () => {
+        // Prepare
+        const page = await browser.newPage();
+        const invocations = '[data-kind="function"][data-node="channel"] [data-field="invocations"]';
+        const errors = '[data-kind="function"][data-node="channel"] [data-field="errors"]';
+        const queued = '[data-kind="queue"][data-node="ping"] [data-field="queued"]';
+        const sentIds: string[] = [];
+        try {
+          await page.goto(ui.url);
+          await expect.poll(() => numberAt(page, invocations), { timeout: 30_000 }).not.toBeNaN();
+          const before = {
+            invocations: await numberAt(page, invocations),
+            errors: await numberAt(page, errors),
+            queued: await numberAt(page, queued),
+          };
+          // Act: the channel function sends on the ping channel twice (nobody consumes it), then fails once on a bad value.
+          for (const value of [7, 8]) {
+            const answer = await ctx.lambda.send(
+              new InvokeCommand({ FunctionName: ctx.functionName(FUNCTIONS.channel), Payload: JSON.stringify({ value }) }),
+            );
+            expect(answer.FunctionError).toBeUndefined();
+            sentIds.push((JSON.parse(Buffer.from(answer.Payload!).toString()) as { messageId: string }).messageId);
+          }
+          const failed = await ctx.lambda.send(
+            new InvokeCommand({ FunctionName: ctx.functionName(FUNCTIONS.channel), Payload: JSON.stringify({ value: 'not a number' }) }),
+          );
+          // Assess: the page shows the new counts by itself (it re-reads every 2 s).
+          expect(failed.FunctionError).toBe('Unhandled');
+          await expect.poll(() => numberAt(page, invocations), { timeout: 30_000 }).toBeGreaterThanOrEqual(before.invocations + 3);
+          await expect.poll(() => numberAt(page, errors), { timeout: 30_000 }).toBeGreaterThanOrEqual(before.errors + 1);
+          await expect.poll(() => numberAt(page, queued), { timeout: 30_000 }).toBeGreaterThanOrEqual(before.queued + 2);
+          // The table alternative agrees with the drawing.
+          expect(await numberAt(page, '[data-function="channel"] [data-field="invocations"]')).toBe(await numberAt(page, invocations));
+          await page.locator('#topology-title').scrollIntoViewIfNeeded();
+          await screenshots(page, 'topology');
+        } finally {
+          await page.close();
+          // The two values sent on ping are taken off again, through the channel (its counters stay right).
+          const ping = new Channel({
+            sqs: ctx.sqs,
+            dynamodb: ctx.dynamodb,
+            tableName: ctx.tableName,
+            name: CHANNELS.ping,
+            queueUrl: await ctx.queueUrl(CHANNELS.ping),
+            schema: z.number().int(),
+            waitTimeSeconds: 1,
+          });
+          const signal = AbortSignal.timeout(20_000);
+          const pending = new Set(sentIds);
+          while (pending.size > 0 && !signal.aborted) {
+            const { ok, envelope } = await ping.receive({ signal }).catch(() => ({ ok: false, envelope: undefined }));
+            if (ok && envelope) pending.delete(envelope.id);
+          }
+        }
+      }), // the channel function sends on ping, and the test takes its values back off
+    180_000,
+  );
 });

@@ -6,7 +6,6 @@ import { InvokeCommand } from '@aws-sdk/client-lambda';
 import { setWorkerFaults } from '../../chaos/workerFaultConfig.ts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { lambda } from '../../infra/localstack/resources.ts';
-import { deployStack } from '../helpers/stack.ts';
 
 const FunctionName = 'fnmesh-local-ping';
 let restore: () => Promise<void>;
@@ -23,7 +22,6 @@ async function invoke(): Promise<{ errorType?: string; body: string }> {
 }
 
 beforeAll(async () => {
-  await deployStack();
   restore = await setWorkerFaults(lambda, FunctionName, undefined);
 }, 300_000);
 
