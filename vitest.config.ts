@@ -19,6 +19,7 @@ const SIDE_BY_SIDE = 3;
 const USES_THE_STACK = [
   'test/integration/bench.test.ts',
   'test/integration/cliCommands.test.ts',
+  'test/integration/demos.test.ts',
   'test/integration/fuzzFunctions.test.ts',
   'test/integration/scenarios.test.ts',
   'test/integration/smokeStack.test.ts',
@@ -31,7 +32,7 @@ const USES_THE_STACK = [
  * rest, one at a time.
  */
 const NEEDS_THE_STACK_ALONE = [
-  'test/integration/chaos.test.ts',
+  'test/integration/poolChaos.test.ts',
   'test/integration/uiStack.test.ts',
   'test/integration/workerFaults.test.ts',
 ];

@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { projectRoot } from '../../infra/localstack/localstack.ts';
 import { withProcessLock } from '../../infra/processLock.ts';
+import { testRunDir } from './testRun.ts';
 
 export interface PackedFile {
   path: string;
@@ -45,18 +46,12 @@ function npm(args: string[], cwd: string): string {
   });
 }
 
-/** Where the test run's tarball goes (test/integration/globalSetup.ts names the run, and removes it at the end). */
-export function packDestination(run = process.env.FNMESH_TEST_RUN): string {
-  if (!run) throw new Error('FNMESH_TEST_RUN is not set: run the integration tests through vitest (its global setup names the run)');
-  return join(tmpdir(), `fnmesh-pack-${run}`);
-}
-
 /**
  * The repository packed once per test run and shared by the files that install it: `npm pack`
  * runs prepack, which rebuilds dist/, so two packs at once would build under each other.
  */
 export async function packedFnmesh(): Promise<Packed> {
-  const destination = packDestination();
+  const destination = join(testRunDir(), 'pack');
   const description = join(destination, 'packed.json');
   await withProcessLock(`npm-pack:${projectRoot}`, async () => {
     if (existsSync(description)) return;

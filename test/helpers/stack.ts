@@ -1,7 +1,10 @@
 /** The stack at stage local (see serverless.yml): its resource names, and deploying it for the tests that use it. */
+import { existsSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { takeProcessLock, withProcessLock } from '../../infra/processLock.ts';
 import { serverless } from '../../infra/serverless/cli.ts';
 import { CHANNELS, FUNCTIONS, MESH_TABLE, resourceName } from '../../infra/stack.ts';
+import { testRunDir } from './testRun.ts';
 
 /** The smoke stack's resource names for stage `local`. */
 export const smokeStack = {
@@ -15,6 +18,32 @@ export const smokeStack = {
 export async function deployStack(): Promise<void> {
   const deploy = await serverless(['deploy', '--stage', 'local']);
   if (deploy.code !== 0) throw new Error(`serverless deploy --stage local failed:\n${deploy.stdout}\n${deploy.stderr}`);
+}
+
+const STACK_DEPLOY = 'fnmesh-test: deploy the stack';
+const deployedMark = () => join(testRunDir(), 'stack-deployed');
+
+/**
+ * The stack deployed once per test run, for every file that uses it (`beforeAll(stackDeployed)`):
+ * the run's setup starts the deploy (test/integration/stackSetup.ts) while the files that need no
+ * stack run; a file that needs it waits for it here. If that deploy failed, the first file to
+ * ask deploys again, and fails with serverless's own words.
+ */
+export async function stackDeployed(): Promise<void> {
+  await withProcessLock(STACK_DEPLOY, async () => {
+    if (existsSync(deployedMark())) return;
+    await deployStack();
+    writeFileSync(deployedMark(), new Date().toISOString());
+  });
+}
+
+/** Starts the run's deploy and holds the deploy lock until it ends; resolves once the lock is taken. */
+export async function startStackDeploy(): Promise<Promise<void>> {
+  const release = await takeProcessLock(STACK_DEPLOY);
+  return deployStack()
+    .then(() => writeFileSync(deployedMark(), new Date().toISOString()))
+    .catch(() => undefined) // the first file that needs the stack deploys again, and reports why
+    .finally(release);
 }
 
 /**

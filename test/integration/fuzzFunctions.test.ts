@@ -5,11 +5,13 @@
  */
 import { InvokeCommand } from '@aws-sdk/client-lambda';
 import fc from 'fast-check';
-import { describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { GetQueueUrlCommand } from '@aws-sdk/client-sqs';
 import { Channel } from '../../lib/channel/Channel.ts';
-import { withPingChannel } from '../helpers/stack.ts';
+import { stackDeployed, withPingChannel } from '../helpers/stack.ts';
 import { dynamodb, lambda, sqs } from '../../infra/localstack/resources.ts';
+
+beforeAll(stackDeployed); // the run's one deploy (test/helpers/stack.ts)
 
 /** Deliberate, typed refusals: ours, and Powertools' "every record of the batch failed" (each record reported). */
 const TYPED = new Set(['InvalidInputError', 'MalformedRequestError', 'MalformedEnvelopeError', 'FullBatchFailureError']);

@@ -8,13 +8,13 @@ import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startLocalCloud } from '../../infra/localstack/testSetup.ts';
-import { packDestination } from '../helpers/package.ts';
+import { testRunDir } from '../helpers/testRun.ts';
 
 export default async function setup() {
   // Every integration project lists this file; the first one's setup serves the whole run.
   if (process.env.FNMESH_TEST_RUN) return;
   const run = `${Date.now().toString(36)}-${process.pid}`;
-  process.env.FNMESH_TEST_RUN = run; // the files' workers inherit it (test/helpers/package.ts)
+  process.env.FNMESH_TEST_RUN = run; // the files' workers inherit it (test/helpers/testRun.ts)
   const fakeBin = mkdtempSync(join(tmpdir(), 'fnmesh-no-docker-'));
   const calls = join(fakeBin, 'docker-calls.log');
   writeFileSync(
@@ -32,7 +32,7 @@ export default async function setup() {
     await stopLocalCloud();
     const dockerCalls = existsSync(calls) ? readFileSync(calls, 'utf8') : '';
     rmSync(fakeBin, { recursive: true, force: true });
-    rmSync(packDestination(run), { recursive: true, force: true });
+    rmSync(testRunDir(run), { recursive: true, force: true });
     if (dockerCalls) throw new Error(`docker was called during the test run:\n${dockerCalls}`);
   };
 }

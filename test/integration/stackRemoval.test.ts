@@ -6,10 +6,12 @@ import { DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
 import { DescribeTableCommand } from '@aws-sdk/client-dynamodb';
 import { GetFunctionCommand } from '@aws-sdk/client-lambda';
 import { GetQueueUrlCommand } from '@aws-sdk/client-sqs';
-import { describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { cloudformation, dynamodb, lambda, sqs } from '../../infra/localstack/resources.ts';
-import { smokeStack } from '../helpers/stack.ts';
+import { smokeStack, stackDeployed } from '../helpers/stack.ts';
 import { serverless } from '../../infra/serverless/cli.ts';
+
+beforeAll(stackDeployed); // the run's one deploy (test/helpers/stack.ts)
 
 describe('serverless remove --stage local', () => {
   it('removes the stack and everything in it', async () => {

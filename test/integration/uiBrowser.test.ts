@@ -24,6 +24,10 @@ import { squares } from '../../cli/demos/squares.ts';
 import type { Output } from '../../cli/output.ts';
 import { openChromium, SCREENSHOTS, screenshots } from '../helpers/browser.ts';
 
+import { stackDeployed } from '../helpers/stack.ts';
+
+beforeAll(stackDeployed); // the run's one deploy (test/helpers/stack.ts)
+
 let tableName: string;
 let ui: UiServer;
 let browser: BrowserContext;

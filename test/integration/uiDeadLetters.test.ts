@@ -25,8 +25,10 @@ import { Channel } from '../../lib/channel/Channel.ts';
 import { decodeEnvelope, encodeEnvelope, envelopeOf } from '../../lib/channel/envelope.ts';
 import { MeshAbortError } from '../../lib/errors.ts';
 import { eventually } from '../helpers/eventually.ts';
-import { holdPingChannel } from '../helpers/stack.ts';
+import { holdPingChannel, stackDeployed } from '../helpers/stack.ts';
 import { openChromium, screenshots } from '../helpers/browser.ts';
+
+beforeAll(stackDeployed); // the run's one deploy (test/helpers/stack.ts)
 
 const ctx = meshContext('local');
 let ui: UiServer;

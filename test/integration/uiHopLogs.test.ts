@@ -17,8 +17,10 @@ import { meshUiData } from '../../cli/ui/data.ts';
 import { startUiServer, type UiServer } from '../../cli/ui/server.ts';
 import { newTraceId } from '../../lib/channel/envelope.ts';
 import { openChromium, screenshots } from '../helpers/browser.ts';
-import { withPingChannel } from '../helpers/stack.ts';
+import { stackDeployed, withPingChannel } from '../helpers/stack.ts';
 import { eventually } from '../helpers/eventually.ts';
+
+beforeAll(stackDeployed); // the run's one deploy (test/helpers/stack.ts)
 
 const ctx = meshContext('local');
 const data = meshUiData(ctx);

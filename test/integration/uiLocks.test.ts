@@ -30,6 +30,10 @@ import { listMeshItems } from '../../lib/table/reader.ts';
 import { Tracer } from '../../lib/trace/Tracer.ts';
 import { openChromium, screenshots } from '../helpers/browser.ts';
 
+import { stackDeployed } from '../helpers/stack.ts';
+
+beforeAll(stackDeployed); // the run's one deploy (test/helpers/stack.ts)
+
 let browser: BrowserContext;
 let closeBrowser: (() => Promise<void>) | undefined;
 

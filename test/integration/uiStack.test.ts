@@ -32,6 +32,10 @@ import type { Item } from '../../lib/table/layout.ts';
 import { Tracer } from '../../lib/trace/Tracer.ts';
 import { openChromium } from '../helpers/browser.ts';
 
+import { stackDeployed } from '../helpers/stack.ts';
+
+beforeAll(stackDeployed); // the run's one deploy (test/helpers/stack.ts)
+
 const silent: Output = { json: true, say() {}, progress() {}, table() {}, result() {} };
 
 let browser: BrowserContext;

@@ -20,7 +20,9 @@ import { CHANNELS, channelQueueNames, FUNCTIONS, MESH_TABLE, STACK_CHANNELS } fr
 import { Channel } from '../../lib/channel/Channel.ts';
 import { MeshConfigError } from '../../lib/errors.ts';
 import { openChromium, screenshots } from '../helpers/browser.ts';
-import { withPingChannel } from '../helpers/stack.ts';
+import { stackDeployed, withPingChannel } from '../helpers/stack.ts';
+
+beforeAll(stackDeployed); // the run's one deploy (test/helpers/stack.ts)
 
 /** Every queue of the stack: the channels', their dead-letter queues, and the tracked workers' task-failures pair. */
 const QUEUES = [

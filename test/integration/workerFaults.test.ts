@@ -7,6 +7,10 @@ import { setWorkerFaults } from '../../chaos/workerFaultConfig.ts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { lambda } from '../../infra/localstack/resources.ts';
 
+import { stackDeployed } from '../helpers/stack.ts';
+
+beforeAll(stackDeployed); // the run's one deploy (test/helpers/stack.ts)
+
 const FunctionName = 'fnmesh-local-ping';
 let restore: () => Promise<void>;
 
