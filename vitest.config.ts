@@ -31,11 +31,7 @@ const USES_THE_STACK = [
  * configuration) or count exactly on its channels and dead-letter queues. They run after the
  * rest, one at a time.
  */
-const NEEDS_THE_STACK_ALONE = [
-  'test/integration/poolChaos.test.ts',
-  'test/integration/uiStack.test.ts',
-  'test/integration/workerFaults.test.ts',
-];
+const NEEDS_THE_STACK_ALONE = ['test/integration/poolChaos.test.ts', 'test/integration/uiStack.test.ts'];
 
 /** Takes the stack away: last of all. */
 const REMOVES_THE_STACK = ['test/integration/stackRemoval.test.ts'];

@@ -1,18 +1,23 @@
 /**
  * Fault injection in deployed workers (FNMESH_WORKER_FAULTS): each kind fails the invocation the
- * way Lambda reports it, and the function serves the next invocation once faults are off.
+ * way Lambda reports it, and the function serves the next invocation once faults are off. The
+ * worker is the stack's ping handler, deployed here under a name of its own: turning its faults on
+ * touches nothing another test file uses.
  */
 import { InvokeCommand } from '@aws-sdk/client-lambda';
 import { setWorkerFaults } from '../../chaos/workerFaultConfig.ts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { lambda } from '../../infra/localstack/resources.ts';
+import { lambda, uniqueSuffix } from '../../infra/localstack/resources.ts';
+import { deployFixture } from '../helpers/deployWorker.ts';
 
-import { stackDeployed } from '../helpers/stack.ts';
+const FunctionName = `fnmesh-test-faults-${uniqueSuffix()}`;
+let remove: (() => Promise<void>) | undefined;
 
-beforeAll(stackDeployed); // the run's one deploy (test/helpers/stack.ts)
+beforeAll(async () => {
+  remove = await deployFixture('ping', FunctionName, { entry: 'functions/ping/handler.ts', timeout: 3 });
+}, 300_000);
 
-const FunctionName = 'fnmesh-local-ping';
-let restore: () => Promise<void>;
+afterAll(() => remove?.());
 
 /** Faults on (a JSON text, as in the variable) or off (''); a short timeout for `hang`. */
 async function configure(faults: string): Promise<void> {
@@ -24,12 +29,6 @@ async function invoke(): Promise<{ errorType?: string; body: string }> {
   const body = Buffer.from(response.Payload ?? new Uint8Array()).toString();
   return response.FunctionError ? { errorType: JSON.parse(body).errorType, body } : { body };
 }
-
-beforeAll(async () => {
-  restore = await setWorkerFaults(lambda, FunctionName, undefined);
-}, 300_000);
-
-afterAll(() => restore());
 
 describe('worker faults', () => {
   it.each([
