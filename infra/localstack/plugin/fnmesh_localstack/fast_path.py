@@ -19,18 +19,32 @@ mostly to work beside the call, not to the call:
   logger off. Now only when ``localstack.request.aws`` is enabled for INFO:
   ``FNMESH_REQUEST_LOG=1`` (or ``FNMESH_FAST_PATH=0``) turns the lines back on.
 
+* **Expression lexing.** moto lexes a ConditionExpression and tokenizes an UpdateExpression
+  character by character, twice per call (once to check the names and values used, once to run
+  it). The tokens depend on the text alone and nothing changes them afterwards, and a program
+  sends the same few texts with different values, so each distinct text is lexed once (a bounded
+  table; each call gets its own copy of the token list).
+
+* **moto's per-call bookkeeping.** Every moto-served call listed its handler class's methods with
+  ``inspect.getmembers`` to find the action (8 % of a conditional UpdateItem's samples); the list
+  is now kept per class. And the update-expression validators walk the expression's tree some
+  eight times, rebuilding their node-kind table at every node; each walker now builds it once.
+
 None of this changes what a call answers, what strict mode does, or the order of anything.
 """
 
 import logging
 import os
 import sqlite3
+from collections import deque
 
 LOG = logging.getLogger(__name__)
 
 FAST_PATH_SWITCH = "FNMESH_FAST_PATH"
 REQUEST_LOG_SWITCH = "FNMESH_REQUEST_LOG"
 FAST_PATH_MARKER = "fnmesh: per-call fast path on"
+# Distinct expression texts kept lexed; past this the table starts again (a program has a few dozen).
+EXPRESSION_TEXTS_KEPT = 4096
 
 
 def _is_on(name: str, default: bool) -> bool:
@@ -84,10 +98,69 @@ def _metrics_without_fsync() -> None:
     helper.sqlite3 = Sqlite3()
 
 
+def _lexed_once(lex, fresh_copy):
+    """``lex(text, *args)`` remembered by ``text``: the tokens as a tuple, handed out as ``fresh_copy(tokens)``."""
+    kept: dict = {}
+
+    def lexed(text, *args):
+        tokens = kept.get(text)
+        if tokens is None:
+            tokens = tuple(lex(text, *args))  # a malformed text raises here, and nothing is kept
+            if len(kept) >= EXPRESSION_TEXTS_KEPT:
+                kept.clear()
+            kept[text] = tokens
+        return fresh_copy(tokens)
+
+    return lexed
+
+
+def _lex_expressions_once() -> None:
+    """moto's condition lexer and update-expression tokenizer, each distinct text lexed once."""
+    from moto.dynamodb.comparisons import ConditionExpressionParser
+    from moto.dynamodb.parsing.tokens import ExpressionTokenizer
+
+    lex_condition = ConditionExpressionParser._lex_condition_expression
+    lexed_condition = _lexed_once(lambda _text, parser: lex_condition(parser), deque)
+    ConditionExpressionParser._lex_condition_expression = lambda parser: lexed_condition(parser.condition_expression, parser)
+
+    tokenize = _lexed_once(ExpressionTokenizer.make_list, list)  # bound to the class already
+    ExpressionTokenizer.make_list = classmethod(lambda _cls, text: tokenize(text))
+
+
+def _moto_bookkeeping_once() -> None:
+    """moto's per-call lookups that depend only on a class or a walker: made once each."""
+    import functools
+
+    from moto.core import responses
+    from moto.dynamodb.parsing.ast_nodes import DepthFirstTraverser
+
+    method_names = responses.method_names_from_class
+    responses.method_names_from_class = functools.lru_cache(maxsize=None)(lambda clazz: frozenset(method_names(clazz)))
+
+    def processing_table(walker) -> tuple:
+        """(kinds, (kind, processor) pairs) of a walker, made at its first node."""
+        table = walker.__dict__.get("_fnmesh_processing")
+        if table is None:
+            pairs = tuple(walker._processing_map().items())
+            table = walker.__dict__["_fnmesh_processing"] = (tuple(kind for kind, _ in pairs), pairs)
+        return table
+
+    def process(walker, node):
+        for kind, processor in processing_table(walker)[1]:
+            if isinstance(node, kind):
+                return processor(node)
+
+    # A walker that overrides nodes_to_be_processed (a more specific order of kinds) keeps its own.
+    DepthFirstTraverser.nodes_to_be_processed = lambda walker: processing_table(walker)[0]
+    DepthFirstTraverser.process = process
+
+
 def install() -> None:
     if not enabled():
         return
     if not _is_on(REQUEST_LOG_SWITCH, False):
         _quiet_response_log()
     _metrics_without_fsync()
+    _lex_expressions_once()
+    _moto_bookkeeping_once()
     LOG.info(FAST_PATH_MARKER)
