@@ -48,3 +48,6 @@ export async function screenshots(page: Page, name: string): Promise<void> {
     await page.screenshot({ path: join(SCREENSHOTS, `${name}-${colorScheme}.png`), fullPage: true });
   }
 }
+
+/** The text of the first cell `field` (`data-field`) in the rows `row` (a selector). */
+export const cellText = (page: Page, row: string, field: string) => page.locator(`${row} [data-field="${field}"]`).first().textContent();

@@ -11,7 +11,7 @@
  * The UI on the deployed stack (demos, calls per tick) is in uiStack.test.ts.
  */
 import { ScanCommand } from '@aws-sdk/client-dynamodb';
-import type { BrowserContext, Page } from 'playwright-core';
+import type { BrowserContext } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { meshContext } from '../../cli/context.ts';
 import { loadUiAssets } from '../../cli/ui/assets.ts';
@@ -28,7 +28,7 @@ import { Semaphore } from '../../lib/sync/Semaphore.ts';
 import type { Item } from '../../lib/table/layout.ts';
 import { listMeshItems } from '../../lib/table/reader.ts';
 import { Tracer } from '../../lib/trace/Tracer.ts';
-import { openChromium, screenshots } from '../helpers/browser.ts';
+import { cellText, openChromium, screenshots } from '../helpers/browser.ts';
 
 import { stackDeployed } from '../helpers/stack.ts';
 
@@ -44,9 +44,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await closeBrowser?.();
 });
-
-/** The text of `row`'s cell `field`. */
-const cell = (page: Page, row: string, field: string) => page.locator(`${row} [data-field="${field}"]`).first().textContent();
 
 describe('fnmesh ui in Chromium: locks of every kind', () => {
   let tableName: string;
@@ -79,20 +76,20 @@ describe('fnmesh ui in Chromium: locks of every kind', () => {
     try {
       // Act
       await page.goto(ui.url);
-      await expect.poll(() => cell(page, catalog, 'holder'), { timeout: 15_000 }).toContain(writing.owner);
+      await expect.poll(() => cellText(page, catalog, 'holder'), { timeout: 15_000 }).toContain(writing.owner);
       const seen = {
-        catalogKind: await cell(page, catalog, 'kind'),
-        catalogFence: await cell(page, catalog, 'fence'),
-        catalogLease: await cell(page, catalog, 'lease'),
-        readers: await cell(page, prices, 'readers'),
+        catalogKind: await cellText(page, catalog, 'kind'),
+        catalogFence: await cellText(page, catalog, 'fence'),
+        catalogLease: await cellText(page, catalog, 'lease'),
+        readers: await cellText(page, prices, 'readers'),
         readerHolders: await page
           .locator(`${prices} [data-holder]`)
           .evaluateAll((items) => items.map((li) => li.getAttribute('data-holder'))),
-        permits: await cell(page, semaphore, 'permits'),
-        semaphoreKind: await cell(page, semaphore, 'kind'),
+        permits: await cellText(page, semaphore, 'permits'),
+        semaphoreKind: await cellText(page, semaphore, 'kind'),
         semaphoreHolders: await page.locator(`${semaphore} [data-holder]`).count(),
-        mutexKind: await cell(page, '[data-lock="invoice-7"]', 'kind'),
-        mutexFence: await cell(page, '[data-lock="invoice-7"]', 'fence'),
+        mutexKind: await cellText(page, '[data-lock="invoice-7"]', 'kind'),
+        mutexFence: await cellText(page, '[data-lock="invoice-7"]', 'fence'),
       };
       await screenshots(page, 'locks');
       await reader2.unlock();
@@ -112,11 +109,11 @@ describe('fnmesh ui in Chromium: locks of every kind', () => {
         mutexFence: String(mutex.fence),
       });
       expect(writing.fence).toBeGreaterThan(0);
-      await expect.poll(() => cell(page, prices, 'readers'), { timeout: 10_000 }).toBe('1');
-      await expect.poll(() => cell(page, semaphore, 'permits'), { timeout: 10_000 }).toBe('1/5');
-      await expect.poll(() => cell(page, catalog, 'holder'), { timeout: 10_000 }).toBe('free');
-      expect(await cell(page, catalog, 'fence')).toBe(String(writing.fence));
-      expect(await cell(page, catalog, 'lease')).toBe('–');
+      await expect.poll(() => cellText(page, prices, 'readers'), { timeout: 10_000 }).toBe('1');
+      await expect.poll(() => cellText(page, semaphore, 'permits'), { timeout: 10_000 }).toBe('1/5');
+      await expect.poll(() => cellText(page, catalog, 'holder'), { timeout: 10_000 }).toBe('free');
+      expect(await cellText(page, catalog, 'fence')).toBe(String(writing.fence));
+      expect(await cellText(page, catalog, 'lease')).toBe('–');
     } finally {
       await page.close();
       for (const held of [reader1, reader2, writing, mutex]) await held.unlock().catch(() => undefined);

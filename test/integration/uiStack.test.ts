@@ -12,7 +12,7 @@
  * stack to keep still: this file runs alone (vitest.config.ts).
  */
 import { ScanCommand } from '@aws-sdk/client-dynamodb';
-import type { BrowserContext, Page } from 'playwright-core';
+import type { BrowserContext } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { meshContext, type MeshContext } from '../../cli/context.ts';
 import { counter } from '../../cli/demos/counter.ts';
@@ -30,7 +30,7 @@ import { CallCounter } from '../../lib/faults/callCounter.ts';
 import { Mutex } from '../../lib/sync/Mutex.ts';
 import type { Item } from '../../lib/table/layout.ts';
 import { Tracer } from '../../lib/trace/Tracer.ts';
-import { openChromium } from '../helpers/browser.ts';
+import { cellText, openChromium } from '../helpers/browser.ts';
 
 import { stackDeployed } from '../helpers/stack.ts';
 
@@ -48,9 +48,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await closeBrowser?.();
 });
-
-/** The text of `row`'s cell `field`. */
-const cell = (page: Page, row: string, field: string) => page.locator(`${row} [data-field="${field}"]`).first().textContent();
 
 describe('fnmesh ui in Chromium, on the deployed stack (stage local): locks, channels, calls per tick', () => {
   let stage: UiServer;
@@ -85,9 +82,9 @@ describe('fnmesh ui in Chromium, on the deployed stack (stage local): locks, cha
       await page.goto(stage.url);
       // Act: the demo's workers wait on the lock the test holds; the page shows the test as its holder.
       const demo = runDemo(ctx, silent, 'counter', (run) => counter({ ...run, runId }, { workers, increments, unsafe: false }));
-      await expect.poll(() => cell(page, row, 'holder'), { timeout: 20_000 }).toBe(blocker.owner);
-      const heldFence = await cell(page, row, 'fence');
-      const heldLease = await cell(page, row, 'lease');
+      await expect.poll(() => cellText(page, row, 'holder'), { timeout: 20_000 }).toBe(blocker.owner);
+      const heldFence = await cellText(page, row, 'fence');
+      const heldLease = await cellText(page, row, 'lease');
       await blocker.unlock();
       const result = await demo;
       // Assess
@@ -95,9 +92,9 @@ describe('fnmesh ui in Chromium, on the deployed stack (stage local): locks, cha
       expect(heldLease).toMatch(/^\d+(\.\d+)? s$/);
       expect(result).toMatchObject({ expected: workers * increments, actual: workers * increments, lostUpdates: 0 });
       // Every worker's increment was a grant of the same lock: the fence went on from the test's.
-      await expect.poll(() => cell(page, row, 'fence'), { timeout: 10_000 }).toBe(String(blocker.fence + workers * increments));
+      await expect.poll(() => cellText(page, row, 'fence'), { timeout: 10_000 }).toBe(String(blocker.fence + workers * increments));
       // (The last grant may show its holder first, then its unlock.)
-      await expect.poll(() => cell(page, row, 'holder'), { timeout: 10_000 }).toBe('free');
+      await expect.poll(() => cellText(page, row, 'holder'), { timeout: 10_000 }).toBe('free');
     } finally {
       await page.close();
       await blocker.unlock().catch(() => undefined);
@@ -110,7 +107,7 @@ describe('fnmesh ui in Chromium, on the deployed stack (stage local): locks, cha
     const page = await browser.newPage();
     try {
       await page.goto(stage.url);
-      const sent = (channel: string) => cell(page, `[data-channel="${channel}"]`, 'sent').then(Number);
+      const sent = (channel: string) => cellText(page, `[data-channel="${channel}"]`, 'sent').then(Number);
       await expect.poll(() => page.locator('[data-channel="tasks"]').count(), { timeout: 20_000 }).toBe(1);
       const before = { tasks: await sent('tasks'), results: await sent('results') };
       // Act
