@@ -14,7 +14,7 @@ import { join } from 'node:path';
 
 const POLL_MS = 200;
 /** A lock directory without an owner file yet is another process between its mkdir and its write. */
-const OWNERLESS_GRACE_MS = 10_000;
+export const OWNERLESS_GRACE_MS = 10_000;
 
 /** The lock's directory for `key` (any string: a folder path, a name). */
 export function processLockPath(key: string): string {
@@ -40,14 +40,17 @@ function tryTake(path: string): boolean {
     try {
       owner = Number(readFileSync(join(path, 'pid'), 'utf8'));
     } catch {
-      // No owner written yet: taken over only once the grace has passed.
+      // No owner file yet (or no longer): judged below, by the lock's age.
+    }
+    if (owner === undefined || !Number.isSafeInteger(owner) || owner <= 0) {
+      // No owner written yet (another process between its mkdir and its write): taken over only
+      // once the grace has passed.
       try {
         if (Date.now() - statSync(path).mtimeMs < OWNERLESS_GRACE_MS) return false;
       } catch {
         return false; // released meanwhile: the next poll takes it
       }
-    }
-    if (owner !== undefined && alive(owner)) return false;
+    } else if (alive(owner)) return false;
     rmSync(path, { recursive: true, force: true });
     return false; // the next poll races for it like anyone else
   }
