@@ -7,6 +7,7 @@ import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type BrowserContext, chromium, type Page } from 'playwright-core';
+import { afterAll, beforeAll } from 'vitest';
 
 const CHROMIUM = process.env.FNMESH_CHROMIUM ?? '/usr/bin/chromium';
 /** Set to a folder (docs/ui) to write the screenshots the docs show; unset, none are taken. */
@@ -35,6 +36,24 @@ export async function openChromium(): Promise<{ browser: BrowserContext; close()
     async close() {
       await browser.close();
       rmSync(profile, { recursive: true, force: true });
+    },
+  };
+}
+
+/**
+ * One headless Chromium for the calling test file: opened before its tests (`beforeAll`), closed
+ * after them (`afterAll`). Call it at the file's top level; `newPage()` opens a page in it.
+ */
+export function chromiumForFile(): { newPage(): Promise<Page> } {
+  let opened: Awaited<ReturnType<typeof openChromium>> | undefined;
+  beforeAll(async () => {
+    opened = await openChromium();
+  }, 60_000);
+  afterAll(() => opened?.close());
+  return {
+    newPage() {
+      if (!opened) throw new Error('chromiumForFile: the browser opens in beforeAll; ask for a page inside a test');
+      return opened.browser.newPage();
     },
   };
 }

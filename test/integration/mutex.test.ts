@@ -34,6 +34,19 @@ function contender(args: Record<string, unknown>): ChildProcess {
   });
 }
 
+/** A queued waiter's ticket (queued at `queuedAt`, leased until `until`) and the gate it sets, written as the waiter writes them. */
+async function writeQueuedTicket(lockName: string, queuedAt: number, token: string, until: number): Promise<void> {
+  await dynamodb.send(
+    new UpdateItemCommand({
+      TableName: tableName,
+      Key: keys.mutex(lockName),
+      UpdateExpression: 'SET #w = :w, #q = :w, #v = :v',
+      ExpressionAttributeNames: { '#w': ticketAttribute(queuedAt, token), '#q': QUEUE_UNTIL, '#v': 'v' },
+      ExpressionAttributeValues: { ':w': { N: String(until) }, ':v': { N: '1' } },
+    }),
+  );
+}
+
 async function outputLines(child: ChildProcess): Promise<any[]> {
   const lines: any[] = [];
   for await (const line of createInterface({ input: child.stdout! })) lines.push(JSON.parse(line));
@@ -232,15 +245,7 @@ describe("Mutex starvation mode ('fifo')", () => {
     const lockName = `dead-waiter-${uniqueSuffix()}`;
     // A waiter that queued and died (the item as it left it: its ticket and the gate, 600 ms lease).
     const deadUntil = Date.now() + 600;
-    await dynamodb.send(
-      new UpdateItemCommand({
-        TableName: tableName,
-        Key: keys.mutex(lockName),
-        UpdateExpression: 'SET #w = :w, #q = :w, #v = :v',
-        ExpressionAttributeNames: { '#w': ticketAttribute(Date.now() - 1000, 'dead/1'), '#q': QUEUE_UNTIL, '#v': 'v' },
-        ExpressionAttributeValues: { ':w': { N: String(deadUntil) }, ':v': { N: '1' } },
-      }),
-    );
+    await writeQueuedTicket(lockName, Date.now() - 1000, 'dead/1', deadUntil);
     expect(await mutex(lockName, { fairness: 'fifo' }).tryLock()).toBeUndefined(); // the gate holds newcomers back meanwhile
 
     const held = await mutex(lockName, { fairness: 'fifo' }).lock({ signal: AbortSignal.timeout(10_000) });
@@ -269,15 +274,7 @@ describe("Mutex starvation mode ('fifo')", () => {
     const lockName = `barge-${uniqueSuffix()}`;
     // A live waiter's ticket (and the gate) on a free lock, as a queued waiter writes them.
     const ticketUntil = Date.now() + 60_000;
-    await dynamodb.send(
-      new UpdateItemCommand({
-        TableName: tableName,
-        Key: keys.mutex(lockName),
-        UpdateExpression: 'SET #w = :w, #q = :w, #v = :v',
-        ExpressionAttributeNames: { '#w': ticketAttribute(Date.now(), 'waiter/1'), '#q': QUEUE_UNTIL, '#v': 'v' },
-        ExpressionAttributeValues: { ':w': { N: String(ticketUntil) }, ':v': { N: '1' } },
-      }),
-    );
+    await writeQueuedTicket(lockName, Date.now(), 'waiter/1', ticketUntil);
     expect(await mutex(lockName, { fairness: 'fifo' }).tryLock()).toBeUndefined();
     const barger = await mutex(lockName, { fairness: 'polling' }).tryLock();
     expect(barger?.fence).toBe(1);

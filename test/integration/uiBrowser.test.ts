@@ -7,7 +7,6 @@
  */
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { BrowserContext } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { meshContext } from '../../cli/context.ts';
 import { loadUiAssets } from '../../cli/ui/assets.ts';
@@ -22,7 +21,7 @@ import { Tracer } from '../../lib/trace/Tracer.ts';
 import { runDemo } from '../../cli/demos/run.ts';
 import { squares } from '../../cli/demos/squares.ts';
 import type { Output } from '../../cli/output.ts';
-import { openChromium, SCREENSHOTS, screenshots } from '../helpers/browser.ts';
+import { chromiumForFile, screenshots, SCREENSHOTS } from '../helpers/browser.ts';
 
 import { stackDeployed } from '../helpers/stack.ts';
 
@@ -30,15 +29,13 @@ beforeAll(stackDeployed); // the run's one deploy (test/helpers/stack.ts)
 
 let tableName: string;
 let ui: UiServer;
-let browser: BrowserContext;
-let closeBrowser: (() => Promise<void>) | undefined;
+const chromium = chromiumForFile();
 let elsewhere: Server;
 
 beforeAll(async () => {
   tableName = await createMeshTable('ui');
   const ctx = { ...meshContext('local'), tableName, tracer: new Tracer({ client: dynamodb, tableName }) };
   ui = await startUiServer({ data: meshUiData(ctx), assets: await loadUiAssets(), pollMs: 250 });
-  ({ browser, close: closeBrowser } = await openChromium());
   // Another origin on this machine (another port is another origin, and the same site).
   elsewhere = createServer((_req, res) =>
     res.writeHead(200, { 'Content-Type': 'text/html' }).end('<!doctype html><title>elsewhere</title>'),
@@ -47,7 +44,6 @@ beforeAll(async () => {
 }, 120_000);
 
 afterAll(async () => {
-  await closeBrowser?.();
   await ui?.close();
   elsewhere?.close();
   if (tableName) await deleteMeshTable(tableName);
@@ -67,7 +63,7 @@ describe('fnmesh ui in Chromium', () => {
         Item: { ...groupKey, v: { N: '1' }, started: { N: '4' }, pending: { N: '4' }, succeeded: { N: '0' }, failed: { N: '0' } },
       }),
     );
-    const page = await browser.newPage();
+    const page = await chromium.newPage();
     try {
       // Act
       await page.goto(ui.url);
@@ -112,7 +108,7 @@ describe('fnmesh ui in Chromium', () => {
     const queue = await createQueue('ui');
     const name = `orders-${uniqueSuffix()}`;
     const channel = new Channel<number>({ sqs, dynamodb, tableName, name, queueUrl: queue.queueUrl, waitTimeSeconds: 1 });
-    const page = await browser.newPage();
+    const page = await chromium.newPage();
     try {
       await page.goto(ui.url);
       const row = page.locator(`[data-channel="${name}"]`);
@@ -151,7 +147,7 @@ describe('fnmesh ui in Chromium', () => {
       endedAt: start + 600,
       outcome: 'Error',
     });
-    const page = await browser.newPage();
+    const page = await chromium.newPage();
     try {
       // Act
       await page.goto(ui.url);
@@ -176,7 +172,7 @@ describe('fnmesh ui in Chromium', () => {
 
   it("refuses another origin's page, even one that knows the token", async () => {
     // Prepare
-    const page = await browser.newPage();
+    const page = await chromium.newPage();
     try {
       await page.goto(`http://127.0.0.1:${(elsewhere.address() as AddressInfo).port}/`);
       // Act
@@ -220,7 +216,7 @@ describe('fnmesh ui in Chromium, on the deployed stack (stage local)', () => {
     // Prepare
     const tasks = 12;
     const silent: Output = { json: true, say() {}, progress() {}, table() {}, result() {} };
-    const page = await browser.newPage();
+    const page = await chromium.newPage();
     try {
       await page.goto(stage.url);
       await page.locator('#channels').waitFor({ timeout: 20_000 });

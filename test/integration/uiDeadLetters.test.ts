@@ -13,7 +13,6 @@ import {
   ReceiveMessageCommand,
   SendMessageCommand,
 } from '@aws-sdk/client-sqs';
-import type { BrowserContext } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { meshContext } from '../../cli/context.ts';
 import { loadUiAssets } from '../../cli/ui/assets.ts';
@@ -26,14 +25,13 @@ import { decodeEnvelope, encodeEnvelope, envelopeOf } from '../../lib/channel/en
 import { MeshAbortError } from '../../lib/errors.ts';
 import { eventually } from '../helpers/eventually.ts';
 import { holdPingChannel, stackDeployed } from '../helpers/stack.ts';
-import { openChromium, screenshots } from '../helpers/browser.ts';
+import { chromiumForFile, screenshots } from '../helpers/browser.ts';
 
 beforeAll(stackDeployed); // the run's one deploy (test/helpers/stack.ts)
 
 const ctx = meshContext('local');
 let ui: UiServer;
-let browser: BrowserContext;
-let closeBrowser: (() => Promise<void>) | undefined;
+const chromium = chromiumForFile();
 let pingUrl: string;
 let deadLetterUrl: string;
 let releasePing: (() => void) | undefined;
@@ -42,11 +40,9 @@ beforeAll(async () => {
   releasePing = await holdPingChannel(); // every test here drains and redrives the ping channel
   [pingUrl, deadLetterUrl] = await Promise.all([ctx.queueUrl('ping'), ctx.queueUrl('ping-dlq')]);
   ui = await startUiServer({ data: meshUiData(ctx), assets: await loadUiAssets(), pollMs: 250 });
-  ({ browser, close: closeBrowser } = await openChromium());
 }, 300_000);
 
 afterAll(async () => {
-  await closeBrowser?.();
   await ui?.close();
   releasePing?.();
 });
@@ -138,7 +134,7 @@ describe('the Dead letters section, on the deployed stack', () => {
       // The aborted loop's last long poll runs out on the server first.
       await new Promise((resolve) => setTimeout(resolve, 1500));
 
-      const page = await browser.newPage();
+      const page = await chromium.newPage();
       try {
         await page.goto(ui.url);
         // Act: to the section by keyboard, read ping's dead letters.
@@ -259,7 +255,7 @@ describe('the Dead letters section, on the deployed stack', () => {
   it('disables redrive where actions are not allowed (another stage without --allow-actions), and says why', async () => {
     // Prepare: the same data, presented as stage dev.
     const readOnly = await startUiServer({ data: { ...meshUiData(ctx), stage: 'dev' }, assets: await loadUiAssets(), pollMs: 250 });
-    const page = await browser.newPage();
+    const page = await chromium.newPage();
     try {
       // Act
       await page.goto(readOnly.url);

@@ -7,7 +7,6 @@
  * place from the failed hop's "logs" button.
  */
 import { InvokeCommand } from '@aws-sdk/client-lambda';
-import type { BrowserContext } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { showTrace, type TraceDocument } from '../../cli/commands/trace.ts';
 import { meshContext } from '../../cli/context.ts';
@@ -16,7 +15,7 @@ import { loadUiAssets } from '../../cli/ui/assets.ts';
 import { meshUiData } from '../../cli/ui/data.ts';
 import { startUiServer, type UiServer } from '../../cli/ui/server.ts';
 import { newTraceId } from '../../lib/channel/envelope.ts';
-import { openChromium, screenshots } from '../helpers/browser.ts';
+import { chromiumForFile, screenshots } from '../helpers/browser.ts';
 import { stackDeployed, withPingChannel } from '../helpers/stack.ts';
 import { eventually } from '../helpers/eventually.ts';
 
@@ -25,16 +24,13 @@ beforeAll(stackDeployed); // the run's one deploy (test/helpers/stack.ts)
 const ctx = meshContext('local');
 const data = meshUiData(ctx);
 let ui: UiServer;
-let browser: BrowserContext;
-let closeBrowser: (() => Promise<void>) | undefined;
+const chromium = chromiumForFile();
 
 beforeAll(async () => {
   ui = await startUiServer({ data, assets: await loadUiAssets(), pollMs: 1000 });
-  ({ browser, close: closeBrowser } = await openChromium());
 }, 300_000);
 
 afterAll(async () => {
-  await closeBrowser?.();
   await ui?.close();
 });
 
@@ -114,7 +110,7 @@ describe("a failed hop's logs, on the deployed stack", () => {
     expect(read.consoleUrl).toBeNull();
 
     // Act: the page, from the failed hop's logs button, by keyboard.
-    const page = await browser.newPage();
+    const page = await chromium.newPage();
     try {
       await page.goto(`${ui.url}&trace=${traceId}`);
       const button = page.locator(`[data-hop="${failed.requestId}"] button`, { hasText: 'logs' });

@@ -11,7 +11,6 @@
  * The UI on the deployed stack (demos, calls per tick) is in uiStack.test.ts.
  */
 import { ScanCommand } from '@aws-sdk/client-dynamodb';
-import type { BrowserContext } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { meshContext } from '../../cli/context.ts';
 import { loadUiAssets } from '../../cli/ui/assets.ts';
@@ -28,22 +27,13 @@ import { Semaphore } from '../../lib/sync/Semaphore.ts';
 import type { Item } from '../../lib/table/layout.ts';
 import { listMeshItems } from '../../lib/table/reader.ts';
 import { Tracer } from '../../lib/trace/Tracer.ts';
-import { cellText, openChromium, screenshots } from '../helpers/browser.ts';
+import { cellText, chromiumForFile, screenshots } from '../helpers/browser.ts';
 
 import { stackDeployed } from '../helpers/stack.ts';
 
 beforeAll(stackDeployed); // the run's one deploy (test/helpers/stack.ts)
 
-let browser: BrowserContext;
-let closeBrowser: (() => Promise<void>) | undefined;
-
-beforeAll(async () => {
-  ({ browser, close: closeBrowser } = await openChromium());
-}, 60_000);
-
-afterAll(async () => {
-  await closeBrowser?.();
-});
+const chromium = chromiumForFile();
 
 describe('fnmesh ui in Chromium: locks of every kind', () => {
   let tableName: string;
@@ -69,7 +59,7 @@ describe('fnmesh ui in Chromium: locks of every kind', () => {
     const permits2 = await new Semaphore({ ...lease, name: 'db-connections', capacity: 5, owner: 'ui-sem-a' }).acquire(2);
     const permits1 = await new Semaphore({ ...lease, name: 'db-connections', capacity: 5, owner: 'ui-sem-b' }).acquire(1);
     const mutex = await new Mutex({ ...lease, name: 'invoice-7', owner: 'ui-mutex' }).lock();
-    const page = await browser.newPage();
+    const page = await chromium.newPage();
     const catalog = '[data-lock="catalog"][data-kind="rwmutex"]';
     const prices = '[data-lock="prices"][data-kind="rwmutex"]';
     const semaphore = '[data-lock="db-connections"][data-kind="semaphore"]';
@@ -129,7 +119,7 @@ describe('fnmesh ui in Chromium: locks of every kind', () => {
         await held.unlock();
       }),
     );
-    const page = await browser.newPage();
+    const page = await chromium.newPage();
     try {
       await page.goto(ui.url);
       const rows = page.locator('#locks tbody tr');

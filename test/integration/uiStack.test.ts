@@ -12,7 +12,6 @@
  * stack to keep still: this file runs alone (vitest.config.ts).
  */
 import { ScanCommand } from '@aws-sdk/client-dynamodb';
-import type { BrowserContext } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { meshContext, type MeshContext } from '../../cli/context.ts';
 import { counter } from '../../cli/demos/counter.ts';
@@ -30,7 +29,7 @@ import { CallCounter } from '../../lib/faults/callCounter.ts';
 import { Mutex } from '../../lib/sync/Mutex.ts';
 import type { Item } from '../../lib/table/layout.ts';
 import { Tracer } from '../../lib/trace/Tracer.ts';
-import { cellText, openChromium } from '../helpers/browser.ts';
+import { cellText, chromiumForFile } from '../helpers/browser.ts';
 
 import { stackDeployed } from '../helpers/stack.ts';
 
@@ -38,16 +37,7 @@ beforeAll(stackDeployed); // the run's one deploy (test/helpers/stack.ts)
 
 const silent: Output = { json: true, say() {}, progress() {}, table() {}, result() {} };
 
-let browser: BrowserContext;
-let closeBrowser: (() => Promise<void>) | undefined;
-
-beforeAll(async () => {
-  ({ browser, close: closeBrowser } = await openChromium());
-}, 60_000);
-
-afterAll(async () => {
-  await closeBrowser?.();
-});
+const chromium = chromiumForFile();
 
 describe('fnmesh ui in Chromium, on the deployed stack (stage local): locks, channels, calls per tick', () => {
   let stage: UiServer;
@@ -76,7 +66,7 @@ describe('fnmesh ui in Chromium, on the deployed stack (stage local): locks, cha
       owner: 'ui-test',
       leaseMs: 60_000,
     }).lock();
-    const page = await browser.newPage();
+    const page = await chromium.newPage();
     const row = `[data-lock="${lockName}"][data-kind="mutex"]`;
     try {
       await page.goto(stage.url);
@@ -104,7 +94,7 @@ describe('fnmesh ui in Chromium, on the deployed stack (stage local): locks, cha
   it("shows the tasks and results channels' counts moving while the pool demo runs", async () => {
     // Prepare
     const tasks = 10;
-    const page = await browser.newPage();
+    const page = await chromium.newPage();
     try {
       await page.goto(stage.url);
       const sent = (channel: string) => cellText(page, `[data-channel="${channel}"]`, 'sent').then(Number);

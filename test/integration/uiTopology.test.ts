@@ -7,7 +7,7 @@
  * publishes) and a queue's count live after real invocations.
  */
 import { InvokeCommand } from '@aws-sdk/client-lambda';
-import type { BrowserContext, Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { meshContext } from '../../cli/context.ts';
@@ -19,7 +19,7 @@ import type { ApiTopology } from '../../cli/ui/web/types.ts';
 import { CHANNELS, channelQueueNames, FUNCTIONS, MESH_TABLE, STACK_CHANNELS } from '../../infra/stack.ts';
 import { Channel } from '../../lib/channel/Channel.ts';
 import { MeshConfigError } from '../../lib/errors.ts';
-import { openChromium, screenshots } from '../helpers/browser.ts';
+import { chromiumForFile, screenshots } from '../helpers/browser.ts';
 import { stackDeployed, withPingChannel } from '../helpers/stack.ts';
 
 beforeAll(stackDeployed); // the run's one deploy (test/helpers/stack.ts)
@@ -84,18 +84,15 @@ function edgesOf(topology: ApiTopology): string[] {
 
 let data: UiData;
 let ui: UiServer;
-let browser: BrowserContext;
-let closeBrowser: (() => Promise<void>) | undefined;
+const chromium = chromiumForFile();
 const ctx = meshContext('local');
 
 beforeAll(async () => {
   data = meshUiData(ctx);
   ui = await startUiServer({ data, assets: await loadUiAssets(), pollMs: 250 });
-  ({ browser, close: closeBrowser } = await openChromium());
 }, 300_000);
 
 afterAll(async () => {
-  await closeBrowser?.();
   await ui?.close();
   data?.close?.();
 });
@@ -152,7 +149,7 @@ describe('fnmesh ui topology, on the deployed stack (stage local)', () => {
 
   it('draws every function, queue and edge; a node is reached by keyboard and names its numbers and connections', async () => {
     // Prepare
-    const page = await browser.newPage();
+    const page = await chromium.newPage();
     try {
       // Act
       await page.goto(ui.url);
@@ -208,7 +205,7 @@ describe('fnmesh ui topology, on the deployed stack (stage local)', () => {
     () =>
       withPingChannel(async () => {
         // Prepare
-        const page = await browser.newPage();
+        const page = await chromium.newPage();
         const invocations = '[data-kind="function"][data-node="channel"] [data-field="invocations"]';
         const errors = '[data-kind="function"][data-node="channel"] [data-field="errors"]';
         const queued = '[data-kind="queue"][data-node="ping"] [data-field="queued"]';
