@@ -3,6 +3,11 @@
  * function (SQS-triggered) throws or crashes on a seeded share of its invocations
  * (FNMESH_WORKER_FAULTS); SQS redelivers what failed. Every task must come back as exactly one
  * result on the results channel: lost = tasks without a result, doubleApplied = extra results.
+ *
+ * A task whose every delivery failed (the local stage's maxReceiveCount is 3: at a 30% fault rate
+ * about one run in three has one) is dead-lettered by the queue, with its reason, not lost: the run
+ * redrives the tasks dead-letter queue as an operator would (`fnmesh dlq redrive tasks`) and counts
+ * what it brought back (`redriven`); those tasks must then come back exactly once like the rest.
  */
 import { GetQueueUrlCommand } from '@aws-sdk/client-sqs';
 import { randomUUID } from 'node:crypto';
@@ -12,6 +17,8 @@ import { FilterLogEventsCommand } from '@aws-sdk/client-cloudwatch-logs';
 import { dynamodb, lambda, logs, sqs } from '../infra/localstack/resources.ts';
 import { CHANNELS, FUNCTIONS, MESH_TABLE, resourceName } from '../infra/stack.ts';
 import { setWorkerFaults } from './workerFaultConfig.ts';
+import { redrive } from '../cli/commands/dlq.ts';
+import { meshContext } from '../cli/context.ts';
 
 const WORKER = resourceName('local', FUNCTIONS.worker);
 
@@ -31,6 +38,8 @@ export interface PoolChaosResult {
   workerFaults: string;
   /** Faults the worker reported injecting (its log lines). */
   faultsInjected: number;
+  /** Tasks the queue dead-lettered (every delivery failed) that the run redrove to the tasks channel. */
+  redriven: number;
   /** Results were still missing when the time ran out (they are counted as lost). */
   timedOut: boolean;
   seconds: number;
@@ -72,7 +81,10 @@ export async function runPoolChaos(options: PoolChaosOptions): Promise<PoolChaos
     const seen = new Map<number, number>();
     const signal = AbortSignal.timeout(options.timeoutMs ?? 10 * 60_000);
     let received = 0;
+    let redriven = 0;
+    const ctx = meshContext('local');
     while (seen.size < options.tasks && !signal.aborted) {
+      redriven += (await redrive(ctx, CHANNELS.tasks)).document.moved;
       for (const { body } of await results.receiveMany(10, { signal }).catch((err: unknown) => {
         if (signal.aborted) return [];
         throw err;
@@ -95,6 +107,7 @@ export async function runPoolChaos(options: PoolChaosOptions): Promise<PoolChaos
       results: received,
       lost: options.tasks - seen.size,
       doubleApplied: received - seen.size,
+      redriven,
       workerFaults: JSON.stringify(faults),
       timedOut: signal.aborted,
       seconds: (Date.now() - startedAt) / 1000,

@@ -157,7 +157,9 @@ async function main(): Promise<number> {
     log(`pool: ${size.poolTasks} tasks through the worker function, 30% of its invocations throwing or crashing`);
     const pool = await guarded('pool', () => runPoolChaos({ tasks: size.poolTasks, faultRate: 0.3, seed, timeoutMs: runTimeoutMs }));
     if (pool)
-      log(`pool: ${pool.tasks - pool.lost}/${pool.tasks} results, ${pool.faultsInjected} worker faults, ${pool.doubleApplied} duplicates`);
+      log(
+        `pool: ${pool.tasks - pool.lost}/${pool.tasks} results, ${pool.faultsInjected} worker faults, ${pool.redriven} redriven from the dead-letter queue, ${pool.doubleApplied} duplicates`,
+      );
 
     log(
       `sends: ${size.sendValues} values with 30% of SQS answers lost (maxAttempts 1); ${size.killedSenders} sender processes SIGKILLed; ` +

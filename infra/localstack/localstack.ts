@@ -148,6 +148,10 @@ export function localstackEnvironment(instance: LocalStackInstance = defaultInst
     // sqs_pollers.py): LocalStack runs one, which invokes a queue's batches one at a time; AWS
     // starts with five, so a queue's batches run side by side.
     FNMESH_SQS_POLLERS: '4',
+    // LocalStack's calls to itself (event source pollers' receives and deletes, a function's logs
+    // and metrics) go to its gateway directly instead of over HTTP through its server: an Invoke
+    // cost the process 21.6 ms of CPU, now 14.7 ms.
+    IN_MEMORY_CLIENT: '1',
   };
 }
 

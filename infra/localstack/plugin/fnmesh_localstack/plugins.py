@@ -66,8 +66,9 @@ def fnmesh_fast_path():
 
 
 @hooks.on_infra_start()
-def fnmesh_concurrent_sqs_pollers():
-    """Several pollers per SQS event source mapping of a standard queue (``FNMESH_SQS_POLLERS``)."""
-    from fnmesh_localstack.sqs_pollers import install_concurrent_sqs_pollers
+def fnmesh_sqs_pollers():
+    """SQS event source mappings poll as AWS's do: several pollers per mapping of a standard queue
+    (``FNMESH_SQS_POLLERS``), each long-polling (``FNMESH_SQS_LONG_POLL``)."""
+    from fnmesh_localstack.sqs_pollers import install_sqs_pollers
 
-    install_concurrent_sqs_pollers()
+    install_sqs_pollers()

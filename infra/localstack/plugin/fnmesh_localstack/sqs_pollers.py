@@ -1,4 +1,4 @@
-"""Concurrent pollers for SQS event source mappings, as AWS has them.
+"""SQS event source mappings that poll as AWS's do: several pollers per mapping, long polling.
 
 LocalStack runs one poller thread per event source mapping: it receives a batch, invokes the
 function, waits for the answer, deletes what succeeded, and only then receives the next batch. A
@@ -24,6 +24,9 @@ POLLERS_SETTING = "FNMESH_SQS_POLLERS"
 # its own; the extras only add throughput while there is work).
 IDLE_WAIT_SECONDS = 1.0
 ERROR_WAIT_SECONDS = 2.0
+LONG_POLL_SETTING = "FNMESH_SQS_LONG_POLL"
+# How often a waiting poller looks at its mapping's stop signal and its queue's identity.
+STOP_CHECK_SECONDS = 0.5
 
 
 def pollers_from_environment(environ=os.environ) -> int:
@@ -38,10 +41,64 @@ def pollers_from_environment(environ=os.environ) -> int:
     return count
 
 
-def install_concurrent_sqs_pollers(environ=os.environ) -> int:
-    """Patches LocalStack's event source mapping worker to start the extra pollers. @returns n"""
+def long_polling(environ=os.environ) -> bool:
+    """Whether pollers wait for a message instead of short-polling (``FNMESH_SQS_LONG_POLL``, on unless 0)."""
+    return environ.get(LONG_POLL_SETTING, "1").strip().lower() not in ("0", "false")
+
+
+def _standard_queue(poller):
+    """The queue model behind a poller, if it is a standard queue that exists now; else None."""
+    from localstack.services.sqs.models import StandardQueue, sqs_stores
+    from localstack.utils.aws.arns import parse_arn
+
+    arn = parse_arn(poller.source_arn)
+    queue = sqs_stores[arn["account"]][arn["region"]].queues.get(arn["resource"])
+    return queue if isinstance(queue, StandardQueue) else None
+
+
+def wait_for_message(poller, stopped: threading.Event) -> bool:
+    """Blocks until the poller's queue has a visible message (True: receive now), or until the
+    mapping stops (False). A queue that is gone answers True at once: the receive reports it."""
+    while not stopped.is_set():
+        queue = _standard_queue(poller)
+        if queue is None:
+            return True
+        visible = queue.visible
+        with visible.not_empty:
+            if visible._qsize() or visible.is_shutdown:
+                return True
+            visible.not_empty.wait(STOP_CHECK_SECONDS)
+            if visible._qsize():
+                return True
+    return False
+
+
+def _poll_when_there_is_work(worker, poller, empty_poll_error) -> None:
+    """Makes the poller's ``poll_events`` wait for a message first (this poller object only)."""
+    if getattr(poller, "_fnmesh_long_polling", False):
+        return
+    poll_once = poller.poll_events
+
+    def poll_events() -> None:
+        while wait_for_message(poller, worker._shutdown_event):
+            try:
+                return poll_once()
+            except empty_poll_error:
+                # Another poller or receiver took what woke this one: wait again (after a
+                # breath, so that a message the receive cannot take never makes this spin).
+                worker._shutdown_event.wait(0.02)
+        raise empty_poll_error(service="sqs", source_arn=poller.source_arn)
+
+    poller.poll_events = poll_events
+    poller._fnmesh_long_polling = True
+
+
+def install_sqs_pollers(environ=os.environ) -> int:
+    """Patches LocalStack's event source mapping worker: long polling, and the extra pollers.
+    @returns the pollers per standard-queue mapping"""
     count = pollers_from_environment(environ)
-    if count <= 1:
+    long_poll = long_polling(environ)
+    if count <= 1 and not long_poll:
         return count
 
     from localstack import config as localstack_config
@@ -66,15 +123,21 @@ def install_concurrent_sqs_pollers(environ=os.environ) -> int:
                 wait = ERROR_WAIT_SECONDS
             worker._shutdown_event.wait(wait)
 
-    def start(self: EsmWorker) -> None:
-        original_start(self)
-        poller = getattr(self, "poller", None)
+    def standard_sqs_poller(worker: EsmWorker):
+        poller = getattr(worker, "poller", None)
         if not isinstance(poller, SqsPoller):
-            return
+            return None
         try:
-            if poller.is_fifo_queue:
-                return
-        except Exception:  # its attributes unreadable now: stay with LocalStack's one poller
+            return None if poller.is_fifo_queue else poller
+        except Exception:  # its attributes unreadable now: leave it as LocalStack made it
+            return None
+
+    def start(self: EsmWorker) -> None:
+        poller = standard_sqs_poller(self)
+        if poller is not None and long_poll and not poller.maximum_batching_window:
+            _poll_when_there_is_work(self, poller, EmptyPollResultsException)
+        original_start(self)
+        if poller is None or count <= 1:
             return
         self._fnmesh_generation = getattr(self, "_fnmesh_generation", 0) + 1
         for index in range(1, count):
@@ -86,5 +149,5 @@ def install_concurrent_sqs_pollers(environ=os.environ) -> int:
             ).start()
 
     EsmWorker.start = start
-    LOG.info("fnmesh: %d pollers per SQS event source mapping (standard queues)", count)
+    LOG.info("fnmesh: %d pollers per SQS event source mapping (standard queues), long polling %s", count, "on" if long_poll else "off")
     return count

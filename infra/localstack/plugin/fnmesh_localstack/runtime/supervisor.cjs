@@ -159,6 +159,9 @@ async function invoke(request) {
   invocation.timer = setTimeout(() => {
     const { logLine, ...error } = timedOut(id);
     finish(handle, { ok: false, error, timedOutLog: logLine });
+    // The next invoke gets a fresh worker, never this one: its exit, which comes later, would
+    // fail whatever invocation it was running by then.
+    if (worker === handle) worker = null;
     handle.child.kill('SIGKILL');
   }, TIMEOUT_MS);
   handle.child.send({
