@@ -122,7 +122,7 @@ describe('starvation mode: who may try the grant', () => {
       [ticketAttribute(NOW - 100, 'c/3')]: { N: String(NOW + 1000) },
       [QUEUE_UNTIL]: { N: String(NOW + 1000) },
     };
-    expect(decide(item, { token: 'me/1', ticket: undefined, expiredBefore: EXPIRED_BEFORE })).toEqual({ kind: 'held' });
+    expect(decide(item, { token: 'me/1', ticket: undefined, expiredBefore: EXPIRED_BEFORE })).toEqual({ kind: 'held', until: NOW + 5000 });
     expect(decide(item, viewOf(item, 'c/3'))).toEqual({
       kind: 'wait',
       position: 1,
