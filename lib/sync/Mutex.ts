@@ -34,11 +34,11 @@ import {
   GRANT,
   GrantPace,
   grantValues,
-  QueuedWaiter,
   type QueuedLock,
   type QueueOptions,
   type QueueSettings,
   queueSettings,
+  waitInQueue,
 } from './mutexWaiter.ts';
 
 export type { Fairness } from './mutexWaiter.ts';
@@ -133,13 +133,7 @@ export class Mutex implements QueuedLock<HeldLock> {
   async lock(options: SignalOptions = {}): Promise<HeldLock> {
     const token = `${this.owner}/${randomUUID()}`;
     if (this.queue.fairness === 'polling') return this.pollingLock(token, options.signal);
-    const waiter = new QueuedWaiter(this, token, this.lease.now());
-    try {
-      return await waiter.run(options.signal);
-    } catch (err) {
-      await waiter.withdraw();
-      throw err;
-    }
+    return waitInQueue(this, token, this.lease.now(), options.signal);
   }
 
   private async pollingLock(token: string, signal: AbortSignal | undefined): Promise<HeldLock> {

@@ -24,9 +24,8 @@
  * rewrites `holders` and `used` without them in one write conditioned on `version` being what it
  * read; every mutation, heartbeats included, adds 1 to `version`.
  *
- * `fairness: 'fifo'` (Go's order: x/sync/semaphore serves waiters first come, first served) queues
- * waiters with leased tickets, as the Mutex's starvation mode does (mutexQueue.ts, mutexWaiter.ts);
- * the grant is still the write above, so the queue decides who tries, never how much is held.
+ * `fairness: 'fifo'` (Go's order, first come first served) queues waiters with leased tickets
+ * (queuedAcquire.ts); the grant is the write above: the queue decides who tries, never how much.
  */
 import { type AttributeValue, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { randomUUID } from 'node:crypto';
@@ -39,15 +38,14 @@ import {
   SemaphoreWeightError,
 } from '../errors.ts';
 import type { BackoffOptions } from '../internal/time.ts';
-import { checkName, FORMAT_VERSION, type Item, keys, n, s } from '../table/layout.ts';
-import { acquireLoop } from './acquireLoop.ts';
+import { checkName, FORMAT_VERSION, keys, n, s } from '../table/layout.ts';
 import { HeldLease } from './heldLease.ts';
 import { HolderItem, type Update, versionCondition } from './holderItem.ts';
 import { type Clock, decideAcquire, grantHolders, type Permit, readSemState, type SemState, totalWeight } from './holders.ts';
-import { expiredBefore, type LeaseOptions, type LeaseSettings, leaseSettings } from './lease.ts';
+import { type LeaseOptions, type LeaseSettings, leaseSettings } from './lease.ts';
 import type { SignalOptions } from './Mutex.ts';
-import { gateLive, type LockState, othersQueue, QUEUE_UNTIL, type WaiterView } from './mutexQueue.ts';
-import { GATE_OPEN, QueuedWaiter, type QueuedLock, type QueueOptions, type QueueSettings, queueSettings } from './mutexWaiter.ts';
+import { type QueueOptions, queueSettings } from './mutexWaiter.ts';
+import { type QueuedAcquireContext, queuedAcquire } from './queuedAcquire.ts';
 
 export interface SemaphoreOptions extends LeaseOptions, QueueOptions {
   /** The DynamoDB client to use (the library never creates one). */
@@ -98,7 +96,6 @@ const NAMES = {
   '#v': 'v',
   '#w': 'w',
   '#until': 'until',
-  '#q': QUEUE_UNTIL,
 };
 
 const isWeight = (value: number) => Number.isSafeInteger(value) && value > 0;
@@ -125,10 +122,9 @@ export class Semaphore {
   private readonly item: HolderItem;
   private readonly lease: LeaseSettings;
   private readonly backoff: BackoffOptions;
-  private readonly queue: QueueSettings;
   private readonly held: PermitKeeper[] = [];
-  /** Whether this Semaphore's last queued grant saw other waiters queue (its next waiter queues at once). */
-  private queueSeen = false;
+  /** Starvation mode's settings, and whether the last queued grant saw others queue. */
+  private readonly queueing: Pick<QueuedAcquireContext, 'queue' | 'label' | 'queueSeen'>;
 
   /** @throws MeshConfigError on a missing client or table, a bad name or capacity, or bad lease options */
   constructor(options: SemaphoreOptions) {
@@ -142,7 +138,7 @@ export class Semaphore {
     this.item = new HolderItem(options.client, options.tableName, keys.semaphore(this.name), NAMES);
     this.lease = leaseSettings(options);
     this.backoff = options.backoff ?? {};
-    this.queue = queueSettings(options, this.lease);
+    this.queueing = { queue: queueSettings(options, this.lease), label: `semaphore ${this.name}`, queueSeen: { value: false } };
   }
 
   /**
@@ -153,8 +149,7 @@ export class Semaphore {
    *
    * Cost: 1 UpdateItem when there is room (2 on the very first use of the name, or when expired
    * holders must be cleared out). Waiting: 1 UpdateItem per poll, plus 1 to record the intent and
-   * 1 to renew it every `heartbeatMs` ('fifo': 1 to take a ticket, 1 per renewal every
-   * `ticketLeaseMs / 2`, 1 per look).
+   * 1 to renew it every `heartbeatMs` ('fifo': a ticket, 1 per `ticketLeaseMs / 2`, 1 per look).
    * @throws SemaphoreWeightError if `n` is not a positive integer or is more than the capacity
    * @throws SemaphoreCapacityError if the semaphore's stored capacity differs from this one's
    * @throws MeshAbortError when `signal` aborts first (the intent is withdrawn, best effort)
@@ -165,8 +160,8 @@ export class Semaphore {
 
   /**
    * One attempt: the held weight, or undefined if the live holders leave no room for it or
-   * another acquirer is waiting first (in 'fifo' mode, or queues). Go: `s.TryAcquire(n)`. Cost: as `acquire` when there is
-   * room; 1 UpdateItem when there is none.
+   * another acquirer is waiting first (or, in 'fifo' mode, queues). Go: `s.TryAcquire(n)`.
+   * Cost: as `acquire` when there is room; 1 UpdateItem when there is none.
    * @throws SemaphoreWeightError if `n` is not a positive integer or is more than the capacity
    * @throws SemaphoreCapacityError if the semaphore's stored capacity differs from this one's
    */
@@ -207,103 +202,23 @@ export class Semaphore {
       );
     if (weight > this.capacity) throw new SemaphoreWeightError(this.name, weight, this.capacity);
     const token = `${this.owner}/${randomUUID()}`;
-    if (this.queue.fairness === 'polling' || !wait) return this.attempt(token, weight, wait, signal);
-    const waiter = new QueuedWaiter(this.queued(weight), token, this.lease.now());
-    try {
-      return await waiter.run(signal);
-    } catch (err) {
-      await waiter.withdraw();
-      throw err;
-    }
-  }
-
-  /**
-   * The acquire loop of 'polling' mode (`wait`), or one round of it (tryAcquire, and a 'fifo'
-   * newcomer: held back by the gate while others queue). `refused` sees every item a refusal returns.
-   */
-  private attempt(
-    token: string,
-    weight: number,
-    wait: boolean,
-    signal: AbortSignal | undefined,
-    refused?: (item: Item | undefined) => void,
-  ): Promise<PermitKeeper | undefined> {
-    const fifo = this.queue.fairness === 'fifo';
-    let seen: Item | undefined;
-    return acquireLoop<SemState, PermitKeeper>(
-      { item: this.item, lease: this.lease, backoff: this.backoff, token, wait, signal },
+    return queuedAcquire<SemState, PermitKeeper>(
+      { item: this.item, lease: this.lease, backoff: this.backoff, token, wait, signal, ...this.queueing },
       {
-        fastPath: (clock, until) => this.gated(this.fastPath(token, weight, until, clock), clock),
+        fastPath: (clock, until) => this.fastPath(token, weight, until, clock),
         readState: (item) => {
-          seen = item;
-          refused?.(item);
-          return this.readState(item);
+          const state = readSemState(item);
+          if (state.exists && state.capacity !== this.capacity)
+            throw new SemaphoreCapacityError(this.name, this.capacity, state.capacity ?? Number.NaN);
+          return state;
         },
-        decide: (state, clock, until) =>
-          fifo && gateLive(seen, clock.expiredBefore)
-            ? { kind: 'wait', ms: 0 }
-            : decideAcquire(state, clock, weight, this.capacity, until - this.lease.heartbeatMs),
-        fullWrite: (state, clock, until) => this.gated(this.fullWrite(state, token, weight, until, clock), clock),
+        decide: (state, clock, until) => decideAcquire(state, clock, weight, this.capacity, until - this.lease.heartbeatMs),
+        fullWrite: (state, clock, until) => this.fullWrite(state, token, weight, until, clock),
         intentWrite: (clock, until) => this.intentWrite(token, weight, until, clock),
         grant: (until) => this.grant(token, weight, until),
         withdrawIntent: () => this.withdrawIntent(token),
       },
     );
-  }
-
-  /** A newcomer's write in 'fifo' mode also needs the gate open (no live ticket queues). */
-  private gated(update: Update, clock: Clock): Update {
-    if (this.queue.fairness !== 'fifo') return update;
-    return {
-      ...update,
-      condition: `(${update.condition}) AND ${GATE_OPEN}`,
-      values: { ...update.values, ':e': n(clock.expiredBefore) },
-    };
-  }
-
-  private readState(item: Item | undefined): SemState {
-    const state = readSemState(item);
-    if (state.exists && state.capacity !== this.capacity)
-      throw new SemaphoreCapacityError(this.name, this.capacity, state.capacity ?? Number.NaN);
-    return state;
-  }
-
-  /** What a queued waiter for `weight` needs of this Semaphore (mutexWaiter.ts). */
-  private queued(weight: number): QueuedLock<PermitKeeper> {
-    const semaphore = this;
-    const clockOf = (token: string, expired: number): Clock => ({ token, now: this.lease.now(), expiredBefore: expired });
-    return {
-      label: `semaphore ${this.name}`,
-      get queueSeen() {
-        return semaphore.queueSeen;
-      },
-      pace: undefined,
-      settings: { lease: this.lease, backoff: this.backoff, queue: this.queue },
-      attempt: (token, signal, refused) => this.attempt(token, weight, false, signal, refused),
-      lockState: (item: Item | undefined, view: WaiterView): LockState => {
-        const clock = clockOf(view.token, view.expiredBefore);
-        const decision = decideAcquire(this.readState(item), clock, weight, this.capacity, clock.now);
-        if (decision.kind === 'held') return { held: decision.until, holderUntil: undefined };
-        // No room (or another's intent in the way): what keeps us out ends `ms` after expiredBefore.
-        if (decision.kind === 'wait' || decision.kind === 'intent')
-          return { held: undefined, holderUntil: view.expiredBefore + decision.ms };
-        return { held: undefined, holderUntil: undefined };
-      },
-      grantUpdate: (item, token, until, expired) => {
-        const state = this.readState(item);
-        const clock = clockOf(token, expired);
-        // The full write (it rewrites the holders) only on a view that had room at this version;
-        // otherwise the fast path, whose own condition checks the room left.
-        const full = decideAcquire(state, clock, weight, this.capacity, clock.now).kind === 'write';
-        const update = full ? this.fullWrite(state, token, weight, until, clock) : this.fastPath(token, weight, until, clock);
-        return { ...update, returnNew: true };
-      },
-      held: (token, until, item) => {
-        this.queueSeen = othersQueue(item, token, expiredBefore(this.lease));
-        return this.grant(token, weight, until);
-      },
-      write: (update, signal) => this.item.attempt(update, signal),
-    };
   }
 
   private grant(token: string, weight: number, until: number): PermitKeeper {

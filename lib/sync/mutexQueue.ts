@@ -1,19 +1,21 @@
 /**
  * Starvation mode (Go's `sync.Mutex` switches to FIFO hand-off once a waiter has waited over
- * 1 ms), for the Mutex and the Semaphore (`fairness: 'fifo'`): the waiter queue kept on the
- * primitive's item, and the pure decisions a waiter takes on the item a write returned. No I/O
- * here, so a model test can drive every interleaving.
+ * 1 ms), for the Mutex, the RWMutex and the Semaphore (`fairness: 'fifo'`): the waiter queue kept
+ * on the primitive's item, and the pure decisions a waiter takes on the item a write returned. No
+ * I/O here, so a model test can drive every interleaving.
  *
- * On the lock (or semaphore) item (docs/item-format.md):
+ * On the primitive's item (docs/item-format.md):
  *   `wait#<askedAt, 15 digits>#<token>` (N)  a waiter's ticket: the end of its ticket lease
+ *                                            (an RWMutex reader's token ends in `#r`)
  *   `queueUntil` (N)                         the gate: while it has not expired, newcomers queue
  *
  * Tickets order by the time their waiter first asked (the key sorts so). The queue only decides
  * who may *try*: every grant is still the primitive's own conditional write (a Mutex's on
- * `owner`/`leaseUntil`, a Semaphore's on the room left), so two holders at once, a shrinking
- * fence or an over-admitted semaphore are impossible whatever the queue says, and a wrong or
- * stale queue costs fairness, never safety. A ticket whose lease (plus the clock-skew bound) ended
- * is skipped and removed by the next grant, so a dead waiter delays the queue by one ticket lease.
+ * `owner`/`leaseUntil`, an RWMutex's on its writer and readers, a Semaphore's on the room left),
+ * so two holders at once, a shrinking fence or an over-admitted semaphore are impossible whatever
+ * the queue says, and a wrong or stale queue costs fairness, never safety. A ticket whose lease
+ * (plus the clock-skew bound) ended is skipped and removed by the next grant, so a dead waiter
+ * delays the queue by one ticket lease.
  */
 import { type Item, readNumber, readString } from '../table/layout.ts';
 
@@ -26,6 +28,19 @@ export interface Ticket {
   askedAt: number;
   token: string;
   until: number;
+}
+
+/**
+ * A shared waiter's ticket token (an RWMutex reader's): `<token>#r`. Tokens end with a UUID, so the
+ * mark cannot be mistaken. Shared waiters queued one after another are granted together.
+ */
+export function sharedTicketToken(token: string): string {
+  return `${token}#r`;
+}
+
+/** Whether a ticket is a shared waiter's (an RWMutex reader's). */
+export function isShared(ticket: Ticket): boolean {
+  return ticket.token.endsWith('#r');
 }
 
 /** The ticket attribute of a waiter that first asked at `askedAt` (epoch ms) with `token`. */
@@ -97,10 +112,16 @@ export function othersQueue(item: Item | undefined, token: string, expiredBefore
 /**
  * The decision of a waiter (queued or not) on the item it last saw. A waiter without a ticket
  * may only grant while no live ticket exists (the gate keeps it out server-side as well); a
- * queued waiter, only when its ticket is the oldest live one. `lock`: what the item says of the
- * lock itself (a Mutex's by default).
+ * queued waiter, only when its ticket is the oldest live one (`shared`: an RWMutex reader's, when
+ * only shared tickets are ahead of it). `lock`: what the item says of the lock itself (a Mutex's
+ * by default).
  */
-export function decide(item: Item | undefined, view: WaiterView, lock: LockState = mutexLockState(item, view)): QueueDecision {
+export function decide(
+  item: Item | undefined,
+  view: WaiterView,
+  lock: LockState = mutexLockState(item, view),
+  shared = false,
+): QueueDecision {
   if (lock.held !== undefined) return { kind: 'held', until: lock.held };
   const tickets = ticketsOf(item);
   // Every waiter judges every ticket alike, its own too (a waiter that let its own ticket expire
@@ -109,9 +130,10 @@ export function decide(item: Item | undefined, view: WaiterView, lock: LockState
   const dead = tickets.filter((t) => !live.includes(t) && t.attribute !== view.ticket).map((t) => t.attribute);
   const mine = view.ticket === undefined ? -1 : live.findIndex((t) => t.attribute === view.ticket);
   // Without a ticket (or with one the item no longer shows) we stand behind every live ticket.
-  const ahead = mine >= 0 ? mine : live.length;
-  if (lock.holderUntil !== undefined || ahead > 0)
-    return { kind: 'wait', position: ahead, ahead: live.slice(0, ahead).map((t) => t.attribute), holderUntil: lock.holderUntil };
+  const before = mine >= 0 ? live.slice(0, mine) : live;
+  const ahead = mine >= 0 && shared ? before.filter((t) => !isShared(t)) : before;
+  if (lock.holderUntil !== undefined || ahead.length > 0)
+    return { kind: 'wait', position: ahead.length, ahead: ahead.map((t) => t.attribute), holderUntil: lock.holderUntil };
   const others = live.filter((t) => t.attribute !== view.ticket).length;
   const gate = readNumber(item, QUEUE_UNTIL);
   return { kind: 'grant', closeGate: others === 0 && gate !== undefined, gateSeen: gate, dead };

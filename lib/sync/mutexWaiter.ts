@@ -1,8 +1,8 @@
 /**
- * One waiting `lock()` of a Mutex, or `acquire()` of a Semaphore, in starvation mode ('fifo'): the
- * waiter that polls, queues with a ticket on the primitive's item, keeps its ticket alive and is
- * granted in ticket order (the decisions are mutexQueue.ts's); the queue options both share; and
- * the grant expressions Mutex.ts shares with it.
+ * One waiting `lock()` of a Mutex (or an acquire of an RWMutex or a Semaphore, through
+ * queuedAcquire.ts) in starvation mode ('fifo'): the waiter that polls, queues with a ticket on the
+ * primitive's item, keeps its ticket alive and is granted in ticket order (the decisions are
+ * mutexQueue.ts's); the queue options they share; and the grant expressions Mutex.ts shares with it.
  */
 import type { AttributeValue } from '@aws-sdk/client-dynamodb';
 import { MeshConfigError } from '../errors.ts';
@@ -16,6 +16,7 @@ import {
   type LockState,
   QUEUE_UNTIL,
   type QueueDecision,
+  sharedTicketToken,
   ticketAttribute,
   ticketsOf,
   type WaiterView,
@@ -23,7 +24,7 @@ import {
 
 export type Fairness = 'fifo' | 'polling';
 
-/** The options of starvation mode, the same for a Mutex and a Semaphore. */
+/** The options of starvation mode, the same for a Mutex, an RWMutex and a Semaphore. */
 export interface QueueOptions {
   /**
    * 'fifo': Go's starvation mode: a waiter that has waited `starvationMs` queues with a ticket on
@@ -58,7 +59,7 @@ export function queueSettings(options: QueueOptions, lease: LeaseSettings): Queu
   return { fairness, starvationMs, ticketLeaseMs };
 }
 
-/** What a waiter needs of the primitive it queues for (Mutex.ts, Semaphore.ts; no import back, so no cycle). */
+/** What a waiter needs of the primitive it queues for (Mutex.ts, queuedAcquire.ts; no import back, so no cycle). */
 export interface QueuedLock<Held extends object> {
   /** Names the writes, e.g. `mutex orders`. */
   readonly label: string;
@@ -69,6 +70,8 @@ export interface QueuedLock<Held extends object> {
    * waiter paces itself by the tickets it sees leave ahead of it.
    */
   readonly pace: GrantPace | undefined;
+  /** A shared waiter (an RWMutex reader): it need not wait for shared tickets ahead of it. @default false */
+  readonly shared?: boolean;
   readonly settings: { lease: LeaseSettings; backoff: BackoffOptions; queue: QueueSettings };
   /** One attempt as a newcomer (the gate holds it back): the grant, or undefined once `refused` has seen the item. */
   attempt(token: string, signal: AbortSignal | undefined, refused: (item: Item | undefined) => void): Promise<Held | undefined>;
@@ -148,7 +151,7 @@ export class QueuedWaiter<Held extends object> {
   /** The next decision on the item last seen. */
   private decide(): QueueDecision {
     const view = this.view();
-    return decide(this.seen, view, this.lock.lockState(this.seen, view));
+    return decide(this.seen, view, this.lock.lockState(this.seen, view), this.lock.shared);
   }
 
   async run(signal: AbortSignal | undefined): Promise<Held> {
@@ -236,7 +239,7 @@ export class QueuedWaiter<Held extends object> {
   private async register(signal: AbortSignal | undefined): Promise<void> {
     const now = this.lease.now();
     const until = now + this.lock.settings.queue.ticketLeaseMs;
-    this.ticket ??= ticketAttribute(this.askedAt, this.token);
+    this.ticket ??= ticketAttribute(this.askedAt, this.lock.shared ? sharedTicketToken(this.token) : this.token);
     const { item } = await this.lock.write(
       {
         operation: `${this.lock.label}: queue`,
@@ -319,6 +322,22 @@ export class QueuedWaiter<Held extends object> {
     } catch {
       // best effort (above)
     }
+  }
+}
+
+/** Runs a queued waiter; a waiter that gives up (or fails) withdraws its ticket. */
+export async function waitInQueue<Held extends object>(
+  lock: QueuedLock<Held>,
+  token: string,
+  askedAt: number,
+  signal: AbortSignal | undefined,
+): Promise<Held> {
+  const waiter = new QueuedWaiter(lock, token, askedAt);
+  try {
+    return await waiter.run(signal);
+  } catch (err) {
+    await waiter.withdraw();
+    throw err;
   }
 }
 
