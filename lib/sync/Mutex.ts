@@ -27,10 +27,23 @@ import { checkName, checkVersion, type Item, keys, n, readNumber, readString, s 
 import { HeldLease } from './heldLease.ts';
 import { type Attempt, HolderItem, type Update } from './holderItem.ts';
 import { expiredBefore, leaseEnd, type LeaseOptions, type LeaseSettings, leaseSettings, msUntilTakeover } from './lease.ts';
-import { QUEUE_UNTIL, ticketsOf } from './mutexQueue.ts';
-import { FREE, GATE_OPEN, GRANT, GrantPace, grantValues, QueuedWaiter, type WaiterMutex } from './mutexWaiter.ts';
+import { type LockState, mutexLockState, othersQueue, QUEUE_UNTIL, type WaiterView } from './mutexQueue.ts';
+import {
+  FREE,
+  GATE_OPEN,
+  GRANT,
+  GrantPace,
+  grantValues,
+  type QueuedLock,
+  type QueueOptions,
+  type QueueSettings,
+  queueSettings,
+  waitInQueue,
+} from './mutexWaiter.ts';
 
-export interface MutexOptions extends LeaseOptions {
+export type { Fairness } from './mutexWaiter.ts';
+
+export interface MutexOptions extends LeaseOptions, QueueOptions {
   /** The DynamoDB client to use (the library never creates one). */
   client: DynamoDBClient;
   /** The mesh table. */
@@ -41,21 +54,7 @@ export interface MutexOptions extends LeaseOptions {
   owner?: string;
   /** How a waiting `lock()` polls between attempts (before it queues, or always in 'polling' mode). @default { baseMs: 25, maxMs: 1000 } */
   backoff?: BackoffOptions;
-  /**
-   * 'fifo': Go's starvation mode: a waiter that has waited `starvationMs` queues with a ticket on
-   * the lock item and the lock goes to the oldest live ticket; newcomers queue behind it.
-   * 'polling': every waiter polls and the quickest wins (the behaviour before starvation mode;
-   * such a waiter ignores the queue). @default 'polling' (see docs/primitives/mutex.md: 'fifo'
-   * does not yet match its throughput on a serialized emulator)
-   */
-  fairness?: Fairness;
-  /** How long a waiter polls before it queues ('fifo' mode). @default 25 */
-  starvationMs?: number;
-  /** A waiter's ticket lease: a waiter that dies holds its place this long (plus the skew bound). @default min(5000, leaseMs) */
-  ticketLeaseMs?: number;
 }
-
-export type Fairness = 'fifo' | 'polling';
 
 export interface SignalOptions {
   /** Aborts the operation (e.g. `AbortSignal.timeout(5000)`); rejects with MeshAbortError. */
@@ -94,15 +93,13 @@ export function holderOf(item: Item | undefined): LockHolder | undefined {
   return { owner, fence: readNumber(item, 'fence') ?? 0, leaseUntil: readNumber(item, 'leaseUntil') ?? 0 };
 }
 
-export class Mutex implements WaiterMutex<HeldLock> {
+export class Mutex implements QueuedLock<HeldLock> {
   readonly name: string;
   readonly owner: string;
   private readonly item: HolderItem;
   private readonly lease: LeaseSettings;
   private readonly backoff: BackoffOptions;
-  private readonly fairness: Fairness;
-  private readonly starvationMs: number;
-  private readonly ticketLeaseMs: number;
+  private readonly queue: QueueSettings;
   private current: HeldMutexLock | undefined;
   /** @internal Whether this Mutex's last grant saw other waiters queue (its next lock() queues at once). */
   queueSeen = false;
@@ -117,15 +114,7 @@ export class Mutex implements WaiterMutex<HeldLock> {
     this.item = new HolderItem(options.client, options.tableName, keys.mutex(this.name), NAMES);
     this.lease = leaseSettings(options);
     this.backoff = options.backoff ?? {};
-    this.fairness = options.fairness ?? 'polling';
-    if (this.fairness !== 'fifo' && this.fairness !== 'polling')
-      throw new MeshConfigError(`fairness must be 'fifo' or 'polling', got ${String(this.fairness)}`);
-    this.starvationMs = options.starvationMs ?? 25;
-    if (!(this.starvationMs >= 0) || !Number.isFinite(this.starvationMs))
-      throw new MeshConfigError(`starvationMs must be >= 0, got ${this.starvationMs}`);
-    this.ticketLeaseMs = options.ticketLeaseMs ?? Math.min(5_000, this.lease.leaseMs);
-    if (!(this.ticketLeaseMs > 0) || !Number.isFinite(this.ticketLeaseMs))
-      throw new MeshConfigError(`ticketLeaseMs must be a positive number of ms, got ${this.ticketLeaseMs}`);
+    this.queue = queueSettings(options, this.lease);
   }
 
   /**
@@ -143,14 +132,8 @@ export class Mutex implements WaiterMutex<HeldLock> {
    */
   async lock(options: SignalOptions = {}): Promise<HeldLock> {
     const token = `${this.owner}/${randomUUID()}`;
-    if (this.fairness === 'polling') return this.pollingLock(token, options.signal);
-    const waiter = new QueuedWaiter(this, token, this.lease.now());
-    try {
-      return await waiter.run(options.signal);
-    } catch (err) {
-      await waiter.withdraw();
-      throw err;
-    }
+    if (this.queue.fairness === 'polling') return this.pollingLock(token, options.signal);
+    return waitInQueue(this, token, this.lease.now(), options.signal);
   }
 
   private async pollingLock(token: string, signal: AbortSignal | undefined): Promise<HeldLock> {
@@ -190,7 +173,7 @@ export class Mutex implements WaiterMutex<HeldLock> {
   ): Promise<HeldLock | LockHolder> {
     const now = this.lease.now();
     const until = leaseEnd(this.lease, now);
-    const fifo = this.fairness === 'fifo';
+    const fifo = this.queue.fairness === 'fifo';
     const { applied, item } = await this.item.attempt(
       {
         operation: `mutex ${this.name}: lock`,
@@ -215,10 +198,31 @@ export class Mutex implements WaiterMutex<HeldLock> {
     return this.item.attempt(update, signal);
   }
 
+  /** @internal A queued waiter's newcomer attempt. */
+  async attempt(token: string, signal: AbortSignal | undefined, refused: (item: Item | undefined) => void): Promise<HeldLock | undefined> {
+    const outcome = await this.acquire(token, signal, refused);
+    return 'unlock' in outcome ? outcome : undefined;
+  }
+
+  /** @internal */
+  lockState(item: Item | undefined, view: WaiterView): LockState {
+    return mutexLockState(item, view);
+  }
+
+  /** @internal A queued waiter's grant: the fast path's, without the gate (the queue adds its removals). */
+  grantUpdate(_item: Item | undefined, token: string, until: number, expired: number): Update {
+    return { update: GRANT, condition: FREE, values: grantValues(token, until, expired), returnNew: true };
+  }
+
+  /** @internal */
+  get label(): string {
+    return `mutex ${this.name}`;
+  }
+
   /** @internal The held lock of a grant whose item (ALL_NEW, or refused with us as owner) is `item`. */
   held(token: string, until: number, item: Item | undefined): HeldMutexLock {
     const expired = expiredBefore(this.lease, this.lease.now());
-    this.queueSeen = ticketsOf(item).some((ticket) => ticket.token !== token && ticket.until >= expired);
+    this.queueSeen = othersQueue(item, token, expired);
     this.pace.observe(readNumber(item, 'fence'), this.lease.now());
     const fence = readNumber(item, 'fence');
     if (fence === undefined) throw new Error(`lock ${this.name}: the grant carried no fence`);
@@ -230,8 +234,8 @@ export class Mutex implements WaiterMutex<HeldLock> {
   }
 
   /** @internal */
-  get settings(): { lease: LeaseSettings; backoff: BackoffOptions; starvationMs: number; ticketLeaseMs: number } {
-    return { lease: this.lease, backoff: this.backoff, starvationMs: this.starvationMs, ticketLeaseMs: this.ticketLeaseMs };
+  get settings(): { lease: LeaseSettings; backoff: BackoffOptions; queue: QueueSettings } {
+    return { lease: this.lease, backoff: this.backoff, queue: this.queue };
   }
 }
 

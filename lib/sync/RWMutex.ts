@@ -11,6 +11,7 @@
  *   version             N   grows by 1 with every write to the item (optimistic concurrency)
  *   releasedBy          S   the last writer token that unlocked (makes unlock idempotent)
  *   v                   N   format version (1)
+ *   wait#<askedAt>#<token>[#r], queueUntil  N N  'fifo' mode: queued waiters' tickets (#r: a reader's), the gate
  *
  * Every step is one conditional UpdateItem whose condition DynamoDB can evaluate on its own:
  *
@@ -25,21 +26,27 @@
  * `version` being what it read. Every mutation, heartbeats included, adds 1 to `version`, so
  * such a write can never clear a reader that renewed or joined after the read. The acquirers'
  * writes are built in rwMutexWrites.ts, the decisions between them in holders.ts.
+ *
+ * `fairness: 'fifo'` queues waiting readers and writers with leased tickets, as the Mutex's
+ * starvation mode does (queuedAcquire.ts): a writer goes when its ticket is the
+ * oldest live one, a reader when only readers' tickets are ahead of it (readers queued together
+ * go in together). The grants are the writes above, so the queue decides who tries, never who holds.
  */
 import { type AttributeValue, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { randomUUID } from 'node:crypto';
 import { type LockHolder, LockLostError, LockNotHeldError, MeshConfigError } from '../errors.ts';
 import type { BackoffOptions } from '../internal/time.ts';
 import { checkName, type Item, keys, n, readNumber, s } from '../table/layout.ts';
-import { acquireLoop } from './acquireLoop.ts';
 import { HeldLease } from './heldLease.ts';
 import { HolderItem } from './holderItem.ts';
 import { decideRead, decideWrite, readRwState, type RwState } from './holders.ts';
 import { type LeaseOptions, type LeaseSettings, leaseSettings } from './lease.ts';
 import type { HeldLock, SignalOptions } from './Mutex.ts';
+import { type QueueOptions, queueSettings } from './mutexWaiter.ts';
+import { type QueuedAcquireContext, queuedAcquire } from './queuedAcquire.ts';
 import { intentWrite, readFastPath, readFullWrite, RW_NAMES, writeFastPath, writeFullWrite } from './rwMutexWrites.ts';
 
-export interface RWMutexOptions extends LeaseOptions {
+export interface RWMutexOptions extends LeaseOptions, QueueOptions {
   /** The DynamoDB client to use (the library never creates one). */
   client: DynamoDBClient;
   /** The mesh table. */
@@ -82,9 +89,10 @@ function writerOf(item: Item | undefined): LockHolder | undefined {
  *
  * Differences from Go: locks are leases (lost, and `signal` aborted, if not renewed in time;
  * never longer than `remainingTimeMs`); a write grant carries a fencing token; waiting is polling
- * with backoff, not FIFO. Like Go, a writer that waits blocks new readers (its intent is itself a
- * lease, so a crashed waiting writer stops blocking them once it expires); unlike Go, a reader
- * waiting on a held write lock is not guaranteed to get in before the next writer.
+ * with backoff, not FIFO ('polling', the default). Like Go, a writer that waits blocks new readers
+ * (its intent is itself a lease, so a crashed waiting writer stops blocking them once it
+ * expires); unlike Go, a reader waiting on a held write lock is not guaranteed to get in before
+ * the next writer, unless `fairness: 'fifo'`: then waiters are served in the order they asked.
  */
 export class RWMutex {
   readonly name: string;
@@ -92,6 +100,8 @@ export class RWMutex {
   private readonly item: HolderItem;
   private readonly lease: LeaseSettings;
   private readonly backoff: BackoffOptions;
+  /** Starvation mode's settings, and whether the last queued grant saw others queue. */
+  private readonly queueing: Pick<QueuedAcquireContext, 'queue' | 'label' | 'queueSeen'>;
   private writeHeld: WriteKeeper | undefined;
   private readonly readsHeld: ReadKeeper[] = [];
 
@@ -104,6 +114,7 @@ export class RWMutex {
     this.item = new HolderItem(options.client, options.tableName, keys.rwMutex(this.name), RW_NAMES);
     this.lease = leaseSettings(options);
     this.backoff = options.backoff ?? {};
+    this.queueing = { queue: queueSettings(options, this.lease), label: `rwmutex ${this.name}`, queueSeen: { value: false } };
   }
 
   /**
@@ -172,8 +183,8 @@ export class RWMutex {
     signal: AbortSignal | undefined,
   ): Promise<ReadKeeper | WriteKeeper | undefined> {
     const token = `${this.owner}/${randomUUID()}`;
-    return acquireLoop<RwState, ReadKeeper | WriteKeeper>(
-      { item: this.item, lease: this.lease, backoff: this.backoff, token, wait, signal },
+    return queuedAcquire<RwState, ReadKeeper | WriteKeeper>(
+      { item: this.item, lease: this.lease, backoff: this.backoff, token, wait, signal, ...this.queueing, shared: mode === 'read' },
       {
         fastPath: (clock, until) => (mode === 'read' ? readFastPath(token, until, clock) : writeFastPath(token, until, clock)),
         readState: readRwState,

@@ -9,6 +9,7 @@
  *   holders    M  holder token → M { w: N weight, until: N lease end (epoch ms) }
  *   used       N  the sum of the weights in `holders`, live or expired
  *   waiter, waiterWeight, waiterUntil   S N N   the intent of the acquirer at the head of the line
+ *   wait#<askedAt>#<token>, queueUntil  N N     'fifo' mode: the queued waiters' tickets and the gate
  *   version    N  grows by 1 with every write to the item (optimistic concurrency)
  *   v          N  format version (1)
  *
@@ -22,6 +23,9 @@
  * weights never exceeds the capacity. When expired entries stand in the way, the acquirer
  * rewrites `holders` and `used` without them in one write conditioned on `version` being what it
  * read; every mutation, heartbeats included, adds 1 to `version`.
+ *
+ * `fairness: 'fifo'` (Go's order, first come first served) queues waiters with leased tickets
+ * (queuedAcquire.ts); the grant is the write above: the queue decides who tries, never how much.
  */
 import { type AttributeValue, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { randomUUID } from 'node:crypto';
@@ -35,14 +39,15 @@ import {
 } from '../errors.ts';
 import type { BackoffOptions } from '../internal/time.ts';
 import { checkName, FORMAT_VERSION, keys, n, s } from '../table/layout.ts';
-import { acquireLoop } from './acquireLoop.ts';
 import { HeldLease } from './heldLease.ts';
 import { HolderItem, type Update, versionCondition } from './holderItem.ts';
 import { type Clock, decideAcquire, grantHolders, type Permit, readSemState, type SemState, totalWeight } from './holders.ts';
 import { type LeaseOptions, type LeaseSettings, leaseSettings } from './lease.ts';
 import type { SignalOptions } from './Mutex.ts';
+import { type QueueOptions, queueSettings } from './mutexWaiter.ts';
+import { type QueuedAcquireContext, queuedAcquire } from './queuedAcquire.ts';
 
-export interface SemaphoreOptions extends LeaseOptions {
+export interface SemaphoreOptions extends LeaseOptions, QueueOptions {
   /** The DynamoDB client to use (the library never creates one). */
   client: DynamoDBClient;
   /** The mesh table. */
@@ -107,7 +112,8 @@ const permitValue = (permit: Permit): AttributeValue => ({ M: { w: n(permit.weig
  * forever; weights are positive integers; waiting is polling with backoff. Like Go's queue, the
  * first acquirer that has to wait records an intent that keeps newcomers (and `tryAcquire`) from
  * overtaking it, so a large weight is not starved by a stream of small ones; behind it, waiters
- * are served in no particular order.
+ * are served in no particular order ('polling', the default), or in the order they asked
+ * (`fairness: 'fifo'`: leased tickets on the item, Go's order).
  */
 export class Semaphore {
   readonly name: string;
@@ -117,6 +123,8 @@ export class Semaphore {
   private readonly lease: LeaseSettings;
   private readonly backoff: BackoffOptions;
   private readonly held: PermitKeeper[] = [];
+  /** Starvation mode's settings, and whether the last queued grant saw others queue. */
+  private readonly queueing: Pick<QueuedAcquireContext, 'queue' | 'label' | 'queueSeen'>;
 
   /** @throws MeshConfigError on a missing client or table, a bad name or capacity, or bad lease options */
   constructor(options: SemaphoreOptions) {
@@ -130,15 +138,18 @@ export class Semaphore {
     this.item = new HolderItem(options.client, options.tableName, keys.semaphore(this.name), NAMES);
     this.lease = leaseSettings(options);
     this.backoff = options.backoff ?? {};
+    this.queueing = { queue: queueSettings(options, this.lease), label: `semaphore ${this.name}`, queueSeen: { value: false } };
   }
 
   /**
    * Takes weight `n`, waiting until the live holders leave room for it. Go: `s.Acquire(ctx, n)`
-   * (where Go blocks forever on n > capacity, this fails at once).
+   * (where Go blocks forever on n > capacity, this fails at once). In 'fifo' mode a waiter that has
+   * waited `starvationMs` (or sees others queue) takes a ticket and is served in ticket order: a
+   * waiter never overtakes one that asked before it, even when its weight would fit.
    *
    * Cost: 1 UpdateItem when there is room (2 on the very first use of the name, or when expired
    * holders must be cleared out). Waiting: 1 UpdateItem per poll, plus 1 to record the intent and
-   * 1 to renew it every `heartbeatMs`.
+   * 1 to renew it every `heartbeatMs` ('fifo': a ticket, 1 per `ticketLeaseMs / 2`, 1 per look).
    * @throws SemaphoreWeightError if `n` is not a positive integer or is more than the capacity
    * @throws SemaphoreCapacityError if the semaphore's stored capacity differs from this one's
    * @throws MeshAbortError when `signal` aborts first (the intent is withdrawn, best effort)
@@ -149,8 +160,8 @@ export class Semaphore {
 
   /**
    * One attempt: the held weight, or undefined if the live holders leave no room for it or
-   * another acquirer is waiting first. Go: `s.TryAcquire(n)`. Cost: as `acquire` when there is
-   * room; 1 UpdateItem when there is none.
+   * another acquirer is waiting first (or, in 'fifo' mode, queues). Go: `s.TryAcquire(n)`.
+   * Cost: as `acquire` when there is room; 1 UpdateItem when there is none.
    * @throws SemaphoreWeightError if `n` is not a positive integer or is more than the capacity
    * @throws SemaphoreCapacityError if the semaphore's stored capacity differs from this one's
    */
@@ -191,8 +202,8 @@ export class Semaphore {
       );
     if (weight > this.capacity) throw new SemaphoreWeightError(this.name, weight, this.capacity);
     const token = `${this.owner}/${randomUUID()}`;
-    return acquireLoop<SemState, PermitKeeper>(
-      { item: this.item, lease: this.lease, backoff: this.backoff, token, wait, signal },
+    return queuedAcquire<SemState, PermitKeeper>(
+      { item: this.item, lease: this.lease, backoff: this.backoff, token, wait, signal, ...this.queueing },
       {
         fastPath: (clock, until) => this.fastPath(token, weight, until, clock),
         readState: (item) => {

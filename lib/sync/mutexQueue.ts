@@ -1,17 +1,21 @@
 /**
- * The Mutex's starvation mode (Go's `sync.Mutex` switches to FIFO hand-off once a waiter has
- * waited over 1 ms): the waiter queue kept on the lock item, and the pure decisions a waiter takes
- * on the item a write returned. No I/O here, so a model test can drive every interleaving.
+ * Starvation mode (Go's `sync.Mutex` switches to FIFO hand-off once a waiter has waited over
+ * 1 ms), for the Mutex, the RWMutex and the Semaphore (`fairness: 'fifo'`): the waiter queue kept
+ * on the primitive's item, and the pure decisions a waiter takes on the item a write returned. No
+ * I/O here, so a model test can drive every interleaving.
  *
- * On the lock item (docs/item-format.md):
+ * On the primitive's item (docs/item-format.md):
  *   `wait#<askedAt, 15 digits>#<token>` (N)  a waiter's ticket: the end of its ticket lease
+ *                                            (an RWMutex reader's token ends in `#r`)
  *   `queueUntil` (N)                         the gate: while it has not expired, newcomers queue
  *
  * Tickets order by the time their waiter first asked (the key sorts so). The queue only decides
- * who may *try*: every grant is still the same conditional write on `owner`/`leaseUntil`, so two
- * holders at once or a shrinking fence are impossible whatever the queue says, and a wrong or stale
- * queue costs fairness, never safety. A ticket whose lease (plus the clock-skew bound) ended is
- * skipped and removed by the next grant, so a dead waiter delays the queue by one ticket lease.
+ * who may *try*: every grant is still the primitive's own conditional write (a Mutex's on
+ * `owner`/`leaseUntil`, an RWMutex's on its writer and readers, a Semaphore's on the room left),
+ * so two holders at once, a shrinking fence or an over-admitted semaphore are impossible whatever
+ * the queue says, and a wrong or stale queue costs fairness, never safety. A ticket whose lease
+ * (plus the clock-skew bound) ended is skipped and removed by the next grant, so a dead waiter
+ * delays the queue by one ticket lease.
  */
 import { type Item, readNumber, readString } from '../table/layout.ts';
 
@@ -24,6 +28,19 @@ export interface Ticket {
   askedAt: number;
   token: string;
   until: number;
+}
+
+/**
+ * A shared waiter's ticket token (an RWMutex reader's): `<token>#r`. Tokens end with a UUID, so the
+ * mark cannot be mistaken. Shared waiters queued one after another are granted together.
+ */
+export function sharedTicketToken(token: string): string {
+  return `${token}#r`;
+}
+
+/** Whether a ticket is a shared waiter's (an RWMutex reader's). */
+export function isShared(ticket: Ticket): boolean {
+  return ticket.token.endsWith('#r');
 }
 
 /** The ticket attribute of a waiter that first asked at `askedAt` (epoch ms) with `token`. */
@@ -53,32 +70,59 @@ export interface WaiterView {
 }
 
 export type QueueDecision =
-  /** We hold it already (a grant applied whose answer was lost): the item says so. */
-  | { kind: 'held' }
+  /** We hold it already (a grant applied whose answer was lost): the item says so, with our lease end. */
+  | { kind: 'held'; until: number }
   /**
    * Try the grant now. `closeGate`: no other live ticket is left, so the grant also removes the
    * gate, on condition it is still the value seen (`gateSeen`: undefined = no gate to remove).
    * `dead`: expired tickets to remove in the same write.
    */
   | { kind: 'grant'; closeGate: boolean; gateSeen: number | undefined; dead: string[] }
-  /** Someone holds it (or another waiter is ahead): wait. `position`: live tickets ahead of ours. */
+  /**
+   * Someone holds it (or another waiter is ahead): wait. `position`: live tickets ahead of ours;
+   * `holderUntil`: the end of the lease that keeps us out, if a holder does.
+   */
   | { kind: 'wait'; position: number; ahead: string[]; holderUntil: number | undefined };
 
-/** Whether the lock is held by a live lease other than ours. */
-function heldByOther(item: Item | undefined, view: WaiterView): { until: number } | undefined {
+/**
+ * What the item says of the lock itself for one waiter, apart from the queue: `held`, our lease
+ * end if the item records our grant; `holderUntil`, the end of a live lease that keeps us out
+ * (another holder, or the earliest of those whose weight leaves no room). Each primitive says it
+ * its own way (Mutex: `owner`; Semaphore: `holders`); the queue's rules are the same for all.
+ */
+export interface LockState {
+  held: number | undefined;
+  holderUntil: number | undefined;
+}
+
+/** A Mutex item's LockState: `owner` is ours, or another's live lease. */
+export function mutexLockState(item: Item | undefined, view: WaiterView): LockState {
   const owner = readString(item, 'owner');
-  if (owner === undefined || owner === view.token) return undefined;
   const until = readNumber(item, 'leaseUntil') ?? 0;
-  return until < view.expiredBefore ? undefined : { until };
+  if (owner === undefined) return { held: undefined, holderUntil: undefined };
+  if (owner === view.token) return { held: until, holderUntil: undefined };
+  return { held: undefined, holderUntil: until < view.expiredBefore ? undefined : until };
+}
+
+/** Whether live tickets other than `token`'s queue on the item (a grant that sees them queues its next waiter at once). */
+export function othersQueue(item: Item | undefined, token: string, expiredBefore: number): boolean {
+  return ticketsOf(item).some((ticket) => ticket.token !== token && ticket.until >= expiredBefore);
 }
 
 /**
  * The decision of a waiter (queued or not) on the item it last saw. A waiter without a ticket
  * may only grant while no live ticket exists (the gate keeps it out server-side as well); a
- * queued waiter, only when its ticket is the oldest live one.
+ * queued waiter, only when its ticket is the oldest live one (`shared`: an RWMutex reader's, when
+ * only shared tickets are ahead of it). `lock`: what the item says of the lock itself (a Mutex's
+ * by default).
  */
-export function decide(item: Item | undefined, view: WaiterView): QueueDecision {
-  if (readString(item, 'owner') === view.token) return { kind: 'held' };
+export function decide(
+  item: Item | undefined,
+  view: WaiterView,
+  lock: LockState = mutexLockState(item, view),
+  shared = false,
+): QueueDecision {
+  if (lock.held !== undefined) return { kind: 'held', until: lock.held };
   const tickets = ticketsOf(item);
   // Every waiter judges every ticket alike, its own too (a waiter that let its own ticket expire
   // has lost its place until it renews it), so that waiters agree on the order.
@@ -86,10 +130,10 @@ export function decide(item: Item | undefined, view: WaiterView): QueueDecision 
   const dead = tickets.filter((t) => !live.includes(t) && t.attribute !== view.ticket).map((t) => t.attribute);
   const mine = view.ticket === undefined ? -1 : live.findIndex((t) => t.attribute === view.ticket);
   // Without a ticket (or with one the item no longer shows) we stand behind every live ticket.
-  const ahead = mine >= 0 ? mine : live.length;
-  const holder = heldByOther(item, view);
-  if (holder || ahead > 0)
-    return { kind: 'wait', position: ahead, ahead: live.slice(0, ahead).map((t) => t.attribute), holderUntil: holder?.until };
+  const before = mine >= 0 ? live.slice(0, mine) : live;
+  const ahead = mine >= 0 && shared ? before.filter((t) => !isShared(t)) : before;
+  if (lock.holderUntil !== undefined || ahead.length > 0)
+    return { kind: 'wait', position: ahead.length, ahead: ahead.map((t) => t.attribute), holderUntil: lock.holderUntil };
   const others = live.filter((t) => t.attribute !== view.ticket).length;
   const gate = readNumber(item, QUEUE_UNTIL);
   return { kind: 'grant', closeGate: others === 0 && gate !== undefined, gateSeen: gate, dead };

@@ -1,25 +1,87 @@
 /**
- * One `lock()` of a Mutex in starvation mode ('fifo'): the waiter that polls, queues with a ticket
- * on the lock item, keeps its ticket alive and takes the lock in ticket order (the decisions are
- * mutexQueue.ts's); and the grant expressions Mutex.ts shares with it.
+ * One waiting `lock()` of a Mutex (or an acquire of an RWMutex or a Semaphore, through
+ * queuedAcquire.ts) in starvation mode ('fifo'): the waiter that polls, queues with a ticket on the
+ * primitive's item, keeps its ticket alive and is granted in ticket order (the decisions are
+ * mutexQueue.ts's); the queue options they share; and the grant expressions Mutex.ts shares with it.
  */
 import type { AttributeValue } from '@aws-sdk/client-dynamodb';
-import type { LockHolder } from '../errors.ts';
+import { MeshConfigError } from '../errors.ts';
 import { type BackoffOptions, backoffMs, sleep, throwIfAborted } from '../internal/time.ts';
-import { FORMAT_VERSION, type Item, n, readNumber, readString, s } from '../table/layout.ts';
+import { FORMAT_VERSION, type Item, n, readNumber, s } from '../table/layout.ts';
 import type { Attempt, Update } from './holderItem.ts';
 import { expiredBefore, leaseEnd, type LeaseSettings, msUntilTakeover } from './lease.ts';
-import { decide, gateLive, QUEUE_UNTIL, type QueueDecision, ticketAttribute, ticketsOf, type WaiterView } from './mutexQueue.ts';
+import {
+  decide,
+  gateLive,
+  type LockState,
+  QUEUE_UNTIL,
+  type QueueDecision,
+  sharedTicketToken,
+  ticketAttribute,
+  ticketsOf,
+  type WaiterView,
+} from './mutexQueue.ts';
 
-/** What a waiter needs of its Mutex (Mutex.ts implements it; no import back, so no cycle). */
-export interface WaiterMutex<Held extends object> {
-  readonly name: string;
+export type Fairness = 'fifo' | 'polling';
+
+/** The options of starvation mode, the same for a Mutex, an RWMutex and a Semaphore. */
+export interface QueueOptions {
+  /**
+   * 'fifo': Go's starvation mode: a waiter that has waited `starvationMs` queues with a ticket on
+   * the item and is granted in ticket order; newcomers queue behind live tickets.
+   * 'polling': every waiter polls and the quickest wins (such a waiter ignores the queue).
+   * @default 'polling' (docs/primitives/mutex.md, "Starvation mode": 'fifo' moves fewer grants a
+   * second under heavy contention, because each hand-over waits for the next waiter's look)
+   */
+  fairness?: Fairness;
+  /** How long a waiter polls before it queues ('fifo' mode). @default 25 */
+  starvationMs?: number;
+  /** A waiter's ticket lease: a waiter that dies holds its place this long (plus the skew bound). @default min(5000, leaseMs) */
+  ticketLeaseMs?: number;
+}
+
+export interface QueueSettings {
+  fairness: Fairness;
+  starvationMs: number;
+  ticketLeaseMs: number;
+}
+
+/** Validates the queue options once, at construction. @throws MeshConfigError */
+export function queueSettings(options: QueueOptions, lease: LeaseSettings): QueueSettings {
+  const fairness = options.fairness ?? 'polling';
+  if (fairness !== 'fifo' && fairness !== 'polling')
+    throw new MeshConfigError(`fairness must be 'fifo' or 'polling', got ${String(fairness)}`);
+  const starvationMs = options.starvationMs ?? 25;
+  if (!(starvationMs >= 0) || !Number.isFinite(starvationMs)) throw new MeshConfigError(`starvationMs must be >= 0, got ${starvationMs}`);
+  const ticketLeaseMs = options.ticketLeaseMs ?? Math.min(5_000, lease.leaseMs);
+  if (!(ticketLeaseMs > 0) || !Number.isFinite(ticketLeaseMs))
+    throw new MeshConfigError(`ticketLeaseMs must be a positive number of ms, got ${ticketLeaseMs}`);
+  return { fairness, starvationMs, ticketLeaseMs };
+}
+
+/** What a waiter needs of the primitive it queues for (Mutex.ts, queuedAcquire.ts; no import back, so no cycle). */
+export interface QueuedLock<Held extends object> {
+  /** Names the writes, e.g. `mutex orders`. */
+  readonly label: string;
+  /** Whether this primitive's last grant saw other waiters queue (its next waiter queues at once). */
   readonly queueSeen: boolean;
-  readonly pace: GrantPace;
-  readonly settings: { lease: LeaseSettings; backoff: BackoffOptions; starvationMs: number; ticketLeaseMs: number };
-  acquire(token: string, signal: AbortSignal | undefined, refused?: (item: Item | undefined) => void): Promise<Held | LockHolder>;
-  write(update: Update, signal: AbortSignal | undefined): Promise<Attempt>;
+  /**
+   * How fast grants of this item go by, if the item counts them (a Mutex's fence); undefined: each
+   * waiter paces itself by the tickets it sees leave ahead of it.
+   */
+  readonly pace: GrantPace | undefined;
+  /** A shared waiter (an RWMutex reader): it need not wait for shared tickets ahead of it. @default false */
+  readonly shared?: boolean;
+  readonly settings: { lease: LeaseSettings; backoff: BackoffOptions; queue: QueueSettings };
+  /** One attempt as a newcomer (the gate holds it back): the grant, or undefined once `refused` has seen the item. */
+  attempt(token: string, signal: AbortSignal | undefined, refused: (item: Item | undefined) => void): Promise<Held | undefined>;
+  /** What the item says of the lock itself for this waiter: ours already, or kept out by a live lease. */
+  lockState(item: Item | undefined, view: WaiterView): LockState;
+  /** The primitive's own grant (update and condition) for a queued waiter on the item seen; the queue adds its removals. */
+  grantUpdate(item: Item | undefined, token: string, until: number, expiredBefore: number): Update;
+  /** The held lock of a grant whose item (ALL_NEW, or a refusal recording it) is `item`. */
   held(token: string, until: number, item: Item | undefined): Held;
+  write(update: Update, signal: AbortSignal | undefined): Promise<Attempt>;
 }
 
 /**
@@ -37,7 +99,7 @@ export function grantValues(token: string, until: number, expired: number): Reco
 }
 
 /**
- * One `lock()` call in 'fifo' mode: poll until `starvationMs` has passed (or a queue is seen), then
+ * One waiting call in 'fifo' mode: poll until `starvationMs` has passed (or a queue is seen), then
  * queue with a ticket and take the lock when the ticket is the oldest live one.
  */
 export class QueuedWaiter<Held extends object> {
@@ -47,15 +109,21 @@ export class QueuedWaiter<Held extends object> {
   /** The head's poll interval while one holder (fence) holds: grows, and starts again with a new holder. */
   private headPollMs = HEAD_POLL_MIN_MS;
   private headPollFence: number | undefined;
+  /** Without a counting item: this waiter's own pace, fed by the tickets it saw leave ahead of it. */
+  private readonly pace: GrantPace;
+  private ahead = new Set<string>();
+  private passed = 0;
 
   constructor(
-    private readonly mutex: WaiterMutex<Held>,
+    private readonly lock: QueuedLock<Held>,
     private readonly token: string,
     private readonly askedAt: number,
-  ) {}
+  ) {
+    this.pace = lock.pace ?? new GrantPace();
+  }
 
   private get lease() {
-    return this.mutex.settings.lease;
+    return this.lock.settings.lease;
   }
 
   private view(): WaiterView {
@@ -64,25 +132,46 @@ export class QueuedWaiter<Held extends object> {
 
   private observe(item: Item | undefined): void {
     this.seen = item;
-    this.mutex.pace.observe(readNumber(item, 'fence'), this.lease.now());
+    this.pace.observe(this.lock.pace ? readNumber(item, 'fence') : this.progress(item), this.lease.now());
+  }
+
+  /** How many of the tickets once ahead of ours have left the queue (granted, given up or swept). */
+  private progress(item: Item | undefined): number | undefined {
+    if (this.ticket === undefined) return undefined;
+    const ahead = new Set(
+      ticketsOf(item)
+        .filter((t) => t.attribute < this.ticket!)
+        .map((t) => t.attribute),
+    );
+    for (const attribute of this.ahead) if (!ahead.has(attribute)) this.passed++;
+    this.ahead = ahead;
+    return this.passed;
+  }
+
+  /** The next decision on the item last seen. */
+  private decide(): QueueDecision {
+    const view = this.view();
+    return decide(this.seen, view, this.lock.lockState(this.seen, view), this.lock.shared);
   }
 
   async run(signal: AbortSignal | undefined): Promise<Held> {
-    const { backoff, starvationMs, ticketLeaseMs } = this.mutex.settings;
-    // This Mutex's last grant saw others queue: go straight to the back of the queue (no fast path).
-    if (this.mutex.queueSeen) await this.register(signal);
+    const { backoff, queue } = this.lock.settings;
+    // This primitive's last grant saw others queue: go straight to the back of the queue (no fast path).
+    if (this.lock.queueSeen) await this.register(signal);
     for (let attempt = 0; ; attempt++) {
       throwIfAborted(signal);
       if (this.ticket === undefined) {
         // Polling phase: the fast path, as a newcomer.
-        const outcome = await this.mutex.acquire(this.token, signal, (item) => this.observe(item));
-        if (!isHolder(outcome)) return outcome;
+        const granted = await this.lock.attempt(this.token, signal, (item) => this.observe(item));
+        if (granted) return granted;
         const waited = this.lease.now() - this.askedAt;
-        if (waited >= starvationMs || gateLive(this.seen, this.view().expiredBefore)) {
+        if (waited >= queue.starvationMs || gateLive(this.seen, this.view().expiredBefore)) {
           await this.register(signal);
           continue;
         }
-        await sleep(Math.min(msUntilTakeover(this.lease, outcome.leaseUntil), backoffMs(attempt, backoff)) + 1, signal);
+        const holderUntil = this.lock.lockState(this.seen, this.view()).holderUntil;
+        const untilTakeover = holderUntil === undefined ? Number.POSITIVE_INFINITY : msUntilTakeover(this.lease, holderUntil);
+        await sleep(Math.min(untilTakeover, backoffMs(attempt, backoff)) + 1, signal);
         continue;
       }
       // Queued. A ticket the item no longer shows (it expired, and a grant removed it): take it again.
@@ -90,15 +179,15 @@ export class QueuedWaiter<Held extends object> {
         await this.register(signal);
         continue;
       }
-      const decision = decide(this.seen, this.view());
-      if (decision.kind === 'held') return this.mutex.held(this.token, readNumber(this.seen, 'leaseUntil') ?? 0, this.seen);
+      const decision = this.decide();
+      if (decision.kind === 'held') return this.granted(decision.until, this.seen);
       if (decision.kind === 'grant') {
         const granted = await this.grant(decision, signal);
         if (granted) return granted;
         continue; // refused: decide again on what the refusal returned
       }
       await sleep(this.waitMs(decision.position, decision.holderUntil) + 1, signal);
-      if (this.lease.now() - this.ticketRenewedAt >= ticketLeaseMs / 2) {
+      if (this.lease.now() - this.ticketRenewedAt >= queue.ticketLeaseMs / 2) {
         await this.register(signal); // renews the ticket and shows the item
       } else {
         // Poll with the grant itself, on condition that the waiter we saw just ahead of us no longer
@@ -117,13 +206,20 @@ export class QueuedWaiter<Held extends object> {
     }
   }
 
+  /** Our grant, which the item shows: the ticket went with it. */
+  private granted(until: number, item: Item | undefined): Held {
+    this.ticket = undefined;
+    return this.lock.held(this.token, until, item);
+  }
+
   /** How long a queued waiter sleeps before its next look. */
   private waitMs(position: number, holderUntil: number | undefined): number {
-    const cap = this.mutex.settings.ticketLeaseMs / 2;
-    const perGrant = this.mutex.pace.msPerGrant ?? HEAD_POLL_MIN_MS * 2;
+    const cap = this.lock.settings.queue.ticketLeaseMs / 2;
+    const perGrant = this.pace.msPerGrant ?? HEAD_POLL_MIN_MS * 2;
     if (position === 0) {
       const takeover = holderUntil === undefined ? 0 : msUntilTakeover(this.lease, holderUntil);
-      const fence = readNumber(this.seen, 'fence');
+      // A new holder (a Mutex's fence); without a fence, any change to the item (a Semaphore's version).
+      const fence = readNumber(this.seen, this.lock.pace ? 'fence' : 'version');
       if (fence !== this.headPollFence) {
         // A new holder: it will hold for about one grant's time; look again a little before that.
         this.headPollFence = fence;
@@ -142,13 +238,13 @@ export class QueuedWaiter<Held extends object> {
   /** Takes a ticket, or renews ours (same attribute: the place in the queue is kept), and looks at the item. */
   private async register(signal: AbortSignal | undefined): Promise<void> {
     const now = this.lease.now();
-    const until = now + this.mutex.settings.ticketLeaseMs;
-    this.ticket ??= ticketAttribute(this.askedAt, this.token);
-    const { item } = await this.mutex.write(
+    const until = now + this.lock.settings.queue.ticketLeaseMs;
+    this.ticket ??= ticketAttribute(this.askedAt, this.lock.shared ? sharedTicketToken(this.token) : this.token);
+    const { item } = await this.lock.write(
       {
-        operation: `mutex ${this.mutex.name}: queue`,
+        operation: `${this.lock.label}: queue`,
         update: 'SET #w = :w, #q = :w',
-        names: { '#w': this.ticket },
+        names: { '#w': this.ticket, '#q': QUEUE_UNTIL },
         values: { ':w': n(until) },
         returnNew: true,
       },
@@ -159,44 +255,41 @@ export class QueuedWaiter<Held extends object> {
   }
 
   /**
-   * The grant of a queued waiter: the lock's own condition, plus (when no other live ticket is
+   * The grant of a queued waiter: the primitive's own grant, plus (when no other live ticket is
    * left) the removal of the gate if it is still the one seen; removes our ticket and dead ones.
    * `ahead`: a poll on a view that may be stale: the tickets we saw ahead of ours must be gone.
    */
-  private async grant(decision: GrantDecision, signal: AbortSignal | undefined, ahead?: string[]): Promise<Held | undefined> {
+  private async grant(decision: GrantDecision, signal: AbortSignal | undefined, ahead: string[] = []): Promise<Held | undefined> {
     const now = this.lease.now();
     const until = leaseEnd(this.lease, now);
+    const own = this.lock.grantUpdate(this.seen, this.token, until, expiredBefore(this.lease, now));
     const remove = [...new Set([this.ticket!, ...decision.dead])];
-    const names: Record<string, string> = {};
+    const names: Record<string, string> = { ...own.names, '#q': QUEUE_UNTIL };
     remove.forEach((attribute, i) => (names[`#r${i}`] = attribute));
-    (ahead ?? []).forEach((attribute, i) => (names[`#a${i}`] = attribute));
+    ahead.forEach((attribute, i) => (names[`#a${i}`] = attribute));
     const closeGate = decision.closeGate && decision.gateSeen !== undefined;
-    const removals = [...remove.map((_, i) => `#r${i}`), ...(closeGate ? ['#q'] : [])].join(', ');
-    const conditions = [`(${FREE})`, ...(closeGate ? ['#q = :g'] : []), ...(ahead ?? []).map((_, i) => `attribute_not_exists(#a${i})`)];
-    const { applied, item } = await this.mutex.write(
+    const removals = [...remove.map((_, i) => `#r${i}`), ...(closeGate ? ['#q'] : [])];
+    const conditions = [
+      ...(own.condition ? [`(${own.condition})`] : []),
+      ...(closeGate ? ['#q = :g'] : []),
+      ...ahead.map((_, i) => `attribute_not_exists(#a${i})`),
+    ];
+    const condition = conditions.length === 1 ? own.condition : conditions.join(' AND ');
+    const { applied, item } = await this.lock.write(
       {
-        operation: `mutex ${this.mutex.name}: lock`,
-        update: `${GRANT} REMOVE ${removals}`,
-        condition: conditions.length === 1 ? FREE : conditions.join(' AND '),
+        operation: `${this.lock.label}: lock`,
+        update: withRemovals(own.update, removals),
+        ...(condition ? { condition } : {}),
         names,
-        values: {
-          ...grantValues(this.token, until, expiredBefore(this.lease, now)),
-          ...(closeGate ? { ':g': n(decision.gateSeen!) } : {}),
-        },
+        values: { ...own.values, ...(closeGate ? { ':g': n(decision.gateSeen!) } : {}) },
         returnNew: true,
       },
       signal,
     );
-    if (applied) {
-      this.ticket = undefined; // removed by the grant
-      return this.mutex.held(this.token, until, item);
-    }
+    if (applied) return this.granted(until, item);
     this.observe(item);
-    if (readString(item, 'owner') === this.token) {
-      this.ticket = undefined;
-      return this.mutex.held(this.token, readNumber(item, 'leaseUntil') ?? until, item);
-    }
-    return undefined;
+    const held = this.lock.lockState(item, this.view()).held;
+    return held === undefined ? undefined : this.granted(held, item);
   }
 
   /**
@@ -209,15 +302,21 @@ export class QueuedWaiter<Held extends object> {
     const ticket = this.ticket;
     this.ticket = undefined;
     try {
-      const { item } = await this.mutex.write(
-        { operation: `mutex ${this.mutex.name}: leave queue`, update: 'REMOVE #w', names: { '#w': ticket }, returnNew: true },
+      const { item } = await this.lock.write(
+        { operation: `${this.lock.label}: leave queue`, update: 'REMOVE #w', names: { '#w': ticket }, returnNew: true },
         undefined,
       );
       const gate = readNumber(item, QUEUE_UNTIL);
       const expired = this.view().expiredBefore;
       if (gate === undefined || ticketsOf(item).some((t) => t.until >= expired)) return;
-      await this.mutex.write(
-        { operation: `mutex ${this.mutex.name}: close queue`, update: 'REMOVE #q', condition: '#q = :g', values: { ':g': n(gate) } },
+      await this.lock.write(
+        {
+          operation: `${this.lock.label}: close queue`,
+          update: 'REMOVE #q',
+          condition: '#q = :g',
+          names: { '#q': QUEUE_UNTIL },
+          values: { ':g': n(gate) },
+        },
         undefined,
       );
     } catch {
@@ -226,7 +325,30 @@ export class QueuedWaiter<Held extends object> {
   }
 }
 
-/** How fast grants go by (ms per fence step), smoothed over what a Mutex has seen of the fence. */
+/** Runs a queued waiter; a waiter that gives up (or fails) withdraws its ticket. */
+export async function waitInQueue<Held extends object>(
+  lock: QueuedLock<Held>,
+  token: string,
+  askedAt: number,
+  signal: AbortSignal | undefined,
+): Promise<Held> {
+  const waiter = new QueuedWaiter(lock, token, askedAt);
+  try {
+    return await waiter.run(signal);
+  } catch (err) {
+    await waiter.withdraw();
+    throw err;
+  }
+}
+
+/** An update expression with these placeholders added to its REMOVE clause (DynamoDB allows one). */
+export function withRemovals(update: string, removals: string[]): string {
+  if (removals.length === 0) return update;
+  const list = removals.join(', ');
+  return /\bREMOVE\b/.test(update) ? update.replace(/\bREMOVE\b/, `REMOVE ${list},`) : `${update} REMOVE ${list}`;
+}
+
+/** How fast grants go by (ms per step of a counter: a Mutex's fence, or the tickets a waiter saw leave ahead of it), smoothed. */
 export class GrantPace {
   private last: { fence: number; at: number } | undefined;
   msPerGrant: number | undefined;
@@ -255,8 +377,3 @@ const HEAD_POLL_MIN_MS = 4;
 const HEAD_POLL_MAX_MS = 250;
 /** A waiter behind others looks again at least this often. */
 const NON_HEAD_MAX_MS = 500;
-
-/** A refusal's holder, as opposed to a grant. */
-function isHolder(outcome: object): outcome is LockHolder {
-  return !('unlock' in outcome);
-}

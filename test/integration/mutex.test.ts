@@ -11,7 +11,9 @@ import { LockLostError, LockNotHeldError, MeshAbortError, StaleFenceError } from
 import { fencedUpdate } from '../../lib/sync/fenced.ts';
 import { Mutex } from '../../lib/sync/Mutex.ts';
 import { QUEUE_UNTIL, ticketAttribute, ticketsOf } from '../../lib/sync/mutexQueue.ts';
+import { CallCounter } from '../../lib/faults/callCounter.ts';
 import { exampleKeys, keys } from '../../lib/table/layout.ts';
+import { countedClients } from '../../infra/localstack/clients.ts';
 import { createMeshTable, deleteMeshTable, dynamodb, uniqueSuffix } from '../../infra/localstack/resources.ts';
 
 let tableName: string;
@@ -268,6 +270,17 @@ describe("Mutex starvation mode ('fifo')", () => {
     expect(item[QUEUE_UNTIL]).toBeUndefined();
     await holder.unlock();
     expect((await mutex(lockName, { fairness: 'fifo' }).tryLock())?.fence).toBe(holder.fence + 1); // no gate left behind
+  });
+
+  it('costs 2 calls for an uncontended lock and unlock, as in polling mode', async () => {
+    const counter = new CallCounter();
+    const counted = countedClients(counter).dynamodb;
+    const fair = new Mutex({ client: counted, tableName, name: `calls-${uniqueSuffix()}`, fairness: 'fifo', clockSkewMs: 100 });
+
+    await (await fair.lock()).unlock();
+
+    expect(counter.total('DynamoDB')).toBe(2);
+    counted.destroy();
   });
 
   it('lets a polling Mutex barge past the queue, and not a fifo one', async () => {

@@ -5,8 +5,12 @@
 import { GetItemCommand, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LockLostError, LockNotHeldError, MeshAbortError } from '../../lib/errors.ts';
+import { CallCounter } from '../../lib/faults/callCounter.ts';
+import { QUEUE_UNTIL, ticketAttribute, ticketsOf } from '../../lib/sync/mutexQueue.ts';
+import type { HeldLock } from '../../lib/sync/Mutex.ts';
 import { RWMutex } from '../../lib/sync/RWMutex.ts';
 import { keys } from '../../lib/table/layout.ts';
+import { countedClients } from '../../infra/localstack/clients.ts';
 import { createMeshTable, deleteMeshTable, dynamodb, uniqueSuffix } from '../../infra/localstack/resources.ts';
 
 let tableName: string;
@@ -59,38 +63,42 @@ describe('RWMutex', () => {
     await writer!.unlock();
   });
 
-  it('never lets a writer overlap a reader or another writer; write fences strictly increase', async () => {
-    const lockName = `exclusion-${uniqueSuffix()}`;
-    const intervals: Interval[] = [];
-    const actor = async (kind: 'read' | 'write', id: string, rounds: number) => {
-      const rw = rwMutex(lockName, { owner: id });
-      for (let round = 0; round < rounds; round++) {
-        const signal = AbortSignal.timeout(60_000);
-        const held = kind === 'read' ? await rw.rLock({ signal }) : await rw.lock({ signal });
-        const start = Date.now();
-        await pause(10 + Math.random() * 30);
-        intervals.push({ kind, id, start, end: Date.now(), ...('fence' in held ? { fence: held.fence as number } : {}) });
-        await held.unlock();
-        await pause(Math.random() * 20);
+  it.each(['polling', 'fifo'] as const)(
+    'never lets a writer overlap a reader or another writer; write fences strictly increase (%s)',
+    async (fairness) => {
+      const lockName = `exclusion-${uniqueSuffix()}`;
+      const intervals: Interval[] = [];
+      const actor = async (kind: 'read' | 'write', id: string, rounds: number) => {
+        const rw = rwMutex(lockName, { owner: id, fairness });
+        for (let round = 0; round < rounds; round++) {
+          const signal = AbortSignal.timeout(60_000);
+          const held = kind === 'read' ? await rw.rLock({ signal }) : await rw.lock({ signal });
+          const start = Date.now();
+          await pause(10 + Math.random() * 30);
+          intervals.push({ kind, id, start, end: Date.now(), ...('fence' in held ? { fence: held.fence as number } : {}) });
+          await held.unlock();
+          await pause(Math.random() * 20);
+        }
+      };
+
+      await Promise.all([
+        ...Array.from({ length: 5 }, (_, i) => actor('read', `r${i}`, 6)),
+        ...Array.from({ length: 3 }, (_, i) => actor('write', `w${i}`, 4)),
+      ]);
+
+      const reads = intervals.filter((interval) => interval.kind === 'read');
+      const writes = intervals.filter((interval) => interval.kind === 'write');
+      expect(reads).toHaveLength(30);
+      expect(writes).toHaveLength(12);
+      for (const write of writes) {
+        for (const read of reads) expect(overlap(write, read), `${write.id} overlaps ${read.id}`).toBe(false);
+        for (const other of writes) if (other !== write) expect(overlap(write, other), `${write.id} overlaps ${other.id}`).toBe(false);
       }
-    };
-
-    await Promise.all([
-      ...Array.from({ length: 5 }, (_, i) => actor('read', `r${i}`, 6)),
-      ...Array.from({ length: 3 }, (_, i) => actor('write', `w${i}`, 4)),
-    ]);
-
-    const reads = intervals.filter((interval) => interval.kind === 'read');
-    const writes = intervals.filter((interval) => interval.kind === 'write');
-    expect(reads).toHaveLength(30);
-    expect(writes).toHaveLength(12);
-    for (const write of writes) {
-      for (const read of reads) expect(overlap(write, read), `${write.id} overlaps ${read.id}`).toBe(false);
-      for (const other of writes) if (other !== write) expect(overlap(write, other), `${write.id} overlaps ${other.id}`).toBe(false);
-    }
-    const byStart = [...writes].sort((a, b) => a.start - b.start);
-    for (let i = 1; i < byStart.length; i++) expect(byStart[i]!.fence).toBeGreaterThan(byStart[i - 1]!.fence!);
-  });
+      const byStart = [...writes].sort((a, b) => a.start - b.start);
+      for (let i = 1; i < byStart.length; i++) expect(byStart[i]!.fence).toBeGreaterThan(byStart[i - 1]!.fence!);
+      expect(ticketsOf(await readItem(lockName))).toEqual([]); // every ticket left with its grant
+    },
+  );
 
   it('does not starve a waiting writer: a stream of overlapping readers drains and the writer gets in', async () => {
     const lockName = `starve-${uniqueSuffix()}`;
@@ -242,5 +250,124 @@ describe('RWMutex', () => {
     const after = await rwMutex(lockName).tryLock();
     expect(after).toBeDefined();
     await after!.unlock();
+  });
+});
+
+describe("RWMutex starvation mode ('fifo')", () => {
+  const fifo = (name: string, options: Partial<ConstructorParameters<typeof RWMutex>[0]> = {}) =>
+    rwMutex(name, { fairness: 'fifo', ...options });
+  const ticketsOn = async (name: string) => ticketsOf(await readItem(name)).map((ticket) => ticket.token);
+  async function until(condition: () => Promise<boolean>): Promise<void> {
+    while (!(await condition())) await pause(20);
+  }
+
+  /** A queued waiter's ticket and the gate it sets, written as the waiter writes them. */
+  async function writeQueuedTicket(name: string, queuedAt: number, token: string, ticketUntil: number): Promise<void> {
+    await dynamodb.send(
+      new UpdateItemCommand({
+        TableName: tableName,
+        Key: keys.rwMutex(name),
+        UpdateExpression: 'SET #w = :w, #q = :w',
+        ExpressionAttributeNames: { '#w': ticketAttribute(queuedAt, token), '#q': QUEUE_UNTIL },
+        ExpressionAttributeValues: { ':w': { N: String(ticketUntil) } },
+      }),
+    );
+  }
+
+  it('serves readers and writers in the order they asked: readers queued together go in together, a later reader waits behind a writer', async () => {
+    const name = `fifo-${uniqueSuffix()}`;
+    const holder = await fifo(name).lock();
+    const granted: string[] = [];
+    const queue = async (owner: string, mode: 'read' | 'write', queued: number) => {
+      const rw = fifo(name, { owner, starvationMs: 0 });
+      const acquiring = (mode === 'read' ? rw.rLock() : rw.lock()).then((held) => (granted.push(owner), held));
+      await until(async () => (await ticketsOn(name)).length === queued);
+      return { acquiring }; // wrapped: an async function would wait for it
+    };
+    const { acquiring: reader1 } = await queue('reader1', 'read', 1);
+    const { acquiring: reader2 } = await queue('reader2', 'read', 2);
+    const { acquiring: writer } = await queue('writer', 'write', 3);
+    const { acquiring: reader3 } = await queue('reader3', 'read', 4);
+    expect((await ticketsOn(name)).map((token) => token.split('/')[0])).toEqual(['reader1', 'reader2', 'writer', 'reader3']);
+
+    await holder.unlock();
+    const [read1, read2] = await Promise.all([reader1, reader2]); // both in at once
+    expect(granted.slice().sort()).toEqual(['reader1', 'reader2']);
+    // reader3 could share the lock with them, but it asked after the writer: it waits, and so does a newcomer.
+    expect(await fifo(name).tryRLock()).toBeUndefined();
+    await pause(300);
+    expect(granted).toHaveLength(2);
+    await read1.unlock();
+    await read2.unlock();
+    const write = (await writer) as HeldLock;
+    expect(write.fence).toBeGreaterThan(holder.fence);
+    await pause(100);
+    expect(granted.slice(2)).toEqual(['writer']);
+    await write.unlock();
+    await (await reader3).unlock();
+    expect(granted.slice(2)).toEqual(['writer', 'reader3']);
+    // The last grant closed the queue: no ticket, no gate; a newcomer writer takes it at once.
+    const item = await readItem(name);
+    expect(ticketsOf(item)).toEqual([]);
+    expect(item?.[QUEUE_UNTIL]).toBeUndefined();
+    const next = await fifo(name).tryLock();
+    expect(next?.fence).toBe(write.fence + 1);
+    await next!.unlock();
+  });
+
+  it('skips the ticket of a waiter that died once its ticket lease ends, and sweeps it', async () => {
+    const name = `dead-waiter-${uniqueSuffix()}`;
+    await (await fifo(name).rLock()).unlock(); // the item exists, free
+    const deadUntil = Date.now() + 600;
+    await writeQueuedTicket(name, Date.now() - 1000, 'dead/1', deadUntil); // a writer's ticket
+    expect(await fifo(name).tryRLock()).toBeUndefined(); // the gate holds newcomers back meanwhile
+
+    const read = await fifo(name).rLock({ signal: AbortSignal.timeout(10_000) });
+
+    expect(Date.now()).toBeGreaterThanOrEqual(deadUntil + 100); // its lease plus the skew bound (100 ms here)
+    const item = await readItem(name);
+    expect(ticketsOf(item)).toEqual([]);
+    expect(item?.[QUEUE_UNTIL]).toBeUndefined();
+    await read.unlock();
+  });
+
+  it("withdraws an aborted waiter's ticket and the gate it leaves", async () => {
+    const name = `withdraw-${uniqueSuffix()}`;
+    const holder = await fifo(name).lock();
+    const waiting = fifo(name, { starvationMs: 0 }).rLock({ signal: AbortSignal.timeout(400) });
+    await until(async () => (await ticketsOn(name)).length === 1);
+    await expect(waiting).rejects.toBeInstanceOf(MeshAbortError);
+    const item = await readItem(name);
+    expect(ticketsOf(item)).toEqual([]);
+    expect(item?.[QUEUE_UNTIL]).toBeUndefined();
+    await holder.unlock();
+    const read = await fifo(name).tryRLock(); // no gate left behind
+    expect(read).toBeDefined();
+    await read!.unlock();
+  });
+
+  it('lets a polling RWMutex past the queue, and not a fifo one', async () => {
+    const name = `barge-${uniqueSuffix()}`;
+    await (await fifo(name).rLock()).unlock();
+    await writeQueuedTicket(name, Date.now(), 'waiter/1', Date.now() + 60_000);
+    expect(await fifo(name).tryLock()).toBeUndefined();
+    expect(await fifo(name).tryRLock()).toBeUndefined();
+    const barger = await rwMutex(name, { fairness: 'polling' }).tryLock();
+    expect(barger).toBeDefined();
+    await barger!.unlock();
+  });
+
+  it('costs 2 calls for an uncontended rLock and rUnlock, and for a lock and unlock, as in polling mode', async () => {
+    const name = `calls-${uniqueSuffix()}`;
+    await (await fifo(name).rLock()).unlock(); // the item exists (its first use takes one more)
+    const counter = new CallCounter();
+    const counted = countedClients(counter).dynamodb;
+    const rw = new RWMutex({ client: counted, tableName, name, fairness: 'fifo', clockSkewMs: 100 });
+
+    await (await rw.rLock()).unlock();
+    expect(counter.total('DynamoDB')).toBe(2);
+    await (await rw.lock()).unlock();
+    expect(counter.total('DynamoDB')).toBe(4);
+    counted.destroy();
   });
 });

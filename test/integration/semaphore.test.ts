@@ -2,18 +2,22 @@
  * Semaphore against LocalStack's DynamoDB (moto): never over-admits, reclaims the weight of
  * holders whose leases expired, refuses what Go would panic or block forever on.
  */
-import { GetItemCommand } from '@aws-sdk/client-dynamodb';
+import { GetItemCommand, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   LockLostError,
   LockNotHeldError,
+  MeshAbortError,
   MeshConfigError,
   SemaphoreCapacityError,
   SemaphoreReleaseError,
   SemaphoreWeightError,
 } from '../../lib/errors.ts';
+import { CallCounter } from '../../lib/faults/callCounter.ts';
+import { QUEUE_UNTIL, ticketAttribute, ticketsOf } from '../../lib/sync/mutexQueue.ts';
 import { Semaphore } from '../../lib/sync/Semaphore.ts';
 import { keys } from '../../lib/table/layout.ts';
+import { countedClients } from '../../infra/localstack/clients.ts';
 import { createMeshTable, deleteMeshTable, dynamodb, uniqueSuffix } from '../../infra/localstack/resources.ts';
 
 let tableName: string;
@@ -53,32 +57,36 @@ function peak(intervals: Interval[]): number {
 }
 
 describe('Semaphore', () => {
-  it('never lets the weights held at once exceed the capacity; every acquirer gets in', async () => {
-    const name = `capacity-${uniqueSuffix()}`;
-    const capacity = 5;
-    const intervals: Interval[] = [];
-    const acquirer = async (id: number, rounds: number) => {
-      const sem = semaphore(name, capacity, { owner: `a${id}` });
-      for (let round = 0; round < rounds; round++) {
-        const weight = 1 + Math.floor(Math.random() * capacity);
-        const held = await sem.acquire(weight, { signal: AbortSignal.timeout(60_000) });
-        const start = Date.now();
-        await pause(10 + Math.random() * 40);
-        intervals.push({ weight, start, end: Date.now() });
-        await held.release();
-      }
-    };
+  it.each(['polling', 'fifo'] as const)(
+    'never lets the weights held at once exceed the capacity; every acquirer gets in (%s)',
+    async (fairness) => {
+      const name = `capacity-${uniqueSuffix()}`;
+      const capacity = 5;
+      const intervals: Interval[] = [];
+      const acquirer = async (id: number, rounds: number) => {
+        const sem = semaphore(name, capacity, { owner: `a${id}`, fairness });
+        for (let round = 0; round < rounds; round++) {
+          const weight = 1 + Math.floor(Math.random() * capacity);
+          const held = await sem.acquire(weight, { signal: AbortSignal.timeout(60_000) });
+          const start = Date.now();
+          await pause(10 + Math.random() * 40);
+          intervals.push({ weight, start, end: Date.now() });
+          await held.release();
+        }
+      };
 
-    await Promise.all(Array.from({ length: 8 }, (_, id) => acquirer(id, 4)));
+      await Promise.all(Array.from({ length: 8 }, (_, id) => acquirer(id, 4)));
 
-    expect(intervals).toHaveLength(32);
-    expect(peak(intervals)).toBeLessThanOrEqual(capacity);
-    expect(peak(intervals)).toBeGreaterThan(1); // holders did share it
-    const item = await readItem(name);
-    expect(item?.used?.N).toBe('0');
-    expect(item?.holders?.M).toEqual({});
-    expect(item?.capacity?.N).toBe('5');
-  });
+      expect(intervals).toHaveLength(32);
+      expect(peak(intervals)).toBeLessThanOrEqual(capacity);
+      expect(peak(intervals)).toBeGreaterThan(1); // holders did share it
+      const item = await readItem(name);
+      expect(item?.used?.N).toBe('0');
+      expect(item?.holders?.M).toEqual({});
+      expect(item?.capacity?.N).toBe('5');
+      expect(ticketsOf(item)).toEqual([]); // every ticket left with its grant
+    },
+  );
 
   it('tryAcquire refuses when the semaphore is full, and admits again after a partial release', async () => {
     const name = `full-${uniqueSuffix()}`;
@@ -205,5 +213,116 @@ describe('Semaphore', () => {
     const after = await semaphore(name, 2).tryAcquire(2);
     expect(after).toBeDefined();
     await after!.release();
+  });
+});
+
+describe("Semaphore starvation mode ('fifo')", () => {
+  const fifo = (name: string, capacity: number, options: Partial<ConstructorParameters<typeof Semaphore>[0]> = {}) =>
+    semaphore(name, capacity, { fairness: 'fifo', ...options });
+  const ticketsOn = async (name: string) => ticketsOf(await readItem(name)).map((ticket) => ticket.token);
+  async function until(condition: () => Promise<boolean>): Promise<void> {
+    while (!(await condition())) await pause(20);
+  }
+
+  /** A queued waiter's ticket and the gate it sets, written as the waiter writes them. */
+  async function writeQueuedTicket(name: string, queuedAt: number, token: string, ticketUntil: number): Promise<void> {
+    await dynamodb.send(
+      new UpdateItemCommand({
+        TableName: tableName,
+        Key: keys.semaphore(name),
+        UpdateExpression: 'SET #w = :w, #q = :w',
+        ExpressionAttributeNames: { '#w': ticketAttribute(queuedAt, token), '#q': QUEUE_UNTIL },
+        ExpressionAttributeValues: { ':w': { N: String(ticketUntil) } },
+      }),
+    );
+  }
+
+  it('grants queued waiters in the order they asked: a small one does not overtake larger ones ahead of it, nor does a newcomer', async () => {
+    const name = `fifo-${uniqueSuffix()}`;
+    const holder = await fifo(name, 2).acquire(2);
+    const granted: string[] = [];
+    const queue = async (owner: string, weight: number, queued: number) => {
+      const acquiring = fifo(name, 2, { owner, starvationMs: 0 })
+        .acquire(weight)
+        .then((held) => (granted.push(owner), held));
+      await until(async () => (await ticketsOn(name)).length === queued);
+      return { acquiring }; // wrapped: an async function would wait for it
+    };
+    const { acquiring: first } = await queue('first', 2, 1);
+    const { acquiring: second } = await queue('second', 2, 2);
+    const { acquiring: small } = await queue('small', 1, 3);
+    expect((await ticketsOn(name)).map((token) => token.split('/')[0])).toEqual(['first', 'second', 'small']);
+
+    await holder.release(1);
+    // Room for 1, and the small waiter would fit: it stays behind the larger ones, and a newcomer too.
+    expect(await fifo(name, 2).tryAcquire(1)).toBeUndefined();
+    await pause(300);
+    expect(granted).toEqual([]);
+    await holder.release();
+    await (await first).release();
+    await (await second).release();
+    await (await small).release();
+    expect(granted).toEqual(['first', 'second', 'small']);
+    // The last grant closed the queue: no ticket, no gate; a newcomer takes all of it at once.
+    const item = await readItem(name);
+    expect(ticketsOf(item)).toEqual([]);
+    expect(item?.[QUEUE_UNTIL]).toBeUndefined();
+    const next = await fifo(name, 2).tryAcquire(2);
+    expect(next).toBeDefined();
+    await next!.release();
+  });
+
+  it('skips the ticket of a waiter that died once its ticket lease ends, and sweeps it', async () => {
+    const name = `dead-waiter-${uniqueSuffix()}`;
+    await (await fifo(name, 2).acquire(1)).release(); // the item exists, free
+    const deadUntil = Date.now() + 600;
+    await writeQueuedTicket(name, Date.now() - 1000, 'dead/1', deadUntil);
+    expect(await fifo(name, 2).tryAcquire(1)).toBeUndefined(); // the gate holds newcomers back meanwhile
+
+    const held = await fifo(name, 2).acquire(2, { signal: AbortSignal.timeout(10_000) });
+
+    expect(Date.now()).toBeGreaterThanOrEqual(deadUntil + 100); // its lease plus the skew bound (100 ms here)
+    const item = await readItem(name);
+    expect(ticketsOf(item)).toEqual([]);
+    expect(item?.[QUEUE_UNTIL]).toBeUndefined();
+    await held.release();
+  });
+
+  it("withdraws an aborted waiter's ticket and the gate it leaves", async () => {
+    const name = `withdraw-${uniqueSuffix()}`;
+    const holder = await fifo(name, 1).acquire(1);
+    const waiting = fifo(name, 1, { starvationMs: 0 }).acquire(1, { signal: AbortSignal.timeout(400) });
+    await until(async () => (await ticketsOn(name)).length === 1);
+    await expect(waiting).rejects.toBeInstanceOf(MeshAbortError);
+    const item = await readItem(name);
+    expect(ticketsOf(item)).toEqual([]);
+    expect(item?.[QUEUE_UNTIL]).toBeUndefined();
+    await holder.release();
+    const next = await fifo(name, 1).tryAcquire(1); // no gate left behind
+    expect(next).toBeDefined();
+    await next!.release();
+  });
+
+  it('lets a polling Semaphore past the queue, and not a fifo one', async () => {
+    const name = `barge-${uniqueSuffix()}`;
+    await (await fifo(name, 2).acquire(1)).release();
+    await writeQueuedTicket(name, Date.now(), 'waiter/1', Date.now() + 60_000);
+    expect(await fifo(name, 2).tryAcquire(1)).toBeUndefined();
+    const barger = await semaphore(name, 2, { fairness: 'polling' }).tryAcquire(1);
+    expect(barger).toBeDefined();
+    await barger!.release();
+  });
+
+  it('costs 2 calls for an uncontended acquire and release, as in polling mode', async () => {
+    const name = `calls-${uniqueSuffix()}`;
+    await (await fifo(name, 2).acquire(1)).release(); // the item exists (its first use takes one more)
+    const counter = new CallCounter();
+    const counted = countedClients(counter).dynamodb;
+    const sem = new Semaphore({ client: counted, tableName, name, capacity: 2, fairness: 'fifo', clockSkewMs: 100 });
+
+    await (await sem.acquire(2)).release();
+
+    expect(counter.total('DynamoDB')).toBe(2);
+    counted.destroy();
   });
 });

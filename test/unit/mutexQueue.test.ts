@@ -8,7 +8,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { Item } from '../../lib/table/layout.ts';
-import { decide, gateLive, QUEUE_UNTIL, ticketAttribute, ticketsOf } from '../../lib/sync/mutexQueue.ts';
+import { decide, gateLive, QUEUE_UNTIL, sharedTicketToken, ticketAttribute, ticketsOf } from '../../lib/sync/mutexQueue.ts';
 
 const NOW = 1_000_000;
 const SKEW = 100;
@@ -113,6 +113,29 @@ describe('starvation mode: who may try the grant', () => {
     );
   });
 
+  it('lets a shared waiter (an RWMutex reader) past shared tickets ahead of it, never past an exclusive one; an exclusive one passes nothing', () => {
+    fc.assert(
+      fc.property(fc.array(fc.boolean(), { minLength: 1, maxLength: 6 }), fc.boolean(), (sharedAhead, shared) => {
+        // Live tickets: one per entry of sharedAhead (true: a reader's), then ours; the lock is free.
+        const item: Item = { pk: { S: 'rwmutex#x' }, sk: { S: 'lock' } };
+        sharedAhead.forEach((isReader, i) => {
+          const token = `t${i}/${i}`;
+          item[ticketAttribute(NOW - 1000 + i, isReader ? sharedTicketToken(token) : token)] = { N: String(NOW + 1000) };
+        });
+        const mine = ticketAttribute(NOW, shared ? sharedTicketToken('me/1') : 'me/1');
+        item[mine] = { N: String(NOW + 1000) };
+        const view = { token: 'me/1', ticket: mine, expiredBefore: EXPIRED_BEFORE };
+        const free = { held: undefined, holderUntil: undefined };
+
+        const decision = decide(item, view, free, shared);
+
+        const blocking = shared ? sharedAhead.filter((isReader) => !isReader).length : sharedAhead.length;
+        if (blocking === 0) expect(decision.kind).toBe('grant');
+        else expect(decision).toMatchObject({ kind: 'wait', position: blocking });
+      }),
+    );
+  });
+
   it('reports a grant of ours applied already (its answer lost) as held, and says how far back a waiter stands', () => {
     const item: Item = {
       owner: { S: 'me/1' },
@@ -122,7 +145,7 @@ describe('starvation mode: who may try the grant', () => {
       [ticketAttribute(NOW - 100, 'c/3')]: { N: String(NOW + 1000) },
       [QUEUE_UNTIL]: { N: String(NOW + 1000) },
     };
-    expect(decide(item, { token: 'me/1', ticket: undefined, expiredBefore: EXPIRED_BEFORE })).toEqual({ kind: 'held' });
+    expect(decide(item, { token: 'me/1', ticket: undefined, expiredBefore: EXPIRED_BEFORE })).toEqual({ kind: 'held', until: NOW + 5000 });
     expect(decide(item, viewOf(item, 'c/3'))).toEqual({
       kind: 'wait',
       position: 1,

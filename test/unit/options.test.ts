@@ -7,6 +7,7 @@ import { Group } from '../../lib/spawn/Group.ts';
 import { taskCompletion } from '../../lib/middlewares/taskCompletion.ts';
 import { Mutex } from '../../lib/sync/Mutex.ts';
 import { Once } from '../../lib/sync/Once.ts';
+import { Semaphore } from '../../lib/sync/Semaphore.ts';
 import { WaitGroup } from '../../lib/sync/WaitGroup.ts';
 
 // Never used to send anything: construction only.
@@ -20,6 +21,13 @@ describe('option validation', () => {
     ['Mutex with an empty name', () => new Mutex({ client, tableName: 't', name: '' })],
     ['Mutex with a heartbeat as long as the lease', () => new Mutex({ client, tableName: 't', name: 'a', leaseMs: 100, heartbeatMs: 100 })],
     ['Mutex with a negative skew bound', () => new Mutex({ client, tableName: 't', name: 'a', clockSkewMs: -1 })],
+    ['Mutex with an unknown fairness', () => new Mutex({ client, tableName: 't', name: 'a', fairness: 'lifo' as never })],
+    ['Mutex with a negative starvation time', () => new Mutex({ client, tableName: 't', name: 'a', starvationMs: -1 })],
+    [
+      'Semaphore with an unknown fairness',
+      () => new Semaphore({ client, tableName: 't', name: 'a', capacity: 2, fairness: 'fair' as never }),
+    ],
+    ['Semaphore with a zero ticket lease', () => new Semaphore({ client, tableName: 't', name: 'a', capacity: 2, ticketLeaseMs: 0 })],
     ['WaitGroup with a control character in its name', () => new WaitGroup({ client, tableName: 't', name: 'a\nb' })],
     ['Group without a Lambda client', () => new Group({ dynamodb: client, tableName: 't' } as never)],
     ['Group with a limit of 0', () => new Group({ dynamodb: client, lambda, tableName: 't', limit: 0 })],
