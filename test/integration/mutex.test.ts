@@ -2,7 +2,7 @@
  * Mutex and fenced writes against LocalStack's DynamoDB (moto), with contenders in several
  * processes.
  */
-import { GetItemCommand, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
+import { GetItemCommand } from '@aws-sdk/client-dynamodb';
 import { type ChildProcess, spawn } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -10,7 +10,8 @@ import { projectRoot } from '../../infra/localstack/localstack.ts';
 import { LockLostError, LockNotHeldError, MeshAbortError, StaleFenceError } from '../../lib/errors.ts';
 import { fencedUpdate } from '../../lib/sync/fenced.ts';
 import { Mutex } from '../../lib/sync/Mutex.ts';
-import { QUEUE_UNTIL, ticketAttribute, ticketsOf } from '../../lib/sync/mutexQueue.ts';
+import { QUEUE_UNTIL, ticketsOf } from '../../lib/sync/mutexQueue.ts';
+import { queuedTokens, until, writeQueuedTicket } from '../helpers/lockQueue.ts';
 import { CallCounter } from '../../lib/faults/callCounter.ts';
 import { exampleKeys, keys } from '../../lib/table/layout.ts';
 import { countedClients } from '../../infra/localstack/clients.ts';
@@ -34,19 +35,6 @@ function contender(args: Record<string, unknown>): ChildProcess {
     cwd: projectRoot,
     stdio: ['ignore', 'pipe', 'inherit'],
   });
-}
-
-/** A queued waiter's ticket (queued at `queuedAt`, leased until `until`) and the gate it sets, written as the waiter writes them. */
-async function writeQueuedTicket(lockName: string, queuedAt: number, token: string, until: number): Promise<void> {
-  await dynamodb.send(
-    new UpdateItemCommand({
-      TableName: tableName,
-      Key: keys.mutex(lockName),
-      UpdateExpression: 'SET #w = :w, #q = :w, #v = :v',
-      ExpressionAttributeNames: { '#w': ticketAttribute(queuedAt, token), '#q': QUEUE_UNTIL, '#v': 'v' },
-      ExpressionAttributeValues: { ':w': { N: String(until) }, ':v': { N: '1' } },
-    }),
-  );
 }
 
 async function outputLines(child: ChildProcess): Promise<any[]> {
@@ -206,10 +194,7 @@ describe('Mutex and the clock', () => {
 describe("Mutex starvation mode ('fifo')", () => {
   const lockItem = async (lockName: string) =>
     (await dynamodb.send(new GetItemCommand({ TableName: tableName, Key: keys.mutex(lockName), ConsistentRead: true }))).Item ?? {};
-  const ticketsOn = async (lockName: string) => ticketsOf(await lockItem(lockName)).map((ticket) => ticket.token);
-  async function until(condition: () => Promise<boolean>): Promise<void> {
-    while (!(await condition())) await new Promise((resolve) => setTimeout(resolve, 20));
-  }
+  const ticketsOn = async (lockName: string) => queuedTokens(await lockItem(lockName));
 
   it('grants queued waiters in the order they asked, and keeps a newcomer behind them even when the lock is free', async () => {
     const lockName = `fifo-${uniqueSuffix()}`;
@@ -247,7 +232,11 @@ describe("Mutex starvation mode ('fifo')", () => {
     const lockName = `dead-waiter-${uniqueSuffix()}`;
     // A waiter that queued and died (the item as it left it: its ticket and the gate, 600 ms lease).
     const deadUntil = Date.now() + 600;
-    await writeQueuedTicket(lockName, Date.now() - 1000, 'dead/1', deadUntil);
+    await writeQueuedTicket(
+      dynamodb,
+      { tableName, key: keys.mutex(lockName) },
+      { queuedAt: Date.now() - 1000, token: 'dead/1', until: deadUntil, withVersion: true },
+    );
     expect(await mutex(lockName, { fairness: 'fifo' }).tryLock()).toBeUndefined(); // the gate holds newcomers back meanwhile
 
     const held = await mutex(lockName, { fairness: 'fifo' }).lock({ signal: AbortSignal.timeout(10_000) });
@@ -287,7 +276,11 @@ describe("Mutex starvation mode ('fifo')", () => {
     const lockName = `barge-${uniqueSuffix()}`;
     // A live waiter's ticket (and the gate) on a free lock, as a queued waiter writes them.
     const ticketUntil = Date.now() + 60_000;
-    await writeQueuedTicket(lockName, Date.now(), 'waiter/1', ticketUntil);
+    await writeQueuedTicket(
+      dynamodb,
+      { tableName, key: keys.mutex(lockName) },
+      { queuedAt: Date.now(), token: 'waiter/1', until: ticketUntil, withVersion: true },
+    );
     expect(await mutex(lockName, { fairness: 'fifo' }).tryLock()).toBeUndefined();
     const barger = await mutex(lockName, { fairness: 'polling' }).tryLock();
     expect(barger?.fence).toBe(1);

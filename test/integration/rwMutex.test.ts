@@ -6,7 +6,8 @@ import { GetItemCommand, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LockLostError, LockNotHeldError, MeshAbortError } from '../../lib/errors.ts';
 import { CallCounter } from '../../lib/faults/callCounter.ts';
-import { QUEUE_UNTIL, ticketAttribute, ticketsOf } from '../../lib/sync/mutexQueue.ts';
+import { QUEUE_UNTIL, ticketsOf } from '../../lib/sync/mutexQueue.ts';
+import { queuedTokens, until, writeQueuedTicket } from '../helpers/lockQueue.ts';
 import type { HeldLock } from '../../lib/sync/Mutex.ts';
 import { RWMutex } from '../../lib/sync/RWMutex.ts';
 import { keys } from '../../lib/table/layout.ts';
@@ -256,23 +257,7 @@ describe('RWMutex', () => {
 describe("RWMutex starvation mode ('fifo')", () => {
   const fifo = (name: string, options: Partial<ConstructorParameters<typeof RWMutex>[0]> = {}) =>
     rwMutex(name, { fairness: 'fifo', ...options });
-  const ticketsOn = async (name: string) => ticketsOf(await readItem(name)).map((ticket) => ticket.token);
-  async function until(condition: () => Promise<boolean>): Promise<void> {
-    while (!(await condition())) await pause(20);
-  }
-
-  /** A queued waiter's ticket and the gate it sets, written as the waiter writes them. */
-  async function writeQueuedTicket(name: string, queuedAt: number, token: string, ticketUntil: number): Promise<void> {
-    await dynamodb.send(
-      new UpdateItemCommand({
-        TableName: tableName,
-        Key: keys.rwMutex(name),
-        UpdateExpression: 'SET #w = :w, #q = :w',
-        ExpressionAttributeNames: { '#w': ticketAttribute(queuedAt, token), '#q': QUEUE_UNTIL },
-        ExpressionAttributeValues: { ':w': { N: String(ticketUntil) } },
-      }),
-    );
-  }
+  const ticketsOn = async (name: string) => queuedTokens(await readItem(name));
 
   it('serves readers and writers in the order they asked: readers queued together go in together, a later reader waits behind a writer', async () => {
     const name = `fifo-${uniqueSuffix()}`;
@@ -319,7 +304,11 @@ describe("RWMutex starvation mode ('fifo')", () => {
     const name = `dead-waiter-${uniqueSuffix()}`;
     await (await fifo(name).rLock()).unlock(); // the item exists, free
     const deadUntil = Date.now() + 600;
-    await writeQueuedTicket(name, Date.now() - 1000, 'dead/1', deadUntil); // a writer's ticket
+    await writeQueuedTicket(
+      dynamodb,
+      { tableName, key: keys.rwMutex(name) },
+      { queuedAt: Date.now() - 1000, token: 'dead/1', until: deadUntil },
+    ); // a writer's ticket
     expect(await fifo(name).tryRLock()).toBeUndefined(); // the gate holds newcomers back meanwhile
 
     const read = await fifo(name).rLock({ signal: AbortSignal.timeout(10_000) });
@@ -349,7 +338,11 @@ describe("RWMutex starvation mode ('fifo')", () => {
   it('lets a polling RWMutex past the queue, and not a fifo one', async () => {
     const name = `barge-${uniqueSuffix()}`;
     await (await fifo(name).rLock()).unlock();
-    await writeQueuedTicket(name, Date.now(), 'waiter/1', Date.now() + 60_000);
+    await writeQueuedTicket(
+      dynamodb,
+      { tableName, key: keys.rwMutex(name) },
+      { queuedAt: Date.now(), token: 'waiter/1', until: Date.now() + 60_000 },
+    );
     expect(await fifo(name).tryLock()).toBeUndefined();
     expect(await fifo(name).tryRLock()).toBeUndefined();
     const barger = await rwMutex(name, { fairness: 'polling' }).tryLock();

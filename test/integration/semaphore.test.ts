@@ -2,7 +2,7 @@
  * Semaphore against LocalStack's DynamoDB (moto): never over-admits, reclaims the weight of
  * holders whose leases expired, refuses what Go would panic or block forever on.
  */
-import { GetItemCommand, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
+import { GetItemCommand } from '@aws-sdk/client-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   LockLostError,
@@ -14,7 +14,8 @@ import {
   SemaphoreWeightError,
 } from '../../lib/errors.ts';
 import { CallCounter } from '../../lib/faults/callCounter.ts';
-import { QUEUE_UNTIL, ticketAttribute, ticketsOf } from '../../lib/sync/mutexQueue.ts';
+import { QUEUE_UNTIL, ticketsOf } from '../../lib/sync/mutexQueue.ts';
+import { queuedTokens, until, writeQueuedTicket } from '../helpers/lockQueue.ts';
 import { Semaphore } from '../../lib/sync/Semaphore.ts';
 import { keys } from '../../lib/table/layout.ts';
 import { countedClients } from '../../infra/localstack/clients.ts';
@@ -219,23 +220,7 @@ describe('Semaphore', () => {
 describe("Semaphore starvation mode ('fifo')", () => {
   const fifo = (name: string, capacity: number, options: Partial<ConstructorParameters<typeof Semaphore>[0]> = {}) =>
     semaphore(name, capacity, { fairness: 'fifo', ...options });
-  const ticketsOn = async (name: string) => ticketsOf(await readItem(name)).map((ticket) => ticket.token);
-  async function until(condition: () => Promise<boolean>): Promise<void> {
-    while (!(await condition())) await pause(20);
-  }
-
-  /** A queued waiter's ticket and the gate it sets, written as the waiter writes them. */
-  async function writeQueuedTicket(name: string, queuedAt: number, token: string, ticketUntil: number): Promise<void> {
-    await dynamodb.send(
-      new UpdateItemCommand({
-        TableName: tableName,
-        Key: keys.semaphore(name),
-        UpdateExpression: 'SET #w = :w, #q = :w',
-        ExpressionAttributeNames: { '#w': ticketAttribute(queuedAt, token), '#q': QUEUE_UNTIL },
-        ExpressionAttributeValues: { ':w': { N: String(ticketUntil) } },
-      }),
-    );
-  }
+  const ticketsOn = async (name: string) => queuedTokens(await readItem(name));
 
   it('grants queued waiters in the order they asked: a small one does not overtake larger ones ahead of it, nor does a newcomer', async () => {
     const name = `fifo-${uniqueSuffix()}`;
@@ -276,7 +261,11 @@ describe("Semaphore starvation mode ('fifo')", () => {
     const name = `dead-waiter-${uniqueSuffix()}`;
     await (await fifo(name, 2).acquire(1)).release(); // the item exists, free
     const deadUntil = Date.now() + 600;
-    await writeQueuedTicket(name, Date.now() - 1000, 'dead/1', deadUntil);
+    await writeQueuedTicket(
+      dynamodb,
+      { tableName, key: keys.semaphore(name) },
+      { queuedAt: Date.now() - 1000, token: 'dead/1', until: deadUntil },
+    );
     expect(await fifo(name, 2).tryAcquire(1)).toBeUndefined(); // the gate holds newcomers back meanwhile
 
     const held = await fifo(name, 2).acquire(2, { signal: AbortSignal.timeout(10_000) });
@@ -306,7 +295,11 @@ describe("Semaphore starvation mode ('fifo')", () => {
   it('lets a polling Semaphore past the queue, and not a fifo one', async () => {
     const name = `barge-${uniqueSuffix()}`;
     await (await fifo(name, 2).acquire(1)).release();
-    await writeQueuedTicket(name, Date.now(), 'waiter/1', Date.now() + 60_000);
+    await writeQueuedTicket(
+      dynamodb,
+      { tableName, key: keys.semaphore(name) },
+      { queuedAt: Date.now(), token: 'waiter/1', until: Date.now() + 60_000 },
+    );
     expect(await fifo(name, 2).tryAcquire(1)).toBeUndefined();
     const barger = await semaphore(name, 2, { fairness: 'polling' }).tryAcquire(1);
     expect(barger).toBeDefined();
