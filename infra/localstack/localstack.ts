@@ -176,6 +176,8 @@ export interface StrictStatus {
   enabled: boolean;
   settings: Record<string, number | boolean>;
   counts: Record<string, number>;
+  /** The duplicates by where they happened: a queue's name, or a function's (its first 47 characters). */
+  byResource?: Record<string, Record<string, number>>;
 }
 
 /** Strict mode's status, or undefined if nothing (or no fnmesh LocalStack) answers there. */

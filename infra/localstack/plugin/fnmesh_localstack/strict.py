@@ -84,11 +84,16 @@ class Adversities:
         self.settings = settings
         self._lock = threading.Lock()
         self._counts: dict[str, int] = {}
+        self._by_resource: dict[str, dict[str, int]] = {}
 
-    def record(self, kind: str, detail: str) -> None:
+    def record(self, kind: str, detail: str, resource: str | None = None) -> None:
+        """Counts one adversity of `kind`; `resource` (a queue, a function) also counts it there."""
         with self._lock:
             count = self._counts.get(kind, 0) + 1
             self._counts[kind] = count
+            if resource is not None:
+                counted = self._by_resource.setdefault(kind, {})
+                counted[resource] = counted.get(resource, 0) + 1
         LOG.info("fnmesh strict: %s #%d %s", kind, count, detail)
 
     def generator(self, kind: str, resource: str) -> random.Random:
@@ -99,6 +104,10 @@ class Adversities:
     def counts(self) -> dict[str, int]:
         with self._lock:
             return dict(self._counts)
+
+    def by_resource(self) -> dict[str, dict[str, int]]:
+        with self._lock:
+            return {kind: dict(counted) for kind, counted in self._by_resource.items()}
 
 
 def _from_environment() -> tuple[Adversities, str | None]:
@@ -118,6 +127,7 @@ def status() -> dict:
         "enabled": settings.enabled,
         "settings": dataclasses.asdict(settings),
         "counts": ADVERSITIES.counts(),
+        "byResource": ADVERSITIES.by_resource(),
     }
 
 

@@ -29,6 +29,9 @@ def _duplicate_some(queue, messages) -> None:
     settings = adversities.settings
     internal = queue.account_id == config.INTERNAL_RESOURCE_ACCOUNT
     kind, rate = (LAMBDA_ASYNC_DUPLICATE, settings.lambda_duplicate_rate) if internal else (SQS_DUPLICATE, settings.sqs_duplicate_rate)
+    # Counted per queue; a function's internal event queue is named `<function name, 47 characters at
+    # most>-<md5>`, so its duplicates are counted under the function's name.
+    resource = queue.name.rsplit("-", 1)[0] if internal else queue.name
     if rate <= 0:
         return
     with queue.mutex:
@@ -46,7 +49,7 @@ def _duplicate_some(queue, messages) -> None:
                 queue.delayed.add(duplicate)
             else:
                 queue._put_message(duplicate)
-            adversities.record(kind, f"{queue.name} message {message.message_id} again in {delay_ms:.0f} ms")
+            adversities.record(kind, f"{queue.name} message {message.message_id} again in {delay_ms:.0f} ms", resource)
 
 
 def install() -> None:
