@@ -73,7 +73,7 @@ export interface StatusDocument {
    * Stage local only: LocalStack's strict mode (docs/STRICT.md), its settings and how many of each
    * adversity it injected; null on other stages, or if the LocalStack there is not fnmesh's.
    */
-  strict: StrictStatus | null;
+  strict: Omit<StrictStatus, 'byResource'> | null;
 }
 
 /** {@link readStatus}'s answer: the status document, and the dead letters in all of the stack's dead-letter queues. */
@@ -225,7 +225,8 @@ export async function readStatus(
     channels: [...STATUS_CHANNELS, ...others].map((name) => channelRow(metas.get(name) ?? channelRecord(name, undefined), dlqDepth(name))),
     locks: lockRows(items, now),
     groups: items.groups,
-    strict: strict ?? null,
+    // Its settings and totals; the per-queue split (`byResource`) grows with every queue ever used.
+    strict: strict ? { enabled: strict.enabled, settings: strict.settings, counts: strict.counts } : null,
   };
   // Each dead-letter queue once (the shards share one).
   const deadLetters = [...depthOf.values()].reduce<number>((sum, depth) => sum + (depth ?? 0), 0);

@@ -68,7 +68,7 @@ def wait_for_message(poller, stopped: threading.Event) -> bool:
             if visible._qsize() or visible.is_shutdown:
                 return True
             visible.not_empty.wait(STOP_CHECK_SECONDS)
-            if visible._qsize():
+            if visible._qsize() and not stopped.is_set():
                 return True
     return False
 
