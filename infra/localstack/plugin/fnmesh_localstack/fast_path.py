@@ -32,10 +32,10 @@ mostly to work beside the call, not to the call:
 
 * **Update expressions.** moto parses an UpdateItem's expression into a tree twice per call (once
   to check the names and values used, once to run it), and each of its validators deep-copies the
-  tree before walking it (twice for an item the update creates): together about half of an
-  UpdateItem's cost. Each distinct text is now parsed once (the tree is only read: the validators
-  walk their copy), and a validator's copy of such a tree is unpickled from bytes made once, a
-  quarter of a deep copy's cost; any other copy is still a deep copy.
+  tree before walking it (twice for an item the update creates). Each distinct text is now parsed
+  once (the tree is only read: the validators walk their copy), and a validator's copy of such a
+  tree is unpickled from bytes made once, a quarter of a deep copy's cost; any other copy is still
+  a deep copy. An UpdateItem cost the process 4.15 ms of CPU, now 2.85 ms.
 
 * **The Content-Type of every POST.** Twisted, LocalStack's HTTP server, parses each POST's
   Content-Type header with the standard library's e-mail header parser (to see whether the body is
