@@ -148,6 +148,57 @@ describe('DynamoDB on moto', () => {
     expect(Item?.count).toEqual({ N: '2' }); // the first and the other token's
   });
 
+  it('judges one condition text by the values of each call, in a transaction and across calls', async () => {
+    const key = `values-${uniqueSuffix()}`;
+    await dynamodb.send(new PutItemCommand({ TableName: table, Item: { pk: { S: key }, owner: { S: 'a' } } }));
+    const ownedBy = (owner: string, pk = key) => ({
+      TableName: table,
+      Item: { pk: { S: pk }, owner: { S: owner } },
+      ConditionExpression: '#owner = :owner',
+      ExpressionAttributeNames: { '#owner': 'owner' },
+      ExpressionAttributeValues: { ':owner': { S: owner } },
+    });
+
+    // The same text with the same names, alternating values: each call is judged on its own.
+    for (const [owner, holds] of [
+      ['a', true],
+      ['b', false],
+      ['a', true],
+      ['b', false],
+    ] as const) {
+      const put = dynamodb.send(new PutItemCommand(ownedBy(owner)));
+      if (holds) await put;
+      else await expect(put).rejects.toBeInstanceOf(ConditionalCheckFailedException);
+    }
+    // The same text and values under other names.
+    const otherName = dynamodb.send(new PutItemCommand({ ...ownedBy('a'), ExpressionAttributeNames: { '#owner': 'pk' } }));
+    await expect(otherName).rejects.toBeInstanceOf(ConditionalCheckFailedException);
+    // In one transaction: the first action's condition holds, the second's (same text) does not.
+    const other = `${key}-2`;
+    await dynamodb.send(new PutItemCommand({ TableName: table, Item: { pk: { S: other }, owner: { S: 'c' } } }));
+    const error = (await dynamodb
+      .send(new TransactWriteItemsCommand({ TransactItems: [{ Put: ownedBy('a') }, { Put: ownedBy('a', other) }] }))
+      .catch((err: unknown) => err)) as TransactionCanceledException;
+    expect(error).toBeInstanceOf(TransactionCanceledException);
+    expect(error.CancellationReasons?.map((reason) => reason.Code)).toEqual(['None', 'ConditionalCheckFailed']);
+  });
+
+  it('refuses an item over 400 KB and keeps one under it, as DynamoDB does', async () => {
+    const key = `size-${uniqueSuffix()}`;
+    const text = (kb: number) => ({ S: 'x'.repeat(kb * 1000) });
+    // Many attributes, so a limit checked per attribute and one checked once must agree.
+    const attributes = (kb: number) => Object.fromEntries(Array.from({ length: 10 }, (_, i) => [`part${i}`, text(kb)]));
+
+    await dynamodb.send(new PutItemCommand({ TableName: table, Item: { pk: { S: key }, ...attributes(39) } }));
+    const tooLarge = dynamodb.send(new PutItemCommand({ TableName: table, Item: { pk: { S: `${key}-big` }, ...attributes(41) } }));
+
+    await expect(tooLarge).rejects.toMatchObject({ name: 'ValidationException', message: expect.stringMatching(/size/i) });
+    const kept = await dynamodb.send(new GetItemCommand({ TableName: table, Key: { pk: { S: key } }, ConsistentRead: true }));
+    const refused = await dynamodb.send(new GetItemCommand({ TableName: table, Key: { pk: { S: `${key}-big` } }, ConsistentRead: true }));
+    expect(Object.keys(kept.Item ?? {})).toHaveLength(11);
+    expect(refused.Item).toBeUndefined();
+  });
+
   it('is served by moto, not DynamoDB Local', () => {
     const log = readFileSync(logFile, 'utf8');
 
