@@ -227,6 +227,9 @@ def changes_of(plan, names, values, item, table):
     # moto refuses an update that reads a key attribute too; and where SET reads an attribute
     # that ADD adds to as a set, moto's SET sees the set after the ADD (DynamoDB's, before):
     # both left to moto, so that the direct way never answers otherwise than moto.
+    # Every name counts here, also one in a branch of if_not_exists that was not evaluated.
+    operands = [action[2] for action in plan if action[0] == "SET"]
+    reads |= {names[placeholder] for placeholder in _placeholders(operands) if placeholder[0] == "#"}
     if reads & keys or reads & sets_added:
         return None
     return changes

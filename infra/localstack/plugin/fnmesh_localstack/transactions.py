@@ -157,8 +157,13 @@ def _with_client_request_token(handle):
             return handle(self)
         items = json.dumps(self.body["TransactItems"], sort_keys=True)
         now = time.monotonic()
-        for expired in [seen for seen, (at, _) in _succeeded.items() if now - at > TOKEN_TTL_SECONDS]:
-            del _succeeded[expired]
+        # Tokens are kept in the order they succeeded (every call runs under moto's lock), so the
+        # expired ones are the oldest: dropped from the front, not found by a scan of them all.
+        while _succeeded:
+            oldest = next(iter(_succeeded))
+            if now - _succeeded[oldest][0] <= TOKEN_TTL_SECONDS:
+                break
+            del _succeeded[oldest]
         previous = _succeeded.get(token)
         if previous is not None:
             if previous[1] != items:
