@@ -2,12 +2,13 @@
  * Bundles a test fixture (or, with `entry`, any handler of the project, e.g.
  * `functions/taskfailures/handler.ts`) with esbuild and creates it as a Lambda function on LocalStack.
  */
-import { CreateFunctionCommand, DeleteFunctionCommand, waitUntilFunctionActiveV2 } from '@aws-sdk/client-lambda';
+import { DeleteFunctionCommand } from '@aws-sdk/client-lambda';
 import { build } from 'esbuild';
 import { zipSync } from 'fflate';
 import { join } from 'node:path';
 import { projectRoot } from '../../infra/localstack/localstack.ts';
 import { lambda } from '../../infra/localstack/resources.ts';
+import { createInlineFunction } from './inlineFunction.ts';
 
 export async function deployFixture(
   fixture: string,
@@ -25,19 +26,13 @@ export async function deployFixture(
     write: false,
     logLevel: 'silent',
   });
-  await lambda.send(
-    new CreateFunctionCommand({
-      FunctionName: functionName,
-      Runtime: 'nodejs20.x',
-      Handler: 'index.handler',
-      Role: 'arn:aws:iam::000000000000:role/fnmesh-test',
-      Code: { ZipFile: zipSync({ 'index.js': bundle.outputFiles[0]!.contents }) },
-      Timeout: options.timeout ?? 10,
-      MemorySize: 256,
-      Environment: { Variables: { AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true', ...options.environment } },
-    }),
-  );
-  await waitUntilFunctionActiveV2({ client: lambda, maxWaitTime: 60 }, { FunctionName: functionName });
+  await createInlineFunction(lambda, {
+    name: functionName,
+    code: zipSync({ 'index.js': bundle.outputFiles[0]!.contents }),
+    timeout: options.timeout ?? 10,
+    memorySize: 256,
+    environment: { AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true', ...options.environment },
+  });
   return async () => {
     await lambda.send(new DeleteFunctionCommand({ FunctionName: functionName })).catch(() => undefined);
   };

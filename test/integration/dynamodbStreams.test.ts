@@ -35,17 +35,15 @@ import { CreateStackCommand, DeleteStackCommand, DescribeStacksCommand } from '@
 import { FilterLogEventsCommand } from '@aws-sdk/client-cloudwatch-logs';
 import {
   CreateEventSourceMappingCommand,
-  CreateFunctionCommand,
   DeleteEventSourceMappingCommand,
   DeleteFunctionCommand,
   GetEventSourceMappingCommand,
-  waitUntilFunctionActiveV2,
 } from '@aws-sdk/client-lambda';
-import { strToU8, zipSync } from 'fflate';
 import { afterAll, describe, expect, it } from 'vitest';
 import { localConfig } from '../../infra/localstack/clients.ts';
 import { cloudformation, dynamodb, lambda, logs, uniqueSuffix } from '../../infra/localstack/resources.ts';
 import { eventually } from '../helpers/eventually.ts';
+import { createInlineFunction } from '../helpers/inlineFunction.ts';
 
 const streams = new DynamoDBStreamsClient(localConfig);
 const suffix = uniqueSuffix();
@@ -415,18 +413,8 @@ describe('a table stream triggers a Lambda function', () => {
     const table = `fnmesh-test-streams-esm-${suffix}`;
     const functionName = `fnmesh-test-streams-fn-${suffix}`;
     const streamArn = (await createTable(table, 'NEW_AND_OLD_IMAGES')).LatestStreamArn!;
-    await lambda.send(
-      new CreateFunctionCommand({
-        FunctionName: functionName,
-        Runtime: 'nodejs20.x',
-        Handler: 'index.handler',
-        Role: 'arn:aws:iam::000000000000:role/fnmesh-test',
-        Code: { ZipFile: zipSync({ 'index.js': strToU8(HANDLER) }) },
-        Timeout: 10,
-      }),
-    );
+    await createInlineFunction(lambda, { name: functionName, code: HANDLER, timeout: 10 });
     cleanups.push(() => lambda.send(new DeleteFunctionCommand({ FunctionName: functionName })));
-    await waitUntilFunctionActiveV2({ client: lambda, maxWaitTime: 60 }, { FunctionName: functionName });
     // Written before the mapping exists: TRIM_HORIZON still delivers it.
     await dynamodb.send(new PutItemCommand({ TableName: table, Item: { pk: { S: 'early' } } }));
     const { UUID } = await lambda.send(

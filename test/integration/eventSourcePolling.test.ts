@@ -6,18 +6,17 @@
  */
 import {
   CreateEventSourceMappingCommand,
-  CreateFunctionCommand,
   DeleteEventSourceMappingCommand,
   DeleteFunctionCommand,
   GetEventSourceMappingCommand,
   UpdateEventSourceMappingCommand,
-  waitUntilFunctionActiveV2,
 } from '@aws-sdk/client-lambda';
 import { GetQueueAttributesCommand, SendMessageCommand } from '@aws-sdk/client-sqs';
 import { strToU8, zipSync } from 'fflate';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createQueue, lambda, sqs, type TestQueue, uniqueSuffix } from '../../infra/localstack/resources.ts';
 import { eventually } from '../helpers/eventually.ts';
+import { createInlineFunction } from '../helpers/inlineFunction.ts';
 
 const functionName = `fnmesh-test-polling-${uniqueSuffix()}`;
 const zip = zipSync({ 'index.js': strToU8('exports.handler = async () => ({ batchItemFailures: [] });\n') });
@@ -61,17 +60,7 @@ const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const SETTLE_MS = 3_000;
 
 beforeAll(async () => {
-  await lambda.send(
-    new CreateFunctionCommand({
-      FunctionName: functionName,
-      Runtime: 'nodejs20.x',
-      Handler: 'index.handler',
-      Role: 'arn:aws:iam::000000000000:role/fnmesh-test',
-      Code: { ZipFile: zip },
-      Timeout: 3,
-    }),
-  );
-  await waitUntilFunctionActiveV2({ client: lambda, maxWaitTime: 60 }, { FunctionName: functionName });
+  await createInlineFunction(lambda, { name: functionName, code: zip, timeout: 3 });
 });
 
 afterAll(async () => {

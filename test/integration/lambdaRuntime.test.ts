@@ -7,18 +7,17 @@
  */
 import {
   AddPermissionCommand,
-  CreateFunctionCommand,
   CreateFunctionUrlConfigCommand,
   DeleteFunctionCommand,
   GetFunctionUrlConfigCommand,
   InvokeCommand,
   type InvokeMode,
-  waitUntilFunctionActiveV2,
 } from '@aws-sdk/client-lambda';
 import { CreateQueueCommand } from '@aws-sdk/client-sqs';
 import { strToU8, zipSync, type Zippable } from 'fflate';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { lambda, sqs, uniqueSuffix } from '../../infra/localstack/resources.ts';
+import { createInlineFunction } from '../helpers/inlineFunction.ts';
 
 const sdkUser = (how: string) => `
   const out = await new SQSClient({}).send(new ListQueuesCommand({ QueueNamePrefix: event.prefix }));
@@ -122,19 +121,14 @@ async function functionUrl(key: string, invokeMode: InvokeMode): Promise<string>
 beforeAll(async () => {
   await Promise.all(
     Object.entries(FUNCTIONS).map(async ([key, { handler, timeout = 10, environment }]) => {
-      await lambda.send(
-        new CreateFunctionCommand({
-          FunctionName: nameOf(key),
-          Runtime: 'nodejs20.x',
-          Handler: handler,
-          Role: 'arn:aws:iam::000000000000:role/fnmesh-test',
-          Code: { ZipFile: zip },
-          Timeout: timeout,
-          MemorySize: 256,
-          ...(environment ? { Environment: { Variables: environment } } : {}),
-        }),
-      );
-      await waitUntilFunctionActiveV2({ client: lambda, maxWaitTime: 60 }, { FunctionName: nameOf(key) });
+      await createInlineFunction(lambda, {
+        name: nameOf(key),
+        code: zip,
+        handler,
+        timeout,
+        memorySize: 256,
+        ...(environment ? { environment } : {}),
+      });
     }),
   );
 });

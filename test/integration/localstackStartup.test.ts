@@ -8,8 +8,7 @@ import { createServer as createHttpServer } from 'node:http';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { CreateFunctionCommand, InvokeCommand, LambdaClient, waitUntilFunctionActiveV2 } from '@aws-sdk/client-lambda';
-import { strToU8, zipSync } from 'fflate';
+import { InvokeCommand, LambdaClient } from '@aws-sdk/client-lambda';
 import { readdirSync, readFileSync } from 'node:fs';
 import { afterAll, describe, expect, it } from 'vitest';
 import {
@@ -22,6 +21,7 @@ import {
   type LocalStackInstance,
 } from '../../infra/localstack/localstack.ts';
 import { localConfig } from '../../infra/localstack/clients.ts';
+import { createInlineFunction } from '../helpers/inlineFunction.ts';
 
 /** Pids of Lambda runtime processes (ours) serving the LocalStack on `port`. */
 function runtimeProcesses(port: number): number[] {
@@ -111,16 +111,7 @@ describe('LocalStack start-up', () => {
     const instance = await spareInstance();
     await up({ instance, log: () => {} });
     const lambda = new LambdaClient({ ...localConfig, endpoint: endpointOf(instance) });
-    await lambda.send(
-      new CreateFunctionCommand({
-        FunctionName: 'orphan-check',
-        Runtime: 'nodejs20.x',
-        Handler: 'index.handler',
-        Role: 'arn:aws:iam::000000000000:role/fnmesh-test',
-        Code: { ZipFile: zipSync({ 'index.js': strToU8('exports.handler = async () => process.pid;') }) },
-      }),
-    );
-    await waitUntilFunctionActiveV2({ client: lambda, maxWaitTime: 60 }, { FunctionName: 'orphan-check' });
+    await createInlineFunction(lambda, { name: 'orphan-check', code: 'exports.handler = async () => process.pid;' });
     await lambda.send(new InvokeCommand({ FunctionName: 'orphan-check' }));
     expect(runtimeProcesses(instance.port).length).toBeGreaterThan(0);
 

@@ -14,13 +14,7 @@ import {
   TransactWriteItemsCommand,
   type TransactWriteItemsCommandInput,
 } from '@aws-sdk/client-dynamodb';
-import {
-  CreateFunctionCommand,
-  InvokeCommand,
-  LambdaClient,
-  PutFunctionEventInvokeConfigCommand,
-  waitUntilFunctionActiveV2,
-} from '@aws-sdk/client-lambda';
+import { InvokeCommand, LambdaClient, PutFunctionEventInvokeConfigCommand } from '@aws-sdk/client-lambda';
 import {
   CreateQueueCommand,
   DeleteMessageCommand,
@@ -30,12 +24,12 @@ import {
   SendMessageBatchCommand,
   SQSClient,
 } from '@aws-sdk/client-sqs';
-import { strToU8, zipSync } from 'fflate';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { strictStatus, up } from '../../infra/localstack/localstack.ts';
 import { createMeshTableNamed, uniqueSuffix } from '../../infra/localstack/resources.ts';
 import { scratchLocalStack, type ScratchLocalStack, startScratch } from '../../infra/localstack/scratch.ts';
 import { eventually } from '../helpers/eventually.ts';
+import { createInlineFunction } from '../helpers/inlineFunction.ts';
 
 const SETTINGS = {
   FNMESH_STRICT: '1',
@@ -376,17 +370,7 @@ exports.handler = async (event) => {
 };
 `;
   async function createFunction(name: string): Promise<void> {
-    await lambda.send(
-      new CreateFunctionCommand({
-        FunctionName: name,
-        Runtime: 'nodejs20.x',
-        Handler: 'index.handler',
-        Role: 'arn:aws:iam::000000000000:role/fnmesh-test',
-        Code: { ZipFile: zipSync({ 'index.js': strToU8(HANDLER) }) },
-        Timeout: 5,
-      }),
-    );
-    await waitUntilFunctionActiveV2({ client: lambda, maxWaitTime: 60 }, { FunctionName: name });
+    await createInlineFunction(lambda, { name, code: HANDLER, timeout: 5 });
   }
   async function invocationsOf(name: string): Promise<string[]> {
     const seen: string[] = [];

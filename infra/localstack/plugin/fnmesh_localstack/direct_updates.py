@@ -21,7 +21,9 @@ Anything else (nested paths, ``list_append``, ``DELETE``, a missing attribute, a
 syntax moto refuses) goes through moto's validator unchanged, and moto answers it, errors
 included. Numbers are added and subtracted by moto's own arithmetic (``DynamoType``), so the
 stored text of a number is what moto would store. An update that would take an item past the
-400 KB limit is refused and leaves the item as it was.
+400 KB limit is refused and leaves the item as it was. In one case the direct way answers as
+DynamoDB where moto does not: the limit is judged on the item as the update would leave it, where
+moto counts a replaced value as well as its replacement (and may leave an item half updated).
 
 ``enabled`` switches it off for a comparison (``test/python/direct_updates_check.py`` runs both
 ways over random updates and requires the same items and the same errors).
