@@ -11,6 +11,7 @@
  */
 import { GetQueueUrlCommand } from '@aws-sdk/client-sqs';
 import { randomUUID } from 'node:crypto';
+import { setTimeout as delay } from 'node:timers/promises';
 import { z } from 'zod';
 import { Channel } from '../lib/channel/Channel.ts';
 import { FilterLogEventsCommand } from '@aws-sdk/client-cloudwatch-logs';
@@ -21,6 +22,8 @@ import { redrive } from '../cli/commands/dlq.ts';
 import { meshContext } from '../cli/context.ts';
 
 const WORKER = resourceName('local', FUNCTIONS.worker);
+/** How often the run redrives the tasks dead-letter queue while it waits for results. */
+const REDRIVE_EVERY_MS = 2_000;
 
 export interface PoolChaosOptions {
   tasks: number;
@@ -76,15 +79,28 @@ export async function runPoolChaos(options: PoolChaosOptions): Promise<PoolChaos
   const results = new Channel({ ...common, name: CHANNELS.results, queueUrl: await queueUrl(CHANNELS.results), schema: resultSchema });
   const faults = { rate: options.faultRate, seed: options.seed, kinds: ['throw', 'crash'] as const };
   const restore = await setWorkerFaults(lambda, WORKER, { ...faults, kinds: [...faults.kinds] });
+  const done = new AbortController(); // ends the redrive loop below, however the run ends
   try {
     await tasks.sendMany(Array.from({ length: options.tasks }, (_, task) => ({ runId, task, failOnce: false })));
     const seen = new Map<number, number>();
     const signal = AbortSignal.timeout(options.timeoutMs ?? 10 * 60_000);
     let received = 0;
-    let redriven = 0;
+    // The tasks dead-letter queue is redriven every 2 s while the run waits for results, beside
+    // the receives (a receive waits for a value: a task dead-lettered while every other result is
+    // in must be redriven without one). A receive is never cut short: one aborted after its claim
+    // would lose the value it claimed.
     const ctx = meshContext('local');
+    const redriving = (async () => {
+      let moved = 0;
+      const until = AbortSignal.any([signal, done.signal]);
+      while (!until.aborted) {
+        moved += (await redrive(ctx, CHANNELS.tasks)).document.moved;
+        await delay(REDRIVE_EVERY_MS, undefined, { signal: until }).catch(() => undefined);
+      }
+      return moved;
+    })();
+    redriving.catch(() => undefined); // awaited below; this only keeps it from counting as unhandled
     while (seen.size < options.tasks && !signal.aborted) {
-      redriven += (await redrive(ctx, CHANNELS.tasks)).document.moved;
       for (const { body } of await results.receiveMany(10, { signal }).catch((err: unknown) => {
         if (signal.aborted) return [];
         throw err;
@@ -94,6 +110,8 @@ export async function runPoolChaos(options: PoolChaosOptions): Promise<PoolChaos
         seen.set(body.task, (seen.get(body.task) ?? 0) + 1);
       }
     }
+    done.abort();
+    const redriven = await redriving;
     // Late duplicates would come within a visibility timeout: look once more before counting.
     for (const { body } of await results.receiveMany(10, { signal: AbortSignal.timeout(3_000) }).catch(() => [])) {
       if (body.runId === runId) {
@@ -113,6 +131,7 @@ export async function runPoolChaos(options: PoolChaosOptions): Promise<PoolChaos
       seconds: (Date.now() - startedAt) / 1000,
     };
   } finally {
+    done.abort();
     await restore();
   }
 }

@@ -271,3 +271,33 @@ it('copies side by side and three kinds of receiver at once: every value reaches
   expect(seen.sort((a, b) => a - b)).toEqual(values);
   expect(await ch.status()).toMatchObject({ sent: 30, received: 30, queued: 0 });
 }, 90_000);
+
+it('a receive whose signal aborts as its claim is answered returns the value: counted out and handed to the caller, never to no one', async () => {
+  const { participant } = await channel();
+  const sender = participant();
+  await sender.sendMany([41, 42]);
+  for (const receiveHow of ['receive', 'receiveMany'] as const) {
+    // The caller gives up at the worst moment: the claim transaction was applied, its answer is on its way.
+    const controller = new AbortController();
+    const client = countedClients(new CallCounter()).dynamodb;
+    client.middlewareStack.add(
+      (next, context) => async (args) => {
+        const output = await next(args);
+        if (context.commandName === 'TransactWriteItemsCommand') controller.abort();
+        return output;
+      },
+      { step: 'finalizeRequest', name: 'abortAfterClaim' },
+    );
+    const receiver = participant({ dynamodb: client });
+
+    const values =
+      receiveHow === 'receive'
+        ? [(await receiver.receive({ signal: controller.signal })).value]
+        : (await receiver.receiveMany(1, { signal: controller.signal })).map((envelope) => envelope.body);
+
+    expect(controller.signal.aborted).toBe(true);
+    expect(values).toHaveLength(1);
+  }
+  const status = await sender.status();
+  expect(status).toMatchObject({ sent: 2, received: 2, queued: 0 });
+});
