@@ -182,7 +182,7 @@ export class Mutex implements QueuedLock<HeldLock> {
         values: grantValues(token, until, expiredBefore(this.lease, now)),
         returnNew: true,
       },
-      signal,
+      undefined, // never cut short by the signal: see acquireLoop.ts
     );
     if (applied) return this.held(token, until, item);
     // A grant of ours applied by an attempt whose answer was lost (the gate can refuse the retry

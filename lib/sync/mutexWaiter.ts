@@ -182,7 +182,7 @@ export class QueuedWaiter<Held extends object> {
       const decision = this.decide();
       if (decision.kind === 'held') return this.granted(decision.until, this.seen);
       if (decision.kind === 'grant') {
-        const granted = await this.grant(decision, signal);
+        const granted = await this.grant(decision);
         if (granted) return granted;
         continue; // refused: decide again on what the refusal returned
       }
@@ -198,7 +198,6 @@ export class QueuedWaiter<Held extends object> {
         const behind = ticketsOf(this.seen).some((t) => t.attribute > this.ticket! && t.until >= this.view().expiredBefore);
         const granted = await this.grant(
           { kind: 'grant', closeGate: !behind && gateSeen !== undefined, gateSeen, dead: [] },
-          signal,
           decision.ahead.slice(-1),
         );
         if (granted) return granted;
@@ -259,7 +258,7 @@ export class QueuedWaiter<Held extends object> {
    * left) the removal of the gate if it is still the one seen; removes our ticket and dead ones.
    * `ahead`: a poll on a view that may be stale: the tickets we saw ahead of ours must be gone.
    */
-  private async grant(decision: GrantDecision, signal: AbortSignal | undefined, ahead: string[] = []): Promise<Held | undefined> {
+  private async grant(decision: GrantDecision, ahead: string[] = []): Promise<Held | undefined> {
     const now = this.lease.now();
     const until = leaseEnd(this.lease, now);
     const own = this.lock.grantUpdate(this.seen, this.token, until, expiredBefore(this.lease, now));
@@ -284,7 +283,7 @@ export class QueuedWaiter<Held extends object> {
         values: { ...own.values, ...(closeGate ? { ':g': n(decision.gateSeen!) } : {}) },
         returnNew: true,
       },
-      signal,
+      undefined, // never cut short by the signal: see acquireLoop.ts
     );
     if (applied) return this.granted(until, item);
     this.observe(item);
