@@ -83,7 +83,7 @@ export class Once {
     const item = new HolderItem(this.client, this.tableName, keys.once(key), NAMES);
     for (let attempt = 0; ; attempt++) {
       throwIfAborted(options.signal);
-      const claim = await this.claim(item, key, options.signal);
+      const claim = await this.claim(item, key);
       if (claim.won) return this.run(item, key, claim, fn);
       const state = readString(claim.item, 'state');
       if (state === 'done') return resultOf(readString(claim.item, 'result')) as T;
@@ -96,7 +96,7 @@ export class Once {
     }
   }
 
-  private async claim(item: HolderItem, key: string, signal: AbortSignal | undefined): Promise<Claim> {
+  private async claim(item: HolderItem, key: string): Promise<Claim> {
     const now = this.lease.now();
     const until = leaseEnd(this.lease, now);
     const token = `${this.owner}/${randomUUID()}`;
@@ -119,7 +119,7 @@ export class Once {
         },
         returnNew: true,
       },
-      signal,
+      undefined, // never cut short by the signal, as a lock's grant (acquireLoop.ts): a claim that lands as it aborts is run
     );
     if (claimed.applied) return { won: true, fence: readNumber(claimed.item, 'fence') ?? 1, token, until };
     // Refused only by an item that exists, which the refusal returns.

@@ -1,5 +1,5 @@
 /**
- * A lock, read lock or permit whose caller gives up at the worst moment: the granting write has
+ * A lock, read lock, permit or Once claim whose caller gives up at the worst moment: the granting write has
  * reached the server and been applied, and its answer is still on the way (held at a proxy) when
  * the caller's signal aborts. The grant was made; the caller must get it (and can release it),
  * never leave the lock held by no one until its lease runs out. Go's `semaphore.Acquire(ctx)`
@@ -10,6 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { localConfig } from '../../infra/localstack/clients.ts';
 import { createMeshTable, deleteMeshTable, dynamodb, uniqueSuffix } from '../../infra/localstack/resources.ts';
 import { Mutex } from '../../lib/sync/Mutex.ts';
+import { Once } from '../../lib/sync/Once.ts';
 import { RWMutex } from '../../lib/sync/RWMutex.ts';
 import { Semaphore } from '../../lib/sync/Semaphore.ts';
 import { type BlackholeProxy, blackholeProxy } from '../helpers/blackholeProxy.ts';
@@ -85,5 +86,16 @@ describe('a lock whose signal aborts while its grant is answered', () => {
     const next = await new Semaphore({ client: dynamodb, tableName, name, capacity: 2 }).tryAcquire(2);
     expect(next).toBeDefined();
     await next?.release();
+  });
+
+  it('Once: do() runs the function whose claim it was granted, and the key is done for every later caller', async () => {
+    const key = `abort-once-${uniqueSuffix()}`;
+    const once = new Once({ client: slowClient, tableName });
+
+    const outcome = await abortWhileAnswered((signal) => once.do(key, async () => 42, { signal }));
+
+    expect(outcome).toEqual({ status: 'fulfilled', value: 42 });
+    const later = await new Once({ client: dynamodb, tableName }).do(key, async () => 7, { signal: AbortSignal.timeout(2_000) });
+    expect(later).toBe(42);
   });
 });
