@@ -1,9 +1,9 @@
 /**
- * A lock, read lock, permit or Once claim whose caller gives up at the worst moment: the granting write has
- * reached the server and been applied, and its answer is still on the way (held at a proxy) when
- * the caller's signal aborts. The grant was made; the caller must get it (and can release it),
- * never leave the lock held by no one until its lease runs out. Go's `semaphore.Acquire(ctx)`
- * does the same: acquired after the cancellation, it reports success.
+ * A lock, read lock, permit or Once claim whose caller gives up at the worst moment: the granting
+ * write has reached the server and been applied, and its answer is still on the way (held at a
+ * proxy) when the caller's signal aborts. The grant was made; the caller must get it (and can
+ * release it), never leave it held by no one until its lease runs out. Go's
+ * `semaphore.Acquire(ctx)` does the same: acquired after the cancellation, it reports success.
  */
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
