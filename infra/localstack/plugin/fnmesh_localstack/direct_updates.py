@@ -33,6 +33,10 @@ import copy
 import re
 from decimal import Decimal, InvalidOperation
 
+from moto.dynamodb.exceptions import ItemSizeTooLarge
+from moto.dynamodb.models.dynamo_type import DynamoType
+from moto.dynamodb.models.utilities import bytesize
+
 # Switched off for a comparison with moto's own path; on in service.
 enabled = True
 
@@ -43,14 +47,13 @@ _ITEM_LIMIT = 405_000  # moto's (LimitedSizeDict)
 
 
 def _tokens(text: str):
+    text = text.strip()  # each token's pattern takes the spaces before it
     tokens, at = [], 0
     while at < len(text):
-        if text[at:].strip() == "":
-            break
         match = _TOKEN.match(text, at)
         if match is None:
             return None  # '.', '[', or anything else outside the shape
-        tokens.append(match.group(match.lastindex).strip())
+        tokens.append(match.group(match.lastindex))
         at = match.end()
     return tokens
 
@@ -133,8 +136,6 @@ def _value(placeholder, values):
     given = (values or {}).get(placeholder)
     if not isinstance(given, dict) or len(given) != 1:
         return None
-    from moto.dynamodb.models.dynamo_type import DynamoType
-
     (kind, content), = given.items()
     if kind in _SETS:
         if not isinstance(content, list) or not content or len(set(map(str, content))) != len(content):
@@ -185,8 +186,6 @@ def _placeholders(node):
 
 def changes_of(plan, names, values, item, table):
     """(attribute, new value or None to remove) per action, or None where moto must judge."""
-    from moto.dynamodb.models.dynamo_type import DynamoType
-
     # moto checks every placeholder, also in a branch that is not evaluated.
     for placeholder in _placeholders(plan):
         if (placeholder[0] == "#" and placeholder not in (names or {})) or (
@@ -248,9 +247,6 @@ class DirectUpdate:
 
 
 def apply(changes, item) -> None:
-    from moto.dynamodb.exceptions import ItemSizeTooLarge
-    from moto.dynamodb.models.utilities import bytesize
-
     updated = dict(item.attrs)
     for name, value in changes:
         if value is None:
