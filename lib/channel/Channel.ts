@@ -319,8 +319,8 @@ export class Channel<T> {
    * Receives one value, waiting until there is one; `{ ok: false }` once the channel is closed and
    * drained. Go: `value, ok := <-ch`. The value is moved out of the channel (claimed and deleted)
    * before it is returned. `signal` stops the wait (MeshAbortError); a value already taken from
-   * the queue when it aborts is claimed and returned all the same, never dropped. Cost: 1 ReceiveMessage (+ 1 GetItem per empty poll), 1
-   * TransactWriteItems, 1 DeleteMessageBatch.
+   * the queue when it aborts is claimed and returned all the same, never dropped. Cost: 1
+   * ReceiveMessage (+ 1 GetItem per empty poll), 1 TransactWriteItems, 1 DeleteMessageBatch.
    */
   async receive(options: { signal?: AbortSignal } = {}): Promise<Received<T>> {
     const [first] = await this.receiveUpTo(1, options);
@@ -343,9 +343,8 @@ export class Channel<T> {
       const deliveries = await this.receiver.fetch(max, options.signal);
       if (deliveries === undefined) return [];
       if (!deliveries.length) continue;
-      // The signal stops the wait, not a claim: once values are in hand the receive completes and
-      // returns them (a claim cut short by an abort could count a value out and hand it to no one).
-      const claimed = await this.receiver.claimDeliveries(deliveries, undefined);
+      const claimed = await this.receiver.claimDeliveries(deliveries); // never cut short by the signal
+
       if (claimed.length) return claimed.map((envelope) => ({ ok: true, value: envelope.body, envelope }));
     }
   }
@@ -568,7 +567,7 @@ export class Channel<T> {
     const polled = await this.receiver.fetch(1, signal, waitTimeSeconds);
     if (polled === undefined) return { ok: false, value: undefined, envelope: undefined };
     if (!polled.length) return 'empty';
-    const [envelope] = await this.receiver.claimDeliveries(polled, undefined); // as in receiveUpTo
+    const [envelope] = await this.receiver.claimDeliveries(polled);
     return envelope ? { ok: true, value: envelope.body, envelope } : 'empty';
   }
 }

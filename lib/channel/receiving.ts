@@ -115,16 +115,15 @@ export class Receiver<T> {
 
   /**
    * Moves deliveries out of the channel (receive, select): claims their ids, deletes them and
-   * their copies, and disposes of what another receiver holds or a sender abandoned.
+   * their copies, and disposes of what another receiver holds or a sender abandoned. Takes no
+   * signal: once values are in hand the claim completes and they are returned (a claim cut short
+   * by an abort could count a value out and hand it to no one); a caller's signal stops its wait.
    * @returns the envelopes claimed now, one per id
    */
-  async claimDeliveries(deliveries: Delivery<T>[], signal: AbortSignal | undefined): Promise<Envelope<T>[]> {
-    const outcome = await this.claims.claim(
-      deliveries.map((delivery) => delivery.envelope.id),
-      signal,
-    );
+  async claimDeliveries(deliveries: Delivery<T>[]): Promise<Envelope<T>[]> {
+    const outcome = await this.claims.claim(deliveries.map((delivery) => delivery.envelope.id));
     const taken = new Set(outcome.taken);
-    await this.dispose(deliveries, { ...outcome, taken: [], done: [...outcome.done, ...outcome.taken] }, signal);
+    await this.dispose(deliveries, { ...outcome, taken: [], done: [...outcome.done, ...outcome.taken] }, undefined);
     const claimed = new Map<string, Envelope<T>>();
     for (const { envelope } of deliveries) if (taken.has(envelope.id) && !claimed.has(envelope.id)) claimed.set(envelope.id, envelope);
     return [...claimed.values()];

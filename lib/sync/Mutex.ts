@@ -139,7 +139,7 @@ export class Mutex implements QueuedLock<HeldLock> {
   private async pollingLock(token: string, signal: AbortSignal | undefined): Promise<HeldLock> {
     for (let attempt = 0; ; attempt++) {
       throwIfAborted(signal);
-      const outcome = await this.acquire(token, signal);
+      const outcome = await this.acquire(token);
       if ('unlock' in outcome) return outcome;
       const untilTakeover = msUntilTakeover(this.lease, outcome.leaseUntil);
       await sleep(Math.min(untilTakeover, backoffMs(attempt, this.backoff)) + 1, signal);
@@ -151,7 +151,8 @@ export class Mutex implements QueuedLock<HeldLock> {
    * waiters queue for it). Go: `mu.TryLock()`. Cost: 1 UpdateItem.
    */
   async tryLock(options: SignalOptions = {}): Promise<HeldLock | undefined> {
-    const outcome = await this.acquire(`${this.owner}/${randomUUID()}`, options.signal);
+    throwIfAborted(options.signal); // its one write, once sent, is not cut short (HolderItem.grant)
+    const outcome = await this.acquire(`${this.owner}/${randomUUID()}`);
     return 'unlock' in outcome ? outcome : undefined;
   }
 
@@ -166,24 +167,17 @@ export class Mutex implements QueuedLock<HeldLock> {
   }
 
   /** @internal The fast path: a grant if the lock is free (and, in 'fifo' mode, nobody queues). */
-  async acquire(
-    token: string,
-    signal: AbortSignal | undefined,
-    refused?: (item: Item | undefined) => void,
-  ): Promise<HeldLock | LockHolder> {
+  async acquire(token: string, refused?: (item: Item | undefined) => void): Promise<HeldLock | LockHolder> {
     const now = this.lease.now();
     const until = leaseEnd(this.lease, now);
     const fifo = this.queue.fairness === 'fifo';
-    const { applied, item } = await this.item.attempt(
-      {
-        operation: `mutex ${this.name}: lock`,
-        update: GRANT,
-        condition: fifo ? `(${FREE}) AND ${GATE_OPEN}` : FREE,
-        values: grantValues(token, until, expiredBefore(this.lease, now)),
-        returnNew: true,
-      },
-      undefined, // never cut short by the signal: see acquireLoop.ts
-    );
+    const { applied, item } = await this.item.grant({
+      operation: `mutex ${this.name}: lock`,
+      update: GRANT,
+      condition: fifo ? `(${FREE}) AND ${GATE_OPEN}` : FREE,
+      values: grantValues(token, until, expiredBefore(this.lease, now)),
+      returnNew: true,
+    });
     if (applied) return this.held(token, until, item);
     // A grant of ours applied by an attempt whose answer was lost (the gate can refuse the retry
     // that the `OR owner = :t` clause alone would let through): ours, with the fence it got.
@@ -199,8 +193,8 @@ export class Mutex implements QueuedLock<HeldLock> {
   }
 
   /** @internal A queued waiter's newcomer attempt. */
-  async attempt(token: string, signal: AbortSignal | undefined, refused: (item: Item | undefined) => void): Promise<HeldLock | undefined> {
-    const outcome = await this.acquire(token, signal, refused);
+  async attempt(token: string, _signal: AbortSignal | undefined, refused: (item: Item | undefined) => void): Promise<HeldLock | undefined> {
+    const outcome = await this.acquire(token, refused); // the waiter checks its signal before each attempt
     return 'unlock' in outcome ? outcome : undefined;
   }
 

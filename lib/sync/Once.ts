@@ -101,26 +101,23 @@ export class Once {
     const until = leaseEnd(this.lease, now);
     const token = `${this.owner}/${randomUUID()}`;
     // A fence for the run: ADD on an update keeps it growing across takeovers.
-    const claimed = await item.attempt(
-      {
-        operation: `once ${key}: claim`,
-        update: 'SET #state = :running, #owner = :token, #leaseUntil = :until, #startedAt = :now, #v = :v ADD #fence :one',
-        // `#owner = :token`: the SDK's retry of a claim that applied but whose answer was lost
-        // wins as the first attempt did, instead of waiting out its own lease.
-        condition: 'attribute_not_exists(#state) OR (#state = :running AND (#leaseUntil < :expiredBefore OR #owner = :token))',
-        values: {
-          ':running': s('running'),
-          ':token': s(token),
-          ':until': n(until),
-          ':now': n(now),
-          ':v': n(FORMAT_VERSION),
-          ':one': n(1),
-          ':expiredBefore': n(expiredBefore(this.lease, now)),
-        },
-        returnNew: true,
+    const claimed = await item.grant({
+      operation: `once ${key}: claim`,
+      update: 'SET #state = :running, #owner = :token, #leaseUntil = :until, #startedAt = :now, #v = :v ADD #fence :one',
+      // `#owner = :token`: the SDK's retry of a claim that applied but whose answer was lost
+      // wins as the first attempt did, instead of waiting out its own lease.
+      condition: 'attribute_not_exists(#state) OR (#state = :running AND (#leaseUntil < :expiredBefore OR #owner = :token))',
+      values: {
+        ':running': s('running'),
+        ':token': s(token),
+        ':until': n(until),
+        ':now': n(now),
+        ':v': n(FORMAT_VERSION),
+        ':one': n(1),
+        ':expiredBefore': n(expiredBefore(this.lease, now)),
       },
-      undefined, // never cut short by the signal, as a lock's grant (acquireLoop.ts): a claim that lands as it aborts is run
-    );
+      returnNew: true,
+    });
     if (claimed.applied) return { won: true, fence: readNumber(claimed.item, 'fence') ?? 1, token, until };
     // Refused only by an item that exists, which the refusal returns.
     if (!claimed.item) throw new ItemFormatError(`once ${key}: the claim was refused, but no item came back`);

@@ -4,8 +4,7 @@
  * again; and between rounds wait with jittered backoff, never longer than until the lease in the
  * way could expire. A recorded intent is withdrawn if the caller gives up.
  *
- * The caller's signal stops the waits, never a write that may grant (Mutex and the starvation-mode
- * waiter do the same): see the first attempt below.
+ * The caller's signal stops the waits, never a write that may grant (`HolderItem.grant`).
  */
 import { type BackoffOptions, backoffMs, sleep, throwIfAborted } from '../internal/time.ts';
 import type { Item } from '../table/layout.ts';
@@ -54,10 +53,7 @@ export async function acquireLoop<State, Granted>(
       throwIfAborted(signal);
       let clock = clockOf(lease, token);
       let until = leaseEnd(lease, clock.now);
-      // A write that may grant is never cut short by the signal: one cut short after the server
-      // applied it would leave the lock held by no one until its lease ends. The signal stops the
-      // waits; a grant that lands as it aborts is returned (Go's semaphore.Acquire does the same).
-      let outcome: Attempt = await item.attempt(steps.fastPath(clock, until), undefined);
+      let outcome: Attempt = await item.grant(steps.fastPath(clock, until));
       if (outcome.applied) return steps.grant(until, outcome.item);
       let decision: Decision;
       for (;;) {
@@ -67,10 +63,10 @@ export async function acquireLoop<State, Granted>(
         decision = steps.decide(state, clock, until);
         if (decision.kind === 'held') return steps.grant(decision.until, outcome.item);
         if (decision.kind === 'write') {
-          outcome = await item.attempt(steps.fullWrite(state, clock, until), undefined);
+          outcome = await item.grant(steps.fullWrite(state, clock, until));
           if (outcome.applied) return steps.grant(until, outcome.item);
         } else if (decision.kind === 'intent' && wait) {
-          outcome = await item.attempt(steps.intentWrite(clock, until), undefined);
+          outcome = await item.grant(steps.intentWrite(clock, until));
           intentRecorded = true;
           if (outcome.applied) break;
         } else {

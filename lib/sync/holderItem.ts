@@ -86,6 +86,16 @@ export class HolderItem {
   }
 
   /**
+   * A write that may grant (a lock, read lock, permits, a writer's intent, a Once claim), as
+   * `attempt` but never cut short by a caller's signal: one cut short after the server applied it
+   * would leave the grant held by no one until its lease ends. Callers stop their waits with the
+   * signal instead; a grant that lands as it aborts is theirs (Go's semaphore.Acquire does the same).
+   */
+  grant(update: Update): Promise<Attempt> {
+    return this.attempt(update);
+  }
+
+  /**
    * One conditional UpdateItem. A refusal is an outcome, not an error. Cost: 1 UpdateItem (plus 1
    * GetItem in the rare case DynamoDB rejects a nested path on an item that is not there yet).
    * @throws whatever the SDK throws for anything but a failed condition

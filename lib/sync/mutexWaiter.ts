@@ -283,7 +283,7 @@ export class QueuedWaiter<Held extends object> {
         values: { ...own.values, ...(closeGate ? { ':g': n(decision.gateSeen!) } : {}) },
         returnNew: true,
       },
-      undefined, // never cut short by the signal: see acquireLoop.ts
+      undefined, // a write that may grant: never cut short by the signal (HolderItem.grant)
     );
     if (applied) return this.granted(until, item);
     this.observe(item);

@@ -9,6 +9,7 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { localConfig } from '../../infra/localstack/clients.ts';
 import { createMeshTable, deleteMeshTable, dynamodb, uniqueSuffix } from '../../infra/localstack/resources.ts';
+import { MeshAbortError } from '../../lib/errors.ts';
 import { Mutex } from '../../lib/sync/Mutex.ts';
 import { Once } from '../../lib/sync/Once.ts';
 import { RWMutex } from '../../lib/sync/RWMutex.ts';
@@ -97,5 +98,17 @@ describe('a lock whose signal aborts while its grant is answered', () => {
     expect(outcome).toEqual({ status: 'fulfilled', value: 42 });
     const later = await new Once({ client: dynamodb, tableName }).do(key, async () => 7, { signal: AbortSignal.timeout(2_000) });
     expect(later).toBe(42);
+  });
+
+  it('Mutex: tryLock() with a signal aborted before it is called takes nothing', async () => {
+    const name = `abort-try-${uniqueSuffix()}`;
+
+    await expect(new Mutex({ client: dynamodb, tableName, name }).tryLock({ signal: AbortSignal.abort() })).rejects.toBeInstanceOf(
+      MeshAbortError,
+    );
+
+    const next = await new Mutex({ client: dynamodb, tableName, name }).tryLock();
+    expect(next).toBeDefined();
+    await next?.unlock();
   });
 });
