@@ -160,9 +160,10 @@ export class Channel<T> {
   /**
    * Sends one value. Go: `ch <- value`. On a bounded channel, waits while it is full.
    * Cost: 1 TransactWriteItems (count in, with the send's intent) + 1 SendMessage + 1
-   * TransactWriteItems (settle the intent) (+ 1 TransactWriteItems per poll while full; with a
-   * `roomQueueUrl`, per wake-up instead: 1 ReceiveMessage of the room queue, 1 DeleteMessageBatch
-   * when a signal came, and 1 TransactWriteItems).
+   * TransactWriteItems (settle the intent) (on a bounded channel that this sender thinks full:
+   * + 1 GetItem per poll while full; with a `roomQueueUrl`, per wake-up instead: 1 ReceiveMessage
+   * of the room queue, 1 DeleteMessageBatch when a signal came, and 1 GetItem, or none when the
+   * signal came: the count-in is tried at once).
    * @returns the envelope sent (its id and trace id)
    * @throws ChannelClosedError; ChannelSendError when SQS refused the value or its fate is
    *   unknown (then it is abandoned: see "Sends whose outcome is unknown" in docs/wire-format.md);

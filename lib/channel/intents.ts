@@ -14,7 +14,7 @@ import { randomUUID } from 'node:crypto';
 import { ChannelCapacityError, ChannelClosedError } from '../errors.ts';
 import { transactWrite } from '../internal/conflicts.ts';
 import { abortable, callOptions, pollDelayMs, sleep, throwIfAborted } from '../internal/time.ts';
-import { CHANNEL_SEND_INTENT_PREFIX, checkVersion, FORMAT_VERSION, keys, n, readNumber, s, ttlSeconds } from '../table/layout.ts';
+import { CHANNEL_SEND_INTENT_PREFIX, checkVersion, FORMAT_VERSION, type Item, keys, n, readNumber, s, ttlSeconds } from '../table/layout.ts';
 import { type ChannelLedger, CLOCK_SKEW_MS, MARKER_TTL_MS, UNBOUNDED } from './ledger.ts';
 import type { RoomSignal } from './room.ts';
 
@@ -25,6 +25,20 @@ export interface SendIntent {
 }
 
 export class SendIntents {
+  /**
+   * What this sender makes of `queued` on a bounded channel: the count last read (or returned by
+   * a refused count-in), plus what it counted in since. Receivers only lower the count and other
+   * senders raise it, so it is a guess, used for one thing: when it says "full", the sender reads
+   * the meta item before it tries a count-in, and waits for room while the read says full. A
+   * count-in refused for want of room is a transaction that holds the meta item for its commit,
+   * and a receiver's count-out (the very write that makes room) conflicts with it; a read holds
+   * nothing. The count-in's condition stays the judge, so a wrong guess costs a call, never a
+   * value too many.
+   */
+  private queuedGuess = 0;
+  /** The last wait for room ended with a room signal: try the count-in at once, without a read. */
+  private woken = false;
+
   constructor(
     private readonly ledger: ChannelLedger,
     /** The channel's capacity (undefined: unbounded), stored with its first count-in. */
@@ -48,6 +62,15 @@ export class SendIntents {
     const ours = '(attribute_not_exists(#capacity) OR #capacity = :capacity) AND (attribute_not_exists(#v) OR #v <= :v)';
     for (let attempt = 0; ; attempt++) {
       throwIfAborted(signal);
+      if (this.capacity !== undefined && this.queuedGuess + count > this.capacity && !this.woken) {
+        // Probably full: look before trying (below, "queuedGuess").
+        const queued = this.judge(await this.ledger.readMeta(signal));
+        if (queued + count > this.capacity) {
+          await this.waitForRoom(attempt, signal);
+          continue;
+        }
+      }
+      this.woken = false;
       const intentId = randomUUID();
       const now = Date.now();
       try {
@@ -90,22 +113,42 @@ export class SendIntents {
           },
           signal,
         );
+        this.queuedGuess += count;
         return { intentId, ids };
       } catch (err) {
         if (!(err instanceof TransactionCanceledException)) throw err;
         const [refusal] = err.CancellationReasons ?? [];
         if (refusal?.Code !== 'ConditionalCheckFailed') throw err;
-        checkVersion(refusal.Item);
-        if (refusal.Item?.closedAt) throw new ChannelClosedError(this.ledger.name);
-        const stored = readNumber(refusal.Item, 'capacity');
-        if (stored !== undefined && stored !== (this.capacity ?? UNBOUNDED))
-          throw new ChannelCapacityError(this.ledger.name, this.capacity, stored === UNBOUNDED ? undefined : stored);
-        // Full: wait for receivers to make room (Go: a send on a full buffered channel blocks):
-        // woken by the room signal a receiver's count-out sends, or after a poll's backoff.
-        if (this.room) await this.room.wait(signal);
-        else await sleep(pollDelayMs(attempt, this.ledger.poll), signal);
+        this.judge(refusal.Item);
+        // Full: wait for receivers to make room (Go: a send on a full buffered channel blocks).
+        await this.waitForRoom(attempt, signal);
       }
     }
+  }
+
+  /**
+   * What a sender makes of the meta item (read, or returned by a refused count-in): the values
+   * queued, which it remembers.
+   * @throws ChannelClosedError; ChannelCapacityError if the channel was made with another capacity
+   */
+  private judge(meta: Item | undefined): number {
+    checkVersion(meta);
+    if (meta?.closedAt) throw new ChannelClosedError(this.ledger.name);
+    const stored = readNumber(meta, 'capacity');
+    if (stored !== undefined && stored !== (this.capacity ?? UNBOUNDED))
+      throw new ChannelCapacityError(this.ledger.name, this.capacity, stored === UNBOUNDED ? undefined : stored);
+    this.queuedGuess = readNumber(meta, 'queued') ?? 0;
+    return this.queuedGuess;
+  }
+
+  /**
+   * Waits on a full channel: woken by the room signal a receiver's count-out sends (then the next
+   * count-in is tried at once), or after `roomWaitSeconds` without one, or a poll's backoff
+   * without a room queue (then the meta item is read first).
+   */
+  private async waitForRoom(attempt: number, signal: AbortSignal | undefined): Promise<void> {
+    if (this.room) this.woken = await this.room.wait(signal);
+    else await sleep(pollDelayMs(attempt, this.ledger.poll), signal);
   }
 
   /**

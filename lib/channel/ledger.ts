@@ -187,13 +187,7 @@ export class ChannelLedger {
 
   /** The counts, exact (a consistent read of the meta item). Cost: 1 GetItem. */
   async status(signal: AbortSignal | undefined): Promise<LedgerStatus> {
-    const { Item } = await abortable(signal, () =>
-      this.dynamodb.send(
-        new GetItemCommand({ TableName: this.tableName, Key: keys.channel(this.name), ConsistentRead: true }),
-        callOptions(signal),
-      ),
-    );
-    checkVersion(Item);
+    const Item = await this.readMeta(signal);
     return {
       sent: readNumber(Item, 'sent') ?? 0,
       received: readNumber(Item, 'received') ?? 0,
@@ -201,6 +195,22 @@ export class ChannelLedger {
       queued: readNumber(Item, 'queued') ?? 0,
       closed: Item?.closedAt !== undefined,
     };
+  }
+
+  /**
+   * The meta item, as it is (a consistent read; a read is served even while a transaction holds
+   * the item, and never holds it back from one). Cost: 1 GetItem.
+   * @throws ItemFormatError if a newer format wrote it
+   */
+  async readMeta(signal: AbortSignal | undefined): Promise<Item | undefined> {
+    const { Item } = await abortable(signal, () =>
+      this.dynamodb.send(
+        new GetItemCommand({ TableName: this.tableName, Key: keys.channel(this.name), ConsistentRead: true }),
+        callOptions(signal),
+      ),
+    );
+    checkVersion(Item);
+    return Item;
   }
 
   /** An update of the meta item, as one action of a transaction. */

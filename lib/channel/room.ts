@@ -53,9 +53,10 @@ export class RoomSignal {
   /**
    * Waits until a signal comes, or `waitSeconds` pass. An error (the room queue missing,
    * say) is not the sender's: it then waits as long as a poll would have, and tries again.
+   * @returns whether a signal came (false: the wait ran out, or failed)
    * @throws MeshAbortError when `signal` aborts
    */
-  async wait(signal: AbortSignal | undefined): Promise<void> {
+  async wait(signal: AbortSignal | undefined): Promise<boolean> {
     let messages: Message[];
     try {
       ({ Messages: messages = [] } = await abortable(signal, () =>
@@ -72,7 +73,7 @@ export class RoomSignal {
     } catch (err) {
       if (signal?.aborted) throw err;
       await sleep(this.waitSeconds * 1000, signal);
-      return;
+      return false;
     }
     if (messages.length)
       void this.sqs
@@ -83,5 +84,6 @@ export class RoomSignal {
           }),
         )
         .catch(() => undefined);
+    return messages.length > 0;
   }
 }

@@ -422,6 +422,49 @@ describe('Channel', () => {
     expect(await ch.len()).toBe(2);
   });
 
+  it('a send blocked on a full channel reads the meta item while it waits, and writes no transaction the receivers would conflict with', async () => {
+    const { ch, queue } = await channel<number>({ capacity: 1, poll: { baseMs: 20, maxMs: 40 } });
+    // The sender's own client, whose calls are noted: a refused count-in is a transaction that
+    // holds the meta item for its commit (the receivers' count-out conflicts with it); a read is not.
+    const calls: string[] = [];
+    const watched = new DynamoDBClient(localConfig);
+    watched.middlewareStack.add(
+      (next, context) => async (args) => {
+        calls.push(context.commandName!);
+        return next(args);
+      },
+      { step: 'initialize', name: 'noteCalls' },
+    );
+    const sender = new Channel<number>({
+      sqs,
+      dynamodb: watched,
+      tableName,
+      name: ch.name,
+      queueUrl: queue.queueUrl,
+      capacity: 1,
+      poll: { baseMs: 20, maxMs: 40 },
+    });
+    await sender.send(1);
+    calls.length = 0;
+    let second = false;
+    const sending = sender.send(2).then(() => (second = true));
+    await new Promise((resolve) => setTimeout(resolve, 600));
+    expect(second).toBe(false);
+    expect(calls.filter((call) => call === 'TransactWriteItemsCommand')).toEqual([]);
+    expect(calls.filter((call) => call === 'GetItemCommand').length).toBeGreaterThan(3);
+    expect((await ch.receive()).value).toBe(1);
+    await sending;
+    // Once the read showed room: one count-in and one settle.
+    expect(calls.filter((call) => call === 'TransactWriteItemsCommand')).toHaveLength(2);
+    expect(await ch.status()).toMatchObject({ sent: 2, received: 1, queued: 1 });
+    // A channel closed while the sender waits: the read says so.
+    const third = sender.send(3).catch((error: unknown) => error);
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    await ch.close();
+    expect(await third).toBeInstanceOf(ChannelClosedError);
+    expect(await ch.status()).toMatchObject({ sent: 2, queued: 1, closed: true });
+  });
+
   it('retries the entries a batch reports as failed; copies that did get through are delivered once', async () => {
     const { queue, ch: reader } = await channel<number>();
     // The lost answer is the one thing mocked: the batch really went through, but the client is
