@@ -14,7 +14,17 @@ import { randomUUID } from 'node:crypto';
 import { ChannelCapacityError, ChannelClosedError } from '../errors.ts';
 import { transactWrite } from '../internal/conflicts.ts';
 import { abortable, callOptions, pollDelayMs, sleep, throwIfAborted } from '../internal/time.ts';
-import { CHANNEL_SEND_INTENT_PREFIX, checkVersion, FORMAT_VERSION, type Item, keys, n, readNumber, s, ttlSeconds } from '../table/layout.ts';
+import {
+  CHANNEL_SEND_INTENT_PREFIX,
+  checkVersion,
+  FORMAT_VERSION,
+  type Item,
+  keys,
+  n,
+  readNumber,
+  s,
+  ttlSeconds,
+} from '../table/layout.ts';
 import { type ChannelLedger, CLOCK_SKEW_MS, MARKER_TTL_MS, UNBOUNDED } from './ledger.ts';
 import type { RoomSignal } from './room.ts';
 
