@@ -27,12 +27,13 @@ import { checkName, checkVersion, type Item, keys, n, readNumber, readString, s 
 import { HeldLease } from './heldLease.ts';
 import { type Attempt, HolderItem, type Update } from './holderItem.ts';
 import { expiredBefore, leaseEnd, type LeaseOptions, type LeaseSettings, leaseSettings, msUntilTakeover } from './lease.ts';
+import { GrantPace } from './grantPace.ts';
+import { LocalWakeups } from './localWakeups.ts';
 import { type LockState, mutexLockState, othersQueue, QUEUE_UNTIL, type WaiterView } from './mutexQueue.ts';
 import {
   FREE,
   GATE_OPEN,
   GRANT,
-  GrantPace,
   grantValues,
   type QueuedLock,
   type QueueOptions,
@@ -105,13 +106,17 @@ export class Mutex implements QueuedLock<HeldLock> {
   queueSeen = false;
   /** @internal How fast grants of this lock go by, as this Mutex has seen them. */
   readonly pace = new GrantPace();
+  /** @internal This process's grants and queued waiters of this lock (localWakeups.ts). */
+  readonly wakeups: LocalWakeups;
 
   constructor(options: MutexOptions) {
     if (!options?.client) throw new MeshConfigError('Mutex needs a DynamoDB client');
     if (!options.tableName) throw new MeshConfigError('Mutex needs the mesh table name');
     this.name = checkName('lock', options.name);
     this.owner = options.owner ?? randomUUID();
-    this.item = new HolderItem(options.client, options.tableName, keys.mutex(this.name), NAMES);
+    const key = keys.mutex(this.name);
+    this.item = new HolderItem(options.client, options.tableName, key, NAMES);
+    this.wakeups = new LocalWakeups(`${options.tableName}\u0000${key.pk.S}\u0000${key.sk.S}`);
     this.lease = leaseSettings(options);
     this.backoff = options.backoff ?? {};
     this.queue = queueSettings(options, this.lease);
@@ -220,9 +225,10 @@ export class Mutex implements QueuedLock<HeldLock> {
     this.pace.observe(readNumber(item, 'fence'), this.lease.now());
     const fence = readNumber(item, 'fence');
     if (fence === undefined) throw new Error(`lock ${this.name}: the grant carried no fence`);
-    const held = new HeldMutexLock(this.item, this.lease, this.name, token, fence, until, (released) => {
+    const held = new HeldMutexLock(this.item, this.lease, this.name, token, fence, until, this.wakeups, (released) => {
       if (this.current === released) this.current = undefined;
     });
+    this.wakeups.holding(token);
     this.current = held;
     return held;
   }
@@ -235,6 +241,8 @@ export class Mutex implements QueuedLock<HeldLock> {
 
 /** A held lock, renewing its lease in the background (heartbeat.ts) until released or lost. */
 class HeldMutexLock extends HeldLease implements HeldLock {
+  private releasing = false;
+
   constructor(
     private readonly item: HolderItem,
     settings: LeaseSettings,
@@ -242,6 +250,7 @@ class HeldMutexLock extends HeldLease implements HeldLock {
     readonly owner: string,
     readonly fence: number,
     leaseUntil: number,
+    private readonly wakeups: LocalWakeups,
     private readonly forget: (held: HeldMutexLock) => void,
   ) {
     super(settings, leaseUntil);
@@ -268,6 +277,8 @@ class HeldMutexLock extends HeldLease implements HeldLock {
 
   protected onEnd(): void {
     this.forget(this);
+    // Lost (not released): the lock may be free now; a release wakes once its write is applied.
+    if (!this.releasing) this.wakeups.released(this.owner);
   }
 
   protected releaseAll(): Promise<void> {
@@ -276,6 +287,7 @@ class HeldMutexLock extends HeldLease implements HeldLock {
 
   async unlock(options: SignalOptions = {}): Promise<void> {
     this.throwIfEnded(`unlock of unlocked lock ${this.name}`);
+    this.releasing = true;
     this.end();
     try {
       const { applied, item } = await this.item.attempt(
@@ -292,6 +304,7 @@ class HeldMutexLock extends HeldLease implements HeldLock {
         throw new LockNotHeldError(this.name, holderOf(item), `lock ${this.name} (fence ${this.fence}) was lost before unlock`);
     } finally {
       this.abortSignal(new LockNotHeldError(this.name, undefined, `lock ${this.name} was released`));
+      this.wakeups.released(this.owner); // a waiter of this process looks at once
     }
   }
 }

@@ -93,6 +93,8 @@ export type QueueDecision =
 export interface LockState {
   held: number | undefined;
   holderUntil: number | undefined;
+  /** The token of the one holder that keeps us out, where the item names one (a Mutex's `owner`). */
+  holder?: string;
 }
 
 /** A Mutex item's LockState: `owner` is ours, or another's live lease. */
@@ -101,7 +103,7 @@ export function mutexLockState(item: Item | undefined, view: WaiterView): LockSt
   const until = readNumber(item, 'leaseUntil') ?? 0;
   if (owner === undefined) return { held: undefined, holderUntil: undefined };
   if (owner === view.token) return { held: until, holderUntil: undefined };
-  return { held: undefined, holderUntil: until < view.expiredBefore ? undefined : until };
+  return until < view.expiredBefore ? { held: undefined, holderUntil: undefined } : { held: undefined, holderUntil: until, holder: owner };
 }
 
 /** Whether live tickets other than `token`'s queue on the item (a grant that sees them queues its next waiter at once). */

@@ -10,6 +10,8 @@ import { type BackoffOptions, backoffMs, sleep, throwIfAborted } from '../intern
 import { FORMAT_VERSION, type Item, n, readNumber, s } from '../table/layout.ts';
 import type { Attempt, Update } from './holderItem.ts';
 import { expiredBefore, leaseEnd, type LeaseSettings, msUntilTakeover } from './lease.ts';
+import { GrantPace } from './grantPace.ts';
+import type { LocalWakeups } from './localWakeups.ts';
 import {
   decide,
   gateLive,
@@ -77,6 +79,11 @@ export interface QueuedLock<Held extends object> {
   attempt(token: string, signal: AbortSignal | undefined, refused: (item: Item | undefined) => void): Promise<Held | undefined>;
   /** What the item says of the lock itself for this waiter: ours already, or kept out by a live lease. */
   lockState(item: Item | undefined, view: WaiterView): LockState;
+  /**
+   * Wake-ups inside this process (localWakeups.ts): its grants note their tokens there and their
+   * releases wake the oldest queued waiter. Undefined: the waiters look by the clock alone.
+   */
+  readonly wakeups?: LocalWakeups;
   /** The primitive's own grant (update and condition) for a queued waiter on the item seen; the queue adds its removals. */
   grantUpdate(item: Item | undefined, token: string, until: number, expiredBefore: number): Update;
   /** The held lock of a grant whose item (ALL_NEW, or a refusal recording it) is `item`. */
@@ -186,7 +193,7 @@ export class QueuedWaiter<Held extends object> {
         if (granted) return granted;
         continue; // refused: decide again on what the refusal returned
       }
-      await sleep(this.waitMs(decision.position, decision.holderUntil) + 1, signal);
+      await this.sleepQueued(decision, signal);
       if (this.lease.now() - this.ticketRenewedAt >= queue.ticketLeaseMs / 2) {
         await this.register(signal); // renews the ticket and shows the item
       } else {
@@ -195,7 +202,9 @@ export class QueuedWaiter<Held extends object> {
         // cheap one): one call that either takes the lock or shows the item (our place, the holder).
         // If nobody queued behind us, the grant also closes the gate (if it is still the one seen).
         const gateSeen = readNumber(this.seen, QUEUE_UNTIL);
-        const behind = ticketsOf(this.seen).some((t) => t.attribute > this.ticket! && t.until >= this.view().expiredBefore);
+        const behind =
+          ticketsOf(this.seen).some((t) => t.attribute > this.ticket! && t.until >= this.view().expiredBefore) ||
+          this.lock.wakeups?.queuedBehind(this.ticket) === true;
         const granted = await this.grant(
           { kind: 'grant', closeGate: !behind && gateSeen !== undefined, gateSeen, dead: [] },
           decision.ahead.slice(-1),
@@ -205,8 +214,32 @@ export class QueuedWaiter<Held extends object> {
     }
   }
 
+  /**
+   * A queued waiter's sleep before its next look. When this process holds the lock and holds
+   * every live ticket ahead of ours, a release of this process will wake us (localWakeups.ts):
+   * sleep until then, or until our ticket is due for renewal or the holder's lease could be
+   * taken over. Otherwise, as long as `waitMs` says; a release of this process still wakes us
+   * early if ours is its oldest sleeping ticket.
+   */
+  private async sleepQueued(decision: WaitDecision, signal: AbortSignal | undefined): Promise<void> {
+    const wakeups = this.lock.wakeups;
+    if (!wakeups) return sleep(this.waitMs(decision.position, decision.holderUntil) + 1, signal);
+    const holder = decision.holderUntil === undefined ? undefined : this.lock.lockState(this.seen, this.view()).holder;
+    const covered = (decision.holderUntil === undefined || holder !== undefined) && wakeups.covers(holder, decision.ahead);
+    let ms: number;
+    if (covered) {
+      const untilRenewal = this.ticketRenewedAt + this.lock.settings.queue.ticketLeaseMs / 2 - this.lease.now();
+      const untilTakeover = decision.holderUntil === undefined ? untilRenewal : msUntilTakeover(this.lease, decision.holderUntil);
+      ms = Math.min(untilRenewal, untilTakeover);
+    } else {
+      ms = this.waitMs(decision.position, decision.holderUntil);
+    }
+    await wakeups.sleep(this.ticket!, ms + 1, signal);
+  }
+
   /** Our grant, which the item shows: the ticket went with it. */
   private granted(until: number, item: Item | undefined): Held {
+    if (this.ticket !== undefined) this.lock.wakeups?.left(this.ticket, false);
     this.ticket = undefined;
     return this.lock.held(this.token, until, item);
   }
@@ -250,6 +283,7 @@ export class QueuedWaiter<Held extends object> {
       signal,
     );
     this.ticketRenewedAt = now;
+    this.lock.wakeups?.queued(this.ticket);
     this.observe(item);
   }
 
@@ -301,10 +335,9 @@ export class QueuedWaiter<Held extends object> {
     const ticket = this.ticket;
     this.ticket = undefined;
     try {
-      const { item } = await this.lock.write(
-        { operation: `${this.lock.label}: leave queue`, update: 'REMOVE #w', names: { '#w': ticket }, returnNew: true },
-        undefined,
-      );
+      const { item } = await this.lock
+        .write({ operation: `${this.lock.label}: leave queue`, update: 'REMOVE #w', names: { '#w': ticket }, returnNew: true }, undefined)
+        .finally(() => this.lock.wakeups?.left(ticket, true)); // the next of this process may be the head now
       const gate = readNumber(item, QUEUE_UNTIL);
       const expired = this.view().expiredBefore;
       if (gate === undefined || ticketsOf(item).some((t) => t.until >= expired)) return;
@@ -347,29 +380,8 @@ export function withRemovals(update: string, removals: string[]): string {
   return /\bREMOVE\b/.test(update) ? update.replace(/\bREMOVE\b/, `REMOVE ${list},`) : `${update} REMOVE ${list}`;
 }
 
-/** How fast grants go by (ms per step of a counter: a Mutex's fence, or the tickets a waiter saw leave ahead of it), smoothed. */
-export class GrantPace {
-  private last: { fence: number; at: number } | undefined;
-  msPerGrant: number | undefined;
-
-  observe(fence: number | undefined, at: number): void {
-    if (fence === undefined) return;
-    const last = this.last;
-    if (!last || fence < last.fence) {
-      this.last = { fence, at };
-      return;
-    }
-    if (fence === last.fence) return;
-    const sample = (at - last.at) / (fence - last.fence);
-    // Quick to believe a faster pace, slow to believe a slower one: our own waits lengthen the gaps
-    // between grants, and an estimate that trusted them would slow the queue down further.
-    const weight = this.msPerGrant === undefined ? 1 : sample < this.msPerGrant ? 0.5 : 0.15;
-    this.msPerGrant = this.msPerGrant === undefined ? sample : (1 - weight) * this.msPerGrant + weight * sample;
-    this.last = { fence, at };
-  }
-}
-
 type GrantDecision = Extract<QueueDecision, { kind: 'grant' }>;
+type WaitDecision = Extract<QueueDecision, { kind: 'wait' }>;
 
 /** The head of the queue polls this often at first while one holder holds, backing off to the max. */
 const HEAD_POLL_MIN_MS = 4;

@@ -2,7 +2,7 @@
  * Mutex and fenced writes against LocalStack's DynamoDB (moto), with contenders in several
  * processes.
  */
-import { GetItemCommand } from '@aws-sdk/client-dynamodb';
+import { GetItemCommand, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
 import { type ChildProcess, spawn } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -259,6 +259,73 @@ describe("Mutex starvation mode ('fifo')", () => {
     expect(item[QUEUE_UNTIL]).toBeUndefined();
     await holder.unlock();
     expect((await mutex(lockName, { fairness: 'fifo' }).tryLock())?.fence).toBe(holder.fence + 1); // no gate left behind
+  });
+
+  it('a waiter queued behind a holder of its own process sleeps until the unlock wakes it: no looks while held, one grant after', async () => {
+    const lockName = `woken-${uniqueSuffix()}`;
+    const holder = await mutex(lockName, { fairness: 'fifo' }).lock();
+    const counter = new CallCounter();
+    const counted = countedClients(counter).dynamodb;
+    const waiter = new Mutex({ client: counted, tableName, name: lockName, fairness: 'fifo', starvationMs: 0, clockSkewMs: 100 });
+    const waiting = waiter.lock({ signal: AbortSignal.timeout(20_000) });
+    await until(async () => (await ticketsOn(lockName)).length === 1);
+    const looksBefore = counter.total('DynamoDB');
+    await new Promise((resolve) => setTimeout(resolve, 1_500)); // a clock-paced head would look every 4-250 ms
+    expect(counter.total('DynamoDB')).toBe(looksBefore);
+
+    await holder.unlock();
+    const held = await waiting;
+    expect(counter.total('DynamoDB')).toBe(looksBefore + 1); // the grant, at once
+    expect(held.fence).toBe(holder.fence + 1);
+    await held.unlock();
+    counted.destroy();
+  });
+
+  it('a waiter queued behind a holder of another process keeps looking, and takes the lock once it is released', async () => {
+    const lockName = `remote-${uniqueSuffix()}`;
+    // The holder of another process, as its grant left the item (no wake-up can come from it).
+    await dynamodb.send(
+      new UpdateItemCommand({
+        TableName: tableName,
+        Key: keys.mutex(lockName),
+        UpdateExpression: 'SET #o = :o, #l = :l, #f = :f, #v = :v',
+        ExpressionAttributeNames: { '#o': 'owner', '#l': 'leaseUntil', '#f': 'fence', '#v': 'v' },
+        ExpressionAttributeValues: {
+          ':o': { S: 'elsewhere/1' },
+          ':l': { N: String(Date.now() + 60_000) },
+          ':f': { N: '7' },
+          ':v': { N: '1' },
+        },
+      }),
+    );
+    const counter = new CallCounter();
+    const counted = countedClients(counter).dynamodb;
+    // A ticket lease of a minute: a waiter that slept until its renewal would give up first.
+    const waiter = new Mutex({
+      client: counted,
+      tableName,
+      name: lockName,
+      fairness: 'fifo',
+      starvationMs: 0,
+      clockSkewMs: 100,
+      ticketLeaseMs: 60_000,
+    });
+    const waiting = waiter.lock({ signal: AbortSignal.timeout(10_000) });
+    await until(async () => (await ticketsOn(lockName)).length === 1);
+    await new Promise((resolve) => setTimeout(resolve, 800));
+    await dynamodb.send(
+      new UpdateItemCommand({
+        TableName: tableName,
+        Key: keys.mutex(lockName),
+        UpdateExpression: 'REMOVE #o, #l',
+        ExpressionAttributeNames: { '#o': 'owner', '#l': 'leaseUntil' },
+      }),
+    );
+    const held = await waiting;
+    expect(held.fence).toBe(8);
+    expect(counter.total('DynamoDB')).toBeGreaterThan(3); // its ticket, its looks while held, its grant
+    await held.unlock();
+    counted.destroy();
   });
 
   it('costs 2 calls for an uncontended lock and unlock, as in polling mode', async () => {
