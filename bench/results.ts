@@ -93,6 +93,12 @@ export interface Ratios {
   fairLockP99OverP50: Stat & { p99WaitMs: Stat; p50WaitMs: Stat };
   /** 16 contenders, polling (the same run): p99 / p50 wait, for comparison. */
   pollingLockP99OverP50: Stat & { p99WaitMs: Stat; p50WaitMs: Stat };
+  /** As `fairLockThroughputVsPolling`, each contender in a worker thread of its own (no wake-up reaches another). */
+  fairLockThroughputVsPollingApart: Stat & { fifoPerSecond: Stat; pollingPerSecond: Stat };
+  /** As `fairLockP99OverP50`, each contender in a worker thread of its own. */
+  fairLockP99OverP50Apart: Stat & { p99WaitMs: Stat; p50WaitMs: Stat };
+  /** As `pollingLockP99OverP50`, each contender in a worker thread of its own. */
+  pollingLockP99OverP50Apart: Stat & { p99WaitMs: Stat; p50WaitMs: Stat };
 }
 
 export interface LockContentionPoint {

@@ -39,6 +39,7 @@ import { FUNCTIONS, MESH_TABLE, resourceName, shardChannelName } from '../infra/
 import { countedClients } from '../infra/localstack/clients.ts';
 import { createMeshTable, createQueue, deleteMeshTable } from '../infra/localstack/resources.ts';
 import { CallCounter, type CallTally } from '../lib/faults/callCounter.ts';
+import { ApartContenders } from './lockContenders.ts';
 import { writeReport } from './report.ts';
 import { measureSubstrate, startFloor } from './substrate.ts';
 import { type ApiCallsPerOp, type BenchResults, ratioStat, stat, TARGETS, type WireCalls } from './results.ts';
@@ -50,6 +51,8 @@ process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 
 const mode: BenchResults['mode'] = process.argv.includes('--smoke') ? 'smoke' : process.argv.includes('--quick') ? 'quick' : 'full';
 const output = runOutput('bench', { unpublishable: mode === 'full' ? undefined : `a ${mode} run` });
+/** Contenders of the fairness stage (issue 17: the tail at 16). */
+const FAIRNESS_CONTENDERS = 16;
 const size =
   mode === 'smoke'
     ? {
@@ -59,6 +62,8 @@ const size =
         rpcCalls: 5,
         contenderRounds: 2,
         fairnessRounds: 2,
+        // Threads take a while to load: a smoke run proves the stage with fewer.
+        apartContenders: 4,
         fanOutTasks: 10,
         fanOutRuns: 1,
         boundedMessages: 5,
@@ -75,6 +80,7 @@ const size =
           rpcCalls: 20,
           contenderRounds: 4,
           fairnessRounds: 4,
+          apartContenders: FAIRNESS_CONTENDERS,
           fanOutTasks: 40,
           fanOutRuns: 1,
           boundedMessages: 20,
@@ -90,6 +96,7 @@ const size =
           rpcCalls: 100,
           contenderRounds: 15,
           fairnessRounds: 15,
+          apartContenders: FAIRNESS_CONTENDERS,
           fanOutTasks: 1000,
           fanOutRuns: 2,
           boundedMessages: 200,
@@ -98,9 +105,6 @@ const size =
           warmRuns: 20,
           substrateIterations: 100,
         };
-
-/** Contenders of the fairness stage (issue 17: the tail at 16). */
-const FAIRNESS_CONTENDERS = 16;
 
 const counter = new CallCounter();
 const { dynamodb, sqs, lambda } = countedClients(counter);
@@ -342,7 +346,21 @@ async function onceCalls(tableName: string): Promise<number> {
 
 // --- curves ---------------------------------------------------------------------------------------
 
-async function lockContention(tableName: string, contenders: number, rounds: number, fairness?: Fairness) {
+interface ContentionRun {
+  throughput: number;
+  p50: number;
+  p99: number;
+  max: number;
+}
+
+function contentionRun(throughput: number, waits: number[]): ContentionRun {
+  const sorted = [...waits].sort((a, b) => a - b);
+  const at = (q: number) => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]!;
+  return { throughput, p50: at(0.5), p99: at(0.99), max: sorted.at(-1)! };
+}
+
+/** Contenders in this process (separate Mutex objects on one client), each locking and unlocking `rounds` times. */
+async function lockContention(tableName: string, contenders: number, rounds: number, fairness?: Fairness): Promise<ContentionRun> {
   const name = `bench-contended-${randomUUID().slice(0, 8)}`;
   const waits: number[] = [];
   const startedAt = performance.now();
@@ -357,20 +375,43 @@ async function lockContention(tableName: string, contenders: number, rounds: num
       }
     }),
   );
-  const sorted = [...waits].sort((a, b) => a - b);
-  const at = (q: number) => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]!;
-  return { throughput: ((contenders * rounds) / elapsed(startedAt)) * 1000, p50: at(0.5), p99: at(0.99), max: sorted.at(-1)! };
+  return contentionRun(((contenders * rounds) / elapsed(startedAt)) * 1000, waits);
 }
 
 /**
  * Starvation mode side by side: the same contenders on a fair ('fifo') and a polling Mutex, the
- * order alternating from run to run so drift in the machine's load hits both alike.
+ * order alternating from run to run so drift in the machine's load hits both alike. `apart`: the
+ * contenders are worker threads of their own (bench/lockContenders.ts), else this process's.
  */
-async function lockFairness(tableName: string, contenders: number, rounds: number, run: number) {
+async function lockFairness(tableName: string, contenders: number, rounds: number, run: number, apart?: ApartContenders) {
   const order: Fairness[] = run % 2 ? ['polling', 'fifo'] : ['fifo', 'polling'];
-  const results = {} as Record<Fairness, Awaited<ReturnType<typeof lockContention>>>;
-  for (const fairness of order) results[fairness] = await lockContention(tableName, contenders, rounds, fairness);
+  const results = {} as Record<Fairness, ContentionRun>;
+  for (const fairness of order) {
+    if (!apart) results[fairness] = await lockContention(tableName, contenders, rounds, fairness);
+    else {
+      const { throughput, waits } = await apart.run(tableName, `bench-apart-${randomUUID().slice(0, 8)}`, fairness, rounds);
+      results[fairness] = contentionRun(throughput, waits);
+    }
+  }
   return results;
+}
+
+/** The fairness ratios of a stage's runs: fifo / polling throughput, and each mode's p99 / p50 wait. */
+function fairnessRatios(runs: Record<Fairness, ContentionRun>[]) {
+  const tail = (fairness: Fairness) => ({
+    ...ratioStat(runs.map((run) => [run[fairness].p99, run[fairness].p50])),
+    p99WaitMs: stat(runs.map((run) => run[fairness].p99)),
+    p50WaitMs: stat(runs.map((run) => run[fairness].p50)),
+  });
+  return {
+    throughput: {
+      ...ratioStat(runs.map((run) => [run.fifo.throughput, run.polling.throughput])),
+      fifoPerSecond: stat(runs.map((run) => run.fifo.throughput)),
+      pollingPerSecond: stat(runs.map((run) => run.polling.throughput)),
+    },
+    fifoTail: tail('fifo'),
+    pollingTail: tail('polling'),
+  };
 }
 
 async function fanOut(shards: number, tasks: number): Promise<number> {
@@ -694,8 +735,16 @@ async function main(): Promise<void> {
         maxWaitMs: stat(runs.map((run) => run.max)),
       });
     }
-    log(`lock fairness: fifo (starvation mode) vs polling at ${FAIRNESS_CONTENDERS} contenders`);
-    const fairnessRuns = await repeat(size.runs, (run) => lockFairness(tableName, FAIRNESS_CONTENDERS, size.fairnessRounds, run));
+    log(`lock fairness: fifo (starvation mode) vs polling at ${FAIRNESS_CONTENDERS} contenders, in one process`);
+    const fairness = fairnessRatios(
+      await repeat(size.runs, (run) => lockFairness(tableName, FAIRNESS_CONTENDERS, size.fairnessRounds, run)),
+    );
+    log(`lock fairness: the same, each contender in a thread of its own`);
+    const apart = await ApartContenders.start(FAIRNESS_CONTENDERS);
+    const fairnessApart = await repeat(size.runs, (run) =>
+      lockFairness(tableName, FAIRNESS_CONTENDERS, size.fairnessRounds, run, apart),
+    ).finally(() => apart.stop());
+    const fairApart = fairnessRatios(fairnessApart);
     log('fan-out through shard workers');
     const fanOutCurve: BenchResults['curves']['fanOut'] = [];
     for (const shards of [1, 2, 4]) {
@@ -756,21 +805,12 @@ async function main(): Promise<void> {
           rawMs: stat(rpcRuns.map((run) => run.rawMs)),
         },
         hashRingLookupsVsHashring: { ...ring.ratio, fnmeshPerSecond: ring.fnmeshRates, hashringPerSecond: ring.peerRates },
-        fairLockThroughputVsPolling: {
-          ...ratioStat(fairnessRuns.map((run) => [run.fifo.throughput, run.polling.throughput])),
-          fifoPerSecond: stat(fairnessRuns.map((run) => run.fifo.throughput)),
-          pollingPerSecond: stat(fairnessRuns.map((run) => run.polling.throughput)),
-        },
-        fairLockP99OverP50: {
-          ...ratioStat(fairnessRuns.map((run) => [run.fifo.p99, run.fifo.p50])),
-          p99WaitMs: stat(fairnessRuns.map((run) => run.fifo.p99)),
-          p50WaitMs: stat(fairnessRuns.map((run) => run.fifo.p50)),
-        },
-        pollingLockP99OverP50: {
-          ...ratioStat(fairnessRuns.map((run) => [run.polling.p99, run.polling.p50])),
-          p99WaitMs: stat(fairnessRuns.map((run) => run.polling.p99)),
-          p50WaitMs: stat(fairnessRuns.map((run) => run.polling.p50)),
-        },
+        fairLockThroughputVsPolling: fairness.throughput,
+        fairLockP99OverP50: fairness.fifoTail,
+        pollingLockP99OverP50: fairness.pollingTail,
+        fairLockThroughputVsPollingApart: fairApart.throughput,
+        fairLockP99OverP50Apart: fairApart.fifoTail,
+        pollingLockP99OverP50Apart: fairApart.pollingTail,
       },
       curves: { lockContention: lockContentionCurve, fanOut: fanOutCurve, boundedChannel: boundedCurve },
       hashRing: ring.hashRing,

@@ -28,7 +28,7 @@ import { HeldLease } from './heldLease.ts';
 import { type Attempt, HolderItem, type Update } from './holderItem.ts';
 import { expiredBefore, leaseEnd, type LeaseOptions, type LeaseSettings, leaseSettings, msUntilTakeover } from './lease.ts';
 import { GrantPace } from './grantPace.ts';
-import { LocalWakeups } from './localWakeups.ts';
+import type { LocalWakeups } from './localWakeups.ts';
 import { type LockState, mutexLockState, othersQueue, QUEUE_UNTIL, type WaiterView } from './mutexQueue.ts';
 import {
   FREE,
@@ -106,17 +106,13 @@ export class Mutex implements QueuedLock<HeldLock> {
   queueSeen = false;
   /** @internal How fast grants of this lock go by, as this Mutex has seen them. */
   readonly pace = new GrantPace();
-  /** @internal This process's grants and queued waiters of this lock (localWakeups.ts). */
-  readonly wakeups: LocalWakeups;
 
   constructor(options: MutexOptions) {
     if (!options?.client) throw new MeshConfigError('Mutex needs a DynamoDB client');
     if (!options.tableName) throw new MeshConfigError('Mutex needs the mesh table name');
     this.name = checkName('lock', options.name);
     this.owner = options.owner ?? randomUUID();
-    const key = keys.mutex(this.name);
-    this.item = new HolderItem(options.client, options.tableName, key, NAMES);
-    this.wakeups = new LocalWakeups(`${options.tableName}\u0000${key.pk.S}\u0000${key.sk.S}`);
+    this.item = new HolderItem(options.client, options.tableName, keys.mutex(this.name), NAMES);
     this.lease = leaseSettings(options);
     this.backoff = options.backoff ?? {};
     this.queue = queueSettings(options, this.lease);
@@ -218,6 +214,14 @@ export class Mutex implements QueuedLock<HeldLock> {
     return `mutex ${this.name}`;
   }
 
+  /** @internal */
+  get wakeups(): LocalWakeups {
+    return this.item.wakeups;
+  }
+
+  /** @internal One holder at a time: a grant leaves nothing for the next waiter (its unlock wakes it). */
+  readonly exclusive = true;
+
   /** @internal The held lock of a grant whose item (ALL_NEW, or refused with us as owner) is `item`. */
   held(token: string, until: number, item: Item | undefined): HeldMutexLock {
     const expired = expiredBefore(this.lease, this.lease.now());
@@ -225,10 +229,10 @@ export class Mutex implements QueuedLock<HeldLock> {
     this.pace.observe(readNumber(item, 'fence'), this.lease.now());
     const fence = readNumber(item, 'fence');
     if (fence === undefined) throw new Error(`lock ${this.name}: the grant carried no fence`);
-    const held = new HeldMutexLock(this.item, this.lease, this.name, token, fence, until, this.wakeups, (released) => {
+    const held = new HeldMutexLock(this.item, this.lease, this.name, token, fence, until, (released) => {
       if (this.current === released) this.current = undefined;
     });
-    this.wakeups.holding(token);
+    this.item.wakeups.holding(token);
     this.current = held;
     return held;
   }
@@ -250,7 +254,6 @@ class HeldMutexLock extends HeldLease implements HeldLock {
     readonly owner: string,
     readonly fence: number,
     leaseUntil: number,
-    private readonly wakeups: LocalWakeups,
     private readonly forget: (held: HeldMutexLock) => void,
   ) {
     super(settings, leaseUntil);
@@ -278,7 +281,7 @@ class HeldMutexLock extends HeldLease implements HeldLock {
   protected onEnd(): void {
     this.forget(this);
     // Lost (not released): the lock may be free now; a release wakes once its write is applied.
-    if (!this.releasing) this.wakeups.released(this.owner);
+    if (!this.releasing) this.item.wakeups.released(this.owner);
   }
 
   protected releaseAll(): Promise<void> {
@@ -304,7 +307,7 @@ class HeldMutexLock extends HeldLease implements HeldLock {
         throw new LockNotHeldError(this.name, holderOf(item), `lock ${this.name} (fence ${this.fence}) was lost before unlock`);
     } finally {
       this.abortSignal(new LockNotHeldError(this.name, undefined, `lock ${this.name} was released`));
-      this.wakeups.released(this.owner); // a waiter of this process looks at once
+      this.item.wakeups.released(this.owner); // a waiter of this process looks at once
     }
   }
 }

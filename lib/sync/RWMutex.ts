@@ -184,7 +184,17 @@ export class RWMutex {
   ): Promise<ReadKeeper | WriteKeeper | undefined> {
     const token = `${this.owner}/${randomUUID()}`;
     return queuedAcquire<RwState, ReadKeeper | WriteKeeper>(
-      { item: this.item, lease: this.lease, backoff: this.backoff, token, wait, signal, ...this.queueing, shared: mode === 'read' },
+      {
+        item: this.item,
+        lease: this.lease,
+        backoff: this.backoff,
+        token,
+        wait,
+        signal,
+        ...this.queueing,
+        shared: mode === 'read',
+        exclusive: mode === 'write',
+      },
       {
         fastPath: (clock, until) => (mode === 'read' ? readFastPath(token, until, clock) : writeFastPath(token, until, clock)),
         readState: readRwState,
@@ -233,6 +243,8 @@ export class RWMutex {
 
 /** A held read lock, renewing its entry in `readers` until released or lost. */
 class ReadKeeper extends HeldLease implements HeldReadLock {
+  private releasing = false;
+
   constructor(
     private readonly item: HolderItem,
     settings: LeaseSettings,
@@ -264,6 +276,7 @@ class ReadKeeper extends HeldLease implements HeldReadLock {
 
   protected onEnd(): void {
     this.forget(this);
+    if (!this.releasing) this.item.wakeups.freed(); // lost: a waiter of this process looks at once
   }
 
   protected releaseAll(): Promise<void> {
@@ -275,6 +288,7 @@ class ReadKeeper extends HeldLease implements HeldReadLock {
     // While the lease is valid by our clock nobody may clear our entry: if it is gone, an earlier
     // attempt of this very call removed it (its answer was lost), and the release succeeded.
     const trusted = this.valid();
+    this.releasing = true;
     this.end();
     try {
       const { applied, item } = await this.item.attempt(
@@ -289,12 +303,15 @@ class ReadKeeper extends HeldLease implements HeldReadLock {
       if (!applied && !trusted) throw new LockNotHeldError(this.name, writerOf(item), `read lock ${this.name} was lost before RUnlock`);
     } finally {
       this.abortSignal(new LockNotHeldError(this.name, undefined, `read lock ${this.name} was released`));
+      this.item.wakeups.freed(); // once the release is applied: a waiter of this process looks at once
     }
   }
 }
 
 /** A held write lock, renewing `writerUntil` until released or lost. */
 class WriteKeeper extends HeldLease implements HeldLock {
+  private releasing = false;
+
   constructor(
     private readonly item: HolderItem,
     settings: LeaseSettings,
@@ -333,6 +350,7 @@ class WriteKeeper extends HeldLease implements HeldLock {
 
   protected onEnd(): void {
     this.forget(this);
+    if (!this.releasing) this.item.wakeups.freed(); // lost: a waiter of this process looks at once
   }
 
   protected releaseAll(): Promise<void> {
@@ -341,6 +359,7 @@ class WriteKeeper extends HeldLease implements HeldLock {
 
   async unlock(options: SignalOptions = {}): Promise<void> {
     this.throwIfEnded(`Unlock of unlocked RWMutex ${this.name}`);
+    this.releasing = true;
     this.end();
     try {
       const { applied, item } = await this.item.attempt(
@@ -353,6 +372,7 @@ class WriteKeeper extends HeldLease implements HeldLock {
       }
     } finally {
       this.abortSignal(new LockNotHeldError(this.name, undefined, `write lock ${this.name} was released`));
+      this.item.wakeups.freed(); // once the release is applied: a waiter of this process looks at once
     }
   }
 }

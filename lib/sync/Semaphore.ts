@@ -299,21 +299,20 @@ export class Semaphore {
 
 /** Held weight, renewing its entry in `holders` until all of it is released or the lease is lost. */
 class PermitKeeper extends HeldLease implements HeldPermits {
-  private held: number;
   /** Releases run one after another: each is conditioned on the weight the previous one left. */
   private releasing: Promise<unknown> = Promise.resolve();
+  private releasingAll = false; // the release of all that is left is on its way: its end is no loss
 
   constructor(
     private readonly item: HolderItem,
     settings: LeaseSettings,
     readonly name: string,
     readonly owner: string,
-    weight: number,
+    private held: number, // the weight held
     leaseUntil: number,
     private readonly forget: (keeper: PermitKeeper) => void,
   ) {
     super(settings, leaseUntil);
-    this.held = weight;
     this.start();
   }
 
@@ -340,6 +339,7 @@ class PermitKeeper extends HeldLease implements HeldPermits {
 
   protected onEnd(): void {
     this.forget(this);
+    if (!this.releasingAll) this.item.wakeups.freed(); // lost; a release wakes once applied (release)
   }
 
   protected releaseAll(): Promise<void> {
@@ -347,7 +347,7 @@ class PermitKeeper extends HeldLease implements HeldPermits {
   }
 
   release(n?: number, options: SignalOptions = {}): Promise<void> {
-    const next = this.releasing.then(() => this.releaseNow(n, options));
+    const next = this.releasing.then(() => this.releaseNow(n, options)).finally(() => this.item.wakeups.freed());
     this.releasing = next.catch(() => undefined);
     return next;
   }
@@ -382,6 +382,7 @@ class PermitKeeper extends HeldLease implements HeldPermits {
     // While the lease is valid by our clock nobody may clear our entry: if it is gone, an earlier
     // attempt of this very call removed it (its answer was lost), and the release succeeded.
     const trusted = this.valid();
+    this.releasingAll = true;
     this.end();
     try {
       const { applied } = await this.item.attempt(

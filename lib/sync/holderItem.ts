@@ -18,6 +18,7 @@ import {
 import { abortable, callOptions } from '../internal/time.ts';
 import { retryConflicts } from '../internal/conflicts.ts';
 import { checkVersion, type Item, type Key, n } from '../table/layout.ts';
+import { LocalWakeups } from './localWakeups.ts';
 
 /** An update: expressions with `#name` and `:value` placeholders. */
 export interface Update {
@@ -51,13 +52,18 @@ export function versionCondition(version: number | undefined): { condition: stri
 
 /** @internal The item of one Mutex, RWMutex, Semaphore or Once key. */
 export class HolderItem {
+  /** This process's holders and queued waiters of the item (starvation mode's wake-ups). */
+  readonly wakeups: LocalWakeups;
+
   constructor(
     private readonly client: DynamoDBClient,
     private readonly tableName: string,
     private readonly key: Key,
     /** The fixed `#placeholder` → attribute name dictionary of this item kind. */
     private readonly dictionary: Record<string, string>,
-  ) {}
+  ) {
+    this.wakeups = new LocalWakeups(`${tableName}\u0000${key.pk!.S}\u0000${key.sk!.S}`);
+  }
 
   /** The UpdateItem input for an update, with exactly the placeholders it uses (DynamoDB refuses unused ones). */
   input(update: Update): UpdateItemCommandInput {

@@ -6,7 +6,9 @@
  *   - a grant notes its token here; its release, once applied (or its loss), wakes the queued
  *     waiter of this process with the oldest ticket (if that waiter is not asleep just then, it is
  *     in the middle of a look, and skips its next sleep instead);
- *   - a waiter that gives its ticket up wakes that waiter too (it may be the head now);
+ *   - a waiter that gives its ticket up wakes that waiter too (it may be the head now), and so
+ *     does a grant of a shared or weighted lock (the next waiter may fit beside it);
+ *   - a release of a shared or weighted lock (RWMutex, Semaphore) wakes it as well (`freed`);
  *   - a queued waiter whose holder, and every live ticket ahead of it, are of this process need
  *     not look until then: it sleeps until woken, or until its ticket is due for renewal, or the
  *     holder's lease could be taken over (`covers`).
@@ -81,16 +83,23 @@ export class LocalWakeups {
   }
 
   /**
-   * The waiter holding `ticket` has left the queue: granted (`gaveUp` false: its release will
-   * wake the next), or given its place up (`gaveUp`: the next may be the head now, wake it).
+   * The waiter holding `ticket` has left the queue: `wakeNext` when the next waiter may go now
+   * (this one gave its place up, or was granted a share that may leave room), not when it was
+   * granted an exclusive lock (its release will wake the next).
    */
-  left(ticket: string, gaveUp: boolean): void {
+  left(ticket: string, wakeNext: boolean): void {
     const lock = locks.get(this.key);
     if (!lock) return;
     lock.tickets.delete(ticket);
     if (lock.pending === ticket) lock.pending = undefined;
-    if (gaveUp) wakeHead(lock);
+    if (wakeNext) wakeHead(lock);
     tidy(this.key, lock);
+  }
+
+  /** Room was made without a holder token to forget (weight or a shared lock released): wakes the oldest sleeper. */
+  freed(): void {
+    const lock = locks.get(this.key);
+    if (lock) wakeHead(lock);
   }
 
   /**

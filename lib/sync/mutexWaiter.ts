@@ -32,8 +32,9 @@ export interface QueueOptions {
    * 'fifo': Go's starvation mode: a waiter that has waited `starvationMs` queues with a ticket on
    * the item and is granted in ticket order; newcomers queue behind live tickets.
    * 'polling': every waiter polls and the quickest wins (such a waiter ignores the queue).
-   * @default 'polling' (docs/primitives/mutex.md, "Starvation mode": 'fifo' moves fewer grants a
-   * second under heavy contention, because each hand-over waits for the next waiter's look)
+   * @default 'polling' (docs/primitives/mutex.md, "Starvation mode": across processes 'fifo'
+   * moves fewer grants a second under heavy contention, because each hand-over waits for the next
+   * waiter's look; inside one process the unlock wakes the next waiter)
    */
   fairness?: Fairness;
   /** How long a waiter polls before it queues ('fifo' mode). @default 25 */
@@ -84,6 +85,12 @@ export interface QueuedLock<Held extends object> {
    * releases wake the oldest queued waiter. Undefined: the waiters look by the clock alone.
    */
   readonly wakeups?: LocalWakeups;
+  /**
+   * One holder at a time (a Mutex): a grant leaves nothing for the waiter behind, whose turn comes
+   * with the holder's release. Otherwise (shared or weighted holders) a grant wakes the next
+   * waiter of this process, which may fit beside it. @default false
+   */
+  readonly exclusive?: boolean;
   /** The primitive's own grant (update and condition) for a queued waiter on the item seen; the queue adds its removals. */
   grantUpdate(item: Item | undefined, token: string, until: number, expiredBefore: number): Update;
   /** The held lock of a grant whose item (ALL_NEW, or a refusal recording it) is `item`. */
@@ -239,7 +246,7 @@ export class QueuedWaiter<Held extends object> {
 
   /** Our grant, which the item shows: the ticket went with it. */
   private granted(until: number, item: Item | undefined): Held {
-    if (this.ticket !== undefined) this.lock.wakeups?.left(this.ticket, false);
+    if (this.ticket !== undefined) this.lock.wakeups?.left(this.ticket, !this.lock.exclusive);
     this.ticket = undefined;
     return this.lock.held(this.token, until, item);
   }

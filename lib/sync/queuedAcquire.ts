@@ -18,6 +18,8 @@ export interface QueuedAcquireContext extends AcquireContext {
   label: string;
   /** A shared acquirer (an RWMutex reader): it need not wait for shared tickets ahead of it. */
   shared?: boolean;
+  /** An exclusive acquirer (an RWMutex writer): its grant leaves nothing for the next waiter. */
+  exclusive?: boolean;
   /** Whether the primitive's last queued grant saw others queue (its next waiter queues at once). */
   queueSeen: { value: boolean };
 }
@@ -71,6 +73,8 @@ function queuedLock<State, Held extends object>(context: QueuedAcquireContext, s
     },
     pace: undefined,
     shared: context.shared ?? false,
+    wakeups: context.item.wakeups,
+    exclusive: context.exclusive ?? false,
     settings: { lease, backoff: context.backoff, queue: context.queue },
     attempt: (_token, signal, refused) => acquireLoop({ ...context, wait: false, signal }, gatedSteps(steps, refused)),
     lockState: (item, view) => {

@@ -61,10 +61,13 @@ describe('npm run bench -- --smoke', () => {
     expect(Object.keys(latest.ratios).sort()).toEqual([
       'channelThroughputVsRaw',
       'fairLockP99OverP50',
+      'fairLockP99OverP50Apart',
       'fairLockThroughputVsPolling',
+      'fairLockThroughputVsPollingApart',
       'hashRingLookupsVsHashring',
       'lockLatencyVsRaw',
       'pollingLockP99OverP50',
+      'pollingLockP99OverP50Apart',
       'rpcLatencyVsRaw',
     ]);
     expect(latest.apiCallsPerOp.lockUnlock.dynamodb).toBe(2);

@@ -125,6 +125,9 @@ function sampleResults(): BenchResults {
       fairLockThroughputVsPolling: { ...s(1.05, 0.1), fifoPerSecond: s(26), pollingPerSecond: s(25) },
       fairLockP99OverP50: { ...s(1.6, 0.2), p99WaitMs: s(960), p50WaitMs: s(600) },
       pollingLockP99OverP50: { ...s(70, 0.2), p99WaitMs: s(5300), p50WaitMs: s(76) },
+      fairLockThroughputVsPollingApart: { ...s(1.02, 0.1), fifoPerSecond: s(26.5), pollingPerSecond: s(26) },
+      fairLockP99OverP50Apart: { ...s(2.1, 0.2), p99WaitMs: s(1260), p50WaitMs: s(600) },
+      pollingLockP99OverP50Apart: { ...s(300, 0.2), p99WaitMs: s(5300), p50WaitMs: s(18) },
     },
     curves: {
       lockContention: [1, 2, 4, 8, 16].map((contenders) => ({
@@ -259,7 +262,10 @@ describe('writeReport', () => {
   it('holds each figure to its target in TARGETS: met on the line, missed just past it', async () => {
     // Prepare: every targeted figure exactly on its target, then each just past it.
     const targeted = METRICS.filter((metric) => metric.target);
-    expect([...targeted.map((metric) => metric.target!.key), SUBSTRATE_TARGET.key].sort()).toEqual(Object.keys(TARGETS).sort());
+    // Every target is some figure's (one target may hold several: a lock in one process and apart).
+    expect([...new Set([...targeted.map((metric) => metric.target!.key), SUBSTRATE_TARGET.key])].sort()).toEqual(
+      Object.keys(TARGETS).sort(),
+    );
     const place = (results: BenchResults, past: boolean) => {
       for (const metric of targeted) {
         const target: number = TARGETS[metric.target!.key];
