@@ -81,12 +81,10 @@ export class Claims {
       }));
       const items = as === 'done' ? [...markers, this.countOutReceived(pending.length)] : markers;
       try {
-        await transactWrite(
-          this.ledger.dynamodb,
-          `channel ${this.ledger.name}: ${as === 'done' ? 'claim' : 'hold'}`,
-          { TransactItems: items },
-          signal,
-        );
+        const operation = `channel ${this.ledger.name}: ${as === 'done' ? 'claim' : 'hold'}`;
+        // A claim counts out (it writes the meta item: its turn); a hold writes markers alone.
+        if (as === 'done') await this.ledger.writeMeta(operation, { TransactItems: items }, signal);
+        else await transactWrite(this.ledger.dynamodb, operation, { TransactItems: items }, signal);
         outcome.taken.push(...pending);
         if (as === 'held') holds.push(...pending.map((id) => ({ id, holdId: takeId })));
         return outcome;
@@ -147,8 +145,7 @@ export class Claims {
         },
       }));
       try {
-        await transactWrite(
-          this.ledger.dynamodb,
+        await this.ledger.writeMeta(
           `channel ${this.ledger.name}: ack`,
           { TransactItems: [...markers, this.countOutReceived(pending.length)] },
           signal,

@@ -84,8 +84,7 @@ export class SendIntents {
       const intentId = randomUUID();
       const now = Date.now();
       try {
-        await transactWrite(
-          this.ledger.dynamodb,
+        await this.ledger.writeMeta(
           `channel ${this.ledger.name}: count in`,
           {
             TransactItems: [
@@ -182,10 +181,14 @@ export class SendIntents {
           },
         },
       ];
-      if (notSent.length || maybe.length) items.push(this.countOutUnsent(notSent.length, maybe.length));
+      const countsOut = notSent.length > 0 || maybe.length > 0;
+      if (countsOut) items.push(this.countOutUnsent(notSent.length, maybe.length));
       items.push(...maybe.map((id) => this.abandonedMarker(id, now, 'its sender could not tell whether SQS took it')));
       try {
-        await transactWrite(this.ledger.dynamodb, `channel ${this.ledger.name}: settle send`, { TransactItems: items });
+        const operation = `channel ${this.ledger.name}: settle send`;
+        // Only a settle that counts values out writes the meta item: then it takes its turn.
+        if (countsOut) await this.ledger.writeMeta(operation, { TransactItems: items });
+        else await transactWrite(this.ledger.dynamodb, operation, { TransactItems: items });
         return { abandoned: maybe, resolvedElsewhere: false };
       } catch (err) {
         if (!(err instanceof TransactionCanceledException)) throw err;
@@ -267,7 +270,7 @@ export class SendIntents {
       if (pending.length) items.push(this.countOutUnsent(0, pending.length));
       items.push(...pending.map((id) => this.abandonedMarker(id, now, 'its sender did not confirm the send within its lease')));
       try {
-        await transactWrite(this.ledger.dynamodb, `channel ${this.ledger.name}: abandon stale send`, { TransactItems: items }, signal);
+        await this.ledger.writeMeta(`channel ${this.ledger.name}: abandon stale send`, { TransactItems: items }, signal);
         return pending.length;
       } catch (err) {
         if (!(err instanceof TransactionCanceledException)) throw err;

@@ -77,3 +77,16 @@ export async function abortable<T>(signal: AbortSignal | undefined, call: () => 
     throw err;
   }
 }
+
+/**
+ * `work`'s outcome, or MeshAbortError as soon as `signal` aborts (the work itself is not stopped:
+ * it should check the signal itself before it starts anything).
+ */
+export function untilAborted<T>(work: Promise<T>, signal: AbortSignal): Promise<T> {
+  if (signal.aborted) return Promise.reject(new MeshAbortError('the operation was aborted', { cause: signal.reason }));
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(new MeshAbortError('the operation was aborted', { cause: signal.reason }));
+    signal.addEventListener('abort', onAbort, { once: true });
+    work.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort));
+  });
+}

@@ -17,6 +17,7 @@ import {
 import { SdkFaults } from '../../lib/faults/sdkFaults.ts';
 import { keys } from '../../lib/table/layout.ts';
 import { decodeEnvelope } from '../../lib/channel/envelope.ts';
+import { ChannelLedger } from '../../lib/channel/ledger.ts';
 import { countedClients, localConfig } from '../../infra/localstack/clients.ts';
 import {
   createMeshTable,
@@ -27,7 +28,7 @@ import {
   type TestQueue,
   uniqueSuffix,
 } from '../../infra/localstack/resources.ts';
-import { CallCounter } from '../../lib/faults/callCounter.ts';
+import { CallCounter, refusalOf } from '../../lib/faults/callCounter.ts';
 import { eventually } from '../helpers/eventually.ts';
 
 let tableName: string;
@@ -424,14 +425,21 @@ describe('Channel', () => {
 
   it('a send blocked on a full channel reads the meta item while it waits, and writes no transaction the receivers would conflict with', async () => {
     const { ch, queue } = await channel<number>({ capacity: 1, poll: { baseMs: 20, maxMs: 40 } });
-    // The sender's own client, whose calls are noted: a refused count-in is a transaction that
-    // holds the meta item for its commit (the receivers' count-out conflicts with it); a read is not.
+    // The sender's own client, whose calls are noted with their outcome: a refused count-in is a
+    // transaction that holds the meta item for its commit (the receivers' count-out conflicts with
+    // it); a read is not. ('conflict': met a receiver's transaction, and is retried.)
     const calls: string[] = [];
     const watched = new DynamoDBClient(localConfig);
     watched.middlewareStack.add(
       (next, context) => async (args) => {
-        calls.push(context.commandName!);
-        return next(args);
+        try {
+          const result = await next(args);
+          calls.push(context.commandName!);
+          return result;
+        } catch (err) {
+          calls.push(`${context.commandName!} ${refusalOf(err) ?? 'refused'}`);
+          throw err;
+        }
       },
       { step: 'initialize', name: 'noteCalls' },
     );
@@ -450,12 +458,13 @@ describe('Channel', () => {
     const sending = sender.send(2).then(() => (second = true));
     await new Promise((resolve) => setTimeout(resolve, 600));
     expect(second).toBe(false);
-    expect(calls.filter((call) => call === 'TransactWriteItemsCommand')).toEqual([]);
+    expect(calls.filter((call) => call.startsWith('TransactWriteItemsCommand'))).toEqual([]);
     expect(calls.filter((call) => call === 'GetItemCommand').length).toBeGreaterThan(3);
     expect((await ch.receive()).value).toBe(1);
     await sending;
-    // Once the read showed room: one count-in and one settle.
+    // Once the read showed room: one count-in and one settle, never refused for want of room.
     expect(calls.filter((call) => call === 'TransactWriteItemsCommand')).toHaveLength(2);
+    expect(calls).not.toContain('TransactWriteItemsCommand refused');
     expect(await ch.status()).toMatchObject({ sent: 2, received: 1, queued: 1 });
     // A channel closed while the sender waits: the read says so.
     const third = sender.send(3).catch((error: unknown) => error);
@@ -463,6 +472,68 @@ describe('Channel', () => {
     await ch.close();
     expect(await third).toBeInstanceOf(ChannelClosedError);
     expect(await ch.status()).toMatchObject({ sent: 2, queued: 1, closed: true });
+  });
+
+  it("one Channel object's own transactions on the meta item take turns: sendMany's lanes and range's acks never conflict with each other", async () => {
+    const { queue } = await channel<number>();
+    const counter = new CallCounter();
+    const counted = countedClients(counter);
+    const ch = new Channel<number>({ ...counted, tableName, name: `ch-${uniqueSuffix()}`, queueUrl: queue.queueUrl, waitTimeSeconds: 1 });
+    const receiving = (async () => {
+      let received = 0;
+      for await (const _value of ch.range({ signal: AbortSignal.timeout(60_000) })) received++;
+      return received;
+    })();
+    await ch.sendMany(Array.from({ length: 600 }, (_, i) => i)); // 12 count-ins, 4 lanes at once
+    await ch.close();
+    expect(await receiving).toBe(600);
+    expect(counter.total('DynamoDB')).toBeGreaterThan(30);
+    // Strict mode holds a transaction's items for its commit and cancels any other that meets them.
+    expect(counter.conflicts('DynamoDB')).toBe(0);
+    counted.dynamodb.destroy();
+    counted.sqs.destroy();
+  });
+
+  it('a meta transaction whose signal aborts while it waits for its turn is never sent', async () => {
+    const sent: string[] = [];
+    const slow = new DynamoDBClient(localConfig);
+    slow.middlewareStack.add(
+      (next, context) => async (args) => {
+        if (context.commandName !== 'TransactWriteItemsCommand') return next(args);
+        sent.push(
+          String(
+            (args.input as { TransactItems: { Update: { ExpressionAttributeValues: Record<string, { S?: string }> } }[] }).TransactItems[0]!
+              .Update.ExpressionAttributeValues[':who']!.S,
+          ),
+        );
+        if (sent.length === 1) await new Promise((resolve) => setTimeout(resolve, 400)); // the first holds its turn
+        return next(args);
+      },
+      { step: 'initialize', name: 'slowFirst' },
+    );
+    const ledger = new ChannelLedger(slow, tableName, `ch-${uniqueSuffix()}`, {});
+    const write = (who: string, signal?: AbortSignal) =>
+      ledger.writeMeta(
+        `test ${who}`,
+        {
+          TransactItems: [
+            ledger.meta({
+              UpdateExpression: 'SET #last = :who',
+              ExpressionAttributeNames: { '#last': 'last' },
+              ExpressionAttributeValues: { ':who': { S: who } },
+            }),
+          ],
+        },
+        signal,
+      );
+    const first = write('first');
+    const startedAt = performance.now();
+    await expect(write('second', AbortSignal.timeout(50))).rejects.toBeInstanceOf(MeshAbortError);
+    expect(performance.now() - startedAt).toBeLessThan(350); // it did not wait for the first to end
+    await first;
+    await write('third');
+    expect(sent).toEqual(['first', 'third']);
+    slow.destroy();
   });
 
   it('retries the entries a batch reports as failed; copies that did get through are delivered once', async () => {
