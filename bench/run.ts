@@ -63,7 +63,7 @@ const size =
         contenderRounds: 2,
         fairnessRounds: 2,
         // Threads take a while to load: a smoke run proves the stage with fewer.
-        apartContenders: 4,
+        apartContenders: 2,
         fanOutTasks: 10,
         fanOutRuns: 1,
         boundedMessages: 5,

@@ -242,6 +242,8 @@ describe('the fnmesh package', () => {
       .map(([path]) => path);
     expect(inputs).toContain('node_modules/fnmesh/dist/lib/sync/Mutex.js');
     expect(inputs.filter((input) => /node_modules\/(zod|commander|cli-table3)\//.test(input))).toEqual([]);
-    expect(bundle.outputFiles[0]!.contents.byteLength).toBeLessThan(20_000);
+    // 20.7 KB on 2026-11-30 (the Mutex with its fifo queue and its wake-ups inside the process;
+    // 18.3 KB before those): a module pulled in by mistake would add far more (zod alone: 454 KB).
+    expect(bundle.outputFiles[0]!.contents.byteLength).toBeLessThan(24_000);
   });
 });
