@@ -61,8 +61,16 @@ export class ApartContenders {
       this.workers.map(
         (worker) =>
           new Promise<Result>((resolve, reject) => {
-            worker.once('message', resolve);
-            worker.once('error', reject);
+            const failed = (err: Error) => {
+              worker.off('message', answered);
+              reject(err);
+            };
+            const answered = (result: Result) => {
+              worker.off('error', failed);
+              resolve(result);
+            };
+            worker.once('message', answered);
+            worker.once('error', failed);
             worker.postMessage(round);
           }),
       ),
