@@ -62,7 +62,7 @@ export class HolderItem {
     /** The fixed `#placeholder` → attribute name dictionary of this item kind. */
     private readonly dictionary: Record<string, string>,
   ) {
-    this.wakeups = new LocalWakeups(`${tableName}\u0000${key.pk!.S}\u0000${key.sk!.S}`);
+    this.wakeups = LocalWakeups.forItem(tableName, key);
   }
 
   /** The UpdateItem input for an update, with exactly the placeholders it uses (DynamoDB refuses unused ones). */

@@ -21,6 +21,7 @@
  */
 import { MeshAbortError } from '../errors.ts';
 import { throwIfAborted } from '../internal/time.ts';
+import type { Key } from '../table/layout.ts';
 
 interface Sleeper {
   wake(): void;
@@ -62,6 +63,11 @@ function wakeHead(lock: LocalLock): void {
 /** The local side of one lock (`key`: its table and item key). */
 export class LocalWakeups {
   constructor(private readonly key: string) {}
+
+  /** The local side of the lock on item `key` of table `tableName`. */
+  static forItem(tableName: string, key: Key): LocalWakeups {
+    return new LocalWakeups(`${tableName}\u0000${key.pk.S}\u0000${key.sk.S}`);
+  }
 
   /** A grant of this process holds the lock under `token`. */
   holding(token: string): void {

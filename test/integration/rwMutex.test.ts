@@ -6,7 +6,8 @@ import { GetItemCommand, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LockLostError, LockNotHeldError, MeshAbortError } from '../../lib/errors.ts';
 import { CallCounter } from '../../lib/faults/callCounter.ts';
-import { QUEUE_UNTIL, ticketsOf } from '../../lib/sync/mutexQueue.ts';
+import { QUEUE_UNTIL, ticketAttribute, ticketsOf } from '../../lib/sync/mutexQueue.ts';
+import { LocalWakeups } from '../../lib/sync/localWakeups.ts';
 import { queuedTokens, until, writeQueuedTicket } from '../helpers/lockQueue.ts';
 import type { HeldLock } from '../../lib/sync/Mutex.ts';
 import { RWMutex } from '../../lib/sync/RWMutex.ts';
@@ -348,6 +349,31 @@ describe("RWMutex starvation mode ('fifo')", () => {
     const barger = await rwMutex(name, { fairness: 'polling' }).tryLock();
     expect(barger).toBeDefined();
     await barger!.unlock();
+  });
+
+  it('wakes a waiter of its own process when a read or write lock is released, once the release is applied', async () => {
+    const name = `wakes-${uniqueSuffix()}`;
+    // A queued waiter of this process, asleep on the lock's item for far longer than the test.
+    const waiter = LocalWakeups.forItem(tableName, keys.rwMutex(name));
+    const ticket = ticketAttribute(Date.now(), 'waiter/1');
+    waiter.queued(ticket);
+    const lock = rwMutex(name, { fairness: 'fifo' });
+    let woken = 0;
+    const sleepOnce = () => waiter.sleep(ticket, 60_000, undefined).then(() => woken++);
+    const read = await lock.rLock();
+    let sleeping = sleepOnce();
+    await pause(50);
+    expect(woken).toBe(0);
+    await read.unlock();
+    await sleeping;
+    const write = await lock.lock();
+    sleeping = sleepOnce();
+    await pause(50);
+    expect(woken).toBe(1);
+    await write.unlock();
+    await sleeping;
+    expect(woken).toBe(2);
+    waiter.left(ticket, false);
   });
 
   it('costs 2 calls for an uncontended rLock and rUnlock, and for a lock and unlock, as in polling mode', async () => {

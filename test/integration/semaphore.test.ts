@@ -14,7 +14,8 @@ import {
   SemaphoreWeightError,
 } from '../../lib/errors.ts';
 import { CallCounter } from '../../lib/faults/callCounter.ts';
-import { QUEUE_UNTIL, ticketsOf } from '../../lib/sync/mutexQueue.ts';
+import { QUEUE_UNTIL, ticketAttribute, ticketsOf } from '../../lib/sync/mutexQueue.ts';
+import { LocalWakeups } from '../../lib/sync/localWakeups.ts';
 import { queuedTokens, until, writeQueuedTicket } from '../helpers/lockQueue.ts';
 import { Semaphore } from '../../lib/sync/Semaphore.ts';
 import { keys } from '../../lib/table/layout.ts';
@@ -304,6 +305,29 @@ describe("Semaphore starvation mode ('fifo')", () => {
     const barger = await semaphore(name, 2, { fairness: 'polling' }).tryAcquire(1);
     expect(barger).toBeDefined();
     await barger!.release();
+  });
+
+  it('wakes a waiter of its own process at each release, once the release is applied', async () => {
+    const name = `wakes-${uniqueSuffix()}`;
+    // A queued waiter of this process, asleep on the semaphore's item for far longer than the test.
+    const waiter = LocalWakeups.forItem(tableName, keys.semaphore(name));
+    const ticket = ticketAttribute(Date.now(), 'waiter/1');
+    waiter.queued(ticket);
+    const sem = semaphore(name, 2, { fairness: 'fifo' });
+    const held = await sem.acquire(2);
+    let woken = 0;
+    const sleepOnce = () => waiter.sleep(ticket, 60_000, undefined).then(() => woken++);
+    let sleeping = sleepOnce();
+    await pause(50);
+    expect(woken).toBe(0);
+    await held.release(1); // a partial release makes room too
+    await sleeping;
+    expect(woken).toBe(1);
+    sleeping = sleepOnce();
+    await held.release();
+    await sleeping;
+    expect(woken).toBe(2);
+    waiter.left(ticket, false);
   });
 
   it('costs 2 calls for an uncontended acquire and release, as in polling mode', async () => {
