@@ -245,10 +245,8 @@ export class Mutex implements QueuedLock<HeldLock> {
 
 /** A held lock, renewing its lease in the background (heartbeat.ts) until released or lost. */
 class HeldMutexLock extends HeldLease implements HeldLock {
-  private releasing = false;
-
   constructor(
-    private readonly item: HolderItem,
+    protected readonly item: HolderItem,
     settings: LeaseSettings,
     readonly name: string,
     readonly owner: string,
@@ -280,8 +278,10 @@ class HeldMutexLock extends HeldLease implements HeldLock {
 
   protected onEnd(): void {
     this.forget(this);
-    // Lost (not released): the lock may be free now; a release wakes once its write is applied.
-    if (!this.releasing) this.item.wakeups.released(this.owner);
+  }
+
+  protected override wakeWaiters(): void {
+    this.item.wakeups.released(this.owner);
   }
 
   protected releaseAll(): Promise<void> {
@@ -290,7 +290,6 @@ class HeldMutexLock extends HeldLease implements HeldLock {
 
   async unlock(options: SignalOptions = {}): Promise<void> {
     this.throwIfEnded(`unlock of unlocked lock ${this.name}`);
-    this.releasing = true;
     this.end();
     try {
       const { applied, item } = await this.item.attempt(
@@ -306,8 +305,7 @@ class HeldMutexLock extends HeldLease implements HeldLock {
       if (!applied && readString(item, 'releasedBy') !== this.owner)
         throw new LockNotHeldError(this.name, holderOf(item), `lock ${this.name} (fence ${this.fence}) was lost before unlock`);
     } finally {
-      this.abortSignal(new LockNotHeldError(this.name, undefined, `lock ${this.name} was released`));
-      this.item.wakeups.released(this.owner); // a waiter of this process looks at once
+      this.released(`lock ${this.name} was released`);
     }
   }
 }

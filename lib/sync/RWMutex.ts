@@ -243,10 +243,8 @@ export class RWMutex {
 
 /** A held read lock, renewing its entry in `readers` until released or lost. */
 class ReadKeeper extends HeldLease implements HeldReadLock {
-  private releasing = false;
-
   constructor(
-    private readonly item: HolderItem,
+    protected readonly item: HolderItem,
     settings: LeaseSettings,
     readonly name: string,
     readonly owner: string,
@@ -276,7 +274,6 @@ class ReadKeeper extends HeldLease implements HeldReadLock {
 
   protected onEnd(): void {
     this.forget(this);
-    if (!this.releasing) this.item.wakeups.freed(); // lost: a waiter of this process looks at once
   }
 
   protected releaseAll(): Promise<void> {
@@ -288,7 +285,6 @@ class ReadKeeper extends HeldLease implements HeldReadLock {
     // While the lease is valid by our clock nobody may clear our entry: if it is gone, an earlier
     // attempt of this very call removed it (its answer was lost), and the release succeeded.
     const trusted = this.valid();
-    this.releasing = true;
     this.end();
     try {
       const { applied, item } = await this.item.attempt(
@@ -302,18 +298,15 @@ class ReadKeeper extends HeldLease implements HeldReadLock {
       );
       if (!applied && !trusted) throw new LockNotHeldError(this.name, writerOf(item), `read lock ${this.name} was lost before RUnlock`);
     } finally {
-      this.abortSignal(new LockNotHeldError(this.name, undefined, `read lock ${this.name} was released`));
-      this.item.wakeups.freed(); // once the release is applied: a waiter of this process looks at once
+      this.released(`read lock ${this.name} was released`);
     }
   }
 }
 
 /** A held write lock, renewing `writerUntil` until released or lost. */
 class WriteKeeper extends HeldLease implements HeldLock {
-  private releasing = false;
-
   constructor(
-    private readonly item: HolderItem,
+    protected readonly item: HolderItem,
     settings: LeaseSettings,
     readonly name: string,
     readonly owner: string,
@@ -350,7 +343,6 @@ class WriteKeeper extends HeldLease implements HeldLock {
 
   protected onEnd(): void {
     this.forget(this);
-    if (!this.releasing) this.item.wakeups.freed(); // lost: a waiter of this process looks at once
   }
 
   protected releaseAll(): Promise<void> {
@@ -359,7 +351,6 @@ class WriteKeeper extends HeldLease implements HeldLock {
 
   async unlock(options: SignalOptions = {}): Promise<void> {
     this.throwIfEnded(`Unlock of unlocked RWMutex ${this.name}`);
-    this.releasing = true;
     this.end();
     try {
       const { applied, item } = await this.item.attempt(
@@ -371,8 +362,7 @@ class WriteKeeper extends HeldLease implements HeldLock {
         throw new LockNotHeldError(this.name, writerOf(item), `write lock ${this.name} (fence ${this.fence}) was lost before unlock`);
       }
     } finally {
-      this.abortSignal(new LockNotHeldError(this.name, undefined, `write lock ${this.name} was released`));
-      this.item.wakeups.freed(); // once the release is applied: a waiter of this process looks at once
+      this.released(`write lock ${this.name} was released`);
     }
   }
 }

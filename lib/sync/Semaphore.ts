@@ -301,10 +301,9 @@ export class Semaphore {
 class PermitKeeper extends HeldLease implements HeldPermits {
   /** Releases run one after another: each is conditioned on the weight the previous one left. */
   private releasing: Promise<unknown> = Promise.resolve();
-  private releasingAll = false; // the release of all that is left is on its way: its end is no loss
 
   constructor(
-    private readonly item: HolderItem,
+    protected readonly item: HolderItem,
     settings: LeaseSettings,
     readonly name: string,
     readonly owner: string,
@@ -339,7 +338,6 @@ class PermitKeeper extends HeldLease implements HeldPermits {
 
   protected onEnd(): void {
     this.forget(this);
-    if (!this.releasingAll) this.item.wakeups.freed(); // lost; a release wakes once applied (release)
   }
 
   protected releaseAll(): Promise<void> {
@@ -347,7 +345,7 @@ class PermitKeeper extends HeldLease implements HeldPermits {
   }
 
   release(n?: number, options: SignalOptions = {}): Promise<void> {
-    const next = this.releasing.then(() => this.releaseNow(n, options)).finally(() => this.item.wakeups.freed());
+    const next = this.releasing.then(() => this.releaseNow(n, options));
     this.releasing = next.catch(() => undefined);
     return next;
   }
@@ -377,12 +375,12 @@ class PermitKeeper extends HeldLease implements HeldPermits {
         throw new LockNotHeldError(this.name, undefined, `semaphore ${this.name}: permits were lost before release`);
       }
       this.held = left;
+      this.wakeWaiters(); // room made: a waiter of this process looks at once
       return;
     }
     // While the lease is valid by our clock nobody may clear our entry: if it is gone, an earlier
     // attempt of this very call removed it (its answer was lost), and the release succeeded.
     const trusted = this.valid();
-    this.releasingAll = true;
     this.end();
     try {
       const { applied } = await this.item.attempt(
@@ -393,7 +391,7 @@ class PermitKeeper extends HeldLease implements HeldPermits {
         throw new LockNotHeldError(this.name, undefined, `semaphore ${this.name}: permits were lost before release`);
     } finally {
       this.held = 0;
-      this.abortSignal(new LockNotHeldError(this.name, undefined, `semaphore ${this.name}: permits were released`));
+      this.released(`semaphore ${this.name}: permits were released`);
     }
   }
 }

@@ -7,6 +7,7 @@
  */
 import { LockNotHeldError } from '../errors.ts';
 import { LeaseKeeper } from './heartbeat.ts';
+import type { HolderItem } from './holderItem.ts';
 
 /** @internal Not exported from the package: subclass it inside lib/sync only. */
 export abstract class HeldLease extends LeaseKeeper implements AsyncDisposable {
@@ -15,6 +16,31 @@ export abstract class HeldLease extends LeaseKeeper implements AsyncDisposable {
 
   /** Releases all that is still held: what leaving an `await using` scope does. */
   protected abstract releaseAll(): Promise<void>;
+
+  /** The item the lease is held on. */
+  protected abstract readonly item: HolderItem;
+
+  /**
+   * Wakes the primitive's queued waiters of this process (localWakeups.ts): what this lease held
+   * is free now, or may be. Called when the lease is lost, and by a release once its write is
+   * applied (`released`), never before: a waiter woken earlier would only find it still held.
+   */
+  protected wakeWaiters(): void {
+    this.item.wakeups.freed();
+  }
+
+  /** A lease lost (a renewal refused or late, a clock jump) may have freed what it held. */
+  protected override lose(reason: string, cause?: unknown): void {
+    const held = !this.ended;
+    super.lose(reason, cause);
+    if (held) this.wakeWaiters();
+  }
+
+  /** The close of a release, whatever its write's outcome: `signal` says so, and waiters look. */
+  protected released(message: string): void {
+    this.abortSignal(new LockNotHeldError(this.name, undefined, message));
+    this.wakeWaiters();
+  }
 
   /**
    * The opening of every unlock and release.
