@@ -345,7 +345,6 @@ export class Channel<T> {
       if (deliveries === undefined) return [];
       if (!deliveries.length) continue;
       const claimed = await this.receiver.claimDeliveries(deliveries); // never cut short by the signal
-
       if (claimed.length) return claimed.map((envelope) => ({ ok: true, value: envelope.body, envelope }));
     }
   }

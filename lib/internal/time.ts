@@ -3,9 +3,14 @@ import { MeshAbortError } from '../errors.ts';
 
 export type Now = () => number;
 
+/** The error every fnmesh method rejects with when its signal aborts. */
+export function abortError(signal: AbortSignal): MeshAbortError {
+  return new MeshAbortError('the operation was aborted', { cause: signal.reason });
+}
+
 /** Throws MeshAbortError if the signal has aborted. */
 export function throwIfAborted(signal: AbortSignal | undefined): void {
-  if (signal?.aborted) throw new MeshAbortError('the operation was aborted', { cause: signal.reason });
+  if (signal?.aborted) throw abortError(signal);
 }
 
 /**
@@ -17,7 +22,7 @@ export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
   return new Promise((resolve, reject) => {
     const onAbort = () => {
       clearTimeout(timer);
-      reject(new MeshAbortError('the operation was aborted', { cause: signal!.reason }));
+      reject(abortError(signal!));
     };
     const timer = setTimeout(
       () => {
@@ -72,8 +77,7 @@ export async function abortable<T>(signal: AbortSignal | undefined, call: () => 
   try {
     return await call();
   } catch (err) {
-    if (signal?.aborted && !(err instanceof MeshAbortError))
-      throw new MeshAbortError('the operation was aborted', { cause: signal.reason });
+    if (signal?.aborted && !(err instanceof MeshAbortError)) throw abortError(signal);
     throw err;
   }
 }
@@ -83,9 +87,9 @@ export async function abortable<T>(signal: AbortSignal | undefined, call: () => 
  * it should check the signal itself before it starts anything).
  */
 export function untilAborted<T>(work: Promise<T>, signal: AbortSignal): Promise<T> {
-  if (signal.aborted) return Promise.reject(new MeshAbortError('the operation was aborted', { cause: signal.reason }));
+  if (signal.aborted) return Promise.reject(abortError(signal));
   return new Promise<T>((resolve, reject) => {
-    const onAbort = () => reject(new MeshAbortError('the operation was aborted', { cause: signal.reason }));
+    const onAbort = () => reject(abortError(signal));
     signal.addEventListener('abort', onAbort, { once: true });
     work.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort));
   });

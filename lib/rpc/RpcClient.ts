@@ -4,7 +4,6 @@
  */
 import { InvokeCommand, type InvokeCommandOutput, type LambdaClient } from '@aws-sdk/client-lambda';
 import {
-  MeshAbortError,
   MeshConfigError,
   RpcFunctionError,
   RpcInvalidArgumentsError,
@@ -14,7 +13,7 @@ import {
   RpcTransportError,
   RpcUnknownMethodError,
 } from '../errors.ts';
-import { throwIfAborted } from '../internal/time.ts';
+import { abortError, throwIfAborted } from '../internal/time.ts';
 import {
   buildRequest,
   decodeResponse,
@@ -125,7 +124,7 @@ export class RpcClient {
         abortSignal ? { abortSignal } : {},
       );
     } catch (err) {
-      if (signal?.aborted) throw new MeshAbortError('the operation was aborted', { cause: signal.reason });
+      if (signal?.aborted) throw abortError(signal);
       if (timeout?.aborted) throw new RpcTimeoutError(method, timeoutMs!, { cause: err });
       const { name, message } = err instanceof Error ? err : { name: 'Error', message: String(err) };
       throw new RpcTransportError(method, `${method}: the invocation of ${this.functionName} failed: ${name}: ${message}`, { cause: err });

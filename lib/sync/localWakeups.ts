@@ -19,8 +19,7 @@
  * Locks are told apart by table and key; tokens and tickets are unique per `lock()` call, so two
  * clients of different endpoints in one process cannot be mistaken for one another.
  */
-import { MeshAbortError } from '../errors.ts';
-import { throwIfAborted } from '../internal/time.ts';
+import { abortError, throwIfAborted } from '../internal/time.ts';
 import type { Key } from '../table/layout.ts';
 
 interface Sleeper {
@@ -154,7 +153,7 @@ export class LocalWakeups {
       };
       const aborted = () => {
         done();
-        reject(new MeshAbortError('the operation was aborted', { cause: signal!.reason }));
+        reject(abortError(signal!));
       };
       const timer = setTimeout(sleeper.wake, Math.max(0, ms));
       signal?.addEventListener('abort', aborted, { once: true });
