@@ -26,6 +26,18 @@ interface Result {
   endedAt: number;
 }
 
+/** One contender's rounds: lock, unlock, `rounds` times. @returns each lock's wait, ms */
+export async function lockRounds(mutex: Mutex, rounds: number): Promise<number[]> {
+  const waits: number[] = [];
+  for (let round = 0; round < rounds; round++) {
+    const asked = performance.now();
+    const held = await mutex.lock();
+    waits.push(performance.now() - asked);
+    await held.unlock();
+  }
+  return waits;
+}
+
 /** Contenders in worker threads of their own, started once and driven run by run. */
 export class ApartContenders {
   private readonly workers: Worker[];
@@ -81,16 +93,11 @@ export class ApartContenders {
 if (!isMainThread) {
   const client = new DynamoDBClient(localConfig);
   parentPort!.on('message', async (round: Round) => {
-    const waits: number[] = [];
+    let waits: number[] = [];
     if (round.rounds > 0) {
       const mutex = new Mutex({ client, tableName: round.tableName, name: round.name, clockSkewMs: 200, fairness: round.fairness });
       await new Promise((resolve) => setTimeout(resolve, Math.max(0, round.startAt - Date.now())));
-      for (let i = 0; i < round.rounds; i++) {
-        const asked = performance.now();
-        const held = await mutex.lock();
-        waits.push(performance.now() - asked);
-        await held.unlock();
-      }
+      waits = await lockRounds(mutex, round.rounds);
     }
     parentPort!.postMessage({ waits, endedAt: Date.now() } satisfies Result);
   });

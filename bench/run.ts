@@ -39,7 +39,7 @@ import { FUNCTIONS, MESH_TABLE, resourceName, shardChannelName } from '../infra/
 import { countedClients } from '../infra/localstack/clients.ts';
 import { createMeshTable, createQueue, deleteMeshTable } from '../infra/localstack/resources.ts';
 import { CallCounter, type CallTally } from '../lib/faults/callCounter.ts';
-import { ApartContenders } from './lockContenders.ts';
+import { ApartContenders, lockRounds } from './lockContenders.ts';
 import { writeReport } from './report.ts';
 import { measureSubstrate, startFloor } from './substrate.ts';
 import { type ApiCallsPerOp, type BenchResults, ratioStat, stat, TARGETS, type WireCalls } from './results.ts';
@@ -362,20 +362,13 @@ function contentionRun(throughput: number, waits: number[]): ContentionRun {
 /** Contenders in this process (separate Mutex objects on one client), each locking and unlocking `rounds` times. */
 async function lockContention(tableName: string, contenders: number, rounds: number, fairness?: Fairness): Promise<ContentionRun> {
   const name = `bench-contended-${randomUUID().slice(0, 8)}`;
-  const waits: number[] = [];
   const startedAt = performance.now();
-  await Promise.all(
-    Array.from({ length: contenders }, async () => {
-      const mutex = new Mutex({ client: dynamodb, tableName, name, clockSkewMs: 200, ...(fairness ? { fairness } : {}) });
-      for (let round = 0; round < rounds; round++) {
-        const asked = performance.now();
-        const held = await mutex.lock();
-        waits.push(elapsed(asked));
-        await held.unlock();
-      }
-    }),
+  const waits = await Promise.all(
+    Array.from({ length: contenders }, () =>
+      lockRounds(new Mutex({ client: dynamodb, tableName, name, clockSkewMs: 200, ...(fairness ? { fairness } : {}) }), rounds),
+    ),
   );
-  return contentionRun(((contenders * rounds) / elapsed(startedAt)) * 1000, waits);
+  return contentionRun(((contenders * rounds) / elapsed(startedAt)) * 1000, waits.flat());
 }
 
 /**
