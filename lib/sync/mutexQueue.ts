@@ -80,9 +80,10 @@ export type QueueDecision =
   | { kind: 'grant'; closeGate: boolean; gateSeen: number | undefined; dead: string[] }
   /**
    * Someone holds it (or another waiter is ahead): wait. `position`: live tickets ahead of ours;
-   * `holderUntil`: the end of the lease that keeps us out, if a holder does.
+   * `holderUntil`: the end of the lease that keeps us out, if a holder does; `holder`: its token,
+   * where the item names one (LockState).
    */
-  | { kind: 'wait'; position: number; ahead: string[]; holderUntil: number | undefined };
+  | { kind: 'wait'; position: number; ahead: string[]; holderUntil: number | undefined; holder?: string };
 
 /**
  * What the item says of the lock itself for one waiter, apart from the queue: `held`, our lease
@@ -135,7 +136,13 @@ export function decide(
   const before = mine >= 0 ? live.slice(0, mine) : live;
   const ahead = mine >= 0 && shared ? before.filter((t) => !isShared(t)) : before;
   if (lock.holderUntil !== undefined || ahead.length > 0)
-    return { kind: 'wait', position: ahead.length, ahead: ahead.map((t) => t.attribute), holderUntil: lock.holderUntil };
+    return {
+      kind: 'wait',
+      position: ahead.length,
+      ahead: ahead.map((t) => t.attribute),
+      holderUntil: lock.holderUntil,
+      ...(lock.holder === undefined ? {} : { holder: lock.holder }),
+    };
   const others = live.filter((t) => t.attribute !== view.ticket).length;
   const gate = readNumber(item, QUEUE_UNTIL);
   return { kind: 'grant', closeGate: others === 0 && gate !== undefined, gateSeen: gate, dead };

@@ -231,8 +231,8 @@ export class QueuedWaiter<Held extends object> {
   private async sleepQueued(decision: WaitDecision, signal: AbortSignal | undefined): Promise<void> {
     const wakeups = this.lock.wakeups;
     if (!wakeups) return sleep(this.waitMs(decision.position, decision.holderUntil) + 1, signal);
-    const holder = decision.holderUntil === undefined ? undefined : this.lock.lockState(this.seen, this.view()).holder;
-    const covered = (decision.holderUntil === undefined || holder !== undefined) && wakeups.covers(holder, decision.ahead);
+    const { holder, holderUntil } = decision;
+    const covered = (holderUntil === undefined || holder !== undefined) && wakeups.covers(holder, decision.ahead);
     let ms: number;
     if (covered) {
       const untilRenewal = this.ticketRenewedAt + this.lock.settings.queue.ticketLeaseMs / 2 - this.lease.now();

@@ -151,6 +151,7 @@ describe('starvation mode: who may try the grant', () => {
       position: 1,
       ahead: [ticketAttribute(NOW - 300, 'a/1')],
       holderUntil: NOW + 5000,
+      holder: 'me/1',
     });
     expect(gateLive(item, EXPIRED_BEFORE)).toBe(true);
     expect(gateLive({ [QUEUE_UNTIL]: { N: String(EXPIRED_BEFORE - 1) } }, EXPIRED_BEFORE)).toBe(false);
