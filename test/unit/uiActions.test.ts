@@ -12,6 +12,7 @@ import type { UiData } from '../../cli/ui/data.ts';
 import type { UiDeadLetters } from '../../cli/ui/deadLetters.ts';
 import { startUiServer, type UiServer } from '../../cli/ui/server.ts';
 import type { ApiDeadLetterQueues, ApiDeadLetters, ApiRedrive } from '../../cli/ui/web/types.ts';
+import { wrongToken } from '../helpers/wrongToken.ts';
 
 interface Answer {
   status: number;
@@ -172,7 +173,7 @@ describe('POST /api/dead-letters/<channel>/redrive', () => {
     const { Origin: _origin, ...noOrigin } = pageHeaders();
     const cases: [string, Promise<Answer>, number][] = [
       ['no token', send('POST', REDRIVE, noToken, ALL), 403],
-      ['a wrong token', send('POST', REDRIVE, { ...pageHeaders(), 'X-Fnmesh-Token': `${server.token.slice(0, -1)}A` }, ALL), 403],
+      ['a wrong token', send('POST', REDRIVE, { ...pageHeaders(), 'X-Fnmesh-Token': wrongToken(server.token) }, ALL), 403],
       ['the token in the query only', send('POST', `${REDRIVE}?token=${server.token}`, noToken, ALL), 403],
       ['no Origin', send('POST', REDRIVE, noOrigin, ALL), 403],
       ['another origin', send('POST', REDRIVE, { ...pageHeaders(), Origin: 'https://evil.example' }, ALL), 403],

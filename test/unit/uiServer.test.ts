@@ -15,6 +15,7 @@ import { summarizeTraces } from '../../cli/ui/traces.ts';
 import type { UiData } from '../../cli/ui/data.ts';
 import { startUiServer, type UiServer } from '../../cli/ui/server.ts';
 import type { ApiStatus, ApiTrace } from '../../cli/ui/web/types.ts';
+import { wrongToken } from '../helpers/wrongToken.ts';
 
 const STATUS: ApiStatus = {
   stage: 'test',
@@ -146,7 +147,7 @@ describe('fnmesh ui server', () => {
     for (const path of ['/api/status', '/api/traces', '/api/traces/t1', '/api/topology', '/api/events', '/api/nothing']) {
       // Act
       const none = await get(path);
-      const wrong = await get(path, { 'X-Fnmesh-Token': `${server.token.slice(0, -1)}x` });
+      const wrong = await get(path, { 'X-Fnmesh-Token': wrongToken(server.token) });
       const short = await get(`${path}?token=${server.token.slice(0, 10)}`);
       // Assess
       for (const answer of [none, wrong, short]) {
