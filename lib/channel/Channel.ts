@@ -159,8 +159,9 @@ export class Channel<T> {
 
   /**
    * Sends one value. Go: `ch <- value`. On a bounded channel, waits while it is full.
-   * Cost: 1 TransactWriteItems (count in, with the send's intent) + 1 SendMessage + 1
-   * TransactWriteItems (settle the intent) (on a bounded channel that this sender thinks full:
+   * Cost: 1 TransactWriteItems (count in, with the send's intent) + 1 SendMessage + 1 DeleteItem
+   * (settle: the intent deleted; a TransactWriteItems if the settle counts the value out, SQS
+   * having refused it or its fate being unknown) (on a bounded channel that this sender thinks full:
    * + 1 GetItem per poll while full; with a `roomQueueUrl`, per wake-up instead: 1 ReceiveMessage
    * of the room queue, 1 DeleteMessageBatch when a signal came, and 1 GetItem, or none when the
    * signal came: the count-in is tried at once).
@@ -182,7 +183,8 @@ export class Channel<T> {
    * are retried, and what still fails is counted out and reported. Values are counted in by up to
    * 50 at a time on an unbounded channel, a batch at a time on a bounded one (as there is room).
    * Cost per 10 values: 1 SendMessageBatch; per count-in (50 values unbounded, 10 bounded):
-   * 2 TransactWriteItems (count in; settle).
+   * 1 TransactWriteItems (count in) + 1 DeleteItem (settle; a TransactWriteItems if it counts
+   * values out).
    * @throws ChannelSendError listing what was not sent (or whose fate is unknown: abandoned);
    *   ChannelClosedError (its `sentIndexes` say which values went before the channel closed);
    *   ChannelCapacityError; InvalidInputError / PayloadTooLargeError before any call
@@ -366,7 +368,8 @@ export class Channel<T> {
    * filled by up to 5 ReceiveMessage calls when that many full batches wait. Cost per batch:
    * 1–5 ReceiveMessage (up to `batchSize` values each), 1 BatchGetItem (claim markers and the
    * channel's counts, which also tell the loop when the batch in hand is the last),
-   * 1 TransactWriteItems, 1 DeleteMessageBatch per 10 values.
+   * 2 TransactWriteItems (hold, ack), 1 DeleteMessageBatch per 10 values. A poll of one value
+   * holds it with a PutItem alone, beside a GetItem of the counts (no read before the hold).
    */
   async *range(options: { signal?: AbortSignal; batchSize?: number } = {}): AsyncGenerator<T, void, undefined> {
     for await (const delivery of deliveries(this.receiver, options)) yield delivery.envelope.body;
@@ -417,7 +420,8 @@ export class Channel<T> {
    * before is skipped. A record that is not a valid envelope, or fails the schema, throws
    * MalformedEnvelopeError: report it as a batch item failure and the queue's redrive
    * dead-letters it (if it names a valid id, its sender counted it in: it is counted out here).
-   * Cost: 2 TransactWriteItems per record (hold, ack), + 1 GetQueueAttributes per Channel object.
+   * Cost: 1 PutItem (the hold) + 1 TransactWriteItems (the ack) per record, + 1 GetQueueAttributes
+   * per Channel object.
    * @returns false if the record was a copy of a value received before and `handle` did not run
    * @throws ChannelValueHeldError when another receiver has the value now (report the record as a
    *   batch item failure: the copy comes back after the visibility timeout, or once the hold ends
@@ -457,7 +461,7 @@ export class Channel<T> {
    * thrown: report those records as batch item failures); a second record of one value in the
    * batch is treated as a copy another receiver holds (ChannelValueHeldError). Cost per batch:
    * 2 TransactWriteItems (hold, ack; + 1 per round of refusals), 1 UpdateItem per failed handler,
-   * + 1 GetQueueAttributes per Channel object — against 2 TransactWriteItems per record, whose
+   * + 1 GetQueueAttributes per Channel object — against a PutItem and a TransactWriteItems per record, whose
    * acks all write the channel's meta item at once (and conflict, on AWS) for `acceptRecord`.
    * @returns one outcome per record, in order: `{ ok: true, handled }` (handled false: a copy of
    *   a value received before, the handler did not run) or `{ ok: false, error }`

@@ -5,7 +5,8 @@
  *
  *   claim     TransactWriteItems: Put msg#<id> done per id (where none, or an expired hold)
  *             + meta ADD received k, queued −k                       (receive, select)
- *   hold      TransactWriteItems: Put msg#<id> held until now + the hold (same condition)
+ *   hold      TransactWriteItems: Put msg#<id> held until now + the hold (same condition); of
+ *             one id, that PutItem alone (no transaction's commit on a receive's path)
  *   ack       TransactWriteItems: Put msg#<id> done over each hold of ours (if still ours)
  *             + meta ADD received k, queued −k
  *   release   UpdateItem per hold: SET heldUntil = 0 (the value is free again)
@@ -17,7 +18,7 @@ import {
   UpdateItemCommand,
 } from '@aws-sdk/client-dynamodb';
 import { randomUUID } from 'node:crypto';
-import { retryConflicts, transactWrite } from '../internal/conflicts.ts';
+import { retryConflicts, writeItems } from '../internal/conflicts.ts';
 import { FORMAT_VERSION, type Item, keys, n, s, ttlSeconds } from '../table/layout.ts';
 import { type ChannelLedger, CLOCK_SKEW_MS, type Hold, MARKER_TTL_MS, type Marker, markerOf, type TakeOutcome } from './ledger.ts';
 import type { RoomSignal } from './room.ts';
@@ -84,7 +85,7 @@ export class Claims {
         const operation = `channel ${this.ledger.name}: ${as === 'done' ? 'claim' : 'hold'}`;
         // A claim counts out (it writes the meta item: its turn); a hold writes markers alone.
         if (as === 'done') await this.ledger.writeMeta(operation, { TransactItems: items }, signal);
-        else await transactWrite(this.ledger.dynamodb, operation, { TransactItems: items }, signal);
+        else await writeItems(this.ledger.dynamodb, operation, items, signal); // a hold of one value: a PutItem
         outcome.taken.push(...pending);
         if (as === 'held') holds.push(...pending.map((id) => ({ id, holdId: takeId })));
         return outcome;

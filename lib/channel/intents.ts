@@ -6,13 +6,14 @@
  *   count in   TransactWriteItems: meta ADD sent k, queued k (if not closed, and there is room)
  *              + Put send#<intent> { ids, until }
  *   settle     TransactWriteItems: Delete send#<intent>; what SQS refused counted out of `sent`,
- *              what may or may not have gone abandoned (a marker per id; counted out)
+ *              what may or may not have gone abandoned (a marker per id; counted out). When all
+ *              went: the DeleteItem alone
  *   abandon    Query send#…; per stale intent, as settle with every id not taken by a receiver
  */
 import { type AttributeValue, QueryCommand, TransactionCanceledException, type TransactWriteItem } from '@aws-sdk/client-dynamodb';
 import { randomUUID } from 'node:crypto';
 import { ChannelCapacityError, ChannelClosedError } from '../errors.ts';
-import { transactWrite } from '../internal/conflicts.ts';
+import { writeItems } from '../internal/conflicts.ts';
 import { abortable, callOptions, pollDelayMs, sleep, throwIfAborted } from '../internal/time.ts';
 import {
   CHANNEL_SEND_INTENT_PREFIX,
@@ -188,7 +189,7 @@ export class SendIntents {
         const operation = `channel ${this.ledger.name}: settle send`;
         // Only a settle that counts values out writes the meta item: then it takes its turn.
         if (countsOut) await this.ledger.writeMeta(operation, { TransactItems: items });
-        else await transactWrite(this.ledger.dynamodb, operation, { TransactItems: items });
+        else await writeItems(this.ledger.dynamodb, operation, items); // all sent: a DeleteItem
         return { abandoned: maybe, resolvedElsewhere: false };
       } catch (err) {
         if (!(err instanceof TransactionCanceledException)) throw err;

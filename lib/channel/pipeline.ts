@@ -5,9 +5,9 @@
  * later or dead-lettered — while the loop goes on.
  */
 import { MeshConfigError } from '../errors.ts';
-import { readNumber } from '../table/layout.ts';
+import { type Item, readNumber } from '../table/layout.ts';
 import { prefetchReceives, RecentIds, sortByMarkers, sortPoll } from './batching.ts';
-import type { Hold } from './ledger.ts';
+import type { Hold, TakeOutcome } from './ledger.ts';
 import type { ChannelQueue } from './queue.ts';
 import type { Receiver } from './receiving.ts';
 import { retryDelaySeconds } from './retry.ts';
@@ -158,18 +158,7 @@ async function takeBatch<T>(
   if (!candidates.size) return { fresh: [], copies, last: false, waiting: 0, nextPoll: copies.length ? 'quick' : 'idle' };
   // Values this loop holds and has not claimed yet may still be in the channel's count.
   const held = loop.unclaimed;
-  const { markers, meta } = await receiver.ledger.lookUp([...candidates.keys()], signal);
-  // Markers read now sort out most copies; the rest is held for this loop's body, so no other
-  // receiver hands the value to a body of its own while this one works.
-  const { outcome, free } = sortByMarkers(candidates.keys(), markers, Date.now());
-  const holds = new Map<string, Hold>();
-  if (free.length) {
-    const taking = await receiver.claims.hold(free, await receiver.queue.holdMs(signal), signal);
-    for (const hold of taking.holds) holds.set(hold.id, hold);
-    outcome.done.push(...taking.done);
-    outcome.inFlight.push(...taking.inFlight);
-    outcome.abandoned.push(...taking.abandoned);
-  }
+  const { outcome, holds, meta } = await holdCandidates(receiver, [...candidates.keys()], signal);
   await receiver.dispose(
     [...candidates.values()].filter((delivery) => !holds.has(delivery.envelope.id)),
     outcome,
@@ -193,6 +182,52 @@ async function takeBatch<T>(
     // Values beyond what this loop holds: they are in the queue or on their way; else look quickly.
     nextPoll: waiting > 0 ? 'long' : 'quick',
   };
+}
+
+/**
+ * Holds a poll's candidates for this loop's body, so no other receiver hands them to a body of its
+ * own meanwhile, and reads the channel's counts (the meta item) for the drain check.
+ *
+ * Several candidates: one consistent BatchGetItem of their markers and the meta item first, so
+ * copies (counted out before, held elsewhere, abandoned) stay out of the hold's transaction, whose
+ * refusal would hold every item it names for its commit; then the hold of the rest. One candidate
+ * (a quiet or a small bounded channel, where latency is what counts): its hold, a PutItem alone,
+ * and the meta item's GetItem side by side; the hold's refusal says what the marker would have (its
+ * condition is the read's judgement), and a refused PutItem holds nothing. A hold writes no count,
+ * so the counts read beside it are those read before it.
+ */
+async function holdCandidates<T>(receiver: Receiver<T>, ids: string[], signal: AbortSignal | undefined): Promise<HeldCandidates> {
+  const holdMs = await receiver.queue.holdMs(signal);
+  const holds = new Map<string, Hold>();
+  if (ids.length === 1) {
+    const [hold, read] = await Promise.allSettled([receiver.claims.hold(ids, holdMs, signal), receiver.ledger.readMeta(signal)]);
+    if (hold.status === 'rejected') throw hold.reason;
+    if (read.status === 'rejected') {
+      await receiver.claims.release(hold.value.holds); // the value is free again at once
+      throw read.reason;
+    }
+    return { outcome: tookInto(hold.value, { taken: [], done: [], inFlight: [], abandoned: [] }, holds), holds, meta: read.value };
+  }
+  const { markers, meta } = await receiver.ledger.lookUp(ids, signal);
+  const { outcome, free } = sortByMarkers(ids, markers, Date.now());
+  if (free.length) tookInto(await receiver.claims.hold(free, holdMs, signal), outcome, holds);
+  return { outcome, holds, meta };
+}
+
+/** What a poll's candidates came to: the holds taken (by id), the rest's outcome, the meta item as read. */
+interface HeldCandidates {
+  outcome: TakeOutcome;
+  holds: Map<string, Hold>;
+  meta: Item | undefined;
+}
+
+/** Adds a hold's result to `outcome` and `holds`. @returns outcome */
+function tookInto(taking: TakeOutcome & { holds: Hold[] }, outcome: TakeOutcome, holds: Map<string, Hold>): TakeOutcome {
+  for (const hold of taking.holds) holds.set(hold.id, hold);
+  outcome.done.push(...taking.done);
+  outcome.inFlight.push(...taking.inFlight);
+  outcome.abandoned.push(...taking.abandoned);
+  return outcome;
 }
 
 /**

@@ -12,10 +12,16 @@
  * retried: it goes back to the caller, who reads it as before.
  */
 import {
+  ConditionalCheckFailedException,
+  DeleteItemCommand,
   type DynamoDBClient,
+  PutItemCommand,
+  TransactionCanceledException,
+  type TransactWriteItem,
   TransactWriteItemsCommand,
   type TransactWriteItemsCommandInput,
   type TransactWriteItemsCommandOutput,
+  UpdateItemCommand,
 } from '@aws-sdk/client-dynamodb';
 import { randomUUID } from 'node:crypto';
 import { TransactionConflictError } from '../errors.ts';
@@ -74,4 +80,53 @@ export function transactWrite(
 ): Promise<TransactWriteItemsCommandOutput> {
   const command = { ...input, ClientRequestToken: input.ClientRequestToken ?? randomUUID() };
   return retryConflicts(operation, signal, () => client.send(new TransactWriteItemsCommand(command), callOptions(signal)));
+}
+
+/**
+ * The items written together: one TransactWriteItems (`transactWrite`), or, when there is only one
+ * Put, Update or Delete, the single-item write it amounts to, which AWS applies alone just as
+ * atomically, at half the write capacity and without a transaction's commit. Its refusal is thrown
+ * as the transaction's would be (a TransactionCanceledException whose one reason carries the item,
+ * if asked for), so callers read both alike.
+ *
+ * Unlike a transaction's token, a single-item write has no idempotency token: an SDK retry after a
+ * lost answer is refused by the write's own condition. Callers of a one-item write must recognise
+ * their own write in that refusal (a hold's `heldBy`), or be right either way (a delete that finds
+ * nothing to delete).
+ */
+export async function writeItems(
+  client: DynamoDBClient,
+  operation: string,
+  items: TransactWriteItem[],
+  signal?: AbortSignal,
+): Promise<void> {
+  const [only] = items;
+  const write = items.length === 1 && only ? singleWrite(client, only, signal) : undefined;
+  if (!write) {
+    await transactWrite(client, operation, { TransactItems: items }, signal);
+    return;
+  }
+  try {
+    await retryConflicts(operation, signal, write);
+  } catch (err) {
+    if (!(err instanceof ConditionalCheckFailedException)) throw err;
+    throw new TransactionCanceledException({
+      message: `Transaction cancelled (one item, written alone): ${err.message}`,
+      $metadata: err.$metadata,
+      CancellationReasons: [{ Code: 'ConditionalCheckFailed', Message: err.message, ...(err.Item ? { Item: err.Item } : {}) }],
+    });
+  }
+}
+
+/** A transaction's one item as the single-item write that writes it (a ConditionCheck has none). */
+function singleWrite(
+  client: DynamoDBClient,
+  item: TransactWriteItem,
+  signal: AbortSignal | undefined,
+): (() => Promise<unknown>) | undefined {
+  const { Put, Update, Delete } = item;
+  if (Put) return () => client.send(new PutItemCommand(Put), callOptions(signal));
+  if (Update) return () => client.send(new UpdateItemCommand(Update), callOptions(signal));
+  if (Delete) return () => client.send(new DeleteItemCommand(Delete), callOptions(signal));
+  return undefined;
 }

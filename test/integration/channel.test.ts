@@ -305,6 +305,46 @@ describe('Channel', () => {
     expect(got.sort()).toEqual([1, 2, 3]); // and the closed channel drained
   });
 
+  it('a hold of one value is a PutItem, not a transaction; when its answer was lost, the retry knows the hold as its own', async () => {
+    const { ch, queue } = await channel<number>();
+    // The hold (one value: a PutItem alone) is applied, then its answer lost. The SDK's retry has no
+    // token to be recognised by: its condition refuses it, and the marker it returns is this hold.
+    const counter = new CallCounter();
+    const faults = new SdkFaults({ rate: 1, seed: 1, kinds: ['ambiguous'], operations: ['PutItem'], limit: 1 });
+    const lossy = faults.attach(counter.attach(new DynamoDBClient(localConfig), 'DynamoDB'));
+    const receiver = new Channel<number>({ sqs, dynamodb: lossy, tableName, name: ch.name, queueUrl: queue.queueUrl, waitTimeSeconds: 1 });
+    await ch.send(42);
+    await ch.close();
+
+    const got: number[] = [];
+    for await (const value of receiver.range({ signal: AbortSignal.timeout(15_000) })) got.push(value);
+
+    expect(got).toEqual([42]); // handed over once, and the closed channel drained
+    expect(faults.injected.ambiguous).toBe(1);
+    expect(counter.tally()['DynamoDB.PutItem']?.attempts).toBe(2); // the hold, and its retry
+    expect(counter.tally()['DynamoDB.TransactWriteItems']?.attempts).toBe(1); // the ack alone
+    expect(await ch.status()).toMatchObject({ sent: 1, received: 1, queued: 0 });
+  });
+
+  it('a settle whose answer was lost (its DeleteItem applied) reports the send as sent', async () => {
+    const { ch, queue } = await channel<number>();
+    const faults = new SdkFaults({ rate: 1, seed: 1, kinds: ['ambiguous'], operations: ['DeleteItem'], limit: 1 });
+    const sender = new Channel<number>({
+      sqs,
+      dynamodb: faults.attach(new DynamoDBClient(localConfig)),
+      tableName,
+      name: ch.name,
+      queueUrl: queue.queueUrl,
+      waitTimeSeconds: 1,
+    });
+
+    await sender.send(7); // rejects if any value were reported not sent
+
+    expect(faults.injected.ambiguous).toBe(1);
+    expect(await ch.status()).toMatchObject({ sent: 1, abandoned: 0, queued: 1 });
+    expect(await ch.receive({ signal: AbortSignal.timeout(10_000) })).toMatchObject({ ok: true, value: 7 });
+  });
+
   it('keeps its capacity with the channel: a participant with another capacity, or none, is refused and cannot overfill it', async () => {
     const { ch } = await channel<number>({ capacity: 3 });
     await ch.sendMany([1, 2, 3]);
@@ -465,8 +505,10 @@ describe('Channel', () => {
     expect(calls.filter((call) => call === 'GetItemCommand').length).toBeGreaterThan(3);
     expect((await ch.receive()).value).toBe(1);
     await sending;
-    // Once the read showed room: one count-in and one settle, never refused for want of room.
-    expect(calls.filter((call) => call === 'TransactWriteItemsCommand')).toHaveLength(2);
+    // Once the read showed room: one count-in and one settle (all sent: a DeleteItem), never
+    // refused for want of room.
+    expect(calls.filter((call) => call === 'TransactWriteItemsCommand')).toHaveLength(1);
+    expect(calls.filter((call) => call === 'DeleteItemCommand')).toHaveLength(1);
     expect(calls).not.toContain('TransactWriteItemsCommand refused');
     expect(await ch.status()).toMatchObject({ sent: 2, received: 1, queued: 1 });
     // A channel closed while the sender waits: the read says so.
