@@ -8,6 +8,7 @@ import { LockLostError, LockNotHeldError, MeshAbortError } from '../../lib/error
 import { CallCounter } from '../../lib/faults/callCounter.ts';
 import { QUEUE_UNTIL, ticketAttribute, ticketsOf } from '../../lib/sync/mutexQueue.ts';
 import { LocalWakeups } from '../../lib/sync/localWakeups.ts';
+import { eventually } from '../helpers/eventually.ts';
 import { queuedTokens, until, writeQueuedTicket } from '../helpers/lockQueue.ts';
 import type { HeldLock } from '../../lib/sync/Mutex.ts';
 import { RWMutex } from '../../lib/sync/RWMutex.ts';
@@ -165,12 +166,17 @@ describe('RWMutex', () => {
     const early = await rwMutex(lockName).rLock();
     const writer = rwMutex(lockName, { owner: 'impatient' });
 
-    const waiting = writer.lock({ signal: AbortSignal.timeout(800) });
-    await pause(300);
+    // The writer gives up when told, not on a clock: a loaded machine must not end its wait
+    // between the two looks below.
+    const giveUp = new AbortController();
+    const waiting = writer.lock({ signal: giveUp.signal });
+    const intent = await eventually(async () => (await readItem(lockName))?.writerWaiting?.S, "the writer's intent on the item", 10_000);
     const refused = await rwMutex(lockName).tryRLock();
 
     expect(refused).toBeUndefined();
-    expect((await readItem(lockName))?.writerWaiting?.S).toMatch(/^impatient\//);
+    expect(intent).toMatch(/^impatient\//);
+    expect((await readItem(lockName))?.writerWaiting?.S).toBe(intent); // still waiting
+    giveUp.abort();
     await expect(waiting).rejects.toBeInstanceOf(MeshAbortError);
     expect((await readItem(lockName))?.writerWaiting).toBeUndefined(); // withdrawn
     const late = await rwMutex(lockName).tryRLock();
