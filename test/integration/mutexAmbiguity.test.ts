@@ -93,9 +93,11 @@ describe('Mutex under ambiguous outcomes', () => {
   it('a heartbeat applied by the server whose answer was lost keeps the lock', async () => {
     const name = `heartbeat-${uniqueSuffix()}`;
     const { client, lost } = clientLosingFirstAnswer(/^SET #l = :u$/);
-    const held = await new Mutex({ client, tableName, name, leaseMs: 600, clockSkewMs: 100 }).lock();
+    // A lease of 2 s, held for 1.5 leases: the lost renewal's retry, and the renewals after it, must
+    // all land in time. (With 600 ms, a renewal slowed by a loaded machine missed the lease.)
+    const held = await new Mutex({ client, tableName, name, leaseMs: 2000, clockSkewMs: 100 }).lock();
 
-    await new Promise((resolve) => setTimeout(resolve, 1500));
+    await new Promise((resolve) => setTimeout(resolve, 3000));
 
     expect(lost()).toBe(1);
     expect(held.signal.aborted).toBe(false);
