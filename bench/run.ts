@@ -630,41 +630,35 @@ const SAMPLE_EVENTS: Record<string, unknown> = {
   square: { runId: 'bench', task: 2 },
 };
 
-async function functionFigures(coldRuns: number, warmRuns: number) {
-  const packageDir = mkdtempSync(join(tmpdir(), 'fnmesh-bench-package-'));
-  try {
-    const packaged = await serverless(['package', '--stage', 'local', '--package', packageDir]);
-    if (packaged.code !== 0) throw new Error(`serverless package failed: ${packaged.stderr}`);
-    const sizes = Object.fromEntries(
-      readdirSync(packageDir)
-        .filter((file) => file.endsWith('.zip'))
-        .map((file) => [file.replace(/\.zip$/, ''), statSync(join(packageDir, file)).size]),
-    );
-    const figures = [];
-    for (const [name, event] of Object.entries(SAMPLE_EVENTS)) {
-      const functionName = resourceName('local', name);
-      const payload = Buffer.from(JSON.stringify(event));
-      const colds: number[] = [];
-      const warms: number[] = [];
-      for (let run = 0; run < coldRuns; run++) {
-        await lambda.send(
-          new UpdateFunctionConfigurationCommand({ FunctionName: functionName, Description: `bench cold start ${Date.now()}` }),
-        );
-        await waitUntilFunctionUpdatedV2({ client: lambda, maxWaitTime: 60 }, { FunctionName: functionName });
-        const cold = await lambda.send(new InvokeCommand({ FunctionName: functionName, Payload: payload, LogType: 'Tail' }));
-        colds.push(Number(/Init Duration: ([\d.]+)/.exec(Buffer.from(cold.LogResult ?? '', 'base64').toString())?.[1] ?? Number.NaN));
-        for (let warm = 0; warm < warmRuns; warm++) {
-          const startedAt = performance.now();
-          await lambda.send(new InvokeCommand({ FunctionName: functionName, Payload: payload }));
-          warms.push(elapsed(startedAt));
-        }
+/** Each sample function's bundle (its zip in `packageDir`, as deployed), cold init and warm invoke. */
+async function functionFigures(packageDir: string, coldRuns: number, warmRuns: number) {
+  const sizes = Object.fromEntries(
+    readdirSync(packageDir)
+      .filter((file) => file.endsWith('.zip'))
+      .map((file) => [file.replace(/\.zip$/, ''), statSync(join(packageDir, file)).size]),
+  );
+  const figures = [];
+  for (const [name, event] of Object.entries(SAMPLE_EVENTS)) {
+    const functionName = resourceName('local', name);
+    const payload = Buffer.from(JSON.stringify(event));
+    const colds: number[] = [];
+    const warms: number[] = [];
+    for (let run = 0; run < coldRuns; run++) {
+      await lambda.send(
+        new UpdateFunctionConfigurationCommand({ FunctionName: functionName, Description: `bench cold start ${Date.now()}` }),
+      );
+      await waitUntilFunctionUpdatedV2({ client: lambda, maxWaitTime: 60 }, { FunctionName: functionName });
+      const cold = await lambda.send(new InvokeCommand({ FunctionName: functionName, Payload: payload, LogType: 'Tail' }));
+      colds.push(Number(/Init Duration: ([\d.]+)/.exec(Buffer.from(cold.LogResult ?? '', 'base64').toString())?.[1] ?? Number.NaN));
+      for (let warm = 0; warm < warmRuns; warm++) {
+        const startedAt = performance.now();
+        await lambda.send(new InvokeCommand({ FunctionName: functionName, Payload: payload }));
+        warms.push(elapsed(startedAt));
       }
-      figures.push({ name, bundleBytes: sizes[name] ?? 0, coldInitMs: stat(colds.filter(Number.isFinite)), warmInvokeMs: stat(warms) });
     }
-    return figures;
-  } finally {
-    rmSync(packageDir, { recursive: true, force: true });
+    figures.push({ name, bundleBytes: sizes[name] ?? 0, coldInitMs: stat(colds.filter(Number.isFinite)), warmInvokeMs: stat(warms) });
   }
+  return figures;
 }
 
 // --- substrate: each common call vs a bare Python round trip (bench/substrate.ts) ------------------
@@ -697,10 +691,14 @@ async function main(): Promise<void> {
   const started = Date.now();
   log(`fnmesh bench (${mode})`);
   await up({ log });
-  const deploy = await serverless(['deploy', '--stage', 'local']);
-  if (deploy.code !== 0) throw new Error(`serverless deploy failed:\n${deploy.stderr}`);
+  const packageDir = mkdtempSync(join(tmpdir(), 'fnmesh-bench-package-'));
   const tableName = await createMeshTable('bench');
   try {
+    // Packaged once: the stack is deployed from these artifacts, and they are the bundles measured.
+    const packaged = await serverless(['package', '--stage', 'local', '--package', packageDir]);
+    if (packaged.code !== 0) throw new Error(`serverless package failed:\n${packaged.stderr}`);
+    const deploy = await serverless(['deploy', '--stage', 'local', '--package', packageDir]);
+    if (deploy.code !== 0) throw new Error(`serverless deploy failed:\n${deploy.stderr}`);
     log('substrate: common calls vs a Python round trip');
     const substrate = await substrateFigures(tableName);
     log('channel throughput: fnmesh vs raw batched loop');
@@ -753,7 +751,7 @@ async function main(): Promise<void> {
     const boundedCurve = [];
     for (const capacity of [1, 10, 100]) boundedCurve.push(await boundedChannelPoint(tableName, capacity, size.runs, size.boundedMessages));
     log('functions: bundle size, cold init vs warm invoke');
-    const functions = await functionFigures(size.coldRuns, size.warmRuns);
+    const functions = await functionFigures(packageDir, size.coldRuns, size.warmRuns);
 
     const results: BenchResults = {
       schema: 1,
@@ -820,6 +818,7 @@ async function main(): Promise<void> {
     );
   } finally {
     await deleteMeshTable(tableName);
+    rmSync(packageDir, { recursive: true, force: true });
   }
 }
 
