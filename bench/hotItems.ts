@@ -68,9 +68,9 @@ const COST = {
   waitGroupDone: 4,
   /**
    * A count-in transaction of the meta item + the send intent `send#<id>` (2 items: 4 units), then
-   * the settle transaction deleting the intent (1 item: 2 units), all in partition channel#<name>.
+   * the settle, a DeleteItem of the intent (1 unit), all in partition channel#<name>.
    */
-  channelSend: 6,
+  channelSend: 5,
   /** A claim of k values: k markers msg#<id> + the meta item, all in partition channel#<name>. */
   channelClaim: (k: number) => 2 * (k + 1),
 };
@@ -145,11 +145,30 @@ interface SweepPoint {
   serverAgrees: boolean;
 }
 
+/** The counter's tallies of `calls`, added up. */
+function summed(calls: string[]): { attempts: number; conflicts: number; throttled: number } {
+  const tallies = counter.tally();
+  return calls.reduce(
+    (sum, call) => {
+      const tally = tallies[call];
+      return tally
+        ? {
+            attempts: sum.attempts + tally.attempts,
+            conflicts: sum.conflicts + tally.conflicts,
+            throttled: sum.throttled + tally.throttled,
+          }
+        : sum;
+    },
+    { attempts: 0, conflicts: 0, throttled: 0 },
+  );
+}
+
 async function sweep(
   name: string,
   unitsPerOp: number,
   endpoint: string,
-  call: string,
+  /** The calls each operation makes on the hot partition, whose attempts and refusals are summed. */
+  calls: string[],
   prepare: (n: number) => Promise<{ op: (i: number) => Promise<unknown>; spentBefore: number }>,
 ): Promise<{ ceilingPerSecond: number; unitsPerOp: number; points: SweepPoint[] }> {
   const ceiling = UNITS / unitsPerOp;
@@ -162,7 +181,7 @@ async function sweep(
     begin();
     const { seconds, errors } = await openLoop(n, rate, op);
     const after = await serverRefusals(endpoint);
-    const tally = counter.tally()[call] ?? { attempts: 0, conflicts: 0, throttled: 0 };
+    const tally = summed(calls);
     const burst = BURST - spentBefore;
     const predictedFirst = rate * unitsPerOp > UNITS ? Math.max(0, (burst - unitsPerOp) / (rate * unitsPerOp - UNITS)) : null;
     const predictedSeconds = Math.max((n - 1) / rate, (n * unitsPerOp - burst) / UNITS);
@@ -298,7 +317,7 @@ async function main(): Promise<void> {
     if (runs('waitGroupDone')) log('WaitGroup.done fan-in on one counter');
     const waitGroupDone = !runs('waitGroupDone')
       ? undefined
-      : await sweep('waitGroupDone', COST.waitGroupDone, endpoint, 'DynamoDB.TransactWriteItems', async (n) => {
+      : await sweep('waitGroupDone', COST.waitGroupDone, endpoint, ['DynamoDB.TransactWriteItems'], async (n) => {
           const wg = new WaitGroup({ client: dynamodb, tableName, name: `hot-${++serial}` });
           await wg.add(n); // 1 unit (an UpdateItem) from the same partition's bucket
           return { op: (i) => wg.done(`task-${i}`), spentBefore: 1 };
@@ -307,7 +326,7 @@ async function main(): Promise<void> {
     if (runs('channelSend')) log('Channel.send on one unbounded channel');
     const channelSend = !runs('channelSend')
       ? undefined
-      : await sweep('channelSend', COST.channelSend, endpoint, 'DynamoDB.TransactWriteItems', async () => {
+      : await sweep('channelSend', COST.channelSend, endpoint, ['DynamoDB.TransactWriteItems', 'DynamoDB.DeleteItem'], async () => {
           const ch = await channel(`hot-send-${++serial}`);
           return { op: (i) => ch.send(i), spentBefore: 0 };
         });

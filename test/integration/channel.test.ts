@@ -48,10 +48,17 @@ async function channel<T>(options: Partial<ChannelOptions<T>> & { fifo?: boolean
   const make = () =>
     new Channel<T>({ sqs, dynamodb, tableName, name: `ch-${uniqueSuffix()}`, queueUrl: queue.queueUrl, waitTimeSeconds: 1, ...options });
   const first = make();
-  // Several participants of one channel: same name and queue, separate objects.
-  const another = () =>
-    new Channel<T>({ sqs, dynamodb, tableName, name: first.name, queueUrl: queue.queueUrl, waitTimeSeconds: 1, ...options });
+  // Several participants of one channel: same name and queue, separate objects (and clients).
+  const another = (client: DynamoDBClient = dynamodb) =>
+    new Channel<T>({ sqs, dynamodb: client, tableName, name: first.name, queueUrl: queue.queueUrl, waitTimeSeconds: 1, ...options });
   return { ch: first, another, queue };
+}
+
+/** A DynamoDB client whose first `operation` is applied and its answer lost (the SDK then retries it). */
+function losingFirstAnswer(operation: string, counter?: CallCounter) {
+  const faults = new SdkFaults({ rate: 1, seed: 1, kinds: ['ambiguous'], operations: [operation], limit: 1 });
+  const client = new DynamoDBClient(localConfig);
+  return { faults, client: faults.attach(counter ? counter.attach(client, 'DynamoDB') : client) };
 }
 
 const point = z.object({ x: z.number(), y: z.number() });
@@ -267,12 +274,11 @@ describe('Channel', () => {
   });
 
   it('a claim whose answer was lost still hands the value over, counted out once', async () => {
-    const { ch, queue } = await channel<number>();
+    const { ch, another } = await channel<number>();
     // The claim transaction is applied, then its answer lost: the SDK retries it with the same
     // client request token (and, on a backend without tokens, the markers name their claim).
-    const faults = new SdkFaults({ rate: 1, seed: 1, kinds: ['ambiguous'], operations: ['TransactWriteItems'], limit: 1 });
-    const lossy = faults.attach(new DynamoDBClient(localConfig));
-    const receiver = new Channel<number>({ sqs, dynamodb: lossy, tableName, name: ch.name, queueUrl: queue.queueUrl, waitTimeSeconds: 1 });
+    const { faults, client } = losingFirstAnswer('TransactWriteItems');
+    const receiver = another(client);
     await ch.send(42);
 
     const received = await receiver.receive({ signal: AbortSignal.timeout(10_000) });
@@ -283,17 +289,10 @@ describe('Channel', () => {
   });
 
   it('a count-in whose answer was lost is counted once: the retry carries the same client request token', async () => {
-    const { ch, queue } = await channel<number>();
+    const { ch, another } = await channel<number>();
     // The first count-in is applied and its answer lost; the SDK retries it with the same token.
-    const faults = new SdkFaults({ rate: 1, seed: 1, kinds: ['ambiguous'], operations: ['TransactWriteItems'], limit: 1 });
-    const sender = new Channel<number>({
-      sqs,
-      dynamodb: faults.attach(new DynamoDBClient(localConfig)),
-      tableName,
-      name: ch.name,
-      queueUrl: queue.queueUrl,
-      waitTimeSeconds: 1,
-    });
+    const { faults, client } = losingFirstAnswer('TransactWriteItems');
+    const sender = another(client);
 
     await sender.sendMany([1, 2, 3]);
     await sender.close();
@@ -306,13 +305,12 @@ describe('Channel', () => {
   });
 
   it('a hold of one value is a PutItem, not a transaction; when its answer was lost, the retry knows the hold as its own', async () => {
-    const { ch, queue } = await channel<number>();
+    const { ch, another } = await channel<number>();
     // The hold (one value: a PutItem alone) is applied, then its answer lost. The SDK's retry has no
     // token to be recognised by: its condition refuses it, and the marker it returns is this hold.
     const counter = new CallCounter();
-    const faults = new SdkFaults({ rate: 1, seed: 1, kinds: ['ambiguous'], operations: ['PutItem'], limit: 1 });
-    const lossy = faults.attach(counter.attach(new DynamoDBClient(localConfig), 'DynamoDB'));
-    const receiver = new Channel<number>({ sqs, dynamodb: lossy, tableName, name: ch.name, queueUrl: queue.queueUrl, waitTimeSeconds: 1 });
+    const { faults, client } = losingFirstAnswer('PutItem', counter);
+    const receiver = another(client);
     await ch.send(42);
     await ch.close();
 
@@ -327,16 +325,9 @@ describe('Channel', () => {
   });
 
   it('a settle whose answer was lost (its DeleteItem applied) reports the send as sent', async () => {
-    const { ch, queue } = await channel<number>();
-    const faults = new SdkFaults({ rate: 1, seed: 1, kinds: ['ambiguous'], operations: ['DeleteItem'], limit: 1 });
-    const sender = new Channel<number>({
-      sqs,
-      dynamodb: faults.attach(new DynamoDBClient(localConfig)),
-      tableName,
-      name: ch.name,
-      queueUrl: queue.queueUrl,
-      waitTimeSeconds: 1,
-    });
+    const { ch, another } = await channel<number>();
+    const { faults, client } = losingFirstAnswer('DeleteItem');
+    const sender = another(client);
 
     await sender.send(7); // rejects if any value were reported not sent
 
