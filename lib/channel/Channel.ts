@@ -461,8 +461,9 @@ export class Channel<T> {
    * thrown: report those records as batch item failures); a second record of one value in the
    * batch is treated as a copy another receiver holds (ChannelValueHeldError). Cost per batch:
    * 2 TransactWriteItems (hold, ack; + 1 per round of refusals), 1 UpdateItem per failed handler,
-   * + 1 GetQueueAttributes per Channel object — against a PutItem and a TransactWriteItems per record, whose
-   * acks all write the channel's meta item at once (and conflict, on AWS) for `acceptRecord`.
+   * + 1 GetQueueAttributes per Channel object — against a PutItem and a TransactWriteItems per
+   * record, whose acks all write the channel's meta item at once (and conflict, on AWS), for
+   * `acceptRecord`.
    * @returns one outcome per record, in order: `{ ok: true, handled }` (handled false: a copy of
    *   a value received before, the handler did not run) or `{ ok: false, error }`
    */

@@ -138,8 +138,8 @@ export async function* deliveries<T>(
 /**
  * For `range`: one poll, sorted. Copies (of a value in this poll or one the loop took before)
  * are held back, to be deleted with their value's ack; values already claimed (received
- * elsewhere, or before) are deleted unseen; the rest is fresh. One consistent BatchGetItem reads
- * the claim markers and the channel's counts. Duplicates racing through two receivers at the
+ * elsewhere, or before) are deleted unseen; the rest is fresh (holdCandidates: the markers and
+ * the channel's counts read, the fresh ones held). Duplicates racing through two receivers at the
  * same moment can still both reach a body: range processing is at-least-once.
  */
 async function takeBatch<T>(

@@ -324,6 +324,39 @@ describe('Channel', () => {
     expect(await ch.status()).toMatchObject({ sent: 1, received: 1, queued: 0 });
   });
 
+  it('a range whose read of the counts fails beside its hold of one value gives the hold up at once, and says why', async () => {
+    const { ch, another } = await channel<number>();
+    // Mocked, as no real component can fail one read and not the next: a GetItem sent while a
+    // PutItem (the hold) is on its way fails; other reads (an empty poll's drain check) go through.
+    const client = new DynamoDBClient(localConfig);
+    let holding = false;
+    client.middlewareStack.add(
+      (next, context) => async (args) => {
+        if (context.commandName === 'PutItemCommand') holding = true;
+        if (context.commandName === 'GetItemCommand') {
+          await new Promise((resolve) => setTimeout(resolve, 50)); // the hold beside it has started
+          if (holding) throw Object.assign(new Error('the counts could not be read'), { name: 'InternalServerError', $fault: 'server' });
+        }
+        return next(args);
+      },
+      { step: 'initialize', name: 'failReadBesideHold' },
+    );
+    const receiver = another(client);
+    const sent = await ch.send(5);
+
+    const err = await (async () => {
+      for await (const _value of receiver.range({ signal: AbortSignal.timeout(10_000) })) throw new Error('the body must not run');
+    })().catch((error: unknown) => error);
+
+    expect((err as Error).message).toBe('the counts could not be read');
+    const { Item } = await dynamodb.send(
+      new GetItemCommand({ TableName: tableName, Key: keys.channelMessage(ch.name, sent.id), ConsistentRead: true }),
+    );
+    expect(Item?.state?.S).toBe('held');
+    expect(Item?.heldUntil?.N).toBe('0'); // released: free for the next receiver now, not after the hold
+    expect(await ch.status()).toMatchObject({ sent: 1, received: 0, queued: 1 });
+  });
+
   it('a settle whose answer was lost (its DeleteItem applied) reports the send as sent', async () => {
     const { ch, another } = await channel<number>();
     const { faults, client } = losingFirstAnswer('DeleteItem');
