@@ -423,9 +423,12 @@ export class Channel<T> {
    * Cost: 1 PutItem (the hold) + 1 TransactWriteItems (the ack) per record, + 1 GetQueueAttributes
    * per Channel object.
    * @returns false if the record was a copy of a value received before and `handle` did not run
-   * @throws ChannelValueHeldError when another receiver has the value now (report the record as a
-   *   batch item failure: the copy comes back after the visibility timeout, or once the hold ends
-   *   with `retryRecord`, and is then skipped or handled); ChannelValueAbandonedError for a value
+   *   (or `handle` ran, but its hold ran out and another receiver counted the value out meanwhile)
+   * @throws ChannelValueHeldError when another receiver has the value now — before `handle`, or
+   *   after it, when this call's hold ran out while it worked and another receiver took the value
+   *   (report the record as a batch item failure: the copy comes back after the visibility
+   *   timeout, or once the hold ends with `retryRecord`, and is then skipped or handled; deleting
+   *   it could take the value from a holder that fails); ChannelValueAbandonedError for a value
    *   its sender gave up (report it as a failure too: the queue's redrive dead-letters it)
    */
   async acceptRecord(
@@ -451,7 +454,12 @@ export class Channel<T> {
       await this.claims.release(taking.holds);
       throw err;
     }
-    return (await this.claims.ack(taking.holds, options.signal)).length > 0;
+    const acked = await this.claims.ack(taking.holds, options.signal);
+    // The hold ran out while `handle` worked and another receiver holds the value now: its message
+    // is that receiver's, not to be deleted as this record's success would (see ack).
+    const [elsewhere] = acked.heldElsewhere;
+    if (elsewhere) throw new ChannelValueHeldError(this.name, envelope.id, elsewhere.until);
+    return acked.acked.length > 0;
   }
 
   /**
@@ -536,8 +544,12 @@ export class Channel<T> {
     );
     const releasing = this.claims.release(failed).catch(() => undefined); // a release that fails leaves the hold to run out
     try {
-      const acked = new Set(await this.claims.ack(succeeded, options.signal));
-      for (const hold of succeeded) outcomes[owners.get(hold.id)!.index] = { ok: true, handled: acked.has(hold.id) };
+      const acked = await this.claims.ack(succeeded, options.signal);
+      const ackedIds = new Set(acked.acked);
+      for (const hold of succeeded) outcomes[owners.get(hold.id)!.index] = { ok: true, handled: ackedIds.has(hold.id) };
+      // Held by another receiver now (this hold ran out): a failure, so the record's message stays.
+      for (const { id, until } of acked.heldElsewhere)
+        outcomes[owners.get(id)!.index] = { ok: false, error: new ChannelValueHeldError(this.name, id, until) };
     } catch (error) {
       for (const hold of succeeded) outcomes[owners.get(hold.id)!.index] = { ok: false, error };
     }

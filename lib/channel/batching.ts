@@ -142,6 +142,25 @@ export class RecentIds {
 }
 
 /**
+ * A settled batch's copies: which are deleted, which go back to the queue. Deleting one delivery
+ * of a message may delete the message (AWS deletes it with a stale receipt handle too, at times),
+ * so a copy is deleted only once its value is `counted` out: acked by this loop, now or before, or
+ * counted out by another receiver. A copy of a value still in a body's hands (a later batch of the
+ * loop, or another receiver after the loop's hold ran out), going back, or failed goes back too:
+ * deleted, it could take the value's message from under its holder, and a body of that holder that
+ * then failed would leave the value counted in the channel with no message to bring it back.
+ */
+export function settleCopies<D extends { envelope: { id: string } }>(
+  copies: readonly D[],
+  counted: { has(id: string): boolean },
+): { back: D[]; done: D[] } {
+  const back: D[] = [];
+  const done: D[] = [];
+  for (const copy of copies) (counted.has(copy.envelope.id) ? done : back).push(copy);
+  return { back, done };
+}
+
+/**
  * Sorts one poll: the first delivery of each id not `taken` before is a candidate; the rest are
  * copies (of a value in this poll, or of one the loop took before).
  */

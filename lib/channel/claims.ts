@@ -20,7 +20,16 @@ import {
 import { randomUUID } from 'node:crypto';
 import { retryConflicts, writeItems } from '../internal/conflicts.ts';
 import { FORMAT_VERSION, type Item, keys, n, s, ttlSeconds } from '../table/layout.ts';
-import { type ChannelLedger, CLOCK_SKEW_MS, type Hold, MARKER_TTL_MS, type Marker, markerOf, type TakeOutcome } from './ledger.ts';
+import {
+  type AckOutcome,
+  type ChannelLedger,
+  CLOCK_SKEW_MS,
+  type Hold,
+  MARKER_TTL_MS,
+  type Marker,
+  markerOf,
+  type TakeOutcome,
+} from './ledger.ts';
 import type { RoomSignal } from './room.ts';
 
 export class Claims {
@@ -117,10 +126,12 @@ export class Claims {
   /**
    * Counts held ids out as received once their bodies are done: one transaction turning each
    * hold of ours into a `done` marker, and the counters. A hold that is no longer ours (it ran
-   * out and another receiver took the value) is left to its new holder.
-   * @returns the ids counted out now
+   * out and another receiver took the value) is left to its new holder: the caller must leave the
+   * value's message alone too, for deleting it would take the value from a holder whose body may
+   * yet fail (`heldElsewhere`); one counted out elsewhere meanwhile is `doneElsewhere`.
    */
-  async ack(holds: Hold[], signal?: AbortSignal): Promise<string[]> {
+  async ack(holds: Hold[], signal?: AbortSignal): Promise<AckOutcome> {
+    const outcome: AckOutcome = { acked: [], doneElsewhere: [], heldElsewhere: [] };
     let pending = [...new Map(holds.map((hold) => [hold.id, hold])).values()];
     while (pending.length) {
       const claimId = randomUUID();
@@ -152,35 +163,43 @@ export class Claims {
           signal,
         );
         await this.room?.signal();
-        return pending.map((hold) => hold.id);
+        outcome.acked = pending.map((hold) => hold.id);
+        return outcome;
       } catch (err) {
         if (!(err instanceof TransactionCanceledException)) throw err;
-        const lost = new Set<number>();
-        let ours = false;
+        const lost = new Map<number, Marker | undefined>();
         (err.CancellationReasons ?? []).forEach((reason, index) => {
-          if (reason.Code !== 'ConditionalCheckFailed' || index >= pending.length) return;
-          if (reason.Item && markerOf(reason.Item).claimId === claimId) ours = true;
-          lost.add(index);
+          if (reason.Code === 'ConditionalCheckFailed' && index < pending.length) lost.set(index, reason.Item && markerOf(reason.Item));
         });
-        if (ours) {
+        // Our own marker: an earlier attempt, whose answer was lost, applied the whole transaction.
+        if ([...lost.values()].some((marker) => marker?.claimId === claimId)) {
           await this.room?.signal();
-          return pending.map((hold) => hold.id);
+          outcome.acked = pending.map((hold) => hold.id);
+          return outcome;
         }
         if (!lost.size) throw err;
+        for (const [index, marker] of lost) {
+          const { id } = pending[index]!;
+          // Counted out by another receiver (or given up by its sender): no holder needs the message.
+          if (marker?.state === 'done' || marker?.state === 'abandoned') outcome.doneElsewhere.push(id);
+          else outcome.heldElsewhere.push({ id, until: marker?.heldUntil ?? Date.now() });
+        }
         pending = pending.filter((_, index) => !lost.has(index));
       }
     }
-    return [];
+    return outcome;
   }
 
   /**
    * Gives holds up (a body failed, or a loop was left before it): each hold of ours is ended at
    * once, so the value, back in the queue, can be taken again. The marker stays (`held`, ended):
    * it still says a receiver had the value, so a sender settling an unknown send knows it went.
-   * Holds no longer ours are left alone; a release that fails leaves the hold to run out.
+   * Holds no longer ours are left alone (and their messages must be too: another receiver has the
+   * value); a release that fails leaves the hold to run out.
+   * @returns the ids whose hold was still ours, ended now
    */
-  async release(holds: Hold[]): Promise<void> {
-    await Promise.all(
+  async release(holds: Hold[]): Promise<Set<string>> {
+    const released = await Promise.all(
       holds.map(async (hold) => {
         try {
           await retryConflicts(`channel ${this.ledger.name}: release`, undefined, () =>
@@ -195,11 +214,14 @@ export class Claims {
               }),
             ),
           );
+          return [hold.id];
         } catch (err) {
           if (!(err instanceof ConditionalCheckFailedException)) throw err;
+          return [];
         }
       }),
     );
+    return new Set(released.flat());
   }
 
   private countOutReceived(count: number): TransactWriteItem {

@@ -89,6 +89,16 @@ export interface TakeOutcome {
   abandoned: string[];
 }
 
+/** What became of the holds an ack counted out. */
+export interface AckOutcome {
+  /** Counted out now. */
+  acked: string[];
+  /** No longer ours: counted out by another receiver meanwhile (or abandoned by the sender). */
+  doneElsewhere: string[];
+  /** No longer ours: another receiver holds the value (until then), or its marker is gone. */
+  heldElsewhere: { id: string; until: number }[];
+}
+
 /** An id in hand of `hold`: who holds it (the hold's id), for `ack` and `release`. */
 export interface Hold {
   id: string;

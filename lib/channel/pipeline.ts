@@ -6,7 +6,7 @@
  */
 import { MeshConfigError } from '../errors.ts';
 import { type Item, readNumber } from '../table/layout.ts';
-import { prefetchReceives, RecentIds, sortByMarkers, sortPoll } from './batching.ts';
+import { prefetchReceives, RecentIds, settleCopies, sortByMarkers, sortPoll } from './batching.ts';
 import type { Hold, TakeOutcome } from './ledger.ts';
 import type { ChannelQueue } from './queue.ts';
 import type { Receiver } from './receiving.ts';
@@ -20,7 +20,7 @@ const TAKEN_IDS_KEPT = 10_000;
 interface Batch<T> {
   /** Values to hand to the loop body: one per message id, none claimed before. */
   fresh: Delivery<T>[];
-  /** More copies of values this loop took: deleted with their value's ack, or put back with it. */
+  /** More copies of values this loop took: deleted once their value is counted out, else put back. */
   copies: Delivery<T>[];
   /** Closed, and nothing in it beyond `fresh`: once this batch is acked, the channel is drained. */
   last: boolean;
@@ -34,6 +34,8 @@ interface Batch<T> {
 interface RangeLoop {
   /** Ids of values the loop took: later copies of them are not values. */
   taken: RecentIds;
+  /** Ids of values counted out (by this loop's acks, or found counted out by another receiver): their copies may be deleted. */
+  counted: RecentIds;
   /** Values the loop took whose acks have not finished. */
   unclaimed: number;
   /** The chain of acks, one after another. */
@@ -57,7 +59,12 @@ export async function* deliveries<T>(
     throw new MeshConfigError(`batchSize must be 1 to ${SQS_BATCH}`);
   // Acks run one after another, each while the loop goes on (an error surfaces at the next
   // batch or at the end of the loop).
-  const loop: RangeLoop = { taken: new RecentIds(TAKEN_IDS_KEPT), unclaimed: 0, acks: Promise.resolve() };
+  const loop: RangeLoop = {
+    taken: new RecentIds(TAKEN_IDS_KEPT),
+    counted: new RecentIds(TAKEN_IDS_KEPT),
+    unclaimed: 0,
+    acks: Promise.resolve(),
+  };
   let ackFailure: { error: unknown } | undefined;
   let poll: PollMode = 'idle';
   let receives = 1;
@@ -99,18 +106,23 @@ export async function* deliveries<T>(
         // Failed values come back: their next delivery is the value again, not a copy.
         for (const delivery of failed) loop.taken.delete(delivery.envelope.id);
         const finished = batch.fresh.slice(0, done).filter((delivery) => !failed.has(delivery));
-        const goingBack = new Set([...rest, ...failed].map((delivery) => delivery.envelope.id));
-        const copiesBack = batch.copies.filter((copy) => goingBack.has(copy.envelope.id));
-        const copiesDone = batch.copies.filter((copy) => !goingBack.has(copy.envelope.id));
         const previous = loop.acks;
         const ack = previous
           .then(async () => {
-            // Holds given up first, so the values are free to take when they come back.
-            await claims.release(holdsOf([...rest, ...failed]));
-            await queue.putBack([...rest, ...copiesBack]);
-            if (finished.length) await claims.ack(holdsOf(finished), signal);
-            await queue.deleteAll([...finished, ...copiesDone], signal);
-            if (failures.length) await handleFailures(queue, failures, options.deadLetterAfter, summary);
+            // Holds given up first, so the values are free to take when they come back. A value
+            // whose hold is no longer ours (it ran out, and another receiver took the value) is
+            // that receiver's now, its message too: left alone, neither put back nor deleted.
+            const released = await claims.release(holdsOf([...rest, ...failed]));
+            await queue.putBack(rest.filter((delivery) => released.has(delivery.envelope.id)));
+            const acked = finished.length ? await claims.ack(holdsOf(finished), signal) : undefined;
+            const elsewhere = new Set(acked?.heldElsewhere.map(({ id }) => id));
+            for (const id of elsewhere) loop.taken.delete(id); // its next delivery is the value again
+            for (const id of [...(acked?.acked ?? []), ...(acked?.doneElsewhere ?? [])]) loop.counted.add(id);
+            const copies = settleCopies(batch.copies, loop.counted);
+            await queue.putBack(copies.back);
+            await queue.deleteAll([...finished.filter((delivery) => !elsewhere.has(delivery.envelope.id)), ...copies.done], signal);
+            const ownFailures = failures.filter(({ delivery }) => released.has(delivery.envelope.id));
+            if (ownFailures.length) await handleFailures(queue, ownFailures, options.deadLetterAfter, summary);
           })
           .then(() => (loop.unclaimed -= batch.fresh.length));
         loop.acks = ack;
@@ -128,8 +140,8 @@ export async function* deliveries<T>(
   } finally {
     const unused = await prefetched?.catch(() => undefined);
     if (unused) {
-      await claims.release(holdsOf(unused.fresh));
-      await queue.putBack([...unused.fresh, ...unused.copies]);
+      const released = await claims.release(holdsOf(unused.fresh));
+      await queue.putBack([...unused.fresh.filter((delivery) => released.has(delivery.envelope.id)), ...unused.copies]);
     }
     await loop.acks;
   }

@@ -8,6 +8,7 @@ import { Channel, type ChannelOptions } from '../../lib/channel/Channel.ts';
 import {
   ChannelCapacityError,
   ChannelClosedError,
+  ChannelValueHeldError,
   InvalidInputError,
   ItemFormatError,
   MeshAbortError,
@@ -42,8 +43,14 @@ afterAll(async () => {
   await Promise.all([deleteMeshTable(tableName), ...queues.map((queue) => queue.remove())]);
 });
 
-async function channel<T>(options: Partial<ChannelOptions<T>> & { fifo?: boolean; visibilityTimeout?: number } = {}) {
-  const queue = await createQueue('chan', { ...(options.fifo ? { fifo: true } : {}), visibilityTimeout: options.visibilityTimeout ?? 5 });
+async function channel<T>(
+  options: Partial<ChannelOptions<T>> & { fifo?: boolean; visibilityTimeout?: number; maxReceiveCount?: number } = {},
+) {
+  const queue = await createQueue('chan', {
+    ...(options.fifo ? { fifo: true } : {}),
+    visibilityTimeout: options.visibilityTimeout ?? 5,
+    ...(options.maxReceiveCount ? { maxReceiveCount: options.maxReceiveCount } : {}),
+  });
   queues.push(queue);
   const make = () =>
     new Channel<T>({ sqs, dynamodb, tableName, name: `ch-${uniqueSuffix()}`, queueUrl: queue.queueUrl, waitTimeSeconds: 1, ...options });
@@ -213,6 +220,46 @@ describe('Channel', () => {
     for await (const value of ch.range({ signal: AbortSignal.timeout(15_000) })) got.push(value);
 
     expect(got.sort((a, b) => a - b)).toEqual(Array.from({ length: 40 }, (_, i) => i));
+  });
+
+  it("a body that outlasts its hold leaves the value's message to the receiver that took it over: that receiver's failure brings the value back", async () => {
+    // Holds last the queue's visibility timeout, 2 s; the first body works until the second
+    // receiver's body has the value, so its hold runs out and its ack is refused. (The second
+    // receiver may see the message while the first hold ends and put it back: the queue's redrive
+    // counts those receives too.)
+    const { ch, another } = await channel<number>({ visibilityTimeout: 2, maxReceiveCount: 10 });
+    await ch.send(7);
+    await ch.close();
+    let firstHasIt!: () => void;
+    const first = new Promise<void>((resolve) => (firstHasIt = resolve));
+    let secondHasIt!: () => void;
+    const second = new Promise<void>((resolve) => (secondHasIt = resolve));
+    const firstDone = ch.consume(
+      () => {
+        firstHasIt();
+        return second;
+      },
+      { signal: AbortSignal.timeout(30_000) },
+    );
+    await first;
+    let secondRuns = 0;
+    const secondDone = another().consume(
+      async () => {
+        secondRuns++;
+        if (secondRuns > 1) return;
+        secondHasIt();
+        await firstDone.catch(() => undefined); // the first receiver's ack (refused) is settled
+        throw new Error('the second body fails');
+      },
+      { signal: AbortSignal.timeout(30_000) },
+    );
+
+    // Had the first receiver deleted the message on its refused ack, the value could not come
+    // back after the second body failed: the channel would never drain, and the wait would abort.
+    expect(await firstDone).toEqual({ handled: 1, failed: 0, deadLettered: 0 });
+    expect(await secondDone).toEqual({ handled: 1, failed: 1, deadLettered: 0 });
+    expect(secondRuns).toBe(2);
+    expect(await ch.status()).toMatchObject({ sent: 1, received: 1, queued: 0 });
   });
 
   it('consume: a failing handler gets its value again later; after deadLetterAfter deliveries it is dead-lettered with the reason, and a redrive brings it back', async () => {
@@ -773,6 +820,51 @@ describe('Channel.retryRecord (workers fed by an event source)', () => {
     expect(delay).toBeGreaterThanOrEqual(31);
     expect(delay).toBeLessThanOrEqual(32);
     expect(await working).toBe(true);
+  });
+
+  it("a handler that outlasts its hold, the value taken over meanwhile, reports the record held, not handled: its message is the new holder's (acceptRecord and acceptRecords)", async () => {
+    // Holds last the visibility timeout, 2 s: the first workers' handlers wait until a second
+    // worker's handler has their value, so their holds run out and their acks are refused.
+    const { ch, another, queue } = await channel<number>({ visibilityTimeout: 2 });
+    await ch.sendMany([1, 2]);
+    const records = [await nextRecord(queue.queueUrl), await nextRecord(queue.queueUrl)];
+    const valueOf = (record: { body: string }) => (JSON.parse(record.body) as { body: number }).body;
+    const one = records.find((record) => valueOf(record) === 1)!;
+    const two = records.find((record) => valueOf(record) === 2)!;
+    const signals = new Map<string, () => void>();
+    const signal = (name: string) => new Promise<void>((resolve) => signals.set(name, resolve));
+    const [heldOne, heldTwo, takenOne, takenTwo] = [signal('held 1'), signal('held 2'), signal('taken 1'), signal('taken 2')];
+    const firstOne = ch
+      .acceptRecord(one, () => {
+        signals.get('held 1')!();
+        return takenOne;
+      })
+      .catch((err: unknown) => err);
+    const firstTwo = another().acceptRecords([two], () => {
+      signals.get('held 2')!();
+      return takenTwo;
+    });
+    await Promise.all([heldOne, heldTwo]);
+
+    /** A second worker takes the record over once the first hold has run out, and finishes after the first worker. */
+    const takeOver = (record: { body: string }, first: Promise<unknown>) =>
+      eventually(
+        () =>
+          another()
+            .acceptRecord(record, async (value) => {
+              signals.get(`taken ${value}`)!();
+              await first;
+            })
+            .catch((err: unknown) => (err instanceof ChannelValueHeldError ? undefined : Promise.reject(err))),
+        'the first hold run out, and the value taken over',
+        15_000,
+      );
+    const seconds = await Promise.all([takeOver(one, firstOne), takeOver(two, firstTwo)]);
+
+    expect(await firstOne).toBeInstanceOf(ChannelValueHeldError);
+    expect(await firstTwo).toEqual([{ ok: false, error: expect.any(ChannelValueHeldError) }]);
+    expect(seconds).toEqual([true, true]);
+    expect(await ch.status()).toMatchObject({ sent: 2, received: 2, queued: 0 });
   });
 });
 

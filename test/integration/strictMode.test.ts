@@ -99,10 +99,22 @@ const countsNow = async () => (await strictStatus(scratch.config.endpoint))!.cou
  * Starts a one-item transaction on `pk` and resolves once it is holding the item (in its window);
  * `committed` settles when it returns.
  */
+/**
+ * A transaction of `pk` started and, once this returns, holding the item: a transactional read of
+ * it is cancelled (a read holds nothing). Not a fixed pause: on a loaded machine the transaction
+ * may take longer than any pause to arrive, and what the caller sends then meets no window.
+ */
 async function holding(pk: string): Promise<{ committed: Promise<unknown> }> {
-  const committed = transact([increment(pk)]);
-  await new Promise((resolve) => setTimeout(resolve, 50));
-  return { committed };
+  let settled = false;
+  const committed = transact([increment(pk)]).finally(() => (settled = true));
+  for (;;) {
+    const probe = await failure(
+      dynamodb.send(new TransactGetItemsCommand({ TransactItems: [{ Get: { TableName: TABLE, Key: key(pk) } }] })),
+    );
+    if (probe?.name === 'TransactionCanceledException') return { committed };
+    if (settled) throw new Error(`the transaction of ${pk} ended before a read saw it hold the item`);
+    await new Promise((resolve) => setTimeout(resolve, 5));
+  }
 }
 
 describe('DynamoDB transaction conflicts', () => {

@@ -14,6 +14,7 @@ import {
   prefetchReceives,
   RecentIds,
   sendFailures,
+  settleCopies,
   sortByMarkers,
   sortFates,
   sortPoll,
@@ -239,6 +240,21 @@ describe('sortPoll', () => {
         },
       ),
     );
+  });
+});
+
+describe('settleCopies', () => {
+  const copy = (id: string) => ({ envelope: { id } });
+
+  it("deletes a copy only once its value is counted out; a copy of a value still in anyone's hands goes back", () => {
+    // 'acked' was counted out by the loop; 'in-a-later-batch' is held by a later batch of it,
+    // 'failed' came back, 'held-elsewhere' is another receiver's: none of their copies may go.
+    const counted = new Set(['acked']);
+
+    const { back, done } = settleCopies([copy('acked'), copy('in-a-later-batch'), copy('failed'), copy('held-elsewhere')], counted);
+
+    expect(done.map((c) => c.envelope.id)).toEqual(['acked']);
+    expect(back.map((c) => c.envelope.id)).toEqual(['in-a-later-batch', 'failed', 'held-elsewhere']);
   });
 });
 
