@@ -145,14 +145,24 @@ export async function runChannelChaos(options: ChannelChaosOptions): Promise<Cha
     await first;
     await sleep(1500); // the stopped loops' last long polls run out on the server
 
-    // Phase 2: the poison is "fixed", the dead letters redriven, and the channel drains.
+    // Phase 2: the poison is "fixed", the dead letters redriven, and the channel drains. A value
+    // can still be dead-lettered meanwhile (an injected failure on its third delivery, the receives
+    // of copies and of a take-over included): what an operator does, the run redrives every 2 s
+    // until the channel drains.
     const letters = await drainQueue(queue.deadLetterQueueUrl);
-    const deadLetteredWithReason = letters.filter((letter) => letter.MessageAttributes?.['fnmesh-reason']?.StringValue).length;
     await redrive(letters, queue.deadLetterQueueUrl, queue.queueUrl);
     poisonFixed = true;
     const lastStop = AbortSignal.timeout(phaseTimeoutMs);
-    await consumeAll(lastStop);
+    let drained = false;
+    const draining = consumeAll(lastStop).finally(() => (drained = true));
+    while (!drained) {
+      await Promise.race([draining, sleep(2000)]);
+      const more = await drainQueue(queue.deadLetterQueueUrl);
+      await redrive(more, queue.deadLetterQueueUrl, queue.queueUrl);
+      letters.push(...more);
+    }
     timedOut ||= lastStop.aborted;
+    const deadLetteredWithReason = letters.filter((letter) => letter.MessageAttributes?.['fnmesh-reason']?.StringValue).length;
 
     const { effects, doubleApplied } = await effectTotals(options.tableName, runId);
     return {
