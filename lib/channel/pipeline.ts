@@ -210,7 +210,6 @@ async function takeBatch<T>(
  */
 async function holdCandidates<T>(receiver: Receiver<T>, ids: string[], signal: AbortSignal | undefined): Promise<HeldCandidates> {
   const holdMs = await receiver.queue.holdMs(signal);
-  const holds = new Map<string, Hold>();
   if (ids.length === 1) {
     const [hold, read] = await Promise.allSettled([receiver.claims.hold(ids, holdMs, signal), receiver.ledger.readMeta(signal)]);
     if (hold.status === 'rejected') throw hold.reason;
@@ -218,8 +217,10 @@ async function holdCandidates<T>(receiver: Receiver<T>, ids: string[], signal: A
       await receiver.claims.release(hold.value.holds); // the value is free again at once
       throw read.reason;
     }
-    return { outcome: tookInto(hold.value, { taken: [], done: [], inFlight: [], abandoned: [] }, holds), holds, meta: read.value };
+    const { holds: taken, ...outcome } = hold.value;
+    return { outcome, holds: new Map(taken.map((held) => [held.id, held])), meta: read.value };
   }
+  const holds = new Map<string, Hold>();
   const { markers, meta } = await receiver.ledger.lookUp(ids, signal);
   const { outcome, free } = sortByMarkers(ids, markers, Date.now());
   if (free.length) tookInto(await receiver.claims.hold(free, holdMs, signal), outcome, holds);

@@ -96,13 +96,10 @@ const failure = (promise: Promise<unknown>) =>
 const countsNow = async () => (await strictStatus(scratch.config.endpoint))!.counts;
 
 /**
- * Starts a one-item transaction on `pk` and resolves once it is holding the item (in its window);
- * `committed` settles when it returns.
- */
-/**
- * A transaction of `pk` started and, once this returns, holding the item: a transactional read of
- * it is cancelled (a read holds nothing). Not a fixed pause: on a loaded machine the transaction
- * may take longer than any pause to arrive, and what the caller sends then meets no window.
+ * Starts a one-item transaction on `pk` and resolves once it is holding the item (in its window):
+ * once a transactional read of it is cancelled (a read holds nothing). Not a fixed pause: on a
+ * loaded machine the transaction may take longer than any pause to arrive, and what the caller
+ * sends then meets no window. `committed` settles when the transaction returns.
  */
 async function holding(pk: string): Promise<{ committed: Promise<unknown> }> {
   let settled = false;
