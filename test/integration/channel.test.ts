@@ -935,8 +935,10 @@ describe('Channel with a room queue (a full channel wakes its blocked senders)',
     expect(waits).toEqual([1]);
     expect(await receiver.status()).toMatchObject({ sent: 2, received: 1, queued: 1 });
     // With nobody waiting, a receive's signal stays in the room queue for the next blocked sender.
+    // (At least one: strict mode's SQS puts a copy of a received message back now and then, as
+    // AWS's at-least-once delivery may, so the signal the sender woke on can come back too.)
     await receiver.receive();
-    await eventually(async () => ((await roomQueue.depth()).visible === 1 ? true : undefined), 'the signal to wait in the room queue');
+    await eventually(async () => ((await roomQueue.depth()).visible >= 1 ? true : undefined), 'the signal to wait in the room queue');
   });
 
   it('many senders on a channel of capacity 1: every value once, the counts exact, the channel drained', async () => {

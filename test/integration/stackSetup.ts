@@ -9,6 +9,6 @@ import { startStackDeploy } from '../helpers/stack.ts';
 export default async function setup() {
   if (process.env.FNMESH_TEST_STACK_DEPLOY) return;
   process.env.FNMESH_TEST_STACK_DEPLOY = '1';
-  const deploying = await startStackDeploy();
-  return () => deploying;
+  const deploy = await startStackDeploy();
+  return () => deploy.finished;
 }
