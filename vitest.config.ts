@@ -40,6 +40,12 @@ function project(name: string, test: TestProjectInlineConfiguration['test']): Te
   return {
     resolve: { conditions: sourceConditions },
     ssr: { resolve: { conditions: sourceConditions } },
+    // The globalSetup files run in vitest's own environment (`__vitest__`), which resolves a
+    // package by its `module` field as a bundler would: the AWS SDK's clients to their dist-es
+    // builds, ES modules that Node cannot load as they are, so vitest transformed all 766 of their
+    // files first (6 s before LocalStack started, every run). By `main`, as Node and the test
+    // files resolve them, they load as they are.
+    environments: { __vitest__: { resolve: { conditions: sourceConditions, mainFields: [] } } },
     test: { name, maxWorkers: SIDE_BY_SIDE, ...test },
   };
 }

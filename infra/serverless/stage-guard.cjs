@@ -54,6 +54,10 @@ class StageGuard {
     delete env.AWS_SESSION_TOKEN;
     delete env.AWS_PROFILE;
     env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true';
+    // osls looks at a deploying stack every 5 s (AWS's pace); a local cloud's CloudFormation is
+    // done in seconds, and a look costs it a millisecond: every half second a fresh deploy ends
+    // sooner (measured: 29 s -> 23 s for this repository's stack). A value already set wins.
+    env.SLS_AWS_MONITORING_FREQUENCY = env.SLS_AWS_MONITORING_FREQUENCY || '500';
 
     this.hooks = {
       'before:remove:remove': () => {
