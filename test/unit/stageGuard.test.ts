@@ -43,6 +43,25 @@ describe('stage guard', () => {
       }
     });
 
+    it("watches a deploy on stage local every half second, unless told otherwise; AWS's 5 s elsewhere", () => {
+      const saved = { ...process.env };
+      try {
+        delete process.env.SLS_AWS_MONITORING_FREQUENCY;
+        new StageGuard(fakeServerless('local'), { stage: 'local' });
+        expect(process.env.SLS_AWS_MONITORING_FREQUENCY).toBe('500');
+
+        process.env.SLS_AWS_MONITORING_FREQUENCY = '2000';
+        new StageGuard(fakeServerless('local'), { stage: 'local' });
+        expect(process.env.SLS_AWS_MONITORING_FREQUENCY).toBe('2000');
+
+        delete process.env.SLS_AWS_MONITORING_FREQUENCY;
+        new StageGuard(fakeServerless('local'), { stage: 'prod' });
+        expect(process.env.SLS_AWS_MONITORING_FREQUENCY).toBeUndefined();
+      } finally {
+        process.env = saved;
+      }
+    });
+
     it('leaves any other stage alone', () => {
       const saved = { ...process.env };
       try {
