@@ -1,4 +1,5 @@
 import { configDefaults, defineConfig, type TestProjectInlineConfiguration } from 'vitest/config';
+import Sequencer, { ALONE_PROJECT } from './test/sequencer.ts';
 
 /**
  * `import … from 'fnmesh'` in this repository resolves to the TypeScript sources (package.json's
@@ -28,8 +29,9 @@ const USES_THE_STACK = [
 
 /**
  * Files that need the deployed stack to themselves: they change it for everyone (a function's
- * configuration) or count exactly on its channels and dead-letter queues. They run after the
- * rest, one at a time.
+ * configuration) or count exactly on its channels and dead-letter queues. Each takes the stack
+ * alone (test/helpers/stack.ts); the sequencer gives them their turns among the files that need
+ * no stack (test/sequencer.ts).
  */
 const NEEDS_THE_STACK_ALONE = ['test/integration/poolChaos.test.ts', 'test/integration/uiStack.test.ts'];
 
@@ -58,6 +60,7 @@ const stack = { ...integration, globalSetup: [...integration.globalSetup, 'test/
 export default defineConfig({
   test: {
     env: { AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' },
+    sequence: { sequencer: Sequencer },
     projects: [
       // Side by side with integration files on a busy machine: a property test of thousands of
       // cases may take longer than vitest's default 5 s.
@@ -72,8 +75,8 @@ export default defineConfig({
         include: USES_THE_STACK,
         exclude: [...configDefaults.exclude, ...NEEDS_THE_STACK_ALONE],
       }),
-      project('stack-alone', { ...stack, include: NEEDS_THE_STACK_ALONE, maxWorkers: 1, sequence: { groupOrder: 1 } }),
-      project('stack-removal', { ...stack, include: REMOVES_THE_STACK, maxWorkers: 1, sequence: { groupOrder: 2 } }),
+      project(ALONE_PROJECT, { ...stack, include: NEEDS_THE_STACK_ALONE }),
+      project('stack-removal', { ...stack, include: REMOVES_THE_STACK, maxWorkers: 1, sequence: { groupOrder: 1 } }),
     ],
   },
 });

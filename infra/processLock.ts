@@ -21,7 +21,8 @@ export function processLockPath(key: string): string {
   return join(tmpdir(), `fnmesh-lock-${createHash('sha256').update(key).digest('hex').slice(0, 16)}`);
 }
 
-function alive(pid: number): boolean {
+/** Whether process `pid` is alive. */
+export function alive(pid: number): boolean {
   try {
     process.kill(pid, 0);
     return true;
@@ -56,6 +57,22 @@ function tryTake(path: string): boolean {
   }
   writeFileSync(join(path, 'pid'), String(process.pid));
   return true;
+}
+
+/** Whether a live process holds the lock named `key` (or is between its mkdir and its write). */
+export function processLockHeld(key: string): boolean {
+  const path = processLockPath(key);
+  let owner: number;
+  try {
+    owner = Number(readFileSync(join(path, 'pid'), 'utf8'));
+  } catch {
+    try {
+      return Date.now() - statSync(path).mtimeMs < OWNERLESS_GRACE_MS;
+    } catch {
+      return false; // no lock
+    }
+  }
+  return Number.isSafeInteger(owner) && owner > 0 && alive(owner);
 }
 
 /** Takes the lock named `key`, waiting as long as another process holds it; resolves to its release. */

@@ -1,7 +1,9 @@
 /** The stack at stage local (see serverless.yml): its resource names, and deploying it for the tests that use it. */
-import { existsSync, writeFileSync } from 'node:fs';
+import { randomUUID } from 'node:crypto';
+import { existsSync, mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { takeProcessLock, withProcessLock } from '../../infra/processLock.ts';
+import { afterAll, beforeAll } from 'vitest';
+import { alive, processLockHeld, takeProcessLock, withProcessLock } from '../../infra/processLock.ts';
 import { serverless } from '../../infra/serverless/cli.ts';
 import { CHANNELS, FUNCTIONS, MESH_TABLE, resourceName } from '../../infra/stack.ts';
 import { testRunDir } from './testRun.ts';
@@ -50,6 +52,54 @@ export async function startStackDeploy(): Promise<{ finished: Promise<void> }> {
     .catch(() => undefined) // the first file that needs the stack deploys again, and reports why
     .finally(release);
   return { finished };
+}
+
+/**
+ * The deployed stack for this file's tests: deployed once per run (`stackDeployed`), and shared
+ * with the other files that use it, or (`alone`) to itself. A file that turns a function's faults
+ * on, or counts exactly on the stack's channels and dead-letter queues, needs the stack alone:
+ * it waits until no file shares the stack, and none starts sharing it until it is done. The
+ * files that need it alone run among the files that need no stack (test/sequencer.ts), so
+ * nobody waits for them: they used to run after everything else, one at a time, on an idle machine.
+ */
+export function useTheStack(options: { alone?: boolean } = {}): void {
+  let release: (() => void) | undefined;
+  beforeAll(async () => {
+    await stackDeployed();
+    release = await (options.alone ? takeTheStackAlone() : shareTheStack());
+  });
+  afterAll(() => release?.());
+}
+
+const STACK_ALONE = 'fnmesh-test: the stack, alone';
+const POLL_MS = 200;
+const pause = () => new Promise((resolve) => setTimeout(resolve, POLL_MS));
+const sharersDir = () => join(testRunDir(), 'stack-sharers');
+
+/**
+ * A share of the stack: a file named after this process in the run's sharers folder, written only
+ * while no file has the stack alone. The check comes again after the write: a file that took the
+ * stack alone before it sees the share (and waits for it), or the share sees it and steps back.
+ */
+async function shareTheStack(): Promise<() => void> {
+  const dir = sharersDir();
+  mkdirSync(dir, { recursive: true });
+  const share = join(dir, `${process.pid}-${randomUUID()}`);
+  for (;;) {
+    while (processLockHeld(STACK_ALONE)) await pause();
+    writeFileSync(share, '');
+    if (!processLockHeld(STACK_ALONE)) return () => rmSync(share, { force: true });
+    rmSync(share, { force: true });
+  }
+}
+
+/** The stack alone: the lock that keeps new shares out, then until every share is gone (or its process is). */
+async function takeTheStackAlone(): Promise<() => void> {
+  const release = await takeProcessLock(STACK_ALONE);
+  const dir = sharersDir();
+  mkdirSync(dir, { recursive: true });
+  while (readdirSync(dir).some((share) => alive(Number(share.split('-')[0])))) await pause();
+  return release;
 }
 
 /**

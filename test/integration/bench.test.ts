@@ -8,13 +8,13 @@ import { execFile } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { TARGETS } from '../../bench/results.ts';
 import { projectRoot } from '../../infra/localstack/localstack.ts';
 
-import { stackDeployed } from '../helpers/stack.ts';
+import { useTheStack } from '../helpers/stack.ts';
 
-beforeAll(stackDeployed); // the run's one deploy (test/helpers/stack.ts)
+useTheStack(); // the run's one deploy, shared (test/helpers/stack.ts)
 
 const out = mkdtempSync(join(tmpdir(), 'fnmesh-bench-'));
 

@@ -21,9 +21,9 @@ import { MeshConfigError } from '../../lib/errors.ts';
 import { Mutex } from '../../lib/sync/Mutex.ts';
 import { type Key, keys } from '../../lib/table/layout.ts';
 import { uniqueSuffix } from '../../infra/localstack/resources.ts';
-import { holdPingChannel, stackDeployed } from '../helpers/stack.ts';
+import { holdPingChannel, useTheStack } from '../helpers/stack.ts';
 
-beforeAll(stackDeployed); // the run's one deploy (test/helpers/stack.ts)
+useTheStack(); // the run's one deploy, shared (test/helpers/stack.ts)
 
 const ctx = meshContext('local');
 

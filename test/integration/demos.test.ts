@@ -2,11 +2,11 @@
  * The seed's scenarios end to end, part 2: every demo of the `fnmesh` CLI on the deployed stack
  * (stage local), checked field by field in its `--json` document.
  */
-import { beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { fnmesh } from '../helpers/fnmesh.ts';
-import { stackDeployed, withPingChannel } from '../helpers/stack.ts';
+import { useTheStack, withPingChannel } from '../helpers/stack.ts';
 
-beforeAll(stackDeployed); // the run's one deploy (test/helpers/stack.ts)
+useTheStack(); // the run's one deploy, shared (test/helpers/stack.ts)
 
 const squares = (n: number) => Array.from({ length: n }, (_, task) => ({ task, result: task * task }));
 

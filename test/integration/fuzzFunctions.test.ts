@@ -5,13 +5,13 @@
  */
 import { InvokeCommand } from '@aws-sdk/client-lambda';
 import fc from 'fast-check';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { GetQueueUrlCommand } from '@aws-sdk/client-sqs';
 import { Channel } from '../../lib/channel/Channel.ts';
-import { stackDeployed, withPingChannel } from '../helpers/stack.ts';
+import { useTheStack, withPingChannel } from '../helpers/stack.ts';
 import { dynamodb, lambda, sqs } from '../../infra/localstack/resources.ts';
 
-beforeAll(stackDeployed); // the run's one deploy (test/helpers/stack.ts)
+useTheStack(); // the run's one deploy, shared (test/helpers/stack.ts)
 
 /** Deliberate, typed refusals: ours, and Powertools' "every record of the batch failed" (each record reported). */
 const TYPED = new Set(['InvalidInputError', 'MalformedRequestError', 'MalformedEnvelopeError', 'FullBatchFailureError']);

@@ -1,14 +1,14 @@
 /**
  * The worker pool of the deployed stack under worker faults, at small scale with a fixed seed: the
  * worker function's invocations throw or crash, and every result still arrives exactly once. It
- * turns the stack's worker function's faults on: this file runs alone (vitest.config.ts).
+ * turns the stack's worker function's faults on: it takes the stack alone (test/helpers/stack.ts).
  */
-import { beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { runPoolChaos } from '../../chaos/poolChaos.ts';
 
-import { stackDeployed } from '../helpers/stack.ts';
+import { useTheStack } from '../helpers/stack.ts';
 
-beforeAll(stackDeployed); // the run's one deploy (test/helpers/stack.ts)
+useTheStack({ alone: true }); // the run's one deploy, to itself (test/helpers/stack.ts)
 
 describe('the worker pool under worker faults', () => {
   it('15 tasks while 30% of the worker function’s invocations throw or crash: every result exactly once', async () => {

@@ -5,12 +5,12 @@
  */
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { projectRoot } from '../../infra/localstack/localstack.ts';
 import { serverless } from '../../infra/serverless/cli.ts';
-import { stackDeployed, withPingChannel } from '../helpers/stack.ts';
+import { useTheStack, withPingChannel } from '../helpers/stack.ts';
 
-beforeAll(stackDeployed); // the run's one deploy (test/helpers/stack.ts)
+useTheStack(); // the run's one deploy, shared (test/helpers/stack.ts)
 
 describe('serverless invoke --path events/<fn>.json --stage local', () => {
   const expectations: Record<string, (body: any) => void> = {

@@ -5,13 +5,13 @@
  */
 import { GetItemCommand } from '@aws-sdk/client-dynamodb';
 import { GetQueueAttributesCommand, GetQueueUrlCommand, ReceiveMessageCommand, SendMessageCommand } from '@aws-sdk/client-sqs';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { dynamodb, sqs, uniqueSuffix } from '../../infra/localstack/resources.ts';
 import { eventually } from '../helpers/eventually.ts';
-import { smokeStack, stackDeployed } from '../helpers/stack.ts';
+import { smokeStack, useTheStack } from '../helpers/stack.ts';
 import { serverless } from '../../infra/serverless/cli.ts';
 
-beforeAll(stackDeployed); // the run's one deploy (test/helpers/stack.ts)
+useTheStack(); // the run's one deploy, shared (test/helpers/stack.ts)
 
 async function queueUrl(name: string): Promise<string> {
   const { QueueUrl } = await sqs.send(new GetQueueUrlCommand({ QueueName: name }));

@@ -23,9 +23,9 @@ import { squares } from '../../cli/demos/squares.ts';
 import type { Output } from '../../cli/output.ts';
 import { chromiumForFile, screenshots, SCREENSHOTS } from '../helpers/browser.ts';
 
-import { stackDeployed } from '../helpers/stack.ts';
+import { useTheStack } from '../helpers/stack.ts';
 
-beforeAll(stackDeployed); // the run's one deploy (test/helpers/stack.ts)
+useTheStack(); // the run's one deploy, shared (test/helpers/stack.ts)
 
 let tableName: string;
 let ui: UiServer;

@@ -24,10 +24,10 @@ import { Channel } from '../../lib/channel/Channel.ts';
 import { decodeEnvelope, encodeEnvelope, envelopeOf } from '../../lib/channel/envelope.ts';
 import { MeshAbortError } from '../../lib/errors.ts';
 import { eventually } from '../helpers/eventually.ts';
-import { holdPingChannel, stackDeployed } from '../helpers/stack.ts';
+import { holdPingChannel, useTheStack } from '../helpers/stack.ts';
 import { chromiumForFile, screenshots } from '../helpers/browser.ts';
 
-beforeAll(stackDeployed); // the run's one deploy (test/helpers/stack.ts)
+useTheStack(); // the run's one deploy, shared (test/helpers/stack.ts)
 
 const ctx = meshContext('local');
 let ui: UiServer;

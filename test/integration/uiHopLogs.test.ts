@@ -16,10 +16,10 @@ import { meshUiData } from '../../cli/ui/data.ts';
 import { startUiServer, type UiServer } from '../../cli/ui/server.ts';
 import { newTraceId } from '../../lib/channel/envelope.ts';
 import { chromiumForFile, screenshots } from '../helpers/browser.ts';
-import { stackDeployed, withPingChannel } from '../helpers/stack.ts';
+import { useTheStack, withPingChannel } from '../helpers/stack.ts';
 import { eventually } from '../helpers/eventually.ts';
 
-beforeAll(stackDeployed); // the run's one deploy (test/helpers/stack.ts)
+useTheStack(); // the run's one deploy, shared (test/helpers/stack.ts)
 
 const ctx = meshContext('local');
 const data = meshUiData(ctx);

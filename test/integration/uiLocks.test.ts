@@ -29,9 +29,9 @@ import { listMeshItems } from '../../lib/table/reader.ts';
 import { Tracer } from '../../lib/trace/Tracer.ts';
 import { cellText, chromiumForFile, screenshots } from '../helpers/browser.ts';
 
-import { stackDeployed } from '../helpers/stack.ts';
+import { useTheStack } from '../helpers/stack.ts';
 
-beforeAll(stackDeployed); // the run's one deploy (test/helpers/stack.ts)
+useTheStack(); // the run's one deploy, shared (test/helpers/stack.ts)
 
 const chromium = chromiumForFile();
 

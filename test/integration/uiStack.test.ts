@@ -9,7 +9,7 @@
  *   the stack, an event only when something changed, and nothing read while no page is open.
  *
  * Exact counts on the stack's channels and "nothing changed" on its dead-letter queues need the
- * stack to keep still: this file runs alone (vitest.config.ts).
+ * stack to keep still: this file takes the stack alone (test/helpers/stack.ts).
  */
 import { ScanCommand } from '@aws-sdk/client-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -31,9 +31,9 @@ import type { Item } from '../../lib/table/layout.ts';
 import { Tracer } from '../../lib/trace/Tracer.ts';
 import { cellText, chromiumForFile } from '../helpers/browser.ts';
 
-import { stackDeployed } from '../helpers/stack.ts';
+import { useTheStack } from '../helpers/stack.ts';
 
-beforeAll(stackDeployed); // the run's one deploy (test/helpers/stack.ts)
+useTheStack({ alone: true }); // the run's one deploy, to itself (test/helpers/stack.ts)
 
 const silent: Output = { json: true, say() {}, progress() {}, table() {}, result() {} };
 

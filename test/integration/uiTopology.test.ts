@@ -20,9 +20,9 @@ import { CHANNELS, channelQueueNames, FUNCTIONS, MESH_TABLE, STACK_CHANNELS } fr
 import { Channel } from '../../lib/channel/Channel.ts';
 import { MeshConfigError } from '../../lib/errors.ts';
 import { chromiumForFile, screenshots } from '../helpers/browser.ts';
-import { stackDeployed, withPingChannel } from '../helpers/stack.ts';
+import { useTheStack, withPingChannel } from '../helpers/stack.ts';
 
-beforeAll(stackDeployed); // the run's one deploy (test/helpers/stack.ts)
+useTheStack(); // the run's one deploy, shared (test/helpers/stack.ts)
 
 /** Every queue of the stack: the channels', their dead-letter queues, and the tracked workers' task-failures pair. */
 const QUEUES = [
