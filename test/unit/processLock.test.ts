@@ -7,7 +7,7 @@ import { existsSync, mkdirSync, rmSync, utimesSync, writeFileSync } from 'node:f
 import { join } from 'node:path';
 import { randomUUID } from 'node:crypto';
 import { afterEach, describe, expect, it } from 'vitest';
-import { OWNERLESS_GRACE_MS, processLockPath, takeProcessLock, withProcessLock } from '../../infra/processLock.ts';
+import { OWNERLESS_GRACE_MS, processLockHeld, processLockPath, takeProcessLock, withProcessLock } from '../../infra/processLock.ts';
 
 const keys: string[] = [];
 const freshKey = () => {
@@ -93,5 +93,28 @@ describe('withProcessLock', () => {
 
     expect(early).toBe('waiting');
     release();
+  });
+});
+
+describe('processLockHeld', () => {
+  it('is true while a live process holds the lock or is about to (no owner yet, within the grace), false otherwise', async () => {
+    const key = freshKey();
+    const path = processLockPath(key);
+    expect(processLockHeld(key)).toBe(false);
+
+    const release = await takeProcessLock(key);
+    expect(processLockHeld(key)).toBe(true);
+    release();
+    expect(processLockHeld(key)).toBe(false);
+
+    mkdirSync(path); // another process between its mkdir and its write
+    expect(processLockHeld(key)).toBe(true);
+    const old = (Date.now() - OWNERLESS_GRACE_MS - 1_000) / 1000;
+    utimesSync(path, old, old);
+    expect(processLockHeld(key)).toBe(false);
+
+    const exited = spawnSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))'], { encoding: 'utf8' });
+    writeFileSync(join(path, 'pid'), exited.stdout);
+    expect(processLockHeld(key)).toBe(false);
   });
 });
