@@ -167,12 +167,14 @@ describe('Mutex', () => {
 
   it('keeps the lock past its lease while the holder heartbeats', async () => {
     const lockName = `heartbeat-${uniqueSuffix()}`;
-    const held = await mutex(lockName, { leaseMs: 600 }).lock();
+    // Held 1.5 leases. A lease of 2 s, not less: on a loaded machine a renewal and its SDK retry
+    // can take longer than a shorter lease's last third, and the holder rightly learns it lost it.
+    const held = await mutex(lockName, { leaseMs: 2000 }).lock();
 
-    await new Promise((resolve) => setTimeout(resolve, 1500));
+    await new Promise((resolve) => setTimeout(resolve, 3000));
 
     expect(held.signal.aborted).toBe(false);
-    expect(await mutex(lockName, { leaseMs: 600 }).tryLock()).toBeUndefined();
+    expect(await mutex(lockName, { leaseMs: 2000 }).tryLock()).toBeUndefined();
     await held.unlock();
   });
 });

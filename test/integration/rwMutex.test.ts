@@ -244,15 +244,17 @@ describe('RWMutex', () => {
 
   it('keeps locks past their lease while heartbeating, and releases them at the end of an `await using` scope', async () => {
     const lockName = `scoped-${uniqueSuffix()}`;
+    // Held 1.5 leases. A lease of 2 s, not less: on a loaded machine a renewal and its SDK retry
+    // can take longer than a shorter lease's last third, and the holder rightly learns it lost it.
     {
-      await using read = await rwMutex(lockName, { leaseMs: 600 }).rLock();
-      await pause(1500);
+      await using read = await rwMutex(lockName, { leaseMs: 2000 }).rLock();
+      await pause(3000);
       expect(read.signal.aborted).toBe(false);
       expect(await rwMutex(lockName).tryLock()).toBeUndefined();
     }
     {
-      await using write = await rwMutex(lockName, { leaseMs: 600 }).lock();
-      await pause(1500);
+      await using write = await rwMutex(lockName, { leaseMs: 2000 }).lock();
+      await pause(3000);
       expect(write.signal.aborted).toBe(false);
       expect(await rwMutex(lockName).tryRLock()).toBeUndefined();
     }
