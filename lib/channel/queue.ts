@@ -12,6 +12,7 @@
  *   hold time  the queue's visibility timeout (given, or GetQueueAttributes once)
  */
 import {
+  type BatchResultErrorEntry,
   ChangeMessageVisibilityBatchCommand,
   ChangeMessageVisibilityCommand,
   DeleteMessageBatchCommand,
@@ -30,6 +31,30 @@ import { deliveriesOf } from './retry.ts';
 import { DEFAULT_VISIBILITY_SECONDS, type Delivery, type PreparedMessage, SQS_BATCH, type SendFate } from './types.ts';
 
 const SEND_RETRIES = 3;
+/** Calls of a delete or put-back batch in all: the first and the retries of the entries SQS failed by its own fault. */
+const BATCH_ENTRY_ATTEMPTS = 3;
+/** The pause before the n-th retry of failed entries: n times this. */
+const ENTRY_RETRY_PAUSE_MS = 50;
+
+/**
+ * Runs a batch call (`send`: the call for some of `entries`) and calls again for the entries SQS
+ * reports failed by its own fault (not `SenderFault`: a handle that expired will not do better),
+ * at most BATCH_ENTRY_ATTEMPTS calls in all. Only the first call's error goes up: a retry that
+ * fails leaves its entries as a failed entry would (their messages come back after their hold).
+ */
+async function withEntryRetries<E extends { Id: string }>(
+  entries: E[],
+  send: (entries: E[]) => Promise<{ Failed?: BatchResultErrorEntry[] | undefined }>,
+): Promise<void> {
+  let pending = entries;
+  for (let attempt = 0; pending.length && attempt < BATCH_ENTRY_ATTEMPTS; attempt++) {
+    if (attempt) await sleep(ENTRY_RETRY_PAUSE_MS * attempt);
+    const output = attempt === 0 ? await send(pending) : await send(pending).catch(() => undefined);
+    if (!output) return;
+    const retry = new Set((output.Failed ?? []).filter((entry) => !entry.SenderFault).map((entry) => entry.Id));
+    pending = pending.filter((entry) => retry.has(entry.Id));
+  }
+}
 
 /** A message body decoded: its envelope, or why it is malformed and the id it was counted in by. */
 export type Decoded<T> =
@@ -194,20 +219,22 @@ export class ChannelQueue<T> {
     };
   }
 
-  /** Deletes messages, 10 to a call, the calls side by side. */
+  /**
+   * Deletes messages, 10 to a call, the calls side by side; entries SQS failed by its own fault are
+   * sent again. One still not deleted comes back after its hold, and is then deleted as the copy
+   * of a value counted out.
+   */
   async deleteAll(deliveries: Delivery<T>[], signal: AbortSignal | undefined): Promise<void> {
     const chunks: Delivery<T>[][] = [];
     for (let start = 0; start < deliveries.length; start += SQS_BATCH) chunks.push(deliveries.slice(start, start + SQS_BATCH));
     await Promise.all(
       chunks.map((chunk) =>
-        abortable(signal, () =>
-          this.sqs.send(
-            new DeleteMessageBatchCommand({
-              QueueUrl: this.queueUrl,
-              Entries: chunk.map((delivery, index) => ({ Id: String(index), ReceiptHandle: delivery.receiptHandle })),
-            }),
-            callOptions(signal),
-          ),
+        withEntryRetries(
+          chunk.map((delivery, index) => ({ Id: String(index), ReceiptHandle: delivery.receiptHandle })),
+          (entries) =>
+            abortable(signal, () =>
+              this.sqs.send(new DeleteMessageBatchCommand({ QueueUrl: this.queueUrl, Entries: entries }), callOptions(signal)),
+            ),
         ),
       ),
     );
@@ -220,15 +247,14 @@ export class ChannelQueue<T> {
   async putBack(deliveries: Delivery<T>[], delaySeconds: (delivery: Delivery<T>) => number = () => 0): Promise<void> {
     for (let start = 0; start < deliveries.length; start += SQS_BATCH) {
       const chunk = deliveries.slice(start, start + SQS_BATCH);
-      await this.sqs.send(
-        new ChangeMessageVisibilityBatchCommand({
-          QueueUrl: this.queueUrl,
-          Entries: chunk.map((delivery, index) => ({
-            Id: String(index),
-            ReceiptHandle: delivery.receiptHandle,
-            VisibilityTimeout: delaySeconds(delivery),
-          })),
-        }),
+      // Entries SQS failed by its own fault are sent again; one still failed comes back after its hold.
+      await withEntryRetries(
+        chunk.map((delivery, index) => ({
+          Id: String(index),
+          ReceiptHandle: delivery.receiptHandle,
+          VisibilityTimeout: delaySeconds(delivery),
+        })),
+        (entries) => this.sqs.send(new ChangeMessageVisibilityBatchCommand({ QueueUrl: this.queueUrl, Entries: entries })),
       );
     }
   }

@@ -654,6 +654,61 @@ describe('Channel', () => {
     slow.destroy();
   });
 
+  it('sends a delete or a put-back again for the entries SQS failed by its own fault: nothing waits out its hold', async () => {
+    // A hold of a minute: a message left undeleted, or not put back, would stay in flight that long.
+    const { queue, ch: writer } = await channel<number>({ visibilityTimeout: 60 });
+    // The one thing mocked: SQS failing an entry of a batch. The first DeleteMessageBatch and the
+    // first ChangeMessageVisibilityBatch leave their first entry out and report it failed.
+    const flaky = new SQSClient(localConfig);
+    const left = new Map<string, string>(); // command → the receipt handle it left out
+    const sentAgain = new Set<string>();
+    flaky.middlewareStack.add(
+      (next, context) => async (args) => {
+        const command = context.commandName;
+        if (command !== 'DeleteMessageBatchCommand' && command !== 'ChangeMessageVisibilityBatchCommand') return next(args);
+        const input = args.input as { Entries: { Id: string; ReceiptHandle: string }[] };
+        if (left.has(command)) {
+          if (input.Entries.some((entry) => entry.ReceiptHandle === left.get(command))) sentAgain.add(command);
+          return next(args);
+        }
+        const [first, ...rest] = input.Entries;
+        left.set(command, first!.ReceiptHandle);
+        const failed = { Id: first!.Id, SenderFault: false, Code: 'InternalError', Message: 'entry failed' };
+        if (rest.length === 0) return { output: { $metadata: {}, Successful: [], Failed: [failed] }, response: {} };
+        const result = await next({ ...args, input: { ...input, Entries: rest } as typeof args.input });
+        const output = result.output as { Failed?: unknown[] };
+        output.Failed = [...(output.Failed ?? []), failed];
+        return result;
+      },
+      { step: 'initialize', name: 'failFirstEntry' },
+    );
+    const worker = new Channel<number>({
+      sqs: flaky,
+      dynamodb,
+      tableName,
+      name: writer.name,
+      queueUrl: queue.queueUrl,
+      waitTimeSeconds: 1,
+    });
+    await writer.sendMany([1, 2, 3, 4, 5]);
+    await writer.close();
+    const calls = new Map<number, number>();
+
+    await worker.consume(
+      async (value) => {
+        calls.set(value, (calls.get(value) ?? 0) + 1);
+        if (value === 3 && calls.get(3) === 1) throw new Error('transient failure'); // put back, to come again in 1 s
+      },
+      { signal: AbortSignal.timeout(30_000) },
+    );
+
+    expect(sentAgain).toEqual(new Set(['DeleteMessageBatchCommand', 'ChangeMessageVisibilityBatchCommand']));
+    expect(calls.get(3)).toBe(2);
+    expect(await worker.status()).toMatchObject({ sent: 5, received: 5, queued: 0 });
+    expect(await queue.depth()).toEqual({ visible: 0, inFlight: 0 });
+    flaky.destroy();
+  });
+
   it('retries the entries a batch reports as failed; copies that did get through are delivered once', async () => {
     const { queue, ch: reader } = await channel<number>();
     // The lost answer is the one thing mocked: the batch really went through, but the client is
