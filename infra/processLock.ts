@@ -31,28 +31,34 @@ export function alive(pid: number): boolean {
   }
 }
 
+/**
+ * Whether the lock at `path` is held: by its owner while that process lives, or, with no owner
+ * written yet (another process between its mkdir and its write), until the grace has passed.
+ * False for a lock that is not there (or no longer).
+ */
+function held(path: string): boolean {
+  let owner: number | undefined;
+  try {
+    owner = Number(readFileSync(join(path, 'pid'), 'utf8'));
+  } catch {
+    // No owner file yet (or no longer): judged below, by the lock's age.
+  }
+  if (owner !== undefined && Number.isSafeInteger(owner) && owner > 0) return alive(owner);
+  try {
+    return Date.now() - statSync(path).mtimeMs < OWNERLESS_GRACE_MS;
+  } catch {
+    return false; // no lock
+  }
+}
+
 /** Takes the lock if it is free or its owner is gone; false while another live process holds it. */
 function tryTake(path: string): boolean {
   try {
     mkdirSync(path);
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
-    let owner: number | undefined;
-    try {
-      owner = Number(readFileSync(join(path, 'pid'), 'utf8'));
-    } catch {
-      // No owner file yet (or no longer): judged below, by the lock's age.
-    }
-    if (owner === undefined || !Number.isSafeInteger(owner) || owner <= 0) {
-      // No owner written yet (another process between its mkdir and its write): taken over only
-      // once the grace has passed.
-      try {
-        if (Date.now() - statSync(path).mtimeMs < OWNERLESS_GRACE_MS) return false;
-      } catch {
-        return false; // released meanwhile: the next poll takes it
-      }
-    } else if (alive(owner)) return false;
-    rmSync(path, { recursive: true, force: true });
+    if (held(path)) return false;
+    rmSync(path, { recursive: true, force: true }); // a dead owner's, or gone meanwhile
     return false; // the next poll races for it like anyone else
   }
   writeFileSync(join(path, 'pid'), String(process.pid));
@@ -61,18 +67,7 @@ function tryTake(path: string): boolean {
 
 /** Whether a live process holds the lock named `key` (or is between its mkdir and its write). */
 export function processLockHeld(key: string): boolean {
-  const path = processLockPath(key);
-  let owner: number;
-  try {
-    owner = Number(readFileSync(join(path, 'pid'), 'utf8'));
-  } catch {
-    try {
-      return Date.now() - statSync(path).mtimeMs < OWNERLESS_GRACE_MS;
-    } catch {
-      return false; // no lock
-    }
-  }
-  return Number.isSafeInteger(owner) && owner > 0 && alive(owner);
+  return held(processLockPath(key));
 }
 
 /** Takes the lock named `key`, waiting as long as another process holds it; resolves to its release. */

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll } from 'vitest';
 import { alive, processLockHeld, takeProcessLock, withProcessLock } from '../../infra/processLock.ts';
 import { serverless } from '../../infra/serverless/cli.ts';
+import { sleep } from '../../lib/internal/time.ts';
 import { CHANNELS, FUNCTIONS, MESH_TABLE, resourceName } from '../../infra/stack.ts';
 import { testRunDir } from './testRun.ts';
 
@@ -73,8 +74,14 @@ export function useTheStack(options: { alone?: boolean } = {}): void {
 
 const STACK_ALONE = 'fnmesh-test: the stack, alone';
 const POLL_MS = 200;
-const pause = () => new Promise((resolve) => setTimeout(resolve, POLL_MS));
-const sharersDir = () => join(testRunDir(), 'stack-sharers');
+const pause = () => sleep(POLL_MS);
+
+/** The run's folder of shares of the stack (made if missing). */
+function sharersDir(): string {
+  const dir = join(testRunDir(), 'stack-sharers');
+  mkdirSync(dir, { recursive: true });
+  return dir;
+}
 
 /**
  * A share of the stack: a file named after this process in the run's sharers folder, written only
@@ -82,9 +89,7 @@ const sharersDir = () => join(testRunDir(), 'stack-sharers');
  * stack alone before it sees the share (and waits for it), or the share sees it and steps back.
  */
 async function shareTheStack(): Promise<() => void> {
-  const dir = sharersDir();
-  mkdirSync(dir, { recursive: true });
-  const share = join(dir, `${process.pid}-${randomUUID()}`);
+  const share = join(sharersDir(), `${process.pid}-${randomUUID()}`);
   for (;;) {
     while (processLockHeld(STACK_ALONE)) await pause();
     writeFileSync(share, '');
@@ -97,7 +102,6 @@ async function shareTheStack(): Promise<() => void> {
 async function takeTheStackAlone(): Promise<() => void> {
   const release = await takeProcessLock(STACK_ALONE);
   const dir = sharersDir();
-  mkdirSync(dir, { recursive: true });
   while (readdirSync(dir).some((share) => alive(Number(share.split('-')[0])))) await pause();
   return release;
 }
