@@ -937,6 +937,8 @@ describe('Channel with a room queue (a full channel wakes its blocked senders)',
     queues.push(queue, roomQueue);
     const name = `ch-${uniqueSuffix()}`;
     const waits: number[] = [];
+    /** The MessageIds of the signals the noted participants' waits brought back. */
+    const wokenBy = new Set<string>();
     const waitsBegun = { count: 0 };
     const noting = new SQSClient(localConfig);
     noting.middlewareStack.add(
@@ -945,7 +947,11 @@ describe('Channel with a room queue (a full channel wakes its blocked senders)',
         const roomWait = context.commandName === 'ReceiveMessageCommand' && input.QueueUrl === roomQueue.queueUrl;
         if (roomWait) waitsBegun.count++;
         const result = await next(args);
-        if (roomWait) waits.push((result.output as { Messages?: unknown[] }).Messages?.length ?? 0);
+        if (roomWait) {
+          const messages = (result.output as { Messages?: { MessageId?: string }[] }).Messages ?? [];
+          waits.push(messages.length);
+          for (const message of messages) wokenBy.add(message.MessageId!);
+        }
         return result;
       },
       { step: 'initialize', name: 'noteRoomWaits' },
@@ -964,7 +970,7 @@ describe('Channel with a room queue (a full channel wakes its blocked senders)',
     /** Until a noted participant is in its first wait on the room queue. */
     const blocked = () =>
       eventually(async () => (waitsBegun.count === 1 && waits.length === 0 ? true : undefined), 'the sender to wait for room');
-    return { make, roomQueue, waits, blocked };
+    return { make, roomQueue, waits, wokenBy, blocked };
   }
 
   it('refuses a room queue that is the channel queue, a FIFO queue, or a wait out of 1-20 s, before any call', () => {
@@ -976,7 +982,7 @@ describe('Channel with a room queue (a full channel wakes its blocked senders)',
   });
 
   it('a receive puts a signal in the room queue, and the blocked send wakes on it (its 20 s wait does not run out)', async () => {
-    const { make, roomQueue, waits, blocked } = await bounded(1);
+    const { make, roomQueue, waits, wokenBy, blocked } = await bounded(1);
     const receiver = make();
     const sender = make({ noted: true, roomWaitSeconds: 20 });
     await sender.send(1);
@@ -991,11 +997,19 @@ describe('Channel with a room queue (a full channel wakes its blocked senders)',
     // One wait, ended by the receive's signal (a wait that runs out brings back nothing).
     expect(waits).toEqual([1]);
     expect(await receiver.status()).toMatchObject({ sent: 2, received: 1, queued: 1 });
-    // With nobody waiting, a receive's signal stays in the room queue for the next blocked sender.
-    // (At least one: strict mode's SQS puts a copy of a received message back now and then, as
-    // AWS's at-least-once delivery may, so the signal the sender woke on can come back too.)
+    // With nobody waiting, a receive's signal stays in the room queue for the next blocked sender:
+    // exactly one new signal. Told apart by MessageId, as strict mode's SQS (like AWS's
+    // at-least-once delivery) may put a copy of a received signal back, with the same MessageId.
     await receiver.receive();
-    await eventually(async () => ((await roomQueue.depth()).visible >= 1 ? true : undefined), 'the signal to wait in the room queue');
+    const newSignals = async () => {
+      const { Messages = [] } = await sqs.send(
+        new ReceiveMessageCommand({ QueueUrl: roomQueue.queueUrl, MaxNumberOfMessages: 10, VisibilityTimeout: 0, WaitTimeSeconds: 1 }),
+      );
+      return new Set(Messages.map((message) => message.MessageId!).filter((id) => !wokenBy.has(id)));
+    };
+    await eventually(async () => ((await newSignals()).size === 1 ? true : undefined), 'one new signal to wait in the room queue');
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    expect((await newSignals()).size).toBe(1); // and no second one after it
   });
 
   it('many senders on a channel of capacity 1: every value once, the counts exact, the channel drained', async () => {
