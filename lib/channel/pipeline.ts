@@ -28,6 +28,11 @@ interface Batch<T> {
   waiting: number;
   /** How to poll for the batch after this one. */
   nextPoll: PollMode;
+  /**
+   * Epoch ms after which no more of `fresh` is handed to the body: half its holds' time (the
+   * queue's visibility timeout) gone. Later ones go back to the queue, with a fresh hold to come.
+   */
+  handOutBy: number;
 }
 
 /** What a `range` loop keeps between batches. */
@@ -68,24 +73,37 @@ export async function* deliveries<T>(
   let ackFailure: { error: unknown } | undefined;
   let poll: PollMode = 'idle';
   let receives = 1;
+  // How many values one batch takes: fewer after a batch whose holds ran half out before the body
+  // got to its end, back up to batchSize as batches are handed out in time.
+  let fitting = batchSize;
   let prefetched: Promise<Batch<T> | undefined> | undefined;
   const take = () => {
-    const next = takeBatch(receiver, batchSize, poll, receives, loop, signal);
+    const next = takeBatch(receiver, fitting, poll, receives, loop, signal);
     next.catch(() => undefined); // awaited later; this only keeps it from counting as unhandled
     return next;
   };
   try {
     for (;;) {
+      const wasPrefetched = prefetched !== undefined;
       const batch = await (prefetched ?? take());
       prefetched = undefined;
       if (batch === undefined) return;
       if (ackFailure) throw ackFailure.error;
       poll = batch.nextPoll;
       let done = 0;
+      let cut = false;
       const failures: { delivery: Delivery<T>; error: unknown }[] = [];
       const startedAt = performance.now();
       try {
         for (const delivery of batch.fresh) {
+          // A value is handed to the body only while at least half of its hold is left: a slow
+          // body must not get, late in a batch, a value whose hold ran out while it waited its
+          // turn, which another receiver may have taken and be working on. The first value of a
+          // batch just taken always goes (its hold has only begun), so the loop moves on.
+          if ((done > 0 || wasPrefetched) && Date.now() > batch.handOutBy) {
+            cut = true;
+            break;
+          }
           const verdict = yield delivery;
           if (verdict) failures.push({ delivery, error: verdict.error });
           done++;
@@ -103,8 +121,8 @@ export async function* deliveries<T>(
       } finally {
         const rest = batch.fresh.slice(done);
         const failed = new Set(failures.map(({ delivery }) => delivery));
-        // Failed values come back: their next delivery is the value again, not a copy.
-        for (const delivery of failed) loop.taken.delete(delivery.envelope.id);
+        // Failed values and the rest come back: their next delivery is the value again, not a copy.
+        for (const delivery of [...failed, ...rest]) loop.taken.delete(delivery.envelope.id);
         const finished = batch.fresh.slice(0, done).filter((delivery) => !failed.has(delivery));
         const previous = loop.acks;
         const ack = previous
@@ -132,10 +150,13 @@ export async function* deliveries<T>(
         // waits rather than take more values whose holds would run out before their acks.
         else await previous.catch(() => undefined);
       }
-      // The last batch ends the loop, unless values of it failed: they come back to be received.
-      if (batch.last && !failures.length) return;
-      if (failures.length) poll = 'quick';
+      // The last batch ends the loop, unless values of it failed or went back: they come back to be received.
+      if (batch.last && !failures.length && !cut) return;
+      if (failures.length || cut) poll = 'quick';
       receives = 1;
+      // Take no more than the body got through in time; after a batch handed out in time, more again.
+      if (cut) fitting = Math.max(1, done);
+      else if (batch.fresh.length >= fitting) fitting = Math.min(batchSize, fitting * 2);
     }
   } finally {
     const unused = await prefetched?.catch(() => undefined);
@@ -167,10 +188,11 @@ async function takeBatch<T>(
   if (polled === undefined) return undefined;
   const { taken } = loop;
   const { candidates, copies } = sortPoll(polled, taken);
-  if (!candidates.size) return { fresh: [], copies, last: false, waiting: 0, nextPoll: copies.length ? 'quick' : 'idle' };
+  if (!candidates.size)
+    return { fresh: [], copies, last: false, waiting: 0, nextPoll: copies.length ? 'quick' : 'idle', handOutBy: Number.POSITIVE_INFINITY };
   // Values this loop holds and has not claimed yet may still be in the channel's count.
   const held = loop.unclaimed;
-  const { outcome, holds, meta } = await holdCandidates(receiver, [...candidates.keys()], signal);
+  const { outcome, holds, meta, handOutBy } = await holdCandidates(receiver, [...candidates.keys()], signal);
   await receiver.dispose(
     [...candidates.values()].filter((delivery) => !holds.has(delivery.envelope.id)),
     outcome,
@@ -182,7 +204,7 @@ async function takeBatch<T>(
   });
   for (const delivery of fresh) taken.add(delivery.envelope.id);
   loop.unclaimed += fresh.length;
-  if (meta === undefined) return { fresh, copies, last: false, waiting: 0, nextPoll: 'quick' };
+  if (meta === undefined) return { fresh, copies, last: false, waiting: 0, nextPoll: 'quick', handOutBy };
   const remaining = Math.max(0, (readNumber(meta, 'queued') ?? 0) - fresh.length);
   const waiting = Math.max(0, remaining - held);
   return {
@@ -193,6 +215,7 @@ async function takeBatch<T>(
     waiting,
     // Values beyond what this loop holds: they are in the queue or on their way; else look quickly.
     nextPoll: waiting > 0 ? 'long' : 'quick',
+    handOutBy,
   };
 }
 
@@ -210,6 +233,8 @@ async function takeBatch<T>(
  */
 async function holdCandidates<T>(receiver: Receiver<T>, ids: string[], signal: AbortSignal | undefined): Promise<HeldCandidates> {
   const holdMs = await receiver.queue.holdMs(signal);
+  // The holds end no earlier than holdMs from now (they are written after this).
+  const handOutBy = Date.now() + holdMs / 2;
   if (ids.length === 1) {
     const [hold, read] = await Promise.allSettled([receiver.claims.hold(ids, holdMs, signal), receiver.ledger.readMeta(signal)]);
     if (hold.status === 'rejected') throw hold.reason;
@@ -218,13 +243,13 @@ async function holdCandidates<T>(receiver: Receiver<T>, ids: string[], signal: A
       throw read.reason;
     }
     const { holds: taken, ...outcome } = hold.value;
-    return { outcome, holds: new Map(taken.map((held) => [held.id, held])), meta: read.value };
+    return { outcome, holds: new Map(taken.map((held) => [held.id, held])), meta: read.value, handOutBy };
   }
   const holds = new Map<string, Hold>();
   const { markers, meta } = await receiver.ledger.lookUp(ids, signal);
   const { outcome, free } = sortByMarkers(ids, markers, Date.now());
   if (free.length) tookInto(await receiver.claims.hold(free, holdMs, signal), outcome, holds);
-  return { outcome, holds, meta };
+  return { outcome, holds, meta, handOutBy };
 }
 
 /** What a poll's candidates came to: the holds taken (by id), the rest's outcome, the meta item as read. */
@@ -232,6 +257,8 @@ interface HeldCandidates {
   outcome: TakeOutcome;
   holds: Map<string, Hold>;
   meta: Item | undefined;
+  /** When half of the holds' time will be gone (Batch.handOutBy). */
+  handOutBy: number;
 }
 
 /** Adds a hold's result to `outcome` and `holds`. @returns outcome */

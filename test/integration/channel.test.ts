@@ -262,6 +262,41 @@ describe('Channel', () => {
     expect(await ch.status()).toMatchObject({ sent: 1, received: 1, queued: 0 });
   });
 
+  it('a batch of slow bodies hands out no value after half its hold: each value runs once, in one body at a time, and the rest is shared', async () => {
+    // Holds last 3 s and each body takes 1 s. Handed all 8 values of one batch, the first receiver
+    // would reach the last ones 5 to 7 s after their holds began, and its acks (after the batch)
+    // would come later still: the second receiver could take every value over meanwhile, and run
+    // it again, or at the same time. The first receiver gives back what it cannot start in time.
+    const { ch, another } = await channel<number>({ visibilityTimeout: 3, maxReceiveCount: 10 });
+    const values = [1, 2, 3, 4, 5, 6, 7, 8];
+    await ch.sendMany(values);
+    await ch.close();
+    const inBody = new Map<number, number>();
+    const runs: number[] = [];
+    let overlaps = 0;
+    let firstInBody!: () => void;
+    const firstStarted = new Promise<void>((resolve) => (firstInBody = resolve));
+    const body = async (value: number) => {
+      firstInBody();
+      const now = (inBody.get(value) ?? 0) + 1;
+      inBody.set(value, now);
+      if (now > 1) overlaps++;
+      runs.push(value);
+      await new Promise((resolve) => setTimeout(resolve, 1_000));
+      inBody.set(value, inBody.get(value)! - 1);
+    };
+    const first = ch.consume(body, { signal: AbortSignal.timeout(60_000) });
+    await firstStarted; // the first receiver holds the whole batch
+    const second = another().consume(body, { signal: AbortSignal.timeout(60_000) });
+    const [firstSummary, secondSummary] = await Promise.all([first, second]);
+
+    expect(overlaps).toBe(0);
+    // Each value's body ran once: none outlived its hold, so none was taken over.
+    expect([...runs].sort((a, b) => a - b)).toEqual(values);
+    expect(firstSummary.handled + secondSummary.handled).toBe(values.length);
+    expect(secondSummary.handled).toBeGreaterThan(0); // the values given back were shared
+    expect(await ch.status()).toMatchObject({ sent: 8, received: 8, queued: 0 });
+  });
   it('consume: a failing handler gets its value again later; after deadLetterAfter deliveries it is dead-lettered with the reason, and a redrive brings it back', async () => {
     const { ch, queue } = await channel<number>({ visibilityTimeout: 30 });
     const worker = new Channel<number>({
