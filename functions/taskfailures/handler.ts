@@ -20,7 +20,11 @@ async function recordOne(record: SQSRecord): Promise<void> {
     const outcome = await recordLostTask(dynamodb, tableName, record.body);
     if (outcome.result === 'ignored')
       logger.warn('not a task of this mesh: dropped', { messageId: record.messageId, reason: outcome.reason });
-    else logger.info(outcome.result === 'recorded' ? 'task recorded as failed' : 'task had reported already', { ...outcome.task });
+    else
+      logger.info(
+        outcome.result === 'recorded' ? 'task recorded as failed' : 'task had reported already, or was never started: nothing recorded',
+        { ...outcome.task },
+      );
   } catch (err) {
     // The wait group was counted down by hand meanwhile: there is nothing left to count out.
     if (err instanceof WaitGroupNegativeCounterError) return logger.warn('wait group already at zero: dropped', { error: err });

@@ -75,7 +75,8 @@ export function lostTaskOf(body: string, tableName: string): LostTask {
  * Records the task of an on-failure record as failed, once. Cost: 1 TransactWriteItems for a
  * task of this mesh, nothing otherwise.
  * @returns `recorded` (this call counted it), `reported` (the task had reported already: a worker's
- *   late report, its deadline, or another copy of this record), or `ignored` with the reason
+ *   late report, its deadline, or another copy of this record; or its group never started it),
+ *   or `ignored` with the reason
  * @throws WaitGroupNegativeCounterError when a wait group's counter is already zero
  */
 export async function recordLostTask(

@@ -3,11 +3,13 @@
  *
  *   start   (go)      TransactWriteItems: Put the task item (status running, deadline) if absent
  *                     + count it in on its group or wait group
- *   outcome (once)    TransactWriteItems: the task item becomes succeeded|failed if it is absent or
- *                     still running + count it out
+ *   outcome (once)    TransactWriteItems: the task item becomes succeeded|failed if it is still
+ *                     running (a wait group's: or absent, for `done` after `add`) + count it out
  *
  * A retried worker's second report, a report after the deadline was recorded, or a second copy
- * of a dead-letter record fails the task item's condition and changes nothing.
+ * of a dead-letter record fails the task item's condition and changes nothing; so does a report
+ * for a task its group never started (a stray record, a sample event), which would otherwise
+ * count a task out that was never counted in and end the group's `wait` early.
  */
 import { type DynamoDBClient, TransactionCanceledException, type TransactWriteItem } from '@aws-sdk/client-dynamodb';
 import { DuplicateTaskError, WaitGroupNegativeCounterError } from '../errors.ts';
@@ -186,7 +188,8 @@ function countOut(task: TaskRef, outcome: TaskOutcome, now: number): TransactWri
 
 /**
  * Records `outcome` for `task`, if nothing was recorded for it yet: the task item becomes
- * `succeeded` or `failed` (it may be absent, or `running` since `go`), and the task is counted out.
+ * `succeeded` or `failed` (it is `running` since `go`; a wait group's may be absent, for a task its
+ * `add` counted in), and the task is counted out.
  * Cost: 1 TransactWriteItems (2 items).
  * @returns true if this call recorded it, false if it had been recorded before (a retry, a late
  *   report after the deadline, a second copy of a dead-letter record)
@@ -207,7 +210,9 @@ export async function recordTaskOutcome(
       UpdateExpression:
         'SET #status = :status, #functionName = if_not_exists(#functionName, :functionName), #finishedAt = :now, #expiresAt = :expiresAt, #v = :v' +
         (outcome.ok ? '' : ', #errorType = :errorType, #errorMessage = :errorMessage'),
-      ConditionExpression: 'attribute_not_exists(pk) OR #status = :running',
+      // A group's tasks all start with `go`, which writes the item; a wait group also counts
+      // tasks its `add` counted in, which have none.
+      ConditionExpression: task.kind === 'group' ? '#status = :running' : 'attribute_not_exists(pk) OR #status = :running',
       ExpressionAttributeNames: {
         '#status': 'status',
         '#functionName': 'functionName',

@@ -10,6 +10,8 @@ import {
   PutFunctionEventInvokeConfigCommand,
 } from '@aws-sdk/client-lambda';
 import { GetQueueAttributesCommand, SendMessageCommand } from '@aws-sdk/client-sqs';
+import middy from '@middy/core';
+import type { Context } from 'aws-lambda';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   DuplicateTaskError,
@@ -21,6 +23,9 @@ import {
 } from '../../lib/errors.ts';
 import { SdkFaults } from '../../lib/faults/sdkFaults.ts';
 import { envelope, go, type TaskRef } from '../../lib/spawn/go.ts';
+import { recordTaskOutcome, recordTaskStart } from '../../lib/spawn/taskRecord.ts';
+import { taskCompletion } from '../../lib/middlewares/taskCompletion.ts';
+import { sleep } from '../../lib/internal/time.ts';
 import { shardOf } from '../../lib/spawn/shards.ts';
 import { keys } from '../../lib/table/layout.ts';
 import { Group } from '../../lib/spawn/Group.ts';
@@ -79,6 +84,63 @@ describe('the worker side', () => {
     } finally {
       await deleteMeshTable(elsewhere);
     }
+  });
+
+  /** A group with one task started (its item `running`, counted in), as `go` leaves it before the worker reports. */
+  async function startedTask() {
+    const group = new Group({ dynamodb, lambda, tableName });
+    const task: TaskRef = { kind: 'group', tableName, name: group.id, taskId: `task-${uniqueSuffix()}`, functionName: worker };
+    await recordTaskStart(dynamodb, task, { startedAt: Date.now(), deadline: Date.now() + 600_000 });
+    return { group, task, event: envelope(task, { n: 4 }) };
+  }
+
+  /** A tracked worker run in this process, as Lambda would run it: `attempt` is the handler. */
+  function trackedWorker(attempt: () => Promise<unknown>, options: { rethrow?: boolean; remainingMs?: number } = {}) {
+    const handler = middy(attempt).use(taskCompletion({ client: dynamodb, tableName, rethrow: options.rethrow ?? false }));
+    const context = { getRemainingTimeInMillis: () => options.remainingMs ?? 60_000 } as unknown as Context;
+    return (event: unknown) => handler(event, context);
+  }
+
+  it("a report for a task the group never started changes nothing: a stray record cannot end the group's wait early", async () => {
+    const { group, task } = await startedTask();
+    const stray: TaskRef = { ...task, taskId: `never-started-${uniqueSuffix()}` };
+
+    expect(await recordTaskOutcome(dynamodb, stray, { ok: true })).toBe(false);
+    expect(await recordTaskOutcome(dynamodb, stray, { ok: false, errorType: 'Error', errorMessage: 'stray' })).toBe(false);
+    await trackedWorker(async () => 16)(envelope(stray, { n: 4 }));
+
+    expect(await group.status()).toMatchObject({ started: 1, pending: 1, succeeded: 0, failed: 0, firstError: undefined });
+    expect(await recordTaskOutcome(dynamodb, task, { ok: true })).toBe(true); // the real task still counts
+    expect(await group.wait({ signal: AbortSignal.timeout(5000) })).toMatchObject({ pending: 0, succeeded: 1 });
+  });
+
+  it("an attempt that middy's early timeout ends records nothing and fails (Lambda retries it); the retry that succeeds counts", async () => {
+    const { group, event } = await startedTask();
+    const slow = trackedWorker(() => sleep(2_000), { remainingMs: 300 });
+
+    await expect(slow(event)).rejects.toMatchObject({ name: 'TimeoutError' });
+    expect(await group.status()).toMatchObject({ pending: 1, succeeded: 0, failed: 0 });
+
+    expect(await trackedWorker(async () => 16)(event)).toBe(16);
+    expect(await group.wait({ signal: AbortSignal.timeout(5000) })).toMatchObject({ pending: 0, succeeded: 1, failed: 0 });
+  });
+
+  it('with rethrow, a failed attempt records nothing and its error goes on (Lambda retries it); the retry that succeeds counts', async () => {
+    const { group, event } = await startedTask();
+    let attempts = 0;
+    const flaky = trackedWorker(
+      async () => {
+        if (++attempts === 1) throw new Error('first attempt fails');
+        return 16;
+      },
+      { rethrow: true },
+    );
+
+    await expect(flaky(event)).rejects.toThrow('first attempt fails');
+    expect(await group.status()).toMatchObject({ pending: 1, succeeded: 0, failed: 0 });
+
+    expect(await flaky(event)).toBe(16);
+    expect(await group.wait({ signal: AbortSignal.timeout(5000) })).toMatchObject({ pending: 0, succeeded: 1, failed: 0 });
   });
 });
 
