@@ -17,12 +17,12 @@
  * sums the shards with a BatchGetItem, accepting a zero only when a second read finds no shard
  * written in between. N × the write throughput of one counter (docs/SCALING.md).
  */
-import { ConditionalCheckFailedException, type DynamoDBClient, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
+import { type DynamoDBClient, TransactionCanceledException } from '@aws-sdk/client-dynamodb';
 import type { LambdaClient } from '@aws-sdk/client-lambda';
 import { randomUUID } from 'node:crypto';
 import { MeshConfigError, type TaskFailure, WaitGroupNegativeCounterError, WaitGroupTaskLostError } from '../errors.ts';
-import { type BackoffOptions, callOptions, pollDelayMs, sleep, throwIfAborted } from '../internal/time.ts';
-import { retryConflicts } from '../internal/conflicts.ts';
+import { type BackoffOptions, pollDelayMs, sleep, throwIfAborted } from '../internal/time.ts';
+import { transactWrite } from '../internal/conflicts.ts';
 import { checkTaskTimeout, TaskDeadlines } from '../spawn/deadlines.ts';
 import { recordTaskOutcome, recordTaskStart } from '../spawn/taskRecord.ts';
 import { ASYNC_PAYLOAD_LIMIT_BYTES, envelope, invokeAsync, serializePayload, type TaskGoOptions, type TaskRef } from '../spawn/go.ts';
@@ -38,7 +38,7 @@ import {
   type ShardedGroupRef,
   sumOf,
 } from '../spawn/shards.ts';
-import { checkName, checkShards, type Item, n, readNumber } from '../table/layout.ts';
+import { checkName, checkShards, type Item, n } from '../table/layout.ts';
 import type { SignalOptions } from './Mutex.ts';
 
 export interface WaitGroupOptions {
@@ -113,42 +113,48 @@ export class WaitGroup {
 
   /**
    * Adds `delta` (which may be negative) to the counter. Go: `wg.Add(delta)`; as in Go, a
-   * positive add must happen before the `wait()` it should hold up. Cost: 1 UpdateItem (on shard
-   * 0 when sharded).
-   * @returns the counter after the add (sharded: shard 0's count, which alone means little)
+   * positive add must happen before the `wait()` it should hold up. Applied once whatever the
+   * retries: a one-item TransactWriteItems under one ClientRequestToken, so an SDK retry after a
+   * lost answer does not add again (a plain `ADD` would, and a wait on the doubled count would
+   * never end). Cost: 1 TransactWriteItems (on shard 0 when sharded).
    * @throws WaitGroupNegativeCounterError if the counter would go below zero (nothing changes);
    *   sharded, shard counts are signed and a negative sum is reported by `count` and `wait`
    * @throws ShardCountMismatchError if the wait group has another number of shards
    */
-  async add(delta: number, options: SignalOptions = {}): Promise<number> {
+  async add(delta: number, options: SignalOptions = {}): Promise<void> {
     if (!Number.isSafeInteger(delta) || delta === 0) throw new MeshConfigError(`add needs a non-zero integer, got ${delta}`);
     const guard = shardGuard(this.shards);
     const checked = delta < 0 && this.shards === 1;
     try {
-      const { Attributes } = await retryConflicts(`wait group ${this.name}: add`, options.signal, () =>
-        this.client.send(
-          new UpdateItemCommand({
-            TableName: this.tableName,
-            Key: counterKey(this.ref),
-            UpdateExpression: `ADD #count :delta${guard.add} SET #v = :v${guard.set}`,
-            ConditionExpression: checked ? `#count >= :needed AND ${guard.condition}` : guard.condition,
-            ExpressionAttributeNames: { '#count': 'count', '#v': 'v', ...guard.names },
-            ExpressionAttributeValues: {
-              ':delta': n(delta),
-              ':v': n(formatOf(this.shards)),
-              ...(checked ? { ':needed': n(-delta) } : {}),
-              ...guard.values,
+      await transactWrite(
+        this.client,
+        `wait group ${this.name}: add`,
+        {
+          TransactItems: [
+            {
+              Update: {
+                TableName: this.tableName,
+                Key: counterKey(this.ref),
+                UpdateExpression: `ADD #count :delta${guard.add} SET #v = :v${guard.set}`,
+                ConditionExpression: checked ? `#count >= :needed AND ${guard.condition}` : guard.condition,
+                ExpressionAttributeNames: { '#count': 'count', '#v': 'v', ...guard.names },
+                ExpressionAttributeValues: {
+                  ':delta': n(delta),
+                  ':v': n(formatOf(this.shards)),
+                  ...(checked ? { ':needed': n(-delta) } : {}),
+                  ...guard.values,
+                },
+                ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+              },
             },
-            ReturnValues: 'UPDATED_NEW',
-            ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
-          }),
-          callOptions(options.signal),
-        ),
+          ],
+        },
+        options.signal,
       );
-      return readNumber(Attributes, 'count') ?? 0;
     } catch (err) {
-      if (err instanceof ConditionalCheckFailedException) {
-        checkShardsOf(this.ref, err.Item);
+      const refusal = err instanceof TransactionCanceledException ? err.CancellationReasons?.[0] : undefined;
+      if (refusal?.Code === 'ConditionalCheckFailed') {
+        checkShardsOf(this.ref, refusal.Item);
         throw new WaitGroupNegativeCounterError(this.name, delta);
       }
       throw err;

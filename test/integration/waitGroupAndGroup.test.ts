@@ -158,6 +158,20 @@ describe('WaitGroup', () => {
     await wg.wait({ signal: AbortSignal.timeout(2000) });
   });
 
+  it('an add whose answer was lost is applied once: the SDK sends it again, and the count is not doubled', async () => {
+    // The first write add makes (whichever operation it is) is applied and its answer lost.
+    const faults = new SdkFaults({ rate: 1, seed: 1, kinds: ['ambiguous'], operations: ['UpdateItem', 'TransactWriteItems'], limit: 1 });
+    const lossy = new WaitGroup({ client: faults.attach(new DynamoDBClient(localConfig)), tableName, name: `wg-${uniqueSuffix()}` });
+
+    await lossy.add(2);
+    await lossy.add(-1);
+
+    expect(faults.injected.ambiguous).toBe(1);
+    expect(await lossy.count()).toBe(1);
+    expect(await lossy.done('only-task')).toBe(true);
+    await lossy.wait({ signal: AbortSignal.timeout(2000) });
+  });
+
   it('refuses to go negative, in add and in done, and changes nothing', async () => {
     const wg = waitGroup();
     await wg.add(1);
