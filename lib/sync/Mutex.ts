@@ -290,6 +290,10 @@ class HeldMutexLock extends HeldLease implements HeldLock {
 
   async unlock(options: SignalOptions = {}): Promise<void> {
     this.throwIfEnded(`unlock of unlocked lock ${this.name}`);
+    // While the lease is valid by our clock nobody else may take the lock: a refusal then means an
+    // earlier attempt of this very call released it (its answer was lost), even if another holder
+    // has come and gone since, so that `releasedBy` names them.
+    const trusted = this.valid();
     this.end();
     try {
       const { applied, item } = await this.item.attempt(
@@ -302,7 +306,7 @@ class HeldMutexLock extends HeldLease implements HeldLock {
         options.signal,
       );
       // Our own release, applied by an attempt whose answer was lost, is a success.
-      if (!applied && readString(item, 'releasedBy') !== this.owner)
+      if (!applied && !trusted && readString(item, 'releasedBy') !== this.owner)
         throw new LockNotHeldError(this.name, holderOf(item), `lock ${this.name} (fence ${this.fence}) was lost before unlock`);
     } finally {
       this.released(`lock ${this.name} was released`);

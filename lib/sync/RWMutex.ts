@@ -351,6 +351,9 @@ class WriteKeeper extends HeldLease implements HeldLock {
 
   async unlock(options: SignalOptions = {}): Promise<void> {
     this.throwIfEnded(`Unlock of unlocked RWMutex ${this.name}`);
+    // As for RUnlock: while the lease is valid by our clock, a refusal means our own release was
+    // applied by an attempt whose answer was lost (another writer may have come and gone since).
+    const trusted = this.valid();
     this.end();
     try {
       const { applied, item } = await this.item.attempt(
@@ -358,7 +361,7 @@ class WriteKeeper extends HeldLease implements HeldLock {
         options.signal,
       );
       // Our own release, applied by an attempt whose answer was lost, is a success.
-      if (!applied && item?.releasedBy?.S !== this.owner) {
+      if (!applied && !trusted && item?.releasedBy?.S !== this.owner) {
         throw new LockNotHeldError(this.name, writerOf(item), `write lock ${this.name} (fence ${this.fence}) was lost before unlock`);
       }
     } finally {

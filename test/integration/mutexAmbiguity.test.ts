@@ -7,6 +7,7 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Mutex } from '../../lib/sync/Mutex.ts';
+import { RWMutex } from '../../lib/sync/RWMutex.ts';
 import { localConfig } from '../../infra/localstack/clients.ts';
 import { createMeshTable, deleteMeshTable, dynamodb, uniqueSuffix } from '../../infra/localstack/resources.ts';
 
@@ -20,8 +21,11 @@ afterAll(async () => {
   await deleteMeshTable(tableName);
 });
 
-/** A client that loses the answer of the first UpdateItem whose expression matches `pattern`. */
-function clientLosingFirstAnswer(pattern: RegExp): { client: DynamoDBClient; lost: () => number } {
+/**
+ * A client that loses the answer of the first UpdateItem whose expression matches `pattern`;
+ * `meanwhile` runs after the write is applied and before the SDK's retry.
+ */
+function clientLosingFirstAnswer(pattern: RegExp, meanwhile?: () => Promise<void>): { client: DynamoDBClient; lost: () => number } {
   const client = new DynamoDBClient({ ...localConfig, maxAttempts: 3 });
   let lost = 0;
   client.middlewareStack.add(
@@ -30,6 +34,7 @@ function clientLosingFirstAnswer(pattern: RegExp): { client: DynamoDBClient; los
       const input = (args as { input?: { UpdateExpression?: string } }).input;
       if (context.commandName === 'UpdateItemCommand' && lost === 0 && pattern.test(input?.UpdateExpression ?? '')) {
         lost++;
+        await meanwhile?.();
         throw Object.assign(new Error('socket hang up (answer lost after the write was applied)'), { code: 'ECONNRESET', $metadata: {} });
       }
       return result;
@@ -88,6 +93,37 @@ describe('Mutex under ambiguous outcomes', () => {
     expect(lost()).toBe(1);
     const next = await plain(name).tryLock();
     expect(next?.fence).toBe(held.fence + 1);
+  });
+
+  it('an unlock whose answer was lost succeeds though another contender locked and unlocked before the retry', async () => {
+    const name = `unlock-taken-${uniqueSuffix()}`;
+    let between: number | undefined;
+    const { client, lost } = clientLosingFirstAnswer(/^REMOVE #o, #l /, async () => {
+      const other = await plain(name).lock({ signal: AbortSignal.timeout(5000) });
+      between = other.fence;
+      await other.unlock();
+    });
+    const held = await new Mutex({ client, tableName, name }).lock();
+
+    await held.unlock(); // the retry is refused (releasedBy is the other's now): still our release
+
+    expect(lost()).toBe(1);
+    expect(between).toBe(held.fence + 1);
+    expect((await plain(name).tryLock())?.fence).toBe(held.fence + 2);
+  });
+
+  it('an RWMutex write unlock whose answer was lost succeeds though another writer locked and unlocked before the retry', async () => {
+    const name = `rw-unlock-taken-${uniqueSuffix()}`;
+    const { client, lost } = clientLosingFirstAnswer(/^REMOVE #writer, #writerUntil /, async () => {
+      const other = await new RWMutex({ client: dynamodb, tableName, name }).lock({ signal: AbortSignal.timeout(5000) });
+      await other.unlock();
+    });
+    const held = await new RWMutex({ client, tableName, name }).lock();
+
+    await held.unlock();
+
+    expect(lost()).toBe(1);
+    expect(await new RWMutex({ client: dynamodb, tableName, name }).tryLock()).toBeDefined();
   });
 
   it('a heartbeat applied by the server whose answer was lost keeps the lock', async () => {
