@@ -10,7 +10,13 @@
  *              went: the DeleteItem alone
  *   abandon    Query send#…; per stale intent, as settle with every id not taken by a receiver
  */
-import { type AttributeValue, QueryCommand, TransactionCanceledException, type TransactWriteItem } from '@aws-sdk/client-dynamodb';
+import {
+  type AttributeValue,
+  QueryCommand,
+  TransactionCanceledException,
+  type TransactWriteItem,
+  type TransactWriteItemsCommandInput,
+} from '@aws-sdk/client-dynamodb';
 import { randomUUID } from 'node:crypto';
 import { ChannelCapacityError, ChannelClosedError } from '../errors.ts';
 import { writeItems } from '../internal/conflicts.ts';
@@ -84,55 +90,80 @@ export class SendIntents {
       this.woken = false;
       const intentId = randomUUID();
       const now = Date.now();
-      try {
-        await this.ledger.writeMeta(
-          `channel ${this.ledger.name}: count in`,
+      const operation = `channel ${this.ledger.name}: count in`;
+      const input: TransactWriteItemsCommandInput = {
+        // Fixed here, so that the count-in sent again (withdrawCountIn) is the same transaction.
+        ClientRequestToken: randomUUID(),
+        TransactItems: [
+          this.ledger.meta({
+            UpdateExpression: 'ADD #sent :count, #queued :count SET #v = :v, #capacity = :capacity',
+            ConditionExpression: `attribute_not_exists(#closedAt) AND ${ours}${capacityCheck}`,
+            ExpressionAttributeNames: {
+              '#sent': 'sent',
+              '#queued': 'queued',
+              '#closedAt': 'closedAt',
+              '#v': 'v',
+              '#capacity': 'capacity',
+            },
+            ExpressionAttributeValues: {
+              ':count': n(count),
+              ':v': n(FORMAT_VERSION),
+              ':capacity': n(this.capacity ?? UNBOUNDED),
+              ...(this.capacity === undefined ? {} : { ':room': n(this.capacity - count) }),
+            },
+            ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+          }),
           {
-            TransactItems: [
-              this.ledger.meta({
-                UpdateExpression: 'ADD #sent :count, #queued :count SET #v = :v, #capacity = :capacity',
-                ConditionExpression: `attribute_not_exists(#closedAt) AND ${ours}${capacityCheck}`,
-                ExpressionAttributeNames: {
-                  '#sent': 'sent',
-                  '#queued': 'queued',
-                  '#closedAt': 'closedAt',
-                  '#v': 'v',
-                  '#capacity': 'capacity',
-                },
-                ExpressionAttributeValues: {
-                  ':count': n(count),
-                  ':v': n(FORMAT_VERSION),
-                  ':capacity': n(this.capacity ?? UNBOUNDED),
-                  ...(this.capacity === undefined ? {} : { ':room': n(this.capacity - count) }),
-                },
-                ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
-              }),
-              {
-                Put: {
-                  TableName: this.ledger.tableName,
-                  Item: {
-                    ...keys.channelSendIntent(this.ledger.name, intentId),
-                    v: n(FORMAT_VERSION),
-                    ids: { L: ids.map(s) },
-                    until: n(now + leaseMs),
-                    expiresAt: ttlSeconds(now + MARKER_TTL_MS),
-                  },
-                },
+            Put: {
+              TableName: this.ledger.tableName,
+              Item: {
+                ...keys.channelSendIntent(this.ledger.name, intentId),
+                v: n(FORMAT_VERSION),
+                ids: { L: ids.map(s) },
+                until: n(now + leaseMs),
+                expiresAt: ttlSeconds(now + MARKER_TTL_MS),
               },
-            ],
+            },
           },
-          signal,
-        );
+        ],
+      };
+      try {
+        await this.ledger.writeMeta(operation, input, signal);
         this.queuedGuess += count;
         return { intentId, ids };
       } catch (err) {
-        if (!(err instanceof TransactionCanceledException)) throw err;
+        if (!(err instanceof TransactionCanceledException)) {
+          // An abort, or an answer lost past the retries: the values may be counted in, and on an
+          // open channel nothing else would ever count them out (a bounded one would stay full).
+          void this.withdrawCountIn(operation, input, { intentId, ids });
+          throw err;
+        }
         const [refusal] = err.CancellationReasons ?? [];
         if (refusal?.Code !== 'ConditionalCheckFailed') throw err;
         this.judge(refusal.Item);
         // Full: wait for receivers to make room (Go: a send on a full buffered channel blocks).
         await this.waitForRoom(attempt, signal);
       }
+    }
+  }
+
+  /**
+   * Undoes a count-in whose outcome is unknown, in the background (the caller has its error at
+   * once): the same transaction sent again under its token is applied at most once, so its answer
+   * says whether the values are counted in; if they are, they are counted out again (none was
+   * sent). Best effort: if this fails too, the intent stays until a receiver abandons it on close.
+   */
+  private async withdrawCountIn(operation: string, input: TransactWriteItemsCommandInput, intent: SendIntent): Promise<void> {
+    try {
+      try {
+        await this.ledger.writeMeta(operation, input);
+      } catch (err) {
+        if (err instanceof TransactionCanceledException) return; // refused (closed, full): nothing is counted in
+        throw err;
+      }
+      await this.settleSend(intent, intent.ids, []);
+    } catch {
+      // best effort (above)
     }
   }
 

@@ -645,6 +645,34 @@ describe('Channel', () => {
     counted.sqs.destroy();
   });
 
+  it('a send aborted once its count-in was applied gives the room back: the next send on a channel of capacity 1 goes through', async () => {
+    const aborting = new AbortController();
+    const client = new DynamoDBClient(localConfig);
+    client.middlewareStack.add(
+      (next, context) => async (args) => {
+        const result = await next(args); // applied by LocalStack
+        const input = args.input as { TransactItems?: { Update?: { UpdateExpression?: string } }[] };
+        if (
+          context.commandName === 'TransactWriteItemsCommand' &&
+          input.TransactItems?.[0]?.Update?.UpdateExpression?.startsWith('ADD #sent')
+        )
+          aborting.abort(); // the caller gives up before the answer is read
+        return result;
+      },
+      { step: 'deserialize', name: 'abortAfterCountIn' },
+    );
+    const { ch, another } = await channel<number>({ capacity: 1 });
+    const sender = another(client);
+
+    await expect(sender.send(1, { signal: aborting.signal })).rejects.toBeInstanceOf(MeshAbortError);
+
+    // The count-in is undone in the background: nothing stays counted in, and the room is back.
+    await eventually(async () => ((await ch.status()).queued === 0 ? true : undefined), 'the count-in undone', 5000);
+    await ch.send(2, { signal: AbortSignal.timeout(5000) });
+    expect(await ch.receive({ signal: AbortSignal.timeout(5000) })).toMatchObject({ ok: true, value: 2 });
+    expect(await ch.status()).toMatchObject({ queued: 0 });
+  });
+
   it('a meta transaction whose signal aborts while it waits for its turn is never sent', async () => {
     const sent: string[] = [];
     const slow = new DynamoDBClient(localConfig);
