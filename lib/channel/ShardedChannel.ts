@@ -4,7 +4,7 @@
  * reaches the same shard (so one consumer sees all of a key's values, in order on FIFO queues),
  * and adding a shard moves only about 1/(K+1) of the keys.
  */
-import { MeshConfigError } from '../errors.ts';
+import { ChannelClosedError, ChannelSendError, MeshConfigError } from '../errors.ts';
 import { HashRing } from '../ring/HashRing.ts';
 import type { SendOptions } from './types.ts';
 import type { Envelope } from './envelope.ts';
@@ -66,19 +66,58 @@ export class ShardedChannel<T, S extends Shard<T> = Shard<T>> {
     return this.shardOf(key).send(value, options);
   }
 
-  /** Sends many keyed values, batched per shard. Cost: that of each shard's `sendMany`. */
+  /**
+   * Sends many keyed values, batched per shard, the shards side by side. Cost: that of each
+   * shard's `sendMany`.
+   * @returns the envelopes in the order of `entries`
+   * @throws a shard's error once every shard's send has ended, its indexes (`ChannelSendError`'s
+   *   `failures`, `ChannelClosedError`'s `sentIndexes`) into `entries`; several shards' errors
+   *   together as an AggregateError. The other shards' values went.
+   */
   async sendMany(entries: Iterable<readonly [key: string, value: T]>, options: SendOptions = {}): Promise<Envelope<T>[]> {
-    const perShard = new Map<S, T[]>();
+    const lanes = new Map<S, { values: T[]; indexes: number[] }>();
+    let count = 0;
     for (const [key, value] of entries) {
       const shard = this.shardOf(key);
-      perShard.set(shard, [...(perShard.get(shard) ?? []), value]);
+      let lane = lanes.get(shard);
+      if (!lane) lanes.set(shard, (lane = { values: [], indexes: [] }));
+      lane.values.push(value);
+      lane.indexes.push(count++);
     }
-    const sent = await Promise.all([...perShard].map(([shard, values]) => shard.sendMany(values, options)));
-    return sent.flat();
+    const sending = [...lanes];
+    const settled = await Promise.allSettled(sending.map(([shard, lane]) => shard.sendMany(lane.values, options)));
+    const errors = settled.flatMap((result, i) =>
+      result.status === 'rejected' ? [inEntryIndexes(result.reason, sending[i]![1].indexes)] : [],
+    );
+    if (errors.length === 1) throw errors[0];
+    if (errors.length > 1) throw new AggregateError(errors, `sendMany: ${errors.length} of ${sending.length} shards failed`);
+    const envelopes = new Array<Envelope<T>>(count);
+    settled.forEach((result, i) => {
+      const { indexes } = sending[i]![1];
+      (result as PromiseFulfilledResult<Envelope<T>[]>).value.forEach((envelope, k) => (envelopes[indexes[k]!] = envelope));
+    });
+    return envelopes;
   }
 
   /** Closes every shard. */
   async close(options: { signal?: AbortSignal } = {}): Promise<void> {
     await Promise.all(this.shards.map((shard) => shard.close(options)));
   }
+}
+
+/** A shard's `sendMany` error with its indexes (into the shard's values) turned into indexes into the entries. */
+function inEntryIndexes(error: unknown, indexes: readonly number[]): unknown {
+  if (error instanceof ChannelSendError)
+    return new ChannelSendError(
+      error.channelName,
+      error.failures.map((failure) => ({ ...failure, index: indexes[failure.index]! })),
+      { cause: error.cause },
+    );
+  if (error instanceof ChannelClosedError)
+    return new ChannelClosedError(
+      error.channelName,
+      error.message,
+      error.sentIndexes.map((index) => indexes[index]!),
+    );
+  return error;
 }

@@ -45,7 +45,9 @@ describe('ShardedChannel', () => {
       [0, 1].map((seq) => [key, { key, seq }] as const),
     );
 
-    await orders.sendMany(entries);
+    const envelopes = await orders.sendMany(entries);
+    // In the order of the entries (not grouped by shard), as Channel.sendMany returns them.
+    expect(envelopes.map((envelope) => envelope.body)).toEqual(entries.map(([, value]) => value));
     await orders.close();
     const receivedBy = new Map<string, Set<string>>();
     await Promise.all(

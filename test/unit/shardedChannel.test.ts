@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { Envelope } from '../../lib/channel/envelope.ts';
 import { type Shard, ShardedChannel } from '../../lib/channel/ShardedChannel.ts';
-import { MeshConfigError } from '../../lib/errors.ts';
+import { ChannelClosedError, ChannelSendError, MeshConfigError } from '../../lib/errors.ts';
 
 /** A shard that records what it was sent (routing is what is under test here, not SQS). */
 function recordingShard(name: string): Shard<string> & { got: string[] } {
@@ -27,6 +27,30 @@ describe('ShardedChannel', () => {
 
     for (const shard of shards) for (const key of shard.got) expect(sharded.shardOf(key).name).toBe(shard.name);
     expect(shards.map((shard) => shard.got.length).reduce((a, b) => a + b)).toBe(600);
+  });
+
+  it("reports a shard's failed values by their index into the entries, once every shard's send has ended", async () => {
+    const [a, b, c] = ['a', 'b', 'c'].map(recordingShard);
+    // a: the value at its own index 1 not sent; b: closed after its first value; c: all sent.
+    a!.sendMany = async () => {
+      throw new ChannelSendError('a', [{ id: 'x', index: 1, code: 'OutcomeUnknown', message: 'lost' }]);
+    };
+    b!.sendMany = async () => {
+      throw new ChannelClosedError('b', 'closed midway', [0]);
+    };
+    const sharded = new ShardedChannel({ shards: [a!, b!, c!] });
+    const entries = keys.slice(0, 60).map((key) => [key, key] as const);
+    const indexesOn = (name: string) => entries.flatMap(([key], i) => (sharded.shardOf(key).name === name ? [i] : []));
+
+    const error = await sharded.sendMany(entries).catch((err: unknown) => err);
+
+    expect(error).toBeInstanceOf(AggregateError);
+    const errors = (error as AggregateError).errors;
+    const sendError = errors.find((err) => err instanceof ChannelSendError) as ChannelSendError;
+    const closedError = errors.find((err) => err instanceof ChannelClosedError) as ChannelClosedError;
+    expect(sendError.failures.map((failure) => failure.index)).toEqual([indexesOn('a')[1]]);
+    expect(closedError.sentIndexes).toEqual([indexesOn('b')[0]]);
+    expect(c!.got).toEqual(indexesOn('c').map((i) => entries[i]![1]));
   });
 
   it('moves about 1/(K+1) of the keys when a shard is added, all of them to the new shard', () => {
