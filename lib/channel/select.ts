@@ -75,7 +75,13 @@ export async function select<const Cases extends readonly ReceiveCase<unknown>[]
     const statuses = await Promise.all(cases.map((selectCase) => selectCase.channel.status(statusOptions)));
     const ready = shuffled(statuses.flatMap((status, index) => (status.queued > 0 || status.closed ? [index] : [])));
     for (const index of ready) {
-      const outcome = await cases[index]!.channel.receiveOnce(options.default ? 0 : 1, signal);
+      // A long poll of 1 s (SQS waits in whole seconds): a short poll samples only some of SQS's
+      // servers, and may come back empty from a queue that holds a value, even with `default`.
+      // It returns at once when the value is there, and waits only when another receiver has it
+      // in flight: then never past the deadline.
+      const left = deadline - Date.now();
+      if (left <= 0) break;
+      const outcome = await cases[index]!.channel.receiveOnce(left >= 1000 ? 1 : 0, signal);
       if (outcome !== 'empty') return { kind: 'receive', index, ...outcome } as SelectResult<Cases>;
     }
     if (options.default) return { kind: 'default', index: -1 };

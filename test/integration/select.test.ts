@@ -1,5 +1,5 @@
 /** select over Channels: first ready case, timeout, default, closed cases, and no lost messages. */
-import { GetQueueAttributesCommand } from '@aws-sdk/client-sqs';
+import { GetQueueAttributesCommand, ReceiveMessageCommand } from '@aws-sdk/client-sqs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Channel } from '../../lib/channel/Channel.ts';
 import { recv, select } from '../../lib/channel/select.ts';
@@ -50,6 +50,25 @@ describe('select', () => {
 
     expect(result).toEqual({ kind: 'timeout', index: -1 });
     expect(Date.now() - startedAt).toBeGreaterThanOrEqual(800);
+  });
+
+  it('keeps to its timeout when the ready cases are empty (their values in flight with other receivers)', async () => {
+    const cases = await Promise.all([channel<number>(), channel<number>(), channel<number>()]);
+    for (const [i, ch] of cases.entries()) {
+      await ch.send(i);
+      // Another receiver has the value in flight: counted, so the case looks ready, but not visible.
+      const { Messages = [] } = await sqs.send(
+        new ReceiveMessageCommand({ QueueUrl: ch.queueUrl, VisibilityTimeout: 30, WaitTimeSeconds: 1 }),
+      );
+      expect(Messages).toHaveLength(1);
+    }
+    const startedAt = Date.now();
+
+    const result = await select(cases.map(recv), { timeoutMs: 300 });
+
+    expect(result).toEqual({ kind: 'timeout', index: -1 });
+    // One long poll per ready case took it to 3 s; now no poll waits past the deadline.
+    expect(Date.now() - startedAt).toBeLessThan(2000);
   });
 
   it('takes the default case at once when nothing is ready', async () => {
