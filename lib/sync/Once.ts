@@ -14,7 +14,7 @@
  */
 import { type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { randomUUID } from 'node:crypto';
-import { InvalidInputError, ItemFormatError, MeshConfigError, OnceFailedError } from '../errors.ts';
+import { InvalidInputError, ItemFormatError, MeshConfigError, OnceFailedError, PayloadTooLargeError } from '../errors.ts';
 import { type BackoffOptions, backoffMs, sleep, throwIfAborted } from '../internal/time.ts';
 import { checkName, FORMAT_VERSION, type Item, keys, n, readNumber, readString, s } from '../table/layout.ts';
 import { LeaseKeeper } from './heartbeat.ts';
@@ -149,8 +149,9 @@ export class Once {
       // If this write fails too, the lease runs out and the next caller runs fn again.
       finish('SET #state = :failed, #errorType = :type, #errorMessage = :message, #finishedAt = :now REMOVE #leaseUntil', {
         ':failed': s('failed'),
-        ':type': s(error?.name ?? 'Error'),
-        ':message': s(error?.message ?? String(error)),
+        ':type': s((error?.name ?? 'Error').slice(0, MAX_ERROR_CHARS)),
+        // Cut, so the write fits the item (400 KB) and is not refused, leaving fn to run again.
+        ':message': s((error?.message ?? String(error)).slice(0, MAX_ERROR_CHARS)),
         ':now': n(this.lease.now()),
       }).catch(() => undefined);
     let result: T;
@@ -169,6 +170,13 @@ export class Once {
       const error = new InvalidInputError('result', `the result of a Once function must be JSON-serializable: ${(err as Error).message}`, {
         cause: err,
       });
+      await recordFailure(error);
+      throw error;
+    }
+    const bytes = text === undefined ? 0 : Buffer.byteLength(text);
+    if (bytes > MAX_RESULT_BYTES) {
+      // It would not fit the item: the write would fail, and the next caller would run fn again.
+      const error = new PayloadTooLargeError(`once ${key}: the result (as JSON)`, bytes, MAX_RESULT_BYTES);
       await recordFailure(error);
       throw error;
     }
@@ -224,6 +232,14 @@ function encodeResult(result: unknown): string | undefined {
   if (text === undefined) throw new TypeError(`a ${typeof result} is not JSON`);
   return text;
 }
+
+/**
+ * The largest result stored: a DynamoDB item holds 400 KB (names and values), and the key's other
+ * attributes need a little of it.
+ */
+export const MAX_RESULT_BYTES = 380_000;
+/** A failed run's error type and message are cut to this many characters. */
+const MAX_ERROR_CHARS = 2000;
 
 /** What every caller of a done key gets: `JSON.parse` of the stored JSON, or `undefined`. */
 function resultOf(text: string | undefined): unknown {

@@ -1,9 +1,9 @@
 /** Once across concurrent callers, failures and a crashed runner. */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { InvalidInputError, OnceFailedError } from '../../lib/errors.ts';
+import { InvalidInputError, OnceFailedError, PayloadTooLargeError } from '../../lib/errors.ts';
 import { SdkFaults } from '../../lib/faults/sdkFaults.ts';
-import { Once } from '../../lib/sync/Once.ts';
+import { MAX_RESULT_BYTES, Once } from '../../lib/sync/Once.ts';
 import { localConfig } from '../../infra/localstack/clients.ts';
 import { createMeshTable, deleteMeshTable, dynamodb, uniqueSuffix } from '../../infra/localstack/resources.ts';
 
@@ -51,6 +51,37 @@ describe('Once', () => {
 
     expect(later).toBeInstanceOf(OnceFailedError);
     expect(later).toMatchObject({ errorType: 'RangeError', errorMessage: 'bad config' });
+  });
+
+  it('a result or an error too large for the item is a failed run, recorded: fn never runs again for the key', async () => {
+    const huge = 'x'.repeat(450_000); // DynamoDB's items hold 400 KB
+    for (const fn of [async () => huge, async () => Promise.reject(new RangeError(huge))]) {
+      const key = `huge-${uniqueSuffix()}`;
+      let runs = 0;
+      const counted = () => (runs++, fn());
+
+      const first = await once({ leaseMs: 300 })
+        .do(key, counted)
+        .catch((err: unknown) => err);
+      await new Promise((resolve) => setTimeout(resolve, 800)); // past the run's lease
+      const later = await once({ leaseMs: 300 })
+        .do(key, counted)
+        .catch((err: unknown) => err);
+
+      expect(runs).toBe(1);
+      expect(first).toBeInstanceOf(Error); // PayloadTooLargeError, or fn's own RangeError
+      expect(later).toBeInstanceOf(OnceFailedError);
+      expect((later as OnceFailedError).errorMessage.length).toBeLessThanOrEqual(2000);
+    }
+    const resultError = await once()
+      .do(`huge-result-${uniqueSuffix()}`, async () => huge)
+      .catch((err: unknown) => err);
+    expect(resultError).toBeInstanceOf(PayloadTooLargeError);
+    // Just under the limit still fits the item, for every caller.
+    const large = 'y'.repeat(MAX_RESULT_BYTES - 2); // its JSON adds the quotes
+    const key = `large-${uniqueSuffix()}`;
+    expect(await once().do(key, async () => large)).toBe(large);
+    expect(await once().do(key, async () => 'never runs')).toBe(large);
   });
 
   it('is not wedged by a runner that crashes mid-run: the next caller takes over after its lease', async () => {
