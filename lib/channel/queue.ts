@@ -277,20 +277,38 @@ export class ChannelQueue<T> {
    */
   async setAside(message: Message, reason: string): Promise<void> {
     if (!this.deadLetterQueueUrl) return; // stays invisible; the queue's redrive policy moves it after maxReceiveCount
-    await this.sqs.send(
-      new SendMessageCommand({
-        QueueUrl: this.deadLetterQueueUrl,
-        MessageBody: message.Body ?? '',
-        MessageAttributes: {
-          'fnmesh-reason': { DataType: 'String', StringValue: reason.slice(0, 1024) },
-          'fnmesh-channel': { DataType: 'String', StringValue: this.name },
-          ...(message.MessageId ? { 'fnmesh-message-id': { DataType: 'String', StringValue: message.MessageId } } : {}),
-        },
-        ...(this.deadLetterQueueUrl.endsWith('.fifo')
-          ? { MessageGroupId: 'dead-letters', MessageDeduplicationId: message.MessageId ?? String(Date.now()) }
-          : {}),
-      }),
-    );
+    const body = message.Body ?? '';
+    const attributes: Record<string, string> = {
+      'fnmesh-reason': reason.slice(0, 1024),
+      'fnmesh-channel': this.name,
+      ...(message.MessageId ? { 'fnmesh-message-id': message.MessageId } : {}),
+    };
+    const deadLetter = (kept: Record<string, string>) =>
+      this.sqs.send(
+        new SendMessageCommand({
+          QueueUrl: this.deadLetterQueueUrl,
+          MessageBody: body,
+          ...(Object.keys(kept).length
+            ? {
+                MessageAttributes: Object.fromEntries(
+                  Object.entries(kept).map(([name, value]) => [name, { DataType: 'String', StringValue: value }]),
+                ),
+              }
+            : {}),
+          ...(this.deadLetterQueueUrl!.endsWith('.fifo')
+            ? { MessageGroupId: 'dead-letters', MessageDeduplicationId: message.MessageId ?? String(Date.now()) }
+            : {}),
+        }),
+      );
+    try {
+      await deadLetter(attributes);
+    } catch (err) {
+      // SQS counts the attributes in a message's size: a body near the dead-letter queue's limit
+      // leaves them little room. Keep what fits (the reason first, cut), down to the body alone.
+      const limit = sizeLimitOf(err);
+      if (limit === undefined) throw err;
+      await deadLetter(fitted(attributes, limit - 1 - Buffer.byteLength(body)));
+    }
     await this.sqs.send(
       new DeleteMessageBatchCommand({ QueueUrl: this.queueUrl, Entries: [{ Id: '0', ReceiptHandle: message.ReceiptHandle! }] }),
     );
@@ -320,4 +338,37 @@ export class ChannelQueue<T> {
 function definitelyRefused(err: unknown): boolean {
   const service = err as { $fault?: string; $metadata?: { attempts?: number; httpStatusCode?: number } };
   return service?.$fault === 'client' && (service.$metadata?.attempts ?? 1) <= 1 && service.$metadata?.httpStatusCode !== undefined;
+}
+
+/** The size limit SQS named in refusing a message as too large ("Message must be shorter than N bytes"). */
+function sizeLimitOf(err: unknown): number | undefined {
+  if ((err as Error | null)?.name !== 'InvalidParameterValue') return undefined;
+  const match = /shorter than (\d+) bytes/.exec((err as Error).message);
+  return match ? Number(match[1]) : undefined;
+}
+
+/**
+ * The string attributes that fit in `room` bytes as SQS counts them (each name, its type
+ * `String` and its value), in order of importance: the reason (cut to fit), then the others whole.
+ */
+function fitted(attributes: Record<string, string>, room: number): Record<string, string> {
+  const kept: Record<string, string> = {};
+  let left = room;
+  for (const [name, value] of Object.entries(attributes)) {
+    const overhead = Buffer.byteLength(name) + 'String'.length;
+    const fits = Math.max(0, left - overhead);
+    if (fits === 0) continue;
+    const text = Buffer.byteLength(value) <= fits ? value : cutToBytes(value, fits);
+    if (!text) continue;
+    kept[name] = text;
+    left -= overhead + Buffer.byteLength(text);
+  }
+  return kept;
+}
+
+/** The longest prefix of `text` of at most `bytes` UTF-8 bytes (never half a character). */
+function cutToBytes(text: string, bytes: number): string {
+  let cut = text.slice(0, bytes);
+  while (Buffer.byteLength(cut) > bytes) cut = cut.slice(0, -1);
+  return cut;
 }

@@ -1,6 +1,6 @@
 /** Channel<T> on SQS + the mesh table: send/receive/range, exact close and drain, capacity, interop. */
 import { DynamoDBClient, GetItemCommand, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
-import { DeleteMessageCommand, ReceiveMessageCommand, SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
+import { DeleteMessageCommand, ReceiveMessageCommand, SendMessageCommand, SetQueueAttributesCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
@@ -885,6 +885,35 @@ describe('Channel', () => {
     expect(value).toEqual({ x: 1, y: 1 });
     expect(dead.Body).toBe('not an envelope');
     expect(dead.MessageAttributes?.['fnmesh-reason']?.StringValue).toMatch(/malformed envelope at \(message\): not JSON/);
+  });
+
+  it('sets aside a malformed message as large as the dead-letter queue allows: the reason is cut to fit, receive goes on', async () => {
+    const { ch, queue } = await channel<number>();
+    // A dead-letter queue with SQS's former default size limit, 256 KiB, attributes included.
+    await sqs.send(new SetQueueAttributesCommand({ QueueUrl: queue.deadLetterQueueUrl, Attributes: { MaximumMessageSize: '262144' } }));
+    const withDlq = new Channel<number>({
+      sqs,
+      dynamodb,
+      tableName,
+      name: ch.name,
+      queueUrl: queue.queueUrl,
+      waitTimeSeconds: 1,
+      deadLetterQueueUrl: queue.deadLetterQueueUrl,
+    });
+    const body = 'x'.repeat(262_000); // not an envelope; with the reason's attributes, over 256 KiB
+    await sqs.send(new SendMessageCommand({ QueueUrl: queue.queueUrl, MessageBody: body }));
+    await withDlq.send(7);
+
+    expect(await withDlq.receive({ signal: AbortSignal.timeout(10_000) })).toMatchObject({ ok: true, value: 7 });
+    const dead = await eventually(async () => {
+      const { Messages } = await sqs.send(
+        new ReceiveMessageCommand({ QueueUrl: queue.deadLetterQueueUrl, MessageAttributeNames: ['All'], WaitTimeSeconds: 1 }),
+      );
+      return Messages?.[0];
+    }, 'the malformed message in the DLQ');
+    expect(dead.Body).toBe(body);
+    expect(dead.MessageAttributes?.['fnmesh-reason']?.StringValue).toMatch(/^malformed envelope/);
+    expect(await leftInQueue(queue.queueUrl)).toEqual([]);
   });
 });
 
