@@ -46,7 +46,8 @@ function fenceCondition(existing: string | undefined): string {
 export function addFenceToUpdateExpression(expression: string | undefined): string {
   const assignment = `${NAME} = ${VALUE}`;
   if (!expression?.trim()) return `SET ${assignment}`;
-  const set = /\bSET\b/i.exec(expression);
+  // The keyword, not a placeholder that spells it (`#set`, `:set`).
+  const set = /(?<![#:\w])SET(?!\w)/i.exec(expression);
   if (!set) return `SET ${assignment} ${expression}`;
   const at = set.index + set[0].length;
   return `${expression.slice(0, at)} ${assignment},${expression.slice(at)}`;

@@ -14,6 +14,10 @@ describe('fenced writes', () => {
     ['ADD #n :one', 'SET #fnmeshFence = :fnmeshFence ADD #n :one'],
     ['REMOVE #x SET #a = :a', 'REMOVE #x SET #fnmeshFence = :fnmeshFence, #a = :a'],
     ['set #a = :a', 'set #fnmeshFence = :fnmeshFence, #a = :a'],
+    // Placeholders that spell the keyword are not the SET clause.
+    ['ADD #n :set', 'SET #fnmeshFence = :fnmeshFence ADD #n :set'],
+    ['REMOVE #set SET #a = :a', 'REMOVE #set SET #fnmeshFence = :fnmeshFence, #a = :a'],
+    ['ADD #set_count :one SET #a = :Set', 'ADD #set_count :one SET #fnmeshFence = :fnmeshFence, #a = :Set'],
   ])('adds the fence to %s', (expression, expected) => {
     expect(addFenceToUpdateExpression(expression).replace(/\s+/g, ' ')).toBe(expected);
   });
