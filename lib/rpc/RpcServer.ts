@@ -11,6 +11,7 @@ import {
   errorResponse,
   isMethodName,
   okResponse,
+  strictJson,
   parseRequest,
   RPC_ERROR_NAMES,
   type RpcRequest,
@@ -219,7 +220,7 @@ export class RpcServer<A extends Record<string, unknown> = Record<string, unknow
   private encodeResult(result: unknown): RpcResponse {
     let text: string | undefined;
     try {
-      text = JSON.stringify(result === undefined ? null : result);
+      text = strictJson(result === undefined ? null : result);
     } catch (err) {
       return errorResponse({
         name: RPC_ERROR_NAMES.resultNotSerializable,

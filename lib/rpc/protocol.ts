@@ -125,7 +125,7 @@ export function buildRequest(method: string, args: unknown, options: { deadline?
 export function encodeRequest(request: RpcRequest, limit = SYNC_PAYLOAD_LIMIT_BYTES): string {
   let text: string | undefined;
   try {
-    text = JSON.stringify(request);
+    text = strictJson(request);
   } catch (err) {
     throw new InvalidInputError('args', `not serializable as JSON (${(err as Error).message})`, { cause: err });
   }
@@ -133,6 +133,19 @@ export function encodeRequest(request: RpcRequest, limit = SYNC_PAYLOAD_LIMIT_BY
   const bytes = Buffer.byteLength(text);
   if (bytes > limit) throw new PayloadTooLargeError(`the RPC request for ${request.method}`, bytes, limit);
   return text;
+}
+
+/**
+ * JSON.stringify, refusing what JSON cannot carry instead of changing it silently: a function or
+ * a symbol (dropped, or `null` in an array) and a number that is not finite (`null`).
+ * @throws TypeError naming the value and its key; what JSON.stringify throws (a BigInt, a cycle)
+ */
+export function strictJson(value: unknown): string | undefined {
+  return JSON.stringify(value, (key: string, part: unknown) => {
+    if (typeof part === 'function' || typeof part === 'symbol') throw new TypeError(`a ${typeof part} at ${JSON.stringify(key)}`);
+    if (typeof part === 'number' && !Number.isFinite(part)) throw new TypeError(`${part} at ${JSON.stringify(key)} is not a JSON number`);
+    return part;
+  });
 }
 
 /**

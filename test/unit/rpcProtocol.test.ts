@@ -131,6 +131,11 @@ describe('RPC request wire format v1', () => {
       expect.objectContaining({ name: 'InvalidInputError', path: 'args' }),
     );
     expect(() => encodeRequest(buildRequest('Quoter.Multiply', cyclic))).toThrow(InvalidInputError);
+    // What JSON would change silently: dropped (a function, a symbol) or turned into null (not finite).
+    for (const args of [() => 1, Symbol('s'), { A: Number.NaN, B: 1 }, { A: 1, B: [Number.POSITIVE_INFINITY] }, { A: 1, f: () => 1 }])
+      expect(() => encodeRequest(buildRequest('Quoter.Multiply', args))).toThrow(
+        expect.objectContaining({ name: 'InvalidInputError', path: 'args' }),
+      );
     expect(() => encodeRequest(buildRequest('Quoter.Multiply', 'x'.repeat(100)), 100)).toThrow(PayloadTooLargeError);
   });
 });
@@ -291,6 +296,14 @@ describe('RpcServer handler', () => {
     const response = await server.handler(request('Quoter.Multiply', { A: 6, B: 7 }), fakeContext(3000));
 
     expect(response).toEqual({ ok: true, result: 42 });
+  });
+
+  it('answers a result JSON would change (a number that is not finite) with ResultNotSerializableError, not null', async () => {
+    const { server } = quoter();
+
+    const response = await server.handler(request('Quoter.Multiply', { A: 1e200, B: 1e200 }), fakeContext(3000));
+
+    expect(response).toMatchObject({ ok: false, error: { name: RPC_ERROR_NAMES.resultNotSerializable } });
   });
 
   it('refuses a call whose deadline has passed without running the method', async () => {
