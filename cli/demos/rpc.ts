@@ -1,4 +1,8 @@
-/** rpc: Quoter.Multiply({ A, B }) over a synchronous Lambda call; errors come back typed. */
+/**
+ * rpc: Quoter.Multiply({ A, B }) over a synchronous Lambda call; the server's errors come back
+ * typed, and are what this demo shows (bad arguments, an unknown method). Any other failure (the
+ * function missing or failing, the cloud unreachable, a timeout) fails the demo.
+ */
 import { FUNCTIONS } from '../../infra/stack.ts';
 import { RpcRemoteError } from '../../lib/errors.ts';
 import { RpcClient } from '../../lib/rpc/RpcClient.ts';
@@ -17,9 +21,8 @@ export async function rpc({ ctx, out, traceId }: DemoRun, options: RpcOptions) {
     out.say(`${options.method}({ A: ${JSON.stringify(options.a)}, B: ${JSON.stringify(options.b)} }) = ${result}`);
     return { result };
   } catch (err) {
-    const error = err as Error;
-    const remote = err instanceof RpcRemoteError ? { remoteName: err.remoteName, retryable: err.retryable } : {};
-    out.say(`${options.method} failed: ${error.name}: ${error.message}`);
-    return { error: { name: error.name, message: error.message, ...remote } };
+    if (!(err instanceof RpcRemoteError)) throw err;
+    out.say(`${options.method} failed: ${err.name}: ${err.message}`);
+    return { error: { name: err.name, message: err.message, remoteName: err.remoteName, retryable: err.retryable } };
   }
 }

@@ -2,7 +2,11 @@
  * RPC over synchronous Lambda invocation: the quoter fixture deployed as a real function on
  * LocalStack (3 s timeout), called through RpcClient; every outcome arrives as its typed error.
  */
+import { PassThrough } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { MeshContext } from '../../cli/context.ts';
+import { rpc as rpcDemo } from '../../cli/demos/rpc.ts';
+import { output } from '../../cli/output.ts';
 import {
   MeshAbortError,
   RpcFunctionError,
@@ -125,5 +129,21 @@ describe('RpcClient against a real function', () => {
 
     expect(error).toBeInstanceOf(RpcTransportError);
     expect((error as RpcTransportError).cause).toMatchObject({ name: 'ResourceNotFoundException' });
+  });
+});
+
+describe('fnmesh demo rpc', () => {
+  const run = (functionNameOf: (name: string) => string, a: unknown) => {
+    const out = output(false, new PassThrough()); // its lines go nowhere
+    const ctx = { lambda, functionName: functionNameOf } as unknown as MeshContext;
+    return rpcDemo(
+      { ctx, out, runId: 'r', traceId: `t-${uniqueSuffix()}`, trace: { traceId: 't', parent: null } },
+      { a, b: 7, method: 'Quoter.Multiply' },
+    );
+  };
+
+  it("shows the server's typed errors, and fails on any other (here: the quoter is not deployed)", async () => {
+    expect(await run(() => functionName, 'six')).toMatchObject({ error: { name: 'RpcInvalidArgumentsError' } });
+    await expect(run(() => `fnmesh-test-no-such-quoter-${uniqueSuffix()}`, 6)).rejects.toBeInstanceOf(RpcTransportError);
   });
 });

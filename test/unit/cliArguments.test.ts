@@ -2,6 +2,8 @@
  * Fuzzing the CLI's arguments (fast-check): malformed, oversized and wrongly typed arguments are
  * refused by the parser with a usage error naming the problem — before any command runs.
  */
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
 import { CommanderError } from 'commander';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
@@ -88,5 +90,38 @@ describe('fnmesh arguments', () => {
   it('accepts well-formed arguments (the action would run)', async () => {
     expect(await parse(['demo', 'counter', '--workers', '3', '--increments', '10'])).toMatchObject({ error: undefined, ran: true });
     expect(await parse(['--json', 'dlq', 'ping', 'list', '--max', '5'])).toMatchObject({ error: undefined, ran: true });
+  });
+});
+
+describe('fnmesh --json', () => {
+  /** Runs the CLI as a user would (bin/fnmesh.js), with no LocalStack needed: usage errors come first. */
+  async function run(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+    try {
+      const { stdout, stderr } = await promisify(execFile)(process.execPath, ['bin/fnmesh.js', ...args], { timeout: 60_000 });
+      return { code: 0, stdout, stderr };
+    } catch (err) {
+      const failed = err as { code: number; stdout: string; stderr: string };
+      return { code: failed.code, stdout: failed.stdout, stderr: failed.stderr };
+    }
+  }
+
+  it('prints one JSON document on stdout for a usage error too, and exits 1', async () => {
+    for (const args of [
+      ['--json', 'demo', 'squares', '--tasks', '0'],
+      ['demo', 'nope', '--json'],
+      ['--json', '--no-such-option'],
+    ]) {
+      const { code, stdout, stderr } = await run(args);
+      expect(code).toBe(1);
+      expect(JSON.parse(stdout)).toMatchObject({ error: { name: 'UsageError', message: expect.any(String) } });
+      expect(stderr).not.toBe(''); // the usage, for a human
+    }
+  });
+
+  it('without --json, a usage error goes to stderr alone', async () => {
+    const { code, stdout, stderr } = await run(['demo', 'squares', '--tasks', '0']);
+    expect(code).toBe(1);
+    expect(stdout).toBe('');
+    expect(stderr).toContain('--tasks');
   });
 });
