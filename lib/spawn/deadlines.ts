@@ -12,7 +12,7 @@ import { abortable, callOptions, type Now } from '../internal/time.ts';
 import { type Item, readNumber, readString, TASK_SORT_KEY_PREFIX } from '../table/layout.ts';
 import type { TaskRef } from './go.ts';
 import { counterKey } from './shards.ts';
-import { recordTaskOutcome, RUNNING } from './taskRecord.ts';
+import { recordTaskOutcomes, RUNNING } from './taskRecord.ts';
 
 /**
  * The default deadline, 15 minutes after `go`. Lambda tries a failed asynchronous event three
@@ -148,7 +148,7 @@ export class TaskDeadlines {
    * Called by a poll that found tasks pending, `started` of which (ever) were started by `go`.
    * When a deadline it knows of has passed, reads the running tasks and records every overdue one
    * as failed (`TaskDeadlineExceeded`). Cost: nothing before then; then 1 Query, plus 1
-   * TransactWriteItems per overdue task.
+   * TransactWriteItems per 99 overdue tasks of a shard.
    * @returns how many tasks this call recorded (the caller polls again at once if any)
    */
   async recordOverdue(started: number, signal?: AbortSignal): Promise<number> {
@@ -156,19 +156,23 @@ export class TaskDeadlines {
     const now = this.now();
     if (this.checkAt !== undefined && now < this.checkAt) return 0;
     const { overdue, nextCheckAt } = overdueTasks(await runningTasks(this.client, this.group, signal), now, this.timeoutMs);
-    let recorded = 0;
-    for (const task of overdue) {
-      const ref: TaskRef = { ...this.group, taskId: task.taskId, functionName: task.functionName };
-      const failure = {
-        ok: false as const,
-        lost: true,
-        errorType: TASK_DEADLINE_EXCEEDED,
-        errorMessage:
-          `no report by its deadline ${new Date(task.deadline).toISOString()} (${task.deadline - task.startedAt} ms after go): ` +
-          'every attempt may have crashed or timed out, or it is still running (a late report is ignored)',
-      };
-      if (await recordTaskOutcome(this.client, ref, failure, { ...(signal ? { signal } : {}), now })) recorded++;
-    }
+    // Many at once (a bad deploy crashes every task): a transaction per 99 of a shard, so that
+    // `wait` still ends by the deadline plus about one poll.
+    const recorded = await recordTaskOutcomes(
+      this.client,
+      overdue.map((task) => ({
+        task: { ...this.group, taskId: task.taskId, functionName: task.functionName },
+        outcome: {
+          ok: false as const,
+          lost: true,
+          errorType: TASK_DEADLINE_EXCEEDED,
+          errorMessage:
+            `no report by its deadline ${new Date(task.deadline).toISOString()} (${task.deadline - task.startedAt} ms after go): ` +
+            'every attempt may have crashed or timed out, or it is still running (a late report is ignored)',
+        },
+      })),
+      { ...(signal ? { signal } : {}), now },
+    );
     this.checkAt = nextCheckAt;
     return recorded;
   }

@@ -110,7 +110,7 @@ export async function recordTaskStart(
  * sharded group keeps a first failure per shard, with its `finishedAt`: the group's first is the
  * earliest of them.
  */
-function countOut(task: TaskRef, outcome: TaskOutcome, now: number): TransactWriteItem {
+function countOut(task: TaskRef, outcome: TaskOutcome, now: number, count = 1): TransactWriteItem {
   const shards = task.shards ?? 1;
   const guard = shardGuard(shards);
   const failure = outcome.ok
@@ -145,8 +145,8 @@ function countOut(task: TaskRef, outcome: TaskOutcome, now: number): TransactWri
           ...guard.names,
         },
         ExpressionAttributeValues: {
-          ':minusOne': n(-1),
-          ':one': n(1),
+          ':minusOne': n(-count),
+          ':one': n(count),
           ...(failure ? { ':failure': failure } : {}),
           ...sharded.values,
           ...guard.values,
@@ -175,8 +175,8 @@ function countOut(task: TaskRef, outcome: TaskOutcome, now: number): TransactWri
         ...guard.names,
       },
       ExpressionAttributeValues: {
-        ':minusOne': n(-1),
-        ':one': n(1),
+        ':minusOne': n(-count),
+        ':one': n(count),
         ...(lost ? { ':failure': failure } : {}),
         ...sharded.values,
         ...guard.values,
@@ -186,24 +186,10 @@ function countOut(task: TaskRef, outcome: TaskOutcome, now: number): TransactWri
   };
 }
 
-/**
- * Records `outcome` for `task`, if nothing was recorded for it yet: the task item becomes
- * `succeeded` or `failed` (it is `running` since `go`; a wait group's may be absent, for a task its
- * `add` counted in), and the task is counted out.
- * Cost: 1 TransactWriteItems (2 items).
- * @returns true if this call recorded it, false if it had been recorded before (a retry, a late
- *   report after the deadline, a second copy of a dead-letter record)
- * @throws WaitGroupNegativeCounterError when a wait group's counter is already zero
- */
-export async function recordTaskOutcome(
-  client: DynamoDBClient,
-  task: TaskRef,
-  outcome: TaskOutcome,
-  options: { signal?: AbortSignal; now?: number } = {},
-): Promise<boolean> {
-  const now = options.now ?? Date.now();
+/** The task item's side of an outcome: `succeeded` or `failed`, if it is still running (or, in a wait group, absent). */
+function outcomeMarker(task: TaskRef, outcome: TaskOutcome, now: number): TransactWriteItem {
   const shards = checkShards(task.shards);
-  const marker: TransactWriteItem = {
+  return {
     Update: {
       TableName: task.tableName,
       Key: taskKey(task),
@@ -234,6 +220,25 @@ export async function recordTaskOutcome(
       },
     },
   };
+}
+
+/**
+ * Records `outcome` for `task`, if nothing was recorded for it yet: the task item becomes
+ * `succeeded` or `failed` (it is `running` since `go`; a wait group's may be absent, for a task its
+ * `add` counted in), and the task is counted out.
+ * Cost: 1 TransactWriteItems (2 items).
+ * @returns true if this call recorded it, false if it had been recorded before (a retry, a late
+ *   report after the deadline, a second copy of a dead-letter record)
+ * @throws WaitGroupNegativeCounterError when a wait group's counter is already zero
+ */
+export async function recordTaskOutcome(
+  client: DynamoDBClient,
+  task: TaskRef,
+  outcome: TaskOutcome,
+  options: { signal?: AbortSignal; now?: number } = {},
+): Promise<boolean> {
+  const now = options.now ?? Date.now();
+  const marker = outcomeMarker(task, outcome, now);
   try {
     await transactWrite(
       client,
@@ -250,4 +255,69 @@ export async function recordTaskOutcome(
     }
     throw err;
   }
+}
+
+/** Tasks per transaction of `recordTaskOutcomes`: their items and their shard's counter (100 actions at most). */
+const OUTCOMES_PER_TRANSACTION = 99;
+
+/**
+ * Records many tasks' outcomes (a waiter's overdue tasks), each once, as `recordTaskOutcome`
+ * would, a transaction per up to 99 tasks of one shard (and one kind of outcome): their items, and their shard's counter
+ * counted out by their number at once (a counter item may appear once in a transaction). A task
+ * that reported meanwhile cancels its transaction; it is then sent again without it.
+ * Cost: 1 TransactWriteItems per 99 tasks of a shard (+ 1 per task found reported).
+ * @returns how many of the tasks these calls recorded
+ * @throws WaitGroupNegativeCounterError when a wait group's counter would go below zero
+ */
+export async function recordTaskOutcomes(
+  client: DynamoDBClient,
+  outcomes: readonly { task: TaskRef; outcome: TaskOutcome }[],
+  options: { signal?: AbortSignal; now?: number } = {},
+): Promise<number> {
+  const now = options.now ?? Date.now();
+  const byCounter = new Map<string, { task: TaskRef; outcome: TaskOutcome }[]>();
+  for (const entry of outcomes) {
+    // One counter update counts a chunk out as its first task's outcome would, times their number:
+    // the tasks of a chunk share their shard and the kind of their outcome.
+    const { ok } = entry.outcome;
+    const lost = !entry.outcome.ok && entry.outcome.lost === true;
+    const key = `${shardOf(entry.task.taskId, checkShards(entry.task.shards))}|${ok}|${lost}`;
+    byCounter.set(key, [...(byCounter.get(key) ?? []), entry]);
+  }
+  let recorded = 0;
+  for (const entries of byCounter.values()) {
+    for (let at = 0; at < entries.length; at += OUTCOMES_PER_TRANSACTION) {
+      let chunk = entries.slice(at, at + OUTCOMES_PER_TRANSACTION);
+      while (chunk.length) {
+        const [first] = chunk;
+        const items = [
+          ...chunk.map(({ task, outcome }) => outcomeMarker(task, outcome, now)),
+          countOut(first!.task, first!.outcome, now, chunk.length),
+        ];
+        try {
+          await transactWrite(
+            client,
+            `${first!.task.kind} ${first!.task.name}: ${chunk.length} tasks`,
+            { TransactItems: items },
+            options.signal,
+          );
+          recorded += chunk.length;
+          break;
+        } catch (err) {
+          if (!(err instanceof TransactionCanceledException)) throw err;
+          // Tasks that reported first (their items refuse): send again without them. Only then
+          // may the counter's own refusal be judged (it counted their reports out already).
+          const reported = new Set(chunk.flatMap((_, index) => (reasonCode(err, index) === 'ConditionalCheckFailed' ? [index] : [])));
+          if (!reported.size) {
+            checkCounterRefusal(first!.task, err, chunk.length);
+            if (reasonCode(err, chunk.length) === 'ConditionalCheckFailed')
+              throw new WaitGroupNegativeCounterError(first!.task.name, -chunk.length);
+            throw err;
+          }
+          chunk = chunk.filter((_, index) => !reported.has(index)); // they reported already
+        }
+      }
+    }
+  }
+  return recorded;
 }

@@ -514,6 +514,39 @@ describe('tasks that never report', () => {
     expect(item?.errorMessage?.S).not.toContain('again');
   });
 
+  it('Group: 150 tasks past their deadline are recorded a transaction per 99, a task that reports meanwhile counted once', async () => {
+    const id = `mass-crash-${uniqueSuffix()}`;
+    const tasks: TaskRef[] = Array.from({ length: 150 }, (_, i) => ({
+      kind: 'group',
+      tableName,
+      name: id,
+      taskId: `t${i}`,
+      functionName: worker,
+    }));
+    const deadline = Date.now() + 1_000;
+    for (const task of tasks) await recordTaskStart(dynamodb, task, { startedAt: deadline - 1_000, deadline });
+    // The waiter's client: counts its transactions; before the first, task t7 reports (it succeeded after all).
+    const counting = new DynamoDBClient(localConfig);
+    let transactions = 0;
+    counting.middlewareStack.add(
+      (next, context) => async (args) => {
+        if (context.commandName === 'TransactWriteItemsCommand' && transactions++ === 0)
+          await recordTaskOutcome(dynamodb, tasks[7]!, { ok: true });
+        return next(args);
+      },
+      { step: 'initialize', name: 'countTransactions' },
+    );
+    const waiter = new Group({ dynamodb: counting, lambda, tableName, id, poll: { baseMs: 50, maxMs: 200 } });
+
+    const error = await waiter.wait({ signal: AbortSignal.timeout(30_000) }).catch((err: unknown) => err);
+
+    expect(error).toBeInstanceOf(GroupTaskError);
+    expect((error as GroupTaskError).failure.errorType).toBe('TaskDeadlineExceeded');
+    expect(await waiter.status()).toMatchObject({ started: 150, pending: 0, succeeded: 1, failed: 149 });
+    // 99 + 51; the first cancelled by t7's report and sent again without it.
+    expect(transactions).toBe(3);
+  });
+
   it('Group: with no destination, a task whose every attempt crashes ends wait at its deadline (TaskDeadlineExceeded)', async () => {
     const group = new Group({ dynamodb, lambda, tableName, taskTimeoutMs: 2000 });
     const started = Date.now();
