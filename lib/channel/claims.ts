@@ -46,7 +46,7 @@ export class Claims {
    */
   async claim(ids: string[], signal?: AbortSignal): Promise<TakeOutcome> {
     const outcome = await this.take(ids, 'done', 0, signal);
-    if (outcome.taken.length) await this.room?.signal();
+    if (outcome.taken.length) await this.room?.signal(outcome.taken.length);
     return outcome;
   }
 
@@ -162,7 +162,7 @@ export class Claims {
           { TransactItems: [...markers, this.countOutReceived(pending.length)] },
           signal,
         );
-        await this.room?.signal();
+        await this.room?.signal(pending.length);
         outcome.acked = pending.map((hold) => hold.id);
         return outcome;
       } catch (err) {
@@ -173,7 +173,7 @@ export class Claims {
         });
         // Our own marker: an earlier attempt, whose answer was lost, applied the whole transaction.
         if ([...lost.values()].some((marker) => marker?.claimId === claimId)) {
-          await this.room?.signal();
+          await this.room?.signal(pending.length);
           outcome.acked = pending.map((hold) => hold.id);
           return outcome;
         }

@@ -81,7 +81,7 @@ export class SendIntents {
       throwIfAborted(signal);
       if (this.capacity !== undefined && this.queuedGuess + count > this.capacity && !this.woken) {
         // Probably full: look before trying (below, "queuedGuess").
-        const queued = this.judge(await this.ledger.readMeta(signal));
+        const queued = this.judge(await this.ledger.readMeta(signal), attempt > 0);
         if (queued + count > this.capacity) {
           await this.waitForRoom(attempt, signal);
           continue;
@@ -140,7 +140,7 @@ export class SendIntents {
         }
         const [refusal] = err.CancellationReasons ?? [];
         if (refusal?.Code !== 'ConditionalCheckFailed') throw err;
-        this.judge(refusal.Item);
+        this.judge(refusal.Item, attempt > 0);
         // Full: wait for receivers to make room (Go: a send on a full buffered channel blocks).
         await this.waitForRoom(attempt, signal);
       }
@@ -172,9 +172,13 @@ export class SendIntents {
    * queued, which it remembers.
    * @throws ChannelClosedError; ChannelCapacityError if the channel was made with another capacity
    */
-  private judge(meta: Item | undefined): number {
+  private judge(meta: Item | undefined, waited = false): number {
     checkVersion(meta);
-    if (meta?.closedAt) throw new ChannelClosedError(this.ledger.name);
+    if (meta?.closedAt) {
+      // A sender that waited for room passes the close's signal on: the next blocked one learns too.
+      if (waited) void this.room?.signal();
+      throw new ChannelClosedError(this.ledger.name);
+    }
     const stored = readNumber(meta, 'capacity');
     if (stored !== undefined && stored !== (this.capacity ?? UNBOUNDED))
       throw new ChannelCapacityError(this.ledger.name, this.capacity, stored === UNBOUNDED ? undefined : stored);

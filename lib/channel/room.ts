@@ -11,16 +11,25 @@
  *     anyway (default 1 s: as often as a full channel's poll at its slowest);
  *   - a duplicate (SQS is at-least-once) or a stale signal (one nobody waited for) costs one
  *     count-in attempt that may be refused, then the sender waits again;
- *   - many senders: each signal wakes one of them (a long poll that gets the message); a sender
- *     that finds the room taken by another waits again. A queue, unlike a notification, keeps a
- *     signal sent between a sender's refused count-in and its long poll: no wake-up is missed.
+ *   - many senders: each signal wakes one of them (a long poll takes one message), and a
+ *     count-out of k values sends k signals (up to 10), so k senders wake; a sender that finds
+ *     the room taken by another waits again, and one that finds the channel closed passes the
+ *     signal on, so every blocked sender learns of a close. A queue, unlike a notification, keeps
+ *     a signal sent between a sender's refused count-in and its long poll: no wake-up is missed.
  *
- *   signal  SendMessage (best effort: its failure is swallowed)
- *   wait    ReceiveMessage of up to 10, waiting up to `roomWaitSeconds`; what came is deleted
- *           (DeleteMessageBatch, best effort, not awaited: a signal not deleted only comes back
- *           as a stale one after the visibility timeout)
+ *   signal  SendMessage, or SendMessageBatch of up to 10 (best effort: a failure is swallowed)
+ *   wait    ReceiveMessage of one, waiting up to `roomWaitSeconds`; what came is deleted
+ *           (DeleteMessage, best effort, not awaited: a signal not deleted only comes back as a
+ *           stale one after the visibility timeout)
  */
-import { DeleteMessageBatchCommand, type Message, ReceiveMessageCommand, SendMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
+import {
+  DeleteMessageCommand,
+  type Message,
+  ReceiveMessageCommand,
+  SendMessageBatchCommand,
+  SendMessageCommand,
+  type SQSClient,
+} from '@aws-sdk/client-sqs';
 import { MeshConfigError } from '../errors.ts';
 import { abortable, callOptions, sleep } from '../internal/time.ts';
 
@@ -45,9 +54,22 @@ export class RoomSignal {
     if (roomQueueUrl.endsWith('.fifo')) throw new MeshConfigError('roomQueueUrl must be a standard queue, not a FIFO queue');
   }
 
-  /** Says there is room now (after values were counted out, or the channel closed). Best effort. */
-  async signal(): Promise<void> {
-    await this.sqs.send(new SendMessageCommand({ QueueUrl: this.queueUrl, MessageBody: 'room' })).catch(() => undefined);
+  /**
+   * Says there is room now for `count` values (counted out; or the channel closed): as many
+   * signals, up to 10, each waking one blocked sender. Best effort.
+   */
+  async signal(count = 1): Promise<void> {
+    const signals = Math.min(Math.max(1, count), 10);
+    const sending =
+      signals === 1
+        ? this.sqs.send(new SendMessageCommand({ QueueUrl: this.queueUrl, MessageBody: 'room' }))
+        : this.sqs.send(
+            new SendMessageBatchCommand({
+              QueueUrl: this.queueUrl,
+              Entries: Array.from({ length: signals }, (_, i) => ({ Id: String(i), MessageBody: 'room' })),
+            }),
+          );
+    await sending.catch(() => undefined);
   }
 
   /**
@@ -63,7 +85,7 @@ export class RoomSignal {
         this.sqs.send(
           new ReceiveMessageCommand({
             QueueUrl: this.queueUrl,
-            MaxNumberOfMessages: 10,
+            MaxNumberOfMessages: 1, // one signal wakes one sender
             WaitTimeSeconds: this.waitSeconds,
             VisibilityTimeout: ROOM_VISIBILITY_SECONDS,
           }),
@@ -75,14 +97,9 @@ export class RoomSignal {
       await sleep(this.waitSeconds * 1000, signal);
       return false;
     }
-    if (messages.length)
+    for (const message of messages)
       void this.sqs
-        .send(
-          new DeleteMessageBatchCommand({
-            QueueUrl: this.queueUrl,
-            Entries: messages.map((message, index) => ({ Id: String(index), ReceiptHandle: message.ReceiptHandle! })),
-          }),
-        )
+        .send(new DeleteMessageCommand({ QueueUrl: this.queueUrl, ReceiptHandle: message.ReceiptHandle! }))
         .catch(() => undefined);
     return messages.length > 0;
   }

@@ -1059,9 +1059,9 @@ describe('Channel with a room queue (a full channel wakes its blocked senders)',
         capacity,
         ...(options.room === false ? {} : { roomQueueUrl: roomQueue.queueUrl, roomWaitSeconds: options.roomWaitSeconds ?? 1 }),
       });
-    /** Until a noted participant is in its first wait on the room queue. */
-    const blocked = () =>
-      eventually(async () => (waitsBegun.count === 1 && waits.length === 0 ? true : undefined), 'the sender to wait for room');
+    /** Until `senders` noted participants are in their first wait on the room queue. */
+    const blocked = (senders = 1) =>
+      eventually(async () => (waitsBegun.count === senders && waits.length === 0 ? true : undefined), 'the senders to wait for room');
     return { make, roomQueue, waits, wokenBy, blocked };
   }
 
@@ -1140,6 +1140,30 @@ describe('Channel with a room queue (a full channel wakes its blocked senders)',
     // It waited (the channel was full) and no signal ever came.
     expect(waits.length).toBeGreaterThan(0);
     expect(waits.every((signals) => signals === 0)).toBe(true);
+  });
+
+  it('a receive of 2 values wakes 2 of 3 blocked senders, and close the third (their 20 s waits do not run out)', async () => {
+    const { make, blocked } = await bounded(2);
+    const receiver = make();
+    await receiver.sendMany([1, 2]);
+    const senders = [3, 4, 5].map(() => make({ noted: true, roomWaitSeconds: 20 }));
+    const outcomes: unknown[] = [];
+    const sending = senders.map((sender, i) =>
+      sender.send(10 + i, { signal: AbortSignal.timeout(10_000) }).then(
+        () => outcomes.push('sent'),
+        (error: unknown) => outcomes.push(error),
+      ),
+    );
+    await blocked(3);
+
+    expect(await receiver.receiveMany(2)).toHaveLength(2);
+    await eventually(async () => (outcomes.length === 2 ? true : undefined), 'two senders through', 10_000);
+    await receiver.close();
+    await Promise.all(sending);
+
+    expect(outcomes.slice(0, 2)).toEqual(['sent', 'sent']);
+    expect(outcomes[2]).toBeInstanceOf(ChannelClosedError);
+    expect(await receiver.status()).toMatchObject({ sent: 4, received: 2, queued: 2, closed: true });
   });
 
   it('close wakes a send blocked on a full channel (its 20 s wait does not run out), which then fails as a send on a closed channel', async () => {
