@@ -90,9 +90,14 @@ export async function* deliveries<T>(
       if (batch === undefined) return;
       if (ackFailure) throw ackFailure.error;
       poll = batch.nextPoll;
-      let done = 0;
-      let cut = false;
+      let late = false;
+      let position = 0;
       const failures: { delivery: Delivery<T>; error: unknown }[] = [];
+      const handedOut: Delivery<T>[] = [];
+      // FIFO: a group whose value failed hands out no later value of this batch: they go back,
+      // and SQS holds them until the failed one, back after its retry delay, has gone first.
+      const stalledGroups = new Set<string>();
+      const heldBack: Delivery<T>[] = [];
       const startedAt = performance.now();
       try {
         for (const delivery of batch.fresh) {
@@ -100,17 +105,29 @@ export async function* deliveries<T>(
           // body must not get, late in a batch, a value whose hold ran out while it waited its
           // turn, which another receiver may have taken and be working on. The first value of a
           // batch just taken always goes (its hold has only begun), so the loop moves on.
-          if ((done > 0 || wasPrefetched) && Date.now() > batch.handOutBy) {
-            cut = true;
+          if ((handedOut.length > 0 || wasPrefetched) && Date.now() > batch.handOutBy) {
+            late = true;
             break;
           }
+          const group = queue.fifo ? delivery.message?.Attributes?.MessageGroupId : undefined;
+          if (group !== undefined && stalledGroups.has(group)) {
+            heldBack.push(delivery);
+            position++;
+            continue;
+          }
           const verdict = yield delivery;
-          if (verdict) failures.push({ delivery, error: verdict.error });
-          done++;
+          // Counted only once the body is done with it: a loop left at this yield (break, a throw)
+          // leaves the value in the rest, to go back, never to be acked.
+          position++;
+          handedOut.push(delivery);
+          if (verdict) {
+            failures.push({ delivery, error: verdict.error });
+            if (group !== undefined) stalledGroups.add(group);
+          }
           // A quick body: the next batch is fetched while it works, and the more values wait in
           // the queue, the more of them one batch takes (up to what the body does in a second).
           if (!prefetched && !batch.last) {
-            const valueMs = (performance.now() - startedAt) / done;
+            const valueMs = (performance.now() - startedAt) / handedOut.length;
             const next = prefetchReceives(valueMs, batch.fresh.length, batchSize, batch.waiting);
             if (next !== undefined) {
               receives = next;
@@ -119,11 +136,11 @@ export async function* deliveries<T>(
           }
         }
       } finally {
-        const rest = batch.fresh.slice(done);
+        const rest = [...heldBack, ...batch.fresh.slice(position)];
         const failed = new Set(failures.map(({ delivery }) => delivery));
         // Failed values and the rest come back: their next delivery is the value again, not a copy.
         for (const delivery of [...failed, ...rest]) loop.taken.delete(delivery.envelope.id);
-        const finished = batch.fresh.slice(0, done).filter((delivery) => !failed.has(delivery));
+        const finished = handedOut.filter((delivery) => !failed.has(delivery));
         const previous = loop.acks;
         const ack = previous
           .then(async () => {
@@ -150,12 +167,13 @@ export async function* deliveries<T>(
         // waits rather than take more values whose holds would run out before their acks.
         else await previous.catch(() => undefined);
       }
-      // The last batch ends the loop, unless values of it failed or went back: they come back to be received.
-      if (batch.last && !failures.length && !cut) return;
-      if (failures.length || cut) poll = 'quick';
+      // The last batch ends the loop, unless values of it failed or went back (held back behind a
+      // failed one, or too late to hand out): they come back to be received.
+      if (batch.last && !failures.length && !late) return;
+      if (failures.length || late) poll = 'quick';
       receives = 1;
       // Take no more than the body got through in time; after a batch handed out in time, more again.
-      if (cut) fitting = Math.max(1, done);
+      if (late) fitting = Math.max(1, handedOut.length);
       else if (batch.fresh.length >= fitting) fitting = Math.min(batchSize, fitting * 2);
     }
   } finally {

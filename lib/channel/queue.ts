@@ -202,7 +202,8 @@ export class ChannelQueue<T> {
           QueueUrl: this.queueUrl,
           MaxNumberOfMessages: max,
           WaitTimeSeconds: waitTimeSeconds,
-          MessageSystemAttributeNames: ['ApproximateReceiveCount'],
+          // A FIFO message's group: `range` keeps a group's order past a failed value (pipeline.ts).
+          MessageSystemAttributeNames: this.fifo ? ['ApproximateReceiveCount', 'MessageGroupId'] : ['ApproximateReceiveCount'],
         }),
         callOptions(signal),
       ),

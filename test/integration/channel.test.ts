@@ -826,6 +826,29 @@ describe('Channel', () => {
     for (const key of ['a', 'b']) expect(got.filter((value) => value.key === key).map((value) => value.seq)).toEqual([0, 1, 2, 3, 4]);
   });
 
+  it('keeps per-key order on a FIFO queue when a handler fails: the later values of its key wait for its retry', async () => {
+    const { ch } = await channel<{ key: string; seq: number }>({ fifo: true, groupKey: (value) => value.key });
+    const values = ['a', 'b'].flatMap((key) => [0, 1, 2, 3, 4].map((seq) => ({ key, seq })));
+    await ch.sendMany(values);
+    await ch.close();
+    const handled: { key: string; seq: number }[] = [];
+    let failed = false;
+
+    const summary = await ch.consume(
+      async (value) => {
+        if (value.key === 'a' && value.seq === 1 && !failed) {
+          failed = true;
+          throw new Error('a:1 fails once');
+        }
+        handled.push(value);
+      },
+      { signal: AbortSignal.timeout(30_000) },
+    );
+
+    expect(summary).toMatchObject({ handled: 10, failed: 1 });
+    for (const key of ['a', 'b']) expect(handled.filter((value) => value.key === key).map((value) => value.seq)).toEqual([0, 1, 2, 3, 4]);
+  });
+
   it('receives a message a raw SDK client sent in the documented envelope, and delivers a duplicate copy only once', async () => {
     const { ch, queue } = await channel<{ greeting: string }>({ schema: z.object({ greeting: z.string() }) });
     const envelope = {
