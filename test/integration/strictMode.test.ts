@@ -222,18 +222,27 @@ describe('DynamoDB client request tokens', () => {
       name: 'TransactionInProgressException',
       message: 'The transaction with the given request token is already in progress.',
     });
+    await first;
+    expect(await counterOf('token-racing')).toBe(1);
     // More attempts than the SDK's default 3: this window is far wider than a real transaction's.
     const retrying = new DynamoDBClient({ ...scratch.config, maxAttempts: 8 });
-    await counterOf('token-racing-2', retrying); // connected, so the two below race only each other
-    const second = transact([increment('token-racing-2')], `${token}-2`, retrying);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-    const repeat = transact([increment('token-racing-2')], `${token}-2`, retrying);
-    const [, ...pair] = await Promise.all([first, second, repeat]);
+    // A pair sent 50 ms apart under one token. On a loaded machine the second may reach the table
+    // only after the first's window ended (then it is a plain repeat after success, in one
+    // attempt): the pair is sent again, under a new token, until one meets the window.
+    let attempts: number[] = [];
+    for (let round = 0; round < 5 && !(attempts[1]! > 1); round++) {
+      const key = `token-racing-${round + 2}`;
+      await counterOf(key, retrying); // connected, so the two below race only each other
+      const second = transact([increment(key)], `${token}-${round + 2}`, retrying);
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      const repeat = transact([increment(key)], `${token}-${round + 2}`, retrying);
+      attempts = (await Promise.all([second, repeat])).map((answer) => answer.$metadata.attempts ?? 0).sort((a, b) => a - b);
+      // Either way, applied once.
+      expect(await counterOf(key)).toBe(1);
+    }
     // Whichever of the pair reached the table second was refused and retried by the SDK.
-    const [once, retried] = pair.map((answer) => answer.$metadata.attempts ?? 0).sort();
-    expect(once).toBe(1);
-    expect(retried).toBeGreaterThan(1);
-    expect([await counterOf('token-racing'), await counterOf('token-racing-2')]).toEqual([1, 1]);
+    expect(attempts[0]).toBe(1);
+    expect(attempts[1]).toBeGreaterThan(1);
   });
 
   it('a repeat after a conflict cancelled the first runs again (the cancelled call applied nothing)', async () => {
