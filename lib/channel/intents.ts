@@ -53,8 +53,11 @@ export class SendIntents {
    * value too many.
    */
   private queuedGuess = 0;
-  /** The last wait for room ended with a room signal: try the count-in at once, without a read. */
-  private woken = false;
+  /**
+   * The room the signals that ended the last wait announced (0: it ran out): woken, the sender
+   * tries the count-in at once, without a read, and passes on what it did not use.
+   */
+  private signalledRoom = 0;
 
   constructor(
     private readonly ledger: ChannelLedger,
@@ -79,7 +82,7 @@ export class SendIntents {
     const ours = '(attribute_not_exists(#capacity) OR #capacity = :capacity) AND (attribute_not_exists(#v) OR #v <= :v)';
     for (let attempt = 0; ; attempt++) {
       throwIfAborted(signal);
-      if (this.capacity !== undefined && this.queuedGuess + count > this.capacity && !this.woken) {
+      if (this.capacity !== undefined && this.queuedGuess + count > this.capacity && !this.signalledRoom) {
         // Probably full: look before trying (below, "queuedGuess").
         const queued = this.judge(await this.ledger.readMeta(signal), attempt > 0);
         if (queued + count > this.capacity) {
@@ -87,7 +90,8 @@ export class SendIntents {
           continue;
         }
       }
-      this.woken = false;
+      const signalled = this.signalledRoom;
+      this.signalledRoom = 0;
       const intentId = randomUUID();
       const now = Date.now();
       const operation = `channel ${this.ledger.name}: count in`;
@@ -130,6 +134,8 @@ export class SendIntents {
       try {
         await this.ledger.writeMeta(operation, input, signal);
         this.queuedGuess += count;
+        // Room announced beyond what this send took: the next blocked sender's.
+        if (signalled > count) void this.room?.signal(signalled - count);
         return { intentId, ids };
       } catch (err) {
         if (!(err instanceof TransactionCanceledException)) {
@@ -192,7 +198,7 @@ export class SendIntents {
    * without a room queue (then the meta item is read first).
    */
   private async waitForRoom(attempt: number, signal: AbortSignal | undefined): Promise<void> {
-    if (this.room) this.woken = await this.room.wait(signal);
+    if (this.room) this.signalledRoom = await this.room.wait(signal);
     else await sleep(pollDelayMs(attempt, this.ledger.poll), signal);
   }
 

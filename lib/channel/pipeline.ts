@@ -94,8 +94,10 @@ export async function* deliveries<T>(
       let position = 0;
       const failures: { delivery: Delivery<T>; error: unknown }[] = [];
       const handedOut: Delivery<T>[] = [];
-      // FIFO: a group whose value failed hands out no later value of this batch: they go back,
-      // and SQS holds them until the failed one, back after its retry delay, has gone first.
+      // FIFO: a group whose value failed hands out no later value of this batch. They go back
+      // after the failed one, with its delay: SQS returns a group's visible messages in order, and
+      // makes a group visible again as soon as any message of it is (AWS's own tests show this),
+      // so a later value put back at once would come out before the failed one.
       const stalledGroups = new Set<string>();
       const heldBack: Delivery<T>[] = [];
       const startedAt = performance.now();
@@ -109,7 +111,7 @@ export async function* deliveries<T>(
             late = true;
             break;
           }
-          const group = queue.fifo ? delivery.message?.Attributes?.MessageGroupId : undefined;
+          const group = queue.fifo ? groupOf(delivery) : undefined;
           if (group !== undefined && stalledGroups.has(group)) {
             heldBack.push(delivery);
             position++;
@@ -136,7 +138,8 @@ export async function* deliveries<T>(
           }
         }
       } finally {
-        const rest = [...heldBack, ...batch.fresh.slice(position)];
+        const later = batch.fresh.slice(position);
+        const rest = [...heldBack, ...later];
         const failed = new Set(failures.map(({ delivery }) => delivery));
         // Failed values and the rest come back: their next delivery is the value again, not a copy.
         for (const delivery of [...failed, ...rest]) loop.taken.delete(delivery.envelope.id);
@@ -148,7 +151,7 @@ export async function* deliveries<T>(
             // whose hold is no longer ours (it ran out, and another receiver took the value) is
             // that receiver's now, its message too: left alone, neither put back nor deleted.
             const released = await claims.release(holdsOf([...rest, ...failed]));
-            await queue.putBack(rest.filter((delivery) => released.has(delivery.envelope.id)));
+            await queue.putBack(later.filter((delivery) => released.has(delivery.envelope.id)));
             const acked = finished.length ? await claims.ack(holdsOf(finished), signal) : undefined;
             const elsewhere = new Set(acked?.heldElsewhere.map(({ id }) => id));
             for (const id of elsewhere) loop.taken.delete(id); // its next delivery is the value again
@@ -157,7 +160,11 @@ export async function* deliveries<T>(
             await queue.putBack(copies.back);
             await queue.deleteAll([...finished.filter((delivery) => !elsewhere.has(delivery.envelope.id)), ...copies.done], signal);
             const ownFailures = failures.filter(({ delivery }) => released.has(delivery.envelope.id));
-            if (ownFailures.length) await handleFailures(queue, ownFailures, options.deadLetterAfter, summary);
+            const delays = ownFailures.length ? await handleFailures(queue, ownFailures, options.deadLetterAfter, summary) : new Map();
+            await queue.putBack(
+              heldBack.filter((delivery) => released.has(delivery.envelope.id)),
+              (delivery) => delays.get(groupOf(delivery)) ?? 0,
+            );
           })
           .then(() => (loop.unclaimed -= batch.fresh.length));
         loop.acks = ack;
@@ -292,22 +299,35 @@ function tookInto(taking: TakeOutcome & { holds: Hold[] }, outcome: TakeOutcome,
  * Values whose handler failed: to the dead-letter queue with the error as reason once they have
  * had `deadLetterAfter` deliveries (not claimed: they stay counted until redriven and handled),
  * else back to the queue after the retry delay (retry.ts: doubling with each delivery, 1 s … 60 s).
+ * @returns each FIFO group's delay, seconds (0: its value was dead-lettered), for the values of
+ *   the group held back behind it
  */
 async function handleFailures<T>(
   queue: ChannelQueue<T>,
   failures: { delivery: Delivery<T>; error: unknown }[],
   deadLetterAfter: number | undefined,
   summary: ConsumeSummary | undefined,
-): Promise<void> {
+): Promise<Map<string | undefined, number>> {
   const retry: Delivery<T>[] = [];
+  const delays = new Map<string | undefined, number>();
   for (const { delivery, error } of failures) {
     if (deadLetterAfter !== undefined && delivery.receives >= deadLetterAfter && delivery.message) {
       const reason = `handler failed on delivery ${delivery.receives}: ${error instanceof Error ? `${error.name}: ${error.message}` : String(error)}`;
       await queue.setAside(delivery.message, reason);
       if (summary) summary.deadLettered++;
-    } else retry.push(delivery);
+      delays.set(groupOf(delivery), 0);
+    } else {
+      retry.push(delivery);
+      delays.set(groupOf(delivery), retryDelaySeconds(delivery.receives));
+    }
   }
   await queue.putBack(retry, (delivery) => retryDelaySeconds(delivery.receives));
+  return delays;
+}
+
+/** A FIFO message's group (undefined on a standard queue). */
+function groupOf(delivery: Delivery<unknown>): string | undefined {
+  return delivery.message?.Attributes?.MessageGroupId;
 }
 
 function holdsOf(deliveries: Iterable<Delivery<unknown>>): Hold[] {

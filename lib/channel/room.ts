@@ -11,25 +11,21 @@
  *     anyway (default 1 s: as often as a full channel's poll at its slowest);
  *   - a duplicate (SQS is at-least-once) or a stale signal (one nobody waited for) costs one
  *     count-in attempt that may be refused, then the sender waits again;
- *   - many senders: each signal wakes one of them (a long poll takes one message), and a
- *     count-out of k values sends k signals (up to 10), so k senders wake; a sender that finds
- *     the room taken by another waits again, and one that finds the channel closed passes the
- *     signal on, so every blocked sender learns of a close. A queue, unlike a notification, keeps
- *     a signal sent between a sender's refused count-in and its long poll: no wake-up is missed.
+ *   - many senders: each signal wakes one of them (a long poll that gets the message). A signal
+ *     says how much room was made (its body: a count-out of k values says k); the sender it woke
+ *     passes on what its count-in did not use, so k values counted out wake senders for all k,
+ *     one after another. One that finds the room taken by another waits again (and passes
+ *     nothing on); one that finds the channel closed passes the signal on, so every blocked
+ *     sender learns of a close. A queue, unlike a notification, keeps a signal sent between a
+ *     sender's refused count-in and its long poll: no wake-up is missed. Signals nobody waits
+ *     for stay one per count-out, and a wait takes up to 10 of them at once.
  *
- *   signal  SendMessage, or SendMessageBatch of up to 10 (best effort: a failure is swallowed)
- *   wait    ReceiveMessage of one, waiting up to `roomWaitSeconds`; what came is deleted
- *           (DeleteMessage, best effort, not awaited: a signal not deleted only comes back as a
- *           stale one after the visibility timeout)
+ *   signal  SendMessage (best effort: its failure is swallowed)
+ *   wait    ReceiveMessage of up to 10, waiting up to `roomWaitSeconds`; what came is deleted
+ *           (DeleteMessageBatch, best effort, not awaited: a signal not deleted only comes back
+ *           as a stale one after the visibility timeout)
  */
-import {
-  DeleteMessageCommand,
-  type Message,
-  ReceiveMessageCommand,
-  SendMessageBatchCommand,
-  SendMessageCommand,
-  type SQSClient,
-} from '@aws-sdk/client-sqs';
+import { DeleteMessageBatchCommand, type Message, ReceiveMessageCommand, SendMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import { MeshConfigError } from '../errors.ts';
 import { abortable, callOptions, sleep } from '../internal/time.ts';
 
@@ -54,38 +50,27 @@ export class RoomSignal {
     if (roomQueueUrl.endsWith('.fifo')) throw new MeshConfigError('roomQueueUrl must be a standard queue, not a FIFO queue');
   }
 
-  /**
-   * Says there is room now for `count` values (counted out; or the channel closed): as many
-   * signals, up to 10, each waking one blocked sender. Best effort.
-   */
+  /** Says there is room now for `count` values (counted out; or the channel closed). Best effort. */
   async signal(count = 1): Promise<void> {
-    const signals = Math.min(Math.max(1, count), 10);
-    const sending =
-      signals === 1
-        ? this.sqs.send(new SendMessageCommand({ QueueUrl: this.queueUrl, MessageBody: 'room' }))
-        : this.sqs.send(
-            new SendMessageBatchCommand({
-              QueueUrl: this.queueUrl,
-              Entries: Array.from({ length: signals }, (_, i) => ({ Id: String(i), MessageBody: 'room' })),
-            }),
-          );
-    await sending.catch(() => undefined);
+    await this.sqs
+      .send(new SendMessageCommand({ QueueUrl: this.queueUrl, MessageBody: String(Math.max(1, count)) }))
+      .catch(() => undefined);
   }
 
   /**
    * Waits until a signal comes, or `waitSeconds` pass. An error (the room queue missing,
    * say) is not the sender's: it then waits as long as a poll would have, and tries again.
-   * @returns whether a signal came (false: the wait ran out, or failed)
+   * @returns the room the signals that came say was made (0: none came; the wait ran out, or failed)
    * @throws MeshAbortError when `signal` aborts
    */
-  async wait(signal: AbortSignal | undefined): Promise<boolean> {
+  async wait(signal: AbortSignal | undefined): Promise<number> {
     let messages: Message[];
     try {
       ({ Messages: messages = [] } = await abortable(signal, () =>
         this.sqs.send(
           new ReceiveMessageCommand({
             QueueUrl: this.queueUrl,
-            MaxNumberOfMessages: 1, // one signal wakes one sender
+            MaxNumberOfMessages: 10,
             WaitTimeSeconds: this.waitSeconds,
             VisibilityTimeout: ROOM_VISIBILITY_SECONDS,
           }),
@@ -95,12 +80,24 @@ export class RoomSignal {
     } catch (err) {
       if (signal?.aborted) throw err;
       await sleep(this.waitSeconds * 1000, signal);
-      return false;
+      return 0;
     }
-    for (const message of messages)
+    if (messages.length)
       void this.sqs
-        .send(new DeleteMessageCommand({ QueueUrl: this.queueUrl, ReceiptHandle: message.ReceiptHandle! }))
+        .send(
+          new DeleteMessageBatchCommand({
+            QueueUrl: this.queueUrl,
+            Entries: messages.map((message, index) => ({ Id: String(index), ReceiptHandle: message.ReceiptHandle! })),
+          }),
+        )
         .catch(() => undefined);
-    return messages.length > 0;
+    // Each signal says how much room it announced; any other body (an older fnmesh's) is one.
+    return messages.reduce((room, message) => room + roomOf(message.Body), 0);
   }
+}
+
+/** The room a signal announces: a positive integer body, else 1. */
+function roomOf(body: string | undefined): number {
+  const room = Number(body);
+  return Number.isSafeInteger(room) && room >= 1 ? room : 1;
 }

@@ -61,6 +61,20 @@ async function channel<T>(
   return { ch: first, another, queue };
 }
 
+/** Another participant of `ch`'s channel that sets values aside in its queue's dead-letter queue. */
+function withDeadLetters<T>(ch: Channel<T>, queue: TestQueue, options: Partial<ChannelOptions<T>> = {}): Channel<T> {
+  return new Channel<T>({
+    sqs,
+    dynamodb,
+    tableName,
+    name: ch.name,
+    queueUrl: queue.queueUrl,
+    waitTimeSeconds: 1,
+    deadLetterQueueUrl: queue.deadLetterQueueUrl,
+    ...options,
+  });
+}
+
 /** A DynamoDB client whose first `operation` is applied and its answer lost (the SDK then retries it). */
 function losingFirstAnswer(operation: string, counter?: CallCounter) {
   const faults = new SdkFaults({ rate: 1, seed: 1, kinds: ['ambiguous'], operations: [operation], limit: 1 });
@@ -299,15 +313,7 @@ describe('Channel', () => {
   });
   it('consume: a failing handler gets its value again later; after deadLetterAfter deliveries it is dead-lettered with the reason, and a redrive brings it back', async () => {
     const { ch, queue } = await channel<number>({ visibilityTimeout: 30 });
-    const worker = new Channel<number>({
-      sqs,
-      dynamodb,
-      tableName,
-      name: ch.name,
-      queueUrl: queue.queueUrl,
-      waitTimeSeconds: 1,
-      deadLetterQueueUrl: queue.deadLetterQueueUrl,
-    });
+    const worker = withDeadLetters<number>(ch, queue);
     await ch.sendMany([1, 2, 3, 4]);
     await ch.close();
     const calls = new Map<number, number>();
@@ -884,16 +890,7 @@ describe('Channel', () => {
 
   it('sets malformed messages aside in the dead-letter queue, with the reason', async () => {
     const { ch, queue } = await channel<{ x: number; y: number }>({ schema: point });
-    const withDlq = new Channel<{ x: number; y: number }>({
-      sqs,
-      dynamodb,
-      tableName,
-      name: ch.name,
-      queueUrl: queue.queueUrl,
-      schema: point,
-      waitTimeSeconds: 1,
-      deadLetterQueueUrl: queue.deadLetterQueueUrl,
-    });
+    const withDlq = withDeadLetters<{ x: number; y: number }>(ch, queue, { schema: point });
     await sqs.send(new SendMessageCommand({ QueueUrl: queue.queueUrl, MessageBody: 'not an envelope' }));
     await withDlq.send({ x: 1, y: 1 });
 
@@ -914,15 +911,7 @@ describe('Channel', () => {
     const { ch, queue } = await channel<number>();
     // A dead-letter queue with SQS's former default size limit, 256 KiB, attributes included.
     await sqs.send(new SetQueueAttributesCommand({ QueueUrl: queue.deadLetterQueueUrl, Attributes: { MaximumMessageSize: '262144' } }));
-    const withDlq = new Channel<number>({
-      sqs,
-      dynamodb,
-      tableName,
-      name: ch.name,
-      queueUrl: queue.queueUrl,
-      waitTimeSeconds: 1,
-      deadLetterQueueUrl: queue.deadLetterQueueUrl,
-    });
+    const withDlq = withDeadLetters<number>(ch, queue);
     const body = 'x'.repeat(262_000); // not an envelope; with the reason's attributes, over 256 KiB
     await sqs.send(new SendMessageCommand({ QueueUrl: queue.queueUrl, MessageBody: body }));
     await withDlq.send(7);

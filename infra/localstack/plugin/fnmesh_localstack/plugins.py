@@ -66,14 +66,6 @@ def fnmesh_fast_path():
 
 
 @hooks.on_infra_start()
-def fnmesh_sqs_fifo():
-    """A FIFO queue's message group stays blocked while any of its messages is in flight (sqs_fifo.py)."""
-    from fnmesh_localstack.sqs_fifo import install
-
-    install()
-
-
-@hooks.on_infra_start()
 def fnmesh_sqs_pollers():
     """SQS event source mappings poll as AWS's do: several pollers per mapping of a standard queue
     (``FNMESH_SQS_POLLERS``), each long-polling (``FNMESH_SQS_LONG_POLL``)."""
