@@ -759,7 +759,7 @@ describe('Channel', () => {
       queueUrl: queue.queueUrl,
       waitTimeSeconds: 1,
     });
-    await writer.sendMany([1, 2, 3, 4, 5]);
+    const sentIds = new Set((await writer.sendMany([1, 2, 3, 4, 5])).map((envelope) => envelope.id));
     await writer.close();
     const calls = new Map<number, number>();
 
@@ -774,7 +774,10 @@ describe('Channel', () => {
     expect(sentAgain).toEqual(new Set(['DeleteMessageBatchCommand', 'ChangeMessageVisibilityBatchCommand']));
     expect(calls.get(3)).toBe(2);
     expect(await worker.status()).toMatchObject({ sent: 5, received: 5, queued: 0 });
-    expect(await queue.depth()).toEqual({ visible: 0, inFlight: 0 });
+    // Nothing left in flight; anything visible is a copy of a value received (strict mode's SQS,
+    // as AWS's, hands a message out again now and then, after its original was deleted).
+    expect((await queue.depth()).inFlight).toBe(0);
+    for (const body of await leftInQueue(queue.queueUrl)) expect(sentIds).toContain(decodeEnvelope(body).id);
     flaky.destroy();
   });
 
