@@ -237,24 +237,7 @@ export async function recordTaskOutcome(
   outcome: TaskOutcome,
   options: { signal?: AbortSignal; now?: number } = {},
 ): Promise<boolean> {
-  const now = options.now ?? Date.now();
-  const marker = outcomeMarker(task, outcome, now);
-  try {
-    await transactWrite(
-      client,
-      `${task.kind} ${task.name}: task ${task.taskId}`,
-      { TransactItems: [marker, countOut(task, outcome, now)] },
-      options.signal,
-    );
-    return true;
-  } catch (err) {
-    if (err instanceof TransactionCanceledException) {
-      checkCounterRefusal(task, err, 1);
-      if (reasonCode(err, 0) === 'ConditionalCheckFailed') return false;
-      if (reasonCode(err, 1) === 'ConditionalCheckFailed') throw new WaitGroupNegativeCounterError(task.name, -1);
-    }
-    throw err;
-  }
+  return (await recordTaskOutcomes(client, [{ task, outcome }], options)) === 1;
 }
 
 /** Tasks per transaction of `recordTaskOutcomes`: their items and their shard's counter (100 actions at most). */
@@ -282,36 +265,34 @@ export async function recordTaskOutcomes(
     const { ok } = entry.outcome;
     const lost = !entry.outcome.ok && entry.outcome.lost === true;
     const key = `${shardOf(entry.task.taskId, checkShards(entry.task.shards))}|${ok}|${lost}`;
-    byCounter.set(key, [...(byCounter.get(key) ?? []), entry]);
+    let entries = byCounter.get(key);
+    if (!entries) byCounter.set(key, (entries = []));
+    entries.push(entry);
   }
   let recorded = 0;
   for (const entries of byCounter.values()) {
     for (let at = 0; at < entries.length; at += OUTCOMES_PER_TRANSACTION) {
       let chunk = entries.slice(at, at + OUTCOMES_PER_TRANSACTION);
       while (chunk.length) {
-        const [first] = chunk;
+        const first = chunk[0]!;
         const items = [
           ...chunk.map(({ task, outcome }) => outcomeMarker(task, outcome, now)),
-          countOut(first!.task, first!.outcome, now, chunk.length),
+          countOut(first.task, first.outcome, now, chunk.length),
         ];
         try {
-          await transactWrite(
-            client,
-            `${first!.task.kind} ${first!.task.name}: ${chunk.length} tasks`,
-            { TransactItems: items },
-            options.signal,
-          );
+          const what = chunk.length === 1 ? `task ${first.task.taskId}` : `${chunk.length} tasks`;
+          await transactWrite(client, `${first.task.kind} ${first.task.name}: ${what}`, { TransactItems: items }, options.signal);
           recorded += chunk.length;
           break;
         } catch (err) {
           if (!(err instanceof TransactionCanceledException)) throw err;
+          checkCounterRefusal(first.task, err, chunk.length); // another shard count: whatever else refused
           // Tasks that reported first (their items refuse): send again without them. Only then
           // may the counter's own refusal be judged (it counted their reports out already).
           const reported = new Set(chunk.flatMap((_, index) => (reasonCode(err, index) === 'ConditionalCheckFailed' ? [index] : [])));
           if (!reported.size) {
-            checkCounterRefusal(first!.task, err, chunk.length);
             if (reasonCode(err, chunk.length) === 'ConditionalCheckFailed')
-              throw new WaitGroupNegativeCounterError(first!.task.name, -chunk.length);
+              throw new WaitGroupNegativeCounterError(first.task.name, -chunk.length);
             throw err;
           }
           chunk = chunk.filter((_, index) => !reported.has(index)); // they reported already
