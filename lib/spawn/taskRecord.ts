@@ -14,7 +14,7 @@
 import { type DynamoDBClient, TransactionCanceledException, type TransactWriteItem } from '@aws-sdk/client-dynamodb';
 import { DuplicateTaskError, WaitGroupNegativeCounterError } from '../errors.ts';
 import { transactWrite } from '../internal/conflicts.ts';
-import { checkShards, n, s, ttlSeconds } from '../table/layout.ts';
+import { checkShards, MAX_STORED_ERROR_CHARS, n, s, ttlSeconds } from '../table/layout.ts';
 import type { TaskRef } from './go.ts';
 import { checkShardsOf, counterKey, formatOf, shardGuard, shardOf, taskKey } from './shards.ts';
 
@@ -22,9 +22,6 @@ export { taskKey } from './shards.ts';
 
 /** Task items are kept a week on AWS (TTL) for status and tracing; correctness never needs them. */
 const MARKER_TTL_MS = 7 * 24 * 3600 * 1000;
-
-/** A failure message is cut to this many characters (a Lambda error message can be long). */
-const MAX_ERROR_MESSAGE_CHARS = 2000;
 
 /**
  * A task's outcome. `lost` marks a task that never reported (its deadline passed, or Lambda gave
@@ -120,7 +117,7 @@ function countOut(task: TaskRef, outcome: TaskOutcome, now: number, count = 1): 
           taskId: s(task.taskId),
           functionName: s(task.functionName),
           errorType: s(outcome.errorType),
-          errorMessage: s(outcome.errorMessage.slice(0, MAX_ERROR_MESSAGE_CHARS)),
+          errorMessage: s(outcome.errorMessage.slice(0, MAX_STORED_ERROR_CHARS)),
           ...(shards > 1 ? { finishedAt: n(now) } : {}),
         },
       };
@@ -216,7 +213,7 @@ function outcomeMarker(task: TaskRef, outcome: TaskOutcome, now: number): Transa
         ':v': n(formatOf(shards)),
         ...(outcome.ok
           ? {}
-          : { ':errorType': s(outcome.errorType), ':errorMessage': s(outcome.errorMessage.slice(0, MAX_ERROR_MESSAGE_CHARS)) }),
+          : { ':errorType': s(outcome.errorType), ':errorMessage': s(outcome.errorMessage.slice(0, MAX_STORED_ERROR_CHARS)) }),
       },
     },
   };

@@ -16,7 +16,7 @@ import { type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { randomUUID } from 'node:crypto';
 import { InvalidInputError, ItemFormatError, MeshConfigError, OnceFailedError, PayloadTooLargeError } from '../errors.ts';
 import { type BackoffOptions, backoffMs, sleep, throwIfAborted } from '../internal/time.ts';
-import { checkName, FORMAT_VERSION, type Item, keys, n, readNumber, readString, s } from '../table/layout.ts';
+import { checkName, FORMAT_VERSION, type Item, keys, MAX_STORED_ERROR_CHARS, n, readNumber, readString, s } from '../table/layout.ts';
 import { LeaseKeeper } from './heartbeat.ts';
 import { type Attempt, HolderItem } from './holderItem.ts';
 import { expiredBefore, leaseEnd, type LeaseOptions, type LeaseSettings, leaseSettings, msUntilTakeover } from './lease.ts';
@@ -149,9 +149,9 @@ export class Once {
       // If this write fails too, the lease runs out and the next caller runs fn again.
       finish('SET #state = :failed, #errorType = :type, #errorMessage = :message, #finishedAt = :now REMOVE #leaseUntil', {
         ':failed': s('failed'),
-        ':type': s((error?.name ?? 'Error').slice(0, MAX_ERROR_CHARS)),
+        ':type': s((error?.name ?? 'Error').slice(0, MAX_STORED_ERROR_CHARS)),
         // Cut, so the write fits the item (400 KB) and is not refused, leaving fn to run again.
-        ':message': s((error?.message ?? String(error)).slice(0, MAX_ERROR_CHARS)),
+        ':message': s((error?.message ?? String(error)).slice(0, MAX_STORED_ERROR_CHARS)),
         ':now': n(this.lease.now()),
       }).catch(() => undefined);
     let result: T;
@@ -238,8 +238,6 @@ function encodeResult(result: unknown): string | undefined {
  * attributes need a little of it.
  */
 export const MAX_RESULT_BYTES = 380_000;
-/** A failed run's error type and message are cut to this many characters. */
-const MAX_ERROR_CHARS = 2000;
 
 /** What every caller of a done key gets: `JSON.parse` of the stored JSON, or `undefined`. */
 function resultOf(text: string | undefined): unknown {

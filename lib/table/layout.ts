@@ -18,6 +18,13 @@ export const SHARDED_FORMAT_VERSION = 2;
 /** A sharded WaitGroup or Group has at most this many shards (one BatchGetItem reads them all). */
 export const MAX_SHARDS = 100;
 
+/**
+ * A failure's error message (a task's, a Once run's) is stored cut to this many characters: an
+ * error message can be long, and an item holds 400 KB; a write refused for size would lose the
+ * failure itself.
+ */
+export const MAX_STORED_ERROR_CHARS = 2000;
+
 /** A shard count: an integer from 1 (unsharded, format 1) to MAX_SHARDS. */
 export function checkShards(shards: number | undefined): number {
   if (shards === undefined) return 1;
