@@ -367,9 +367,11 @@ function fitted(attributes: Record<string, string>, room: number): Record<string
   return kept;
 }
 
-/** The longest prefix of `text` of at most `bytes` UTF-8 bytes (never half a character). */
-function cutToBytes(text: string, bytes: number): string {
+/** The longest prefix of `text` of at most `bytes` UTF-8 bytes (never half a character). @internal exported for tests */
+export function cutToBytes(text: string, bytes: number): string {
   let cut = text.slice(0, bytes);
-  while (Buffer.byteLength(cut) > bytes) cut = cut.slice(0, -1);
+  // A cut between the two halves of a surrogate pair leaves half a character (which UTF-8
+  // would count as 3 bytes of U+FFFD): drop it too.
+  while (Buffer.byteLength(cut) > bytes || /[\uD800-\uDBFF]$/.test(cut)) cut = cut.slice(0, -1);
   return cut;
 }

@@ -5,6 +5,7 @@
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { cutToBytes } from '../../lib/channel/queue.ts';
 import {
   countInUnits,
   fillBatches,
@@ -282,5 +283,22 @@ describe('sortByMarkers', () => {
       ],
     });
     expect(free).toEqual(['none', 'ended']);
+  });
+});
+
+describe('cutToBytes (a dead letter reason cut to fit SQS size limit)', () => {
+  it('returns the longest prefix within the byte budget, never half a character', () => {
+    fc.assert(
+      fc.property(fc.string({ unit: 'grapheme-composite', maxLength: 40 }), fc.nat(120), (text, bytes) => {
+        const cut = cutToBytes(text, bytes);
+        expect(text.startsWith(cut)).toBe(true);
+        expect(Buffer.byteLength(cut)).toBeLessThanOrEqual(bytes);
+        expect(/[\uD800-\uDBFF]$/.test(cut)).toBe(false);
+        // Longest: one more code point would not fit (or there is none).
+        const next = [...text.slice(cut.length)][0];
+        if (next !== undefined) expect(Buffer.byteLength(cut + next)).toBeGreaterThan(bytes);
+      }),
+    );
+    expect(cutToBytes('a😀', 4)).toBe('a'); // the emoji's 4 bytes do not fit in the 3 left
   });
 });
